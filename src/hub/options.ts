@@ -1,0 +1,341 @@
+/**
+ * The hub's options: a plain data object (what `herald serve` builds from flags, environment and a
+ * config file) plus two instances, the store and the logger. Checked once, by
+ * {@link resolveHubOptions}, which fills in the defaults below and throws {@link HubOptionError}
+ * naming the option, the value and the fix.
+ */
+import type { Logger } from 'pino';
+import { HeraldError } from '../errors.js';
+import type { Store } from './stores/store.js';
+import type { Presence } from './subscribers/presence.js';
+
+/** A key that verifies JWTs: an HMAC secret or a PEM public key, with its algorithm. */
+export interface JwtKeyOptions {
+  /** HMAC secret (HS*) or PEM-encoded public key (RS*, PS*, ES*, EdDSA). */
+  key?: string;
+  /** JWS algorithm; defaults to `HS256` (Mercure's default). */
+  algorithm?: string;
+  /** A JWKS URL to fetch keys from instead of (or besides) `key`. */
+  jwksUrl?: string;
+}
+
+/** Options of {@link createHub}. Every field is optional; see the `DEFAULT_*` constants. */
+export interface HubOptions {
+  /** Where updates are kept and relayed. Default: an in-memory store with the default retention. */
+  store?: Store;
+  /** A pino logger. Default: silent. */
+  logger?: Logger;
+  /** Who else holds subscribers, for the subscriptions API. Default: this process only. */
+  presence?: Presence;
+
+  /** Key for both publisher and subscriber tokens, unless one of the two below is given. */
+  jwt?: JwtKeyOptions;
+  /** Key for publisher tokens (Mercure `publisher_jwt`). */
+  publisherJwt?: JwtKeyOptions;
+  /** Key for subscriber tokens (Mercure `subscriber_jwt`). */
+  subscriberJwt?: JwtKeyOptions;
+  /** The `aud` that 1.0 (`typ: at+jwt`) tokens must carry: the hub's resource identifier. */
+  audience?: string;
+  /** The `iss` that 1.0 tokens must carry. */
+  issuer?: string;
+  /** Name of the cookie holding a token (draft-07). Default `mercureAuthorization`. */
+  cookieName?: string;
+
+  /** Let subscribers without a token receive public updates. Default false. */
+  anonymous?: boolean;
+  /** Serve the subscriptions API and publish subscription events. Default false. */
+  subscriptions?: boolean;
+  /** Origins allowed by CORS (`*` for any). Default none. */
+  corsOrigins?: string[];
+  /** Origins allowed to publish with a cookie token (CSRF check; `*` for any). Default none. */
+  publishOrigins?: string[];
+  /** The hub URL advertised in `Link: <...>; rel="mercure"`. Default `/.well-known/mercure`, relative. */
+  hubUrl?: string;
+  /** Serve `/metrics` (Prometheus text format). Default true. */
+  metrics?: boolean;
+
+  /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 40 000. */
+  heartbeatMs?: number;
+  /** Reconnection time sent when a stream opens, in ms; undefined sends none. */
+  retryMs?: number;
+  /** Bytes queued for one slow subscriber before it is dropped (it resumes with Last-Event-ID). */
+  maxQueuedBytes?: number;
+  /** Most topic selectors in one subscription (`topic`/`match*` parameters); past it, 400. */
+  maxSelectors?: number;
+  /** Most `topic` fields in one update; past it, 400. */
+  maxTopicsPerUpdate?: number;
+  /** Largest publish body in bytes; past it, 413. */
+  maxBodyBytes?: number;
+  /** Most updates replayed from history to one subscriber. */
+  historyLimit?: number;
+  /** Most concurrent subscribers on this process; past it, 503. 0: no limit. */
+  maxSubscribers?: number;
+}
+
+/** {@link HubOptions} with every default applied; what the hub reads. */
+export interface ResolvedHubOptions {
+  store: Store | undefined;
+  logger: Logger | undefined;
+  presence: Presence | undefined;
+  publisherJwt: JwtKeyOptions | undefined;
+  subscriberJwt: JwtKeyOptions | undefined;
+  audience: string | undefined;
+  issuer: string | undefined;
+  cookieName: string;
+  anonymous: boolean;
+  subscriptions: boolean;
+  corsOrigins: string[];
+  publishOrigins: string[];
+  hubUrl: string;
+  metrics: boolean;
+  heartbeatMs: number;
+  retryMs: number | undefined;
+  maxQueuedBytes: number;
+  maxSelectors: number;
+  maxTopicsPerUpdate: number;
+  maxBodyBytes: number;
+  historyLimit: number;
+  maxSubscribers: number;
+}
+
+/** The path every Mercure hub answers on (spec: "Discovery"). */
+export const HUB_PATH = '/.well-known/mercure';
+/** Mercure's default cookie name (draft-07 "Authorization"). */
+export const DEFAULT_COOKIE_NAME = 'mercureAuthorization';
+/** Mercure's default heartbeat: a comment every 40 s, under the 60 s idle timeout of common proxies. */
+export const DEFAULT_HEARTBEAT_MS = 40_000;
+/** 1 MiB: a few hundred typical updates; past it a subscriber is not keeping up. */
+export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
+/** Enough for any real client; bounds the per-connection matching work. */
+export const DEFAULT_MAX_SELECTORS = 100;
+/** Bounds the index work and the per-update fan-out of one publish. */
+export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
+/** 1 MiB publish bodies. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** Replay at most this many updates to one subscriber. */
+export const DEFAULT_HISTORY_LIMIT = 10_000;
+
+const JWT_ALGORITHMS = new Set([
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+]);
+
+/** An option is missing, of the wrong type or out of range. */
+export class HubOptionError extends HeraldError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('HERALD_ERR_HUB_OPTION', `${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  return String(value);
+}
+
+function bool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw new HubOptionError(name, `must be true or false (got ${show(value)})`);
+  return value;
+}
+
+function integer(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new HubOptionError(name, `must be an integer >= ${min} (got ${show(value)})`);
+  }
+  return value;
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') {
+    throw new HubOptionError(name, `must be a non-empty string (got ${show(value)})`);
+  }
+  return value;
+}
+
+function origins(name: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new HubOptionError(
+      name,
+      `must be a list of origins such as ["https://example.com"] (got ${show(value)})`,
+    );
+  }
+  return value.map((origin, i) => {
+    if (origin === '*') return origin;
+    let parsed: URL | undefined;
+    try {
+      parsed = typeof origin === 'string' ? new URL(origin) : undefined;
+    } catch {}
+    // An origin is scheme://host[:port] (RFC 6454): what browsers send in `Origin`, no path.
+    if (parsed === undefined || parsed.origin === 'null' || parsed.origin !== origin.replace(/\/$/, '')) {
+      throw new HubOptionError(
+        `${name}[${i}]`,
+        `must be "*" or an origin such as "https://example.com", without path (got ${show(origin)})`,
+      );
+    }
+    return parsed.origin;
+  });
+}
+
+function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HubOptionError(
+      name,
+      `must be an object { key, algorithm } or { jwksUrl } (got ${show(value)})`,
+    );
+  }
+  const { key, algorithm, jwksUrl } = value as Record<string, unknown>;
+  const out: JwtKeyOptions = {};
+  if (key !== undefined) out.key = optionalString(`${name}.key`, key);
+  if (algorithm !== undefined) {
+    if (typeof algorithm !== 'string' || !JWT_ALGORITHMS.has(algorithm)) {
+      throw new HubOptionError(
+        `${name}.algorithm`,
+        `must be one of ${[...JWT_ALGORITHMS].join(', ')} (got ${show(algorithm)})`,
+      );
+    }
+    out.algorithm = algorithm;
+  }
+  if (jwksUrl !== undefined) {
+    const url = optionalString(`${name}.jwksUrl`, jwksUrl)!;
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      throw new HubOptionError(`${name}.jwksUrl`, `must be an http(s) URL (got ${show(url)})`);
+    }
+    out.jwksUrl = url;
+  }
+  if (out.key === undefined && out.jwksUrl === undefined) {
+    throw new HubOptionError(name, 'needs a key (HMAC secret or PEM public key) or a jwksUrl');
+  }
+  if (out.key !== undefined && out.algorithm?.startsWith('HS') === false && !out.key.includes('-----BEGIN')) {
+    throw new HubOptionError(
+      `${name}.key`,
+      `algorithm ${out.algorithm} needs a PEM public key ("-----BEGIN PUBLIC KEY-----..."); got a plain string`,
+    );
+  }
+  return out;
+}
+
+const KNOWN = new Set<string>([
+  'store',
+  'logger',
+  'presence',
+  'jwt',
+  'publisherJwt',
+  'subscriberJwt',
+  'audience',
+  'issuer',
+  'cookieName',
+  'anonymous',
+  'subscriptions',
+  'corsOrigins',
+  'publishOrigins',
+  'hubUrl',
+  'metrics',
+  'heartbeatMs',
+  'retryMs',
+  'maxQueuedBytes',
+  'maxSelectors',
+  'maxTopicsPerUpdate',
+  'maxBodyBytes',
+  'historyLimit',
+  'maxSubscribers',
+]);
+
+/**
+ * Checks hub options and applies defaults. Throws {@link HubOptionError} on the first bad option,
+ * unknown names included (a typo would otherwise silently keep a default).
+ *
+ * @example resolveHubOptions({ jwt: { key: process.env.HERALD_JWT_KEY }, anonymous: true })
+ */
+export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new HubOptionError('options', `must be an object (got ${show(options)})`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!KNOWN.has(name)) {
+      throw new HubOptionError(name, `is not a hub option; known options: ${[...KNOWN].join(', ')}`);
+    }
+  }
+  const o = options as Record<string, unknown>;
+
+  const store = o.store as Store | undefined;
+  if (store !== undefined && (typeof store !== 'object' || typeof store?.append !== 'function')) {
+    throw new HubOptionError('store', 'must be a Store (see openStore from herald/hub)');
+  }
+  const logger = o.logger as Logger | undefined;
+  if (logger !== undefined && typeof logger?.info !== 'function') {
+    throw new HubOptionError('logger', 'must be a pino logger');
+  }
+  const presence = o.presence as Presence | undefined;
+  if (presence !== undefined && typeof presence?.list !== 'function') {
+    throw new HubOptionError('presence', 'must be a Presence (join, leave, list, close)');
+  }
+
+  const shared = jwtKey('jwt', o.jwt);
+  const publisherJwt = jwtKey('publisherJwt', o.publisherJwt) ?? shared;
+  const subscriberJwt = jwtKey('subscriberJwt', o.subscriberJwt) ?? shared;
+
+  const hubUrl = optionalString('hubUrl', o.hubUrl) ?? HUB_PATH;
+  if (!hubUrl.startsWith('/') && !URL.canParse(hubUrl)) {
+    throw new HubOptionError(
+      'hubUrl',
+      `must be an absolute URL or a path starting with "/" (got ${show(hubUrl)})`,
+    );
+  }
+
+  const retryMs = o.retryMs === undefined ? undefined : integer('retryMs', o.retryMs, 0, 0);
+  const cookieName = optionalString('cookieName', o.cookieName) ?? DEFAULT_COOKIE_NAME;
+  // RFC 6265 cookie-name is an RFC 7230 token.
+  if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {
+    throw new HubOptionError('cookieName', `must be a cookie name token (got ${show(cookieName)})`);
+  }
+
+  return {
+    store,
+    logger,
+    presence,
+    publisherJwt,
+    subscriberJwt,
+    audience: optionalString('audience', o.audience),
+    issuer: optionalString('issuer', o.issuer),
+    cookieName,
+    anonymous: bool('anonymous', o.anonymous, false),
+    subscriptions: bool('subscriptions', o.subscriptions, false),
+    corsOrigins: origins('corsOrigins', o.corsOrigins),
+    publishOrigins: origins('publishOrigins', o.publishOrigins),
+    hubUrl,
+    metrics: bool('metrics', o.metrics, true),
+    heartbeatMs: integer('heartbeatMs', o.heartbeatMs, DEFAULT_HEARTBEAT_MS, 0),
+    retryMs,
+    maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
+    maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
+    maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),
+    maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
+    historyLimit: integer('historyLimit', o.historyLimit, DEFAULT_HISTORY_LIMIT, 0),
+    maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
+  };
+}
