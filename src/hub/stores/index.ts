@@ -1,0 +1,55 @@
+// The public face of the hub's stores: open one from a spec, or create one directly.
+import { StoreConfigError } from './errors.js';
+import { createMemoryStore, type StoreOptions } from './memory.js';
+import { checkRetention } from './retention.js';
+import { parseStoreSpec } from './spec.js';
+import type { Retention, Store } from './store.js';
+
+export type { Update } from '../update.js';
+export {
+  DuplicateUpdateIdError,
+  StoreClosedError,
+  StoreConfigError,
+  StoreUnavailableError,
+} from './errors.js';
+export type { ListenerErrorHandler } from './listeners.js';
+export { createMemoryStore, type StoreOptions } from './memory.js';
+export { checkRetention, DEFAULT_RETENTION } from './retention.js';
+export { parseStoreSpec, type StoreLocation } from './spec.js';
+export type { Retention, Store } from './store.js';
+
+/** Options of `openStore`: those of every store, plus those of the store the spec names. */
+export interface OpenStoreOptions extends StoreOptions {
+  /** Base for a relative `sqlite:PATH` (default: the process's current directory). */
+  cwd?: string;
+  /** Redis only: the prefix of every key the store uses (default `herald`); nodes sharing it share history. */
+  prefix?: string;
+}
+
+/**
+ * Opens the store a spec names:
+ * - `memory`: history in this process only (the default; lost on restart);
+ * - `sqlite:PATH`: history in an SQLite file that survives restarts (a relative PATH is resolved
+ *   from the current directory; its parent directory is created);
+ * - `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS): history in a Redis stream shared by
+ *   every hub node using the same Redis and key prefix, which also relays updates between them.
+ *
+ * Throws `StoreConfigError` for a spec or retention that cannot work.
+ *
+ * @example
+ * const store = await openStore(process.env.HERALD_STORE ?? 'memory', DEFAULT_RETENTION);
+ */
+export async function openStore(
+  spec: string,
+  retention: Retention,
+  options: OpenStoreOptions = {},
+): Promise<Store> {
+  const location = parseStoreSpec(spec, options.cwd);
+  checkRetention(retention);
+  switch (location.kind) {
+    case 'memory':
+      return createMemoryStore(retention, options);
+    default:
+      throw new StoreConfigError(`store ${JSON.stringify(spec)} is not available in this build yet`);
+  }
+}
