@@ -1,0 +1,157 @@
+/**
+ * A Node publisher for Mercure hubs (herald/hub or any other): `POST` form updates over a pool of
+ * keep-alive connections (undici `Pool`), bearer token per request, typed errors.
+ */
+import { Pool } from 'undici';
+import { InvalidPublishError, PublishConnectionError, PublishError, PublisherClosedError } from './errors.js';
+import { encodeUpdateForm, type PublishInit } from './update-form.js';
+
+/** Connections the pool may open to the hub; more only pays when many publishes are in flight at once. */
+export const DEFAULT_PUBLISHER_CONNECTIONS = 8;
+
+/** How long a publish waits for the hub's answer before it fails with `PublishConnectionError`. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 30_000;
+
+/** Options of {@link createPublisher}; checked once, at construction. */
+export interface PublisherOptions {
+  /** The hub's publish URL, e.g. `https://hub.example.com/.well-known/mercure`. */
+  hubUrl: string | URL;
+  /** A publisher JWT, sent as `Authorization: Bearer <token>`. Give this or `getToken`, not both. */
+  token?: string;
+  /** Called before every publish, so a short-lived token can be renewed; cache inside it if costly. */
+  getToken?: () => string | Promise<string>;
+  /** At most this many connections to the hub. Default {@link DEFAULT_PUBLISHER_CONNECTIONS}. */
+  connections?: number;
+  /**
+   * `true` (default) reuses connections. `false` sends `Connection: close` and opens one connection
+   * per publish; it exists to measure what keep-alive saves, or for hubs behind proxies that need it.
+   */
+  keepAlive?: boolean;
+  /** Fail a publish whose answer takes longer. Default {@link DEFAULT_PUBLISH_TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/** Per-call options of {@link Publisher.publish}. */
+export interface PublishOptions {
+  /** Abandons the request; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Sends updates to one hub. */
+export interface Publisher {
+  /**
+   * Publishes one update and resolves with its ID as the hub assigned it. Throws at once for an
+   * invalid update; rejects with {@link PublishError} when the hub refuses (non-2xx) and with
+   * {@link PublishConnectionError} when no answer came.
+   */
+  publish(update: PublishInit, options?: PublishOptions): Promise<string>;
+  /** Waits for publishes in flight, then closes every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * Creates a publisher bound to one hub.
+ *
+ * @example
+ * const publisher = createPublisher({ hubUrl: 'http://localhost:3000/.well-known/mercure', token });
+ * const id = await publisher.publish({ topics: 'https://example.com/books/1', data: '{"title":"Dune"}' });
+ * await publisher.close();
+ */
+export function createPublisher(options: PublisherOptions): Publisher {
+  const hubUrl = parseHubUrl(options.hubUrl);
+  const connections = options.connections ?? DEFAULT_PUBLISHER_CONNECTIONS;
+  if (!Number.isSafeInteger(connections) || connections < 1) {
+    throw new InvalidPublishError(
+      'connections',
+      `connections must be a positive integer (got ${String(connections)}); omit it for ${DEFAULT_PUBLISHER_CONNECTIONS}`,
+    );
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) {
+    throw new InvalidPublishError(
+      'timeoutMs',
+      `timeoutMs must be a positive integer of milliseconds (got ${String(timeoutMs)})`,
+    );
+  }
+  if (options.token !== undefined && options.getToken !== undefined) {
+    throw new InvalidPublishError('token', 'give token or getToken, not both; use getToken to renew tokens');
+  }
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+    throw new InvalidPublishError('token', 'token must be a non-empty string (the publisher JWT)');
+  }
+  const keepAlive = options.keepAlive ?? true;
+  const pool = new Pool(hubUrl.origin, {
+    connections,
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const path = `${hubUrl.pathname}${hubUrl.search}`;
+  const hubText = hubUrl.href;
+  const staticToken = options.token;
+  const getToken = options.getToken;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+
+  async function send(body: string, signal: AbortSignal | undefined): Promise<string> {
+    const headers: Record<string, string> = { 'content-type': FORM };
+    // undici reads `connection: close` as "do not reuse this socket" (it is the only value it allows).
+    if (!keepAlive) headers.connection = 'close';
+    const token = getToken === undefined ? staticToken : await getToken();
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    let response: Awaited<ReturnType<Pool['request']>>;
+    let text: string;
+    try {
+      response = await pool.request({ path, method: 'POST', headers, body, signal });
+      text = await response.body.text();
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      throw new PublishConnectionError(hubText, err);
+    }
+    if (response.statusCode < 200 || response.statusCode > 299) {
+      const challenge = response.headers['www-authenticate'];
+      throw new PublishError(
+        response.statusCode,
+        text,
+        Array.isArray(challenge) ? challenge.join(', ') : challenge,
+      );
+    }
+    // The body is the update ID (Mercure spec, "Publication"); IDs never hold line breaks, so a
+    // trailing one is the hub's formatting, not part of the ID.
+    return text.replace(/\r?\n$/, '');
+  }
+
+  return {
+    publish(update, publishOptions) {
+      if (closed) throw new PublisherClosedError();
+      const body = encodeUpdateForm(update);
+      return send(body, publishOptions?.signal);
+    },
+    close() {
+      closed = true;
+      closing ??= pool.close();
+      return closing;
+    },
+  };
+}
+
+function parseHubUrl(value: string | URL): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidPublishError(
+      'hubUrl',
+      `hubUrl must be an absolute http(s) URL (got ${JSON.stringify(String(value))}); e.g. http://localhost:3000/.well-known/mercure`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidPublishError(
+      'hubUrl',
+      `hubUrl must use http: or https: (got ${url.protocol}); e.g. https://hub.example.com/.well-known/mercure`,
+    );
+  }
+  return url;
+}
