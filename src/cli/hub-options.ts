@@ -1,0 +1,57 @@
+/** Turns `herald serve`'s checked options into the hub's own (`HubOptions`) and the store's. */
+import type { Logger } from 'pino';
+import type { HubOptions, JwtKeyOptions } from '../hub/options.js';
+import type { Retention, Store } from '../hub/stores/store.js';
+import type { ServeConfig } from './serve-options.js';
+
+/**
+ * The hub options for one process. The store and logger are opened by the caller (the primary owns
+ * the real store when there are workers), so they come in as instances.
+ */
+export function toHubOptions(config: ServeConfig, store: Store, logger: Logger): HubOptions {
+  const options: HubOptions = {
+    store,
+    logger,
+    anonymous: config.anonymous,
+    subscriptions: config.subscriptions,
+    corsOrigins: config.corsOrigins,
+    publishOrigins: config.publishOrigins,
+  };
+  const publisherJwt = roleKey(config.publisherJwtKey, config.publisherJwtAlgorithm, config);
+  const subscriberJwt = roleKey(config.subscriberJwtKey, config.subscriberJwtAlgorithm, config);
+  if (publisherJwt !== undefined) options.publisherJwt = publisherJwt;
+  if (subscriberJwt !== undefined) options.subscriberJwt = subscriberJwt;
+  if (config.jwtAudience !== undefined) options.audience = config.jwtAudience;
+  if (config.jwtIssuer !== undefined) options.issuer = config.jwtIssuer;
+  if (config.heartbeatMs !== undefined) options.heartbeatMs = config.heartbeatMs;
+  return options;
+}
+
+/** A role's key: its own, else the shared `--jwt-key`, else the JWKS URL; likewise its algorithm. */
+function roleKey(
+  key: string | undefined,
+  algorithm: string | undefined,
+  config: ServeConfig,
+): JwtKeyOptions | undefined {
+  const chosenKey = key ?? config.jwtKey;
+  const chosenAlgorithm = algorithm ?? config.jwtAlgorithm;
+  if (chosenKey !== undefined) {
+    return chosenAlgorithm === undefined
+      ? { key: chosenKey }
+      : { key: chosenKey, algorithm: chosenAlgorithm };
+  }
+  if (config.jwksUrl !== undefined) {
+    return chosenAlgorithm === undefined
+      ? { jwksUrl: config.jwksUrl }
+      : { jwksUrl: config.jwksUrl, algorithm: chosenAlgorithm };
+  }
+  return undefined;
+}
+
+/** The store's retention: the flags given, else `defaults` (the stores' `DEFAULT_RETENTION`). */
+export function toRetention(config: ServeConfig, defaults: Retention): Retention {
+  return {
+    maxCount: config.historySize ?? defaults.maxCount,
+    maxAgeMs: config.historyMaxAgeMs ?? defaults.maxAgeMs,
+  };
+}

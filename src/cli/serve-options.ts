@@ -1,0 +1,348 @@
+/**
+ * Every option of `herald serve`, in one table: its flag, its `HERALD_*` variable, its config-file
+ * key, how its text is read and what it means. The parser, the help text and the docs all come from
+ * this table, so they cannot drift apart.
+ */
+
+/** How an option's text is read. */
+export type OptionKind =
+  | 'string'
+  | 'boolean'
+  | 'integer'
+  | 'duration'
+  | 'list'
+  /** A JWT key: HMAC secret, PEM public key, or `@path` to read it from a file. */
+  | 'key'
+  /** A file path, relative to the working directory (flags, env) or to the config file. */
+  | 'path'
+  | 'store';
+
+/** The options of `herald serve` once every source has been read and checked. */
+export interface ServeConfig {
+  port: number;
+  host: string | undefined;
+  /** Key used for both roles unless a per-role key is given. */
+  jwtKey: string | undefined;
+  publisherJwtKey: string | undefined;
+  subscriberJwtKey: string | undefined;
+  jwtAlgorithm: string | undefined;
+  publisherJwtAlgorithm: string | undefined;
+  subscriberJwtAlgorithm: string | undefined;
+  jwksUrl: string | undefined;
+  jwtAudience: string | undefined;
+  jwtIssuer: string | undefined;
+  anonymous: boolean;
+  corsOrigins: string[];
+  publishOrigins: string[];
+  subscriptions: boolean;
+  store: string;
+  historySize: number | undefined;
+  historyMaxAgeMs: number | undefined;
+  heartbeatMs: number | undefined;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  workers: number;
+  demo: boolean;
+  logLevel: string;
+  shutdownTimeoutMs: number;
+  shutdownRetryMs: number;
+}
+
+export interface OptionSpec {
+  /** The key in `ServeConfig` and in the config file. */
+  key: keyof ServeConfig;
+  /** The long flag, without `--`. */
+  flag: string;
+  /** The environment variable. */
+  env: string;
+  kind: OptionKind;
+  /** Shown in help after the flag (`--port <n>`). Absent for booleans. */
+  value?: string;
+  help: string;
+  /** Shown as "(default: …)" in help; the actual default lives in `SERVE_DEFAULTS`. */
+  shownDefault?: string;
+  min?: number;
+  max?: number;
+  choices?: readonly string[];
+}
+
+/** JWT algorithms the verifier knows (jose's names). */
+export const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+/** pino's levels, plus `silent`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Defaults of every option; `undefined` leaves the choice to the hub (`resolveHubOptions`). */
+export const SERVE_DEFAULTS: ServeConfig = {
+  port: 3000,
+  host: undefined,
+  jwtKey: undefined,
+  publisherJwtKey: undefined,
+  subscriberJwtKey: undefined,
+  jwtAlgorithm: undefined,
+  publisherJwtAlgorithm: undefined,
+  subscriberJwtAlgorithm: undefined,
+  jwksUrl: undefined,
+  jwtAudience: undefined,
+  jwtIssuer: undefined,
+  anonymous: false,
+  corsOrigins: [],
+  publishOrigins: [],
+  subscriptions: false,
+  store: 'memory',
+  historySize: undefined,
+  historyMaxAgeMs: undefined,
+  heartbeatMs: undefined,
+  tlsCert: undefined,
+  tlsKey: undefined,
+  workers: 1,
+  demo: false,
+  logLevel: 'info',
+  // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
+  shutdownTimeoutMs: 10_000,
+  // Clients come back soon, but not all in the same millisecond as a restarted hub's first one.
+  shutdownRetryMs: 2_000,
+};
+
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  {
+    key: 'port',
+    flag: 'port',
+    env: 'HERALD_PORT',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    max: 65535,
+    help: 'TCP port to listen on; 0 picks a free one',
+    shownDefault: '3000',
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'HERALD_HOST',
+    kind: 'string',
+    value: '<addr>',
+    help: 'address to listen on',
+    shownDefault: 'all interfaces',
+  },
+  {
+    key: 'jwtKey',
+    flag: 'jwt-key',
+    env: 'HERALD_JWT_KEY',
+    kind: 'key',
+    value: '<key|@file>',
+    help: 'key verifying both publisher and subscriber tokens: HMAC secret, PEM public key, or @file',
+  },
+  {
+    key: 'publisherJwtKey',
+    flag: 'publisher-jwt-key',
+    env: 'HERALD_PUBLISHER_JWT_KEY',
+    kind: 'key',
+    value: '<key|@file>',
+    help: 'key verifying publisher tokens (overrides --jwt-key)',
+  },
+  {
+    key: 'subscriberJwtKey',
+    flag: 'subscriber-jwt-key',
+    env: 'HERALD_SUBSCRIBER_JWT_KEY',
+    kind: 'key',
+    value: '<key|@file>',
+    help: 'key verifying subscriber tokens (overrides --jwt-key)',
+  },
+  {
+    key: 'jwtAlgorithm',
+    flag: 'jwt-algorithm',
+    env: 'HERALD_JWT_ALGORITHM',
+    kind: 'string',
+    value: '<alg>',
+    choices: JWT_ALGORITHMS,
+    help: 'algorithm tokens must be signed with',
+    shownDefault: 'HS256 for secrets',
+  },
+  {
+    key: 'publisherJwtAlgorithm',
+    flag: 'publisher-jwt-algorithm',
+    env: 'HERALD_PUBLISHER_JWT_ALGORITHM',
+    kind: 'string',
+    value: '<alg>',
+    choices: JWT_ALGORITHMS,
+    help: 'algorithm of publisher tokens',
+  },
+  {
+    key: 'subscriberJwtAlgorithm',
+    flag: 'subscriber-jwt-algorithm',
+    env: 'HERALD_SUBSCRIBER_JWT_ALGORITHM',
+    kind: 'string',
+    value: '<alg>',
+    choices: JWT_ALGORITHMS,
+    help: 'algorithm of subscriber tokens',
+  },
+  {
+    key: 'jwksUrl',
+    flag: 'jwks-url',
+    env: 'HERALD_JWKS_URL',
+    kind: 'string',
+    value: '<url>',
+    help: 'JSON Web Key Set to verify tokens with, for roles given no key',
+  },
+  {
+    key: 'jwtAudience',
+    flag: 'jwt-audience',
+    env: 'HERALD_JWT_AUDIENCE',
+    kind: 'string',
+    value: '<aud>',
+    help: 'audience 1.0 tokens (typ at+jwt) must name',
+  },
+  {
+    key: 'jwtIssuer',
+    flag: 'jwt-issuer',
+    env: 'HERALD_JWT_ISSUER',
+    kind: 'string',
+    value: '<iss>',
+    help: 'issuer 1.0 tokens (typ at+jwt) must name',
+  },
+  {
+    key: 'anonymous',
+    flag: 'anonymous',
+    env: 'HERALD_ANONYMOUS',
+    kind: 'boolean',
+    help: 'let subscribers without a token receive public updates',
+  },
+  {
+    key: 'corsOrigins',
+    flag: 'cors-origins',
+    env: 'HERALD_CORS_ORIGINS',
+    kind: 'list',
+    value: '<origins>',
+    help: 'origins allowed to subscribe from a browser, comma-separated, or *',
+  },
+  {
+    key: 'publishOrigins',
+    flag: 'publish-origins',
+    env: 'HERALD_PUBLISH_ORIGINS',
+    kind: 'list',
+    value: '<origins>',
+    help: 'origins allowed to publish with the cookie, comma-separated, or *',
+  },
+  {
+    key: 'subscriptions',
+    flag: 'subscriptions',
+    env: 'HERALD_SUBSCRIPTIONS',
+    kind: 'boolean',
+    help: 'publish subscription events and serve the subscriptions API',
+  },
+  {
+    key: 'store',
+    flag: 'store',
+    env: 'HERALD_STORE',
+    kind: 'store',
+    value: '<spec>',
+    help: 'where history is kept: memory, sqlite:PATH or redis://HOST:PORT',
+    shownDefault: 'memory',
+  },
+  {
+    key: 'historySize',
+    flag: 'history-size',
+    env: 'HERALD_HISTORY_SIZE',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'updates kept for reconnecting subscribers',
+  },
+  {
+    key: 'historyMaxAgeMs',
+    flag: 'history-max-age',
+    env: 'HERALD_HISTORY_MAX_AGE',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'drop kept updates older than this; 0 keeps them whatever their age',
+  },
+  {
+    key: 'heartbeatMs',
+    flag: 'heartbeat',
+    env: 'HERALD_HEARTBEAT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'interval of keep-alive comments on idle streams; 0 disables them',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'HERALD_TLS_CERT',
+    kind: 'path',
+    value: '<file>',
+    help: 'PEM certificate chain: serve HTTPS, HTTP/2 and HTTP/1.1 on one port',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    env: 'HERALD_TLS_KEY',
+    kind: 'path',
+    value: '<file>',
+    help: 'PEM private key of --tls-cert',
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    env: 'HERALD_WORKERS',
+    kind: 'integer',
+    value: '<n>',
+    min: 1,
+    max: 256,
+    help: 'processes sharing the port (one holds about 20k connections)',
+    shownDefault: '1',
+  },
+  {
+    key: 'demo',
+    flag: 'demo',
+    env: 'HERALD_DEMO',
+    kind: 'boolean',
+    help: 'serve the demo pages; without keys, make a random one and print a publish command',
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'HERALD_LOG_LEVEL',
+    kind: 'string',
+    value: '<level>',
+    choices: LOG_LEVELS,
+    help: 'least severe log level written',
+    shownDefault: 'info',
+  },
+  {
+    key: 'shutdownTimeoutMs',
+    flag: 'shutdown-timeout',
+    env: 'HERALD_SHUTDOWN_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'on SIGTERM, force the exit after this long',
+    shownDefault: '10s',
+  },
+  {
+    key: 'shutdownRetryMs',
+    flag: 'shutdown-retry',
+    env: 'HERALD_SHUTDOWN_RETRY',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'on SIGTERM, reconnection delay (retry:) sent to subscribers',
+    shownDefault: '2s',
+  },
+];
+
+/** The flag that names the config file; it is read before the other sources. */
+export const CONFIG_FLAG = { flag: 'config', env: 'HERALD_CONFIG' } as const;

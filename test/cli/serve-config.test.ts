@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { formatDuration, parseDuration } from '../../src/cli/duration.js';
+import { type ConfigSources, resolveServeConfig } from '../../src/cli/serve-config.js';
+import type { ServeConfig } from '../../src/cli/serve-options.js';
+import { UsageError } from '../../src/cli/usage-error.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const KEY = ['--jwt-key', 'secret'];
+
+function resolve(argv: string[], env: Record<string, string> = {}, cwd = dir): ServeConfig {
+  const request = resolveServeConfig({ argv, env, cwd } satisfies ConfigSources);
+  assert.equal(request.help, false);
+  return (request as { config: ServeConfig }).config;
+}
+
+function refuses(argv: string[], env: Record<string, string>, message: RegExp): void {
+  assert.throws(
+    () => resolveServeConfig({ argv, env, cwd: dir }),
+    (error: unknown) => {
+      assert.ok(error instanceof UsageError, String(error));
+      assert.equal(error.code, 'HERALD_ERR_USAGE');
+      assert.match(error.message, message);
+      return true;
+    },
+  );
+}
+
+function configFile(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+test('durations take a unit; sums and 0 are accepted', () => {
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('15s'), 15_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.equal(parseDuration('1.5s'), 1_500);
+  assert.equal(parseDuration('0'), 0);
+  for (const bad of ['15', '', 's', '1x', '1s ms', '-1s', '1s2'])
+    assert.equal(parseDuration(bad), undefined, bad);
+  assert.equal(formatDuration(15_000), '15s');
+  assert.equal(formatDuration(1_500), '1500ms');
+});
+
+test('defaults apply when nothing is given', () => {
+  const config = resolve(KEY);
+  assert.equal(config.port, 3000);
+  assert.equal(config.store, 'memory');
+  assert.equal(config.workers, 1);
+  assert.equal(config.anonymous, false);
+  assert.deepEqual(config.corsOrigins, []);
+  assert.equal(config.logLevel, 'info');
+  assert.equal(config.heartbeatMs, undefined);
+  assert.equal(config.shutdownTimeoutMs, 10_000);
+});
+
+test('precedence: flag over environment over config file over default', () => {
+  const file = configFile('precedence.json', {
+    port: 4001,
+    host: '127.0.0.1',
+    heartbeat: undefined,
+    workers: 3,
+  });
+  const env = { HERALD_CONFIG: file, HERALD_PORT: '4002', HERALD_WORKERS: '2', HERALD_JWT_KEY: 'from-env' };
+  const fromAll = resolve(['--port', '4003'], env);
+  assert.equal(fromAll.port, 4003, 'flag wins');
+  assert.equal(fromAll.workers, 2, 'env wins over file');
+  assert.equal(fromAll.host, '127.0.0.1', 'file wins over default');
+  assert.equal(fromAll.jwtKey, 'from-env');
+  assert.equal(fromAll.logLevel, 'info', 'default when no source');
+  assert.equal(resolve(['--config', file, ...KEY]).port, 4001, '--config names the file too');
+  assert.equal(resolve([...KEY], { HERALD_PORT: '' }).port, 3000, 'an empty variable counts as unset');
+});
+
+test('every kind of value is read from each source', () => {
+  const file = configFile('kinds.json', {
+    anonymous: true,
+    corsOrigins: ['https://a.example', 'http://localhost:8080'],
+    historyMaxAge: '2m',
+    historySize: 50,
+    store: 'sqlite:data/h.db',
+    jwtKey: '@secret.txt',
+  });
+  writeFileSync(join(dir, 'secret.txt'), 'file-secret\n');
+  const config = resolve(['--config', file]);
+  assert.equal(config.anonymous, true);
+  assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:8080']);
+  assert.equal(config.historyMaxAgeMs, 120_000);
+  assert.equal(config.historySize, 50);
+  assert.equal(config.store, `sqlite:${join(dir, 'data/h.db')}`, 'relative to the config file');
+  assert.equal(config.jwtKey, 'file-secret', 'key read from @file, final newline dropped');
+
+  const flags = resolve([
+    ...KEY,
+    '--anonymous',
+    '--cors-origins',
+    'https://a.example, *',
+    '--heartbeat=1m30s',
+    '--no-subscriptions',
+    '--store',
+    'redis://127.0.0.1:6379',
+  ]);
+  assert.equal(flags.anonymous, true);
+  assert.deepEqual(flags.corsOrigins, ['https://a.example', '*']);
+  assert.equal(flags.heartbeatMs, 90_000);
+  assert.equal(flags.subscriptions, false);
+  assert.equal(flags.store, 'redis://127.0.0.1:6379');
+
+  const env = resolve([], { HERALD_JWT_KEY: 's', HERALD_ANONYMOUS: 'yes', HERALD_SUBSCRIPTIONS: '0' });
+  assert.equal(env.anonymous, true);
+  assert.equal(env.subscriptions, false);
+  // A flag turns off what the environment turned on.
+  assert.equal(
+    resolve(['--no-anonymous'], { HERALD_JWT_KEY: 's', HERALD_ANONYMOUS: 'true' }).anonymous,
+    false,
+  );
+});
+
+test('PEM keys: from a file, or from a variable with literal \\n', () => {
+  const pem = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n';
+  writeFileSync(join(dir, 'pub.pem'), pem);
+  const config = resolve(['--publisher-jwt-key', '@pub.pem', '--jwt-algorithm', 'ES256']);
+  assert.equal(config.publisherJwtKey, pem);
+  const env = resolve([], { HERALD_JWT_KEY: pem.replaceAll('\n', '\\n'), HERALD_JWT_ALGORITHM: 'RS256' });
+  assert.equal(env.jwtKey, pem);
+});
+
+test('--help is recognised anywhere', () => {
+  assert.deepEqual(resolveServeConfig({ argv: ['--port', 'x', '--help'], env: {}, cwd: dir }), {
+    help: true,
+  });
+  assert.deepEqual(resolveServeConfig({ argv: ['-h'], env: {}, cwd: dir }), { help: true });
+});
+
+test('every validation error names the source, the value and the fix', () => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [
+      ['--prot', '1', ...KEY],
+      {},
+      /^unknown option --prot \(did you mean --port\?\); run "herald serve --help"$/,
+    ],
+    [['--frobnicate', ...KEY], {}, /^unknown option --frobnicate; run/],
+    [['extra', ...KEY], {}, /takes no arguments, only options \(got "extra"\)/],
+    [[...KEY, '--port'], {}, /^--port needs a value, as in --port <n>$/],
+    [['--port', 'abc', ...KEY], {}, /^--port must be a whole number from 0 to 65535 \(got "abc"\)$/],
+    [['--port', '70000', ...KEY], {}, /^--port must be a whole number from 0 to 65535 \(got "70000"\)$/],
+    [KEY, { HERALD_PORT: '-1' }, /^HERALD_PORT must be a whole number from 0 to 65535 \(got "-1"\)$/],
+    [['--workers', '0', ...KEY], {}, /^--workers must be a whole number from 1 to 256 \(got "0"\)$/],
+    [['--heartbeat', '15', ...KEY], {}, /^--heartbeat must be a duration with a unit, such as 500ms, 15s/],
+    [KEY, { HERALD_HISTORY_MAX_AGE: 'soon' }, /^HERALD_HISTORY_MAX_AGE must be a duration with a unit/],
+    [KEY, { HERALD_ANONYMOUS: 'maybe' }, /^HERALD_ANONYMOUS must be true or false .* \(got "maybe"\)$/],
+    [['--anonymous=perhaps', ...KEY], {}, /^--anonymous must be true or false/],
+    [['--log-level', 'loud', ...KEY], {}, /^--log-level must be one of fatal, error, warn, info, debug/],
+    [['--jwt-algorithm', 'none', ...KEY], {}, /^--jwt-algorithm must be one of HS256, .* \(got "none"\)$/],
+    [
+      ['--store', 'postgres://x', ...KEY],
+      {},
+      /^--store must be memory, sqlite:PATH .* \(got "postgres:\/\/x"\)$/,
+    ],
+    [
+      ['--cors-origins', 'https://a.example/', ...KEY],
+      {},
+      /each origin must be \* or scheme:\/\/host\[:port\]/,
+    ],
+    [['--publish-origins', 'example.com', ...KEY], {}, /^--publish-origins: each origin must be/],
+    [['--jwks-url', 'ftp://x', ...KEY], {}, /^--jwks-url must be an http\(s\) URL/],
+    [
+      ['--tls-cert', 'missing.pem', '--tls-key', 'missing.pem', ...KEY],
+      {},
+      /^--tls-cert names a file that does not exist/,
+    ],
+    [
+      ['--jwt-key', '@nope.txt'],
+      {},
+      /^--jwt-key names the key file .*nope\.txt, which cannot be read \(ENOENT\)$/,
+    ],
+    [
+      [],
+      {},
+      /^the hub needs a way to verify publisher tokens: set --publisher-jwt-key .* or try it out with --demo$/,
+    ],
+    [
+      ['--jwt-key', 'secret', '--jwt-algorithm', 'RS256'],
+      {},
+      /publisher algorithm RS256 needs a PEM public key/,
+    ],
+    [
+      ['--jwt-key', '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----', '--jwt-algorithm', 'HS256'],
+      {},
+      /the publisher key is a PEM key but the publisher algorithm is HS256/,
+    ],
+    [
+      ['--subscriber-jwt-key', 'secret', '--subscriber-jwt-algorithm', 'ES256', ...KEY],
+      {},
+      /subscriber algorithm ES256/,
+    ],
+    [['--config', 'absent.json', ...KEY], {}, /^cannot read the config file .*absent\.json \(ENOENT\)/],
+    [['--config', configFile('bad.json', '{port:'), ...KEY], {}, /is not valid JSON/],
+    [
+      ['--config', configFile('array.json', [1]), ...KEY],
+      {},
+      /must hold a JSON object such as \{"port": 3000\}/,
+    ],
+    [
+      ['--config', configFile('typo.json', { prot: 1 }), ...KEY],
+      {},
+      /^unknown key "prot" in .* \(did you mean "port"\?\)/,
+    ],
+    [
+      ['--config', configFile('type.json', { port: '80x' }), ...KEY],
+      {},
+      /^"port" in .*type\.json must be a whole number/,
+    ],
+    [
+      ['--config', configFile('list.json', { corsOrigins: [1] }), ...KEY],
+      {},
+      /"corsOrigins" in .* must be a comma-separated list/,
+    ],
+  ];
+  writeFileSync(join(dir, 'cert.pem'), 'x');
+  cases.push([['--tls-cert', 'cert.pem', ...KEY], {}, /^--tls-cert and --tls-key go together/]);
+  for (const [argv, env, message] of cases) refuses(argv, env, message);
+});
+
+test('--demo needs no key', () => {
+  assert.equal(resolve(['--demo']).demo, true);
+});
