@@ -1,0 +1,136 @@
+/**
+ * Options of herald/server, their defaults and their checks. Options are checked once, when a server
+ * (or a per-route option object) is first used; the resolved form is shared by every stream using it.
+ */
+import { encodeComment, encodeRetry } from '../protocol/index.js';
+import { InvalidServerOptionError } from './errors.js';
+import type { SseStream } from './sse-stream.js';
+
+/**
+ * Reconnection time sent to every client when its stream opens (`retry:`). 3 s is what Chromium and
+ * Firefox assume when no hint is sent; sending it makes every client (Node, Safari, proxies that
+ * buffer) agree, and is short enough that a client dropped as slow comes back quickly.
+ */
+export const DEFAULT_RETRY_MS = 3000;
+
+/**
+ * Interval of the shared heartbeat. Idle connections are cut by proxies and load balancers after
+ * 30 s (some CDNs, older nginx setups) to 60 s (nginx `proxy_read_timeout`, AWS ALB); 15 s stays
+ * under the shortest with a margin for a late timer, and costs 3 bytes per idle stream per beat.
+ */
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+
+/**
+ * Bytes a stream may hold for a client that does not read, counting what the socket holds beyond its
+ * high-water mark. 1 MiB is Mercure's bound of 1,000 queued updates at ~1 KiB each: several seconds
+ * of a busy feed, while 1,000 stuck clients can cost at most ~1 GiB before they are dropped.
+ */
+export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024;
+
+/** Query parameter read for the last event ID when no `Last-Event-ID` header came (e.g. a first connect). */
+export const DEFAULT_LAST_EVENT_ID_PARAMS: readonly string[] = ['lastEventId'];
+
+/** What to do with an event that would put a stream over `maxQueueBytes`. */
+export type OverflowAction = 'close' | 'drop';
+
+/**
+ * A policy chosen per event: `'close'` ends the stream (its client resumes with Last-Event-ID),
+ * `'drop'` discards the event and counts it in `stream.droppedEvents`.
+ */
+export type OverflowHandler = (stream: SseStream, chunk: Uint8Array) => OverflowAction;
+
+/** A pino-style logger; only `warn` is used (slow consumers). */
+export interface ServerLogger {
+  warn(details: object, message: string): void;
+}
+
+/** Options of one stream; pass the same object for every stream of a route so it is resolved once. */
+export interface StreamOptions {
+  /** Reconnection hint sent on open, in ms (default {@link DEFAULT_RETRY_MS}); `null` sends none. */
+  retryMs?: number | null;
+  /** Queue bound in bytes (default {@link DEFAULT_MAX_QUEUE_BYTES}). */
+  maxQueueBytes?: number;
+  /** What happens when the bound is hit (default `'close'`). */
+  overflow?: OverflowAction | OverflowHandler;
+  /** Query parameters tried, in order, for the last event ID when the header is absent. */
+  lastEventIdParams?: readonly string[];
+  /** Receives a warning when a stream is closed or starts dropping as a slow consumer. */
+  logger?: ServerLogger;
+}
+
+/** Options of an {@link SseServer}: the shared heartbeat plus the defaults of its streams. */
+export interface SseServerOptions extends StreamOptions {
+  /** Heartbeat interval in ms (default {@link DEFAULT_HEARTBEAT_MS}); 0 disables heartbeats. */
+  heartbeatMs?: number;
+}
+
+/** Stream options checked and completed, with the opening bytes built once. */
+export interface StreamConfig {
+  readonly retryMs: number | null;
+  readonly maxQueueBytes: number;
+  readonly overflow: OverflowAction | OverflowHandler;
+  readonly lastEventIdParams: readonly string[];
+  readonly logger: ServerLogger | undefined;
+  /** A comment (so browsers fire `open` at once) and the `retry:` hint, in one buffer. */
+  readonly openBytes: Uint8Array;
+}
+
+function nonNegativeInteger(option: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidServerOptionError(
+      option,
+      `${option} must be a non-negative integer (got ${String(value)}); pass a number of ${
+        option.endsWith('Ms') ? 'milliseconds' : 'bytes'
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Checks a heartbeat interval. */
+export function resolveHeartbeatMs(value: number | undefined): number {
+  return value === undefined ? DEFAULT_HEARTBEAT_MS : nonNegativeInteger('heartbeatMs', value);
+}
+
+/** Checks stream options over a base config (the server's) and builds the opening bytes. */
+export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig): StreamConfig {
+  const retryMs =
+    options.retryMs === undefined
+      ? (base?.retryMs ?? DEFAULT_RETRY_MS)
+      : options.retryMs === null
+        ? null
+        : nonNegativeInteger('retryMs', options.retryMs);
+  const maxQueueBytes =
+    options.maxQueueBytes === undefined
+      ? (base?.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES)
+      : nonNegativeInteger('maxQueueBytes', options.maxQueueBytes);
+  if (maxQueueBytes === 0) {
+    throw new InvalidServerOptionError(
+      'maxQueueBytes',
+      'maxQueueBytes must be at least 1 (got 0); every event would overflow',
+    );
+  }
+  const overflow = options.overflow ?? base?.overflow ?? 'close';
+  if (overflow !== 'close' && overflow !== 'drop' && typeof overflow !== 'function') {
+    throw new InvalidServerOptionError(
+      'overflow',
+      `overflow must be 'close', 'drop' or a function (got ${JSON.stringify(overflow)})`,
+    );
+  }
+  const lastEventIdParams =
+    options.lastEventIdParams ?? base?.lastEventIdParams ?? DEFAULT_LAST_EVENT_ID_PARAMS;
+  if (!Array.isArray(lastEventIdParams) || lastEventIdParams.some((p) => typeof p !== 'string')) {
+    throw new InvalidServerOptionError(
+      'lastEventIdParams',
+      `lastEventIdParams must be an array of query parameter names (got ${String(lastEventIdParams)})`,
+    );
+  }
+  const logger = options.logger ?? base?.logger;
+  const openBytes = base !== undefined && retryMs === base.retryMs ? base.openBytes : buildOpenBytes(retryMs);
+  return { retryMs, maxQueueBytes, overflow, lastEventIdParams, logger, openBytes };
+}
+
+function buildOpenBytes(retryMs: number | null): Uint8Array {
+  const comment = encodeComment('ok');
+  return retryMs === null ? comment : Buffer.concat([comment, encodeRetry(retryMs)]);
+}

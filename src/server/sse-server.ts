@@ -1,0 +1,179 @@
+/**
+ * The registry of open streams: it makes them from requests, drives their shared heartbeat and ends
+ * them all on shutdown.
+ */
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
+import { encodeComment, encodeRetry } from '../protocol/index.js';
+import { HTTP1_HEADERS, HTTP10_HEADERS, STREAM_HEADERS } from './headers.js';
+import { pickLastEventId } from './last-event-id.js';
+import { type NodeResponse, NodeSink } from './node-sink.js';
+import {
+  resolveHeartbeatMs,
+  resolveStreamConfig,
+  type SseServerOptions,
+  type StreamConfig,
+  type StreamOptions,
+} from './options.js';
+import { SseStream, type StreamHolder } from './sse-stream.js';
+import { WebSink } from './web-sink.js';
+
+/** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
+const HEARTBEAT = encodeComment();
+
+/** A stream over a Fetch `Response`: return `response` from the handler, write to `stream`. */
+export interface FetchStream {
+  stream: SseStream;
+  response: Response;
+}
+
+/** Options of {@link SseServer.closeAll}. */
+export interface CloseAllOptions {
+  /** Reconnection time sent before the end, in ms, e.g. a random delay to spread reconnects. */
+  retryMs?: number;
+}
+
+/** A node:http or node:http2-compat request. */
+export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** A node:http or node:http2-compat response. */
+export type NodeServerResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * Holds every open stream it made: one heartbeat timer for all of them (started with the first stream,
+ * stopped with the last), and {@link SseServer.closeAll} for shutdown.
+ *
+ * @example
+ * const sse = new SseServer({ heartbeatMs: 15_000 });
+ * http.createServer((req, res) => {
+ *   const stream = sse.stream(req, res);
+ *   stream.send({ data: 'hello' });
+ * });
+ * process.on('SIGTERM', () => sse.closeAll({ retryMs: 1000 + Math.random() * 4000 }));
+ */
+export class SseServer implements StreamHolder {
+  /** Heartbeat interval in ms; 0 when heartbeats are off. */
+  readonly heartbeatMs: number;
+  /** Stream options every stream of this server starts from. */
+  readonly config: StreamConfig;
+  readonly #streams = new Set<SseStream>();
+  readonly #configs = new WeakMap<StreamOptions, StreamConfig>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(options: SseServerOptions = {}) {
+    this.heartbeatMs = resolveHeartbeatMs(options.heartbeatMs);
+    this.config = resolveStreamConfig(options);
+  }
+
+  /** Number of open streams. */
+  get size(): number {
+    return this.#streams.size;
+  }
+
+  /** The open streams (live view; do not close streams while iterating it). */
+  streams(): IterableIterator<SseStream> {
+    return this.#streams.values();
+  }
+
+  #configFor(options: StreamOptions | undefined): StreamConfig {
+    if (options === undefined) return this.config;
+    let config = this.#configs.get(options);
+    if (config === undefined) {
+      config = resolveStreamConfig(options, this.config);
+      this.#configs.set(options, config);
+    }
+    return config;
+  }
+
+  /**
+   * Starts an event stream on a node:http (or https) response, or a node:http2 compat response.
+   * Sends the headers and the opening comment and `retry:` hint at once.
+   */
+  stream(req: NodeRequest, res: NodeServerResponse, options?: StreamOptions): SseStream {
+    if (req.httpVersionMajor === 2 && 'stream' in res) {
+      return this.http2Stream(res.stream, req.headers, options);
+    }
+    const config = this.#configFor(options);
+    const stream = new SseStream(
+      config,
+      pickLastEventId(req.headers['last-event-id'], req.url, config.lastEventIdParams),
+    );
+    const http1 = res as ServerResponse;
+    http1.writeHead(200, req.httpVersionMinor === 0 ? HTTP10_HEADERS : HTTP1_HEADERS);
+    return this.#open(stream, new NodeSink(http1 as NodeResponse, stream), http1.destroyed);
+  }
+
+  /** Starts an event stream on a node:http2 core-API stream (`server.on('stream', ...)`). */
+  http2Stream(h2: ServerHttp2Stream, headers: IncomingHttpHeaders, options?: StreamOptions): SseStream {
+    const config = this.#configFor(options);
+    const stream = new SseStream(
+      config,
+      pickLastEventId(
+        headers['last-event-id'],
+        headers[':path'] as string | undefined,
+        config.lastEventIdParams,
+      ),
+    );
+    if (h2.destroyed || h2.closed) return this.#open(stream, null, true);
+    h2.respond({ ':status': 200, ...STREAM_HEADERS });
+    return this.#open(stream, new NodeSink(h2 as NodeResponse, stream), false);
+  }
+
+  /**
+   * Starts an event stream as a Fetch `Response` whose body this server feeds. The stream closes when
+   * the request's signal aborts or the body is cancelled.
+   */
+  fetch(request: Request, options?: StreamOptions): FetchStream {
+    const config = this.#configFor(options);
+    const stream = new SseStream(
+      config,
+      pickLastEventId(request.headers.get('last-event-id'), request.url, config.lastEventIdParams),
+    );
+    const sink = new WebSink(stream, request.signal ?? null);
+    const response = new Response(sink.readable, { status: 200, headers: STREAM_HEADERS });
+    this.#open(stream, sink, request.signal?.aborted === true);
+    return { stream, response };
+  }
+
+  #open(stream: SseStream, sink: NodeSink | WebSink | null, gone: boolean): SseStream {
+    if (sink !== null) stream.attach(sink);
+    if (gone) {
+      stream.lost();
+      return stream;
+    }
+    this.#streams.add(stream);
+    stream.hold(this);
+    if (this.#timer === null && this.heartbeatMs > 0) {
+      this.#timer = setInterval(beat, this.heartbeatMs, this);
+      // Open sockets keep the process alive; the heartbeat alone should not.
+      this.#timer.unref();
+    }
+    return stream;
+  }
+
+  /** @internal A stream closed. */
+  release(stream: SseStream): void {
+    this.#streams.delete(stream);
+    if (this.#streams.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  /** @internal One heartbeat tick over every stream. */
+  beat(): void {
+    for (const stream of this.#streams) stream.beat(HEARTBEAT);
+  }
+
+  /**
+   * Ends every open stream: queued events go out, then a `retry:` hint if `retryMs` is given, then
+   * the response ends. Clients reconnect after that delay (to this or another instance).
+   */
+  closeAll(options: CloseAllOptions = {}): void {
+    const final = options.retryMs === undefined ? undefined : encodeRetry(Math.round(options.retryMs));
+    for (const stream of [...this.#streams]) stream.close(final);
+  }
+}
+
+function beat(server: SseServer): void {
+  server.beat();
+}

@@ -1,0 +1,256 @@
+/**
+ * One client's event stream, whatever carries it (node:http, node:http2, a Fetch `Response`).
+ *
+ * Writes go to a per-stream queue; one flush pass per event-loop turn sends each stream's queue as a
+ * single buffer (see flush-scheduler.ts). The queue is bounded in bytes: bytes the transport holds over
+ * its high-water mark count too, so memory per client never exceeds `maxQueueBytes` plus one write.
+ */
+import { type EventInit, encodeEvent } from '../protocol/index.js';
+import { SlowConsumerError } from './errors.js';
+import { scheduleFlush } from './flush-scheduler.js';
+import type { StreamConfig } from './options.js';
+import type { Sink, SinkOwner } from './sink.js';
+
+/** What a stream tells the registry, channels and heartbeat that hold it. */
+export interface StreamHolder {
+  /** The stream closed; forget it. Called once. */
+  release(stream: SseStream): void;
+}
+
+type CloseListener = (stream: SseStream) => void;
+type SlowListener = (error: SlowConsumerError, stream: SseStream) => void;
+
+const EMPTY: Uint8Array[] = [];
+
+/**
+ * An open `text/event-stream` response. Create one with `createStream()` or an {@link SseServer}
+ * method; write pre-encoded events with {@link SseStream.write}, or objects with {@link SseStream.send}.
+ *
+ * @example
+ * const stream = createStream(req, res);
+ * stream.send({ event: 'hello', data: 'world' });
+ * stream.on('close', () => console.log('gone'));
+ */
+export class SseStream implements SinkOwner {
+  /** The `Last-Event-ID` header, else the first configured query parameter present; null if none. */
+  readonly lastEventId: string | null;
+  /** Events discarded by the `'drop'` overflow policy. */
+  droppedEvents = 0;
+  /** True once the stream ended, by either side. Writes are then ignored. */
+  closed = false;
+
+  /** @internal Set by the heartbeat: bytes went out since the last beat. */
+  active = false;
+
+  readonly #config: StreamConfig;
+  #sink: Sink | null = null;
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  /** Bytes the transport held when it last refused more; they count against the bound until a drain. */
+  #heldBytes = 0;
+  #blocked = false;
+  #dirty = false;
+  #holders: StreamHolder[] | null = null;
+  #closeListeners: CloseListener[] | null = null;
+  #slowListeners: SlowListener[] | null = null;
+
+  /** @internal Streams are made by the adapters, which attach a sink with {@link SseStream.attach}. */
+  constructor(config: StreamConfig, lastEventId: string | null) {
+    this.#config = config;
+    this.lastEventId = lastEventId;
+  }
+
+  /** @internal Connects the transport and writes the opening bytes (headers are already sent). */
+  attach(sink: Sink): void {
+    this.#sink = sink;
+    this.active = true;
+    if (!sink.write(this.#config.openBytes)) this.#block(sink);
+  }
+
+  /** @internal Registers something to tell on close (registry, channel). */
+  hold(holder: StreamHolder): void {
+    if (this.closed) {
+      holder.release(this);
+      return;
+    }
+    if (this.#holders === null) this.#holders = [holder];
+    else this.#holders.push(holder);
+  }
+
+  /** @internal Forgets a holder that let go first (a stream removed from a channel). */
+  unhold(holder: StreamHolder): void {
+    const holders = this.#holders;
+    if (holders === null) return;
+    const i = holders.indexOf(holder);
+    if (i !== -1) holders.splice(i, 1);
+  }
+
+  /** Bytes waiting for this client: the queue plus what the transport held when it last pushed back. */
+  get queuedBytes(): number {
+    return this.#queuedBytes + this.#heldBytes;
+  }
+
+  /** The options this stream runs with. */
+  get config(): StreamConfig {
+    return this.#config;
+  }
+
+  /**
+   * Queues pre-encoded event bytes (from `encodeEvent`); they go out with everything else queued in
+   * this event-loop turn, in one write. The buffer is kept, not copied: do not change it afterwards.
+   * Returns false when the stream is closed or the event was dropped by the overflow policy.
+   */
+  write(chunk: Uint8Array): boolean {
+    if (this.closed) return false;
+    const size = chunk.byteLength;
+    if (this.#queuedBytes + this.#heldBytes + size > this.#config.maxQueueBytes) return this.#overflow(chunk);
+    this.#queue.push(chunk);
+    this.#queuedBytes += size;
+    if (!this.#dirty && !this.#blocked) {
+      this.#dirty = true;
+      scheduleFlush(this);
+    }
+    return true;
+  }
+
+  /** Encodes and queues one event. Prefer `write` with bytes encoded once when many streams get it. */
+  send(event: EventInit): boolean {
+    return this.write(encodeEvent(event));
+  }
+
+  /** @internal Called by the flush pass: hands the queue to the transport as one buffer. */
+  flush(): void {
+    this.#dirty = false;
+    const sink = this.#sink;
+    if (this.closed || this.#blocked || this.#queuedBytes === 0 || sink === null) return;
+    const queue = this.#queue;
+    const chunk = queue.length === 1 ? queue[0]! : Buffer.concat(queue, this.#queuedBytes);
+    queue.length = 0;
+    this.#queuedBytes = 0;
+    this.active = true;
+    if (!sink.write(chunk)) this.#block(sink);
+  }
+
+  /**
+   * @internal One heartbeat tick: a stream that sent nothing since the last tick gets `bytes` (a
+   * comment) written at once; a busy one only has its mark cleared.
+   */
+  beat(bytes: Uint8Array): void {
+    if (this.active) {
+      this.active = false;
+      return;
+    }
+    const sink = this.#sink;
+    if (this.closed || this.#blocked || this.#queuedBytes > 0 || sink === null) return;
+    if (!sink.write(bytes)) this.#block(sink);
+  }
+
+  #block(sink: Sink): void {
+    this.#blocked = true;
+    this.#heldBytes = sink.buffered();
+  }
+
+  /** @internal The transport took its buffer; resume flushing. */
+  drained(): void {
+    if (!this.#blocked) return;
+    this.#blocked = false;
+    this.#heldBytes = 0;
+    if (this.#queuedBytes > 0 && !this.#dirty && !this.closed) {
+      this.#dirty = true;
+      scheduleFlush(this);
+    }
+  }
+
+  /** @internal The peer went away or the transport failed. */
+  lost(): void {
+    this.#finish();
+  }
+
+  #overflow(chunk: Uint8Array): boolean {
+    const policy = this.#config.overflow;
+    const action = typeof policy === 'function' ? policy(this, chunk) : policy;
+    const error = new SlowConsumerError(this.queuedBytes + chunk.byteLength, this.#config.maxQueueBytes);
+    if (action === 'drop') {
+      if (this.droppedEvents++ === 0) this.#reportSlow(error, 'dropping events');
+      return false;
+    }
+    this.#reportSlow(error, 'closing stream');
+    this.#finish(true);
+    return false;
+  }
+
+  #reportSlow(error: SlowConsumerError, what: string): void {
+    this.#config.logger?.warn(
+      { code: error.code, queuedBytes: error.queuedBytes, maxQueueBytes: error.maxQueueBytes },
+      `slow event-stream client: ${what}`,
+    );
+    const listeners = this.#slowListeners;
+    if (listeners !== null) for (const fn of listeners.slice()) fn(error, this);
+  }
+
+  /**
+   * Ends the stream: what is queued goes out, then `final` if given (e.g. `encodeRetry(ms)`), then the
+   * response ends. Does nothing if already closed.
+   */
+  close(final?: Uint8Array): void {
+    if (this.closed) return;
+    const sink = this.#sink;
+    let tail: Uint8Array | null = null;
+    if (sink !== null) {
+      const queue = this.#queue;
+      if (final !== undefined) queue.push(final);
+      if (queue.length === 1) tail = queue[0]!;
+      else if (queue.length > 1) tail = Buffer.concat(queue);
+    }
+    this.#finish(false, tail);
+  }
+
+  #finish(abort = false, tail: Uint8Array | null = null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#queue = EMPTY;
+    this.#queuedBytes = 0;
+    this.#heldBytes = 0;
+    const sink = this.#sink;
+    if (sink !== null) {
+      sink.detach();
+      if (abort) sink.destroy();
+      else sink.end(tail);
+    }
+    const holders = this.#holders;
+    this.#holders = null;
+    if (holders !== null) for (const holder of holders) holder.release(this);
+    const listeners = this.#closeListeners;
+    this.#closeListeners = null;
+    this.#slowListeners = null;
+    if (listeners !== null) for (const fn of listeners) fn(this);
+  }
+
+  /**
+   * Listens for `close` (the stream ended, by either side; fires once, at once if already closed) or
+   * `slow` (the queue bound was hit, before the overflow policy acts).
+   */
+  on(event: 'close', listener: CloseListener): this;
+  on(event: 'slow', listener: SlowListener): this;
+  on(event: 'close' | 'slow', listener: CloseListener | SlowListener): this {
+    if (event === 'close') {
+      if (this.closed) (listener as CloseListener)(this);
+      else if (this.#closeListeners === null) this.#closeListeners = [listener as CloseListener];
+      else this.#closeListeners.push(listener as CloseListener);
+    } else if (!this.closed) {
+      if (this.#slowListeners === null) this.#slowListeners = [listener as SlowListener];
+      else this.#slowListeners.push(listener as SlowListener);
+    }
+    return this;
+  }
+
+  /** Removes a listener added with {@link SseStream.on}. */
+  off(event: 'close' | 'slow', listener: CloseListener | SlowListener): this {
+    const list = event === 'close' ? this.#closeListeners : this.#slowListeners;
+    if (list !== null) {
+      const i = list.indexOf(listener as never);
+      if (i !== -1) list.splice(i, 1);
+    }
+    return this;
+  }
+}

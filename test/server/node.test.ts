@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { test } from 'node:test';
+import { encodeEvent } from '../../src/protocol/index.js';
+import { Channel, createStream, SseServer, type SseStream } from '../../src/server/index.js';
+import { eventually, listen, RawClient } from './helpers.js';
+
+test('node:http: headers, opening comment and retry hint arrive before any event', async () => {
+  const sse = new SseServer();
+  let stream!: SseStream;
+  const { port, close } = await listen((req, res) => {
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port, '/events');
+  await client.until((c) => c.body().includes('retry:'));
+  const head = client.head().toLowerCase();
+  assert.match(head, /^http\/1\.1 200 ok/);
+  assert.match(head, /\r\ncontent-type: text\/event-stream; charset=utf-8\r\n/);
+  assert.match(head, /\r\ncache-control: no-cache, no-transform\r\n/);
+  assert.match(head, /\r\nx-accel-buffering: no\r\n/);
+  assert.match(head, /\r\nconnection: keep-alive\r\n/);
+  assert.match(head, /\r\ntransfer-encoding: chunked/);
+  assert.doesNotMatch(head, /content-length|content-encoding/);
+  assert.equal(client.body(), ': ok\nretry: 3000\n\n');
+  stream.send({ event: 'greeting', id: '1', data: 'hi' });
+  await client.until((c) => c.body().endsWith('\n\n') && c.body().includes('data: hi'));
+  assert.equal(client.body(), ': ok\nretry: 3000\n\nevent: greeting\nid: 1\ndata: hi\n\n');
+  client.close();
+  await eventually(() => stream.closed, 'stream closed after client left');
+  assert.equal(sse.size, 0);
+  await close();
+});
+
+test('node:http: Last-Event-ID from the header, else the query parameter', async () => {
+  const seen: Array<string | null> = [];
+  const options = { lastEventIdParams: ['lastEventId', 'last_event_id'] };
+  const { port, close } = await listen((req, res) => {
+    const stream = createStream(req, res, options);
+    seen.push(stream.lastEventId);
+    stream.close();
+  });
+  for (const [path, headers] of [
+    ['/', { 'Last-Event-ID': 'from-header' }],
+    ['/?lastEventId=from-query', { 'Last-Event-ID': 'header-wins' }],
+    ['/?x=1&last_event_id=urn%3Auuid%3A42', {}],
+    ['/?lastEventId=', {}],
+    ['/', {}],
+  ] as const) {
+    const client = new RawClient(port, path, headers);
+    await client.untilEnd();
+    client.close();
+  }
+  assert.deepEqual(seen, ['from-header', 'header-wins', 'urn:uuid:42', null, null]);
+  await close();
+});
+
+test('node:http: events queued in one turn leave in one write', async () => {
+  const sse = new SseServer();
+  let writes = 0;
+  let stream!: SseStream;
+  const { port, close } = await listen((req, res) => {
+    const write = res.write;
+    // Counts the writes the stream makes on this response (opening bytes + flushes).
+    res.write = function (this: http.ServerResponse, ...args: Parameters<typeof write>) {
+      writes++;
+      return write.apply(this, args);
+    } as typeof write;
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  assert.equal(writes, 1);
+  const expected: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    stream.send({ id: String(i), data: `event ${i}` });
+    expected.push(`id: ${i}\ndata: event ${i}\n\n`);
+  }
+  await client.until((c) => c.body().endsWith('data: event 99\n\n'));
+  assert.equal(client.body(), `: ok\nretry: 3000\n\n${expected.join('')}`);
+  assert.equal(writes, 2, 'opening bytes + one coalesced write');
+  client.close();
+  await eventually(() => sse.size === 0, 'registry empty');
+  await close();
+});
+
+test('Channel: one buffer to every member; members leave when they close', async () => {
+  const sse = new SseServer();
+  const channel = new Channel();
+  const { port, close } = await listen((req, res) => {
+    channel.add(sse.stream(req, res));
+  });
+  const clients = [new RawClient(port), new RawClient(port), new RawClient(port)];
+  await eventually(() => channel.size === 3, 'three members');
+  for (const c of clients) await c.until((x) => x.body().includes('retry:'));
+  assert.equal(channel.broadcast(encodeEvent({ data: 'to all' })), 3);
+  for (const c of clients) await c.until((x) => x.body().endsWith('data: to all\n\n'));
+  clients[0]!.close();
+  await eventually(() => channel.size === 2 && sse.size === 2, 'closed member removed');
+  const [first] = channel.streams();
+  assert.equal(channel.remove(first!), true);
+  assert.equal(channel.size, 1);
+  assert.equal(channel.broadcast(encodeEvent({ data: 'again' })), 1);
+  sse.closeAll();
+  await eventually(() => channel.size === 0 && sse.size === 0, 'all gone');
+  for (const c of clients) c.close();
+  await close();
+});
+
+test('heartbeat: one timer for all streams; comments reach idle streams', async () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const sse = new SseServer({ heartbeatMs: 40 });
+  const { port, close } = await listen((req, res) => {
+    sse.stream(req, res);
+  });
+  const clients = Array.from({ length: 20 }, () => new RawClient(port));
+  await eventually(() => sse.size === 20, 'twenty streams');
+  // One interval for twenty streams (the polling helper may hold one more).
+  assert.ok(timers() - before <= 2, `timers: ${timers() - before}`);
+  for (const c of clients) await c.until((x) => x.body().includes('retry: 3000\n\n: \n'));
+  sse.closeAll();
+  await eventually(() => sse.size === 0, 'closed');
+  assert.ok(timers() - before <= 1, 'heartbeat timer stopped with the last stream');
+  for (const c of clients) c.close();
+  await close();
+});
+
+test('heartbeat: a stream that sent an event since the last beat gets no comment', async () => {
+  const sse = new SseServer({ heartbeatMs: 3_600_000 });
+  const streams: SseStream[] = [];
+  const { port, close } = await listen((req, res) => {
+    streams.push(sse.stream(req, res));
+  });
+  const idle = new RawClient(port);
+  await eventually(() => streams.length === 1, 'first stream');
+  const busy = new RawClient(port);
+  await eventually(() => streams.length === 2, 'second stream');
+  await idle.until((c) => c.body().includes('retry:'));
+  await busy.until((c) => c.body().includes('retry:'));
+  sse.beat(); // clears the "sent since last beat" mark left by the opening bytes
+  streams[1]!.send({ data: 'busy' });
+  await busy.until((c) => c.body().endsWith('data: busy\n\n'));
+  sse.beat();
+  await idle.until((c) => c.body().endsWith(': \n'));
+  sse.closeAll();
+  await busy.untilEnd();
+  assert.equal(busy.body(), ': ok\nretry: 3000\n\ndata: busy\n\n');
+  assert.equal(idle.body(), ': ok\nretry: 3000\n\n: \n');
+  idle.close();
+  busy.close();
+  await close();
+});
+
+test('closeAll sends the retry hint, then ends each response', async () => {
+  const sse = new SseServer({ heartbeatMs: 0 });
+  let stream!: SseStream;
+  const { port, close } = await listen((req, res) => {
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  let closed = 0;
+  stream.on('close', () => closed++);
+  stream.send({ data: 'last' });
+  sse.closeAll({ retryMs: 1234 });
+  await client.untilEnd();
+  assert.equal(client.body(), ': ok\nretry: 3000\n\ndata: last\n\nretry: 1234\n\n');
+  assert.ok(client.text().endsWith('\r\n0\r\n\r\n'), 'chunked body terminated');
+  assert.equal(closed, 1);
+  assert.equal(stream.write(new Uint8Array(1)), false);
+  client.close();
+  await close();
+});
