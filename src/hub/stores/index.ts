@@ -1,8 +1,9 @@
 // The public face of the hub's stores: open one from a spec, or create one directly.
 import { StoreConfigError } from './errors.js';
-import { createMemoryStore, type StoreOptions } from './memory.js';
+import { createMemoryStore } from './memory.js';
 import { checkRetention } from './retention.js';
 import { parseStoreSpec } from './spec.js';
+import type { SqliteStoreOptions } from './sqlite.js';
 import type { Retention, Store } from './store.js';
 
 export type { Update } from '../update.js';
@@ -16,10 +17,11 @@ export type { ListenerErrorHandler } from './listeners.js';
 export { createMemoryStore, type StoreOptions } from './memory.js';
 export { checkRetention, DEFAULT_RETENTION } from './retention.js';
 export { parseStoreSpec, type StoreLocation } from './spec.js';
+export type { SqliteStoreOptions } from './sqlite.js';
 export type { Retention, Store } from './store.js';
 
 /** Options of `openStore`: those of every store, plus those of the store the spec names. */
-export interface OpenStoreOptions extends StoreOptions {
+export interface OpenStoreOptions extends SqliteStoreOptions {
   /** Base for a relative `sqlite:PATH` (default: the process's current directory). */
   cwd?: string;
   /** Redis only: the prefix of every key the store uses (default `herald`); nodes sharing it share history. */
@@ -49,6 +51,11 @@ export async function openStore(
   switch (location.kind) {
     case 'memory':
       return createMemoryStore(retention, options);
+    case 'sqlite': {
+      // Loaded on demand: the native module is only needed by hubs that use it.
+      const { createSqliteStore } = await import('./sqlite.js');
+      return createSqliteStore(location.path, retention, options);
+    }
     default:
       throw new StoreConfigError(`store ${JSON.stringify(spec)} is not available in this build yet`);
   }

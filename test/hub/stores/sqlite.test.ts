@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { openStore, StoreConfigError, StoreUnavailableError } from '../../../src/hub/stores/index.js';
+import { createSqliteStore } from '../../../src/hub/stores/sqlite.js';
+import { makeUpdate, storeContract } from './contract.js';
+
+function scratch(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+storeContract('sqlite', async (t, retention, options) => {
+  const store = createSqliteStore(join(scratch(t), 'history.db'), retention, options);
+  t.after(() => store.close());
+  return store;
+});
+
+test('history and after(lastEventId) survive closing and reopening the file', async (t) => {
+  const path = join(scratch(t), 'nested', 'dir', 'history.db');
+  const retention = { maxCount: 100, maxAgeMs: 0 };
+  const first = await openStore(`sqlite:${path}`, retention);
+  const published = ['a', 'b', 'c'].map((l) => makeUpdate(l, Date.now(), { type: 'x', retry: 10 }));
+  await Promise.all(published.map((u) => first.append(u)));
+  await first.close();
+
+  const second = await openStore(`sqlite:${path}`, retention);
+  t.after(() => second.close());
+  assert.equal(await second.lastId(), published[2].id);
+  assert.deepEqual(await second.after(published[0].id, 10), { found: true, updates: published.slice(1) });
+  const later = makeUpdate('d');
+  await second.append(later);
+  assert.deepEqual(await second.after(published[2].id, 10), { found: true, updates: [later] });
+});
+
+test('a relative sqlite: path resolves from cwd and its directory is created', async (t) => {
+  const dir = scratch(t);
+  const store = await openStore('sqlite:data/h.db', { maxCount: 10, maxAgeMs: 0 }, { cwd: dir });
+  t.after(() => store.close());
+  await store.append(makeUpdate('a'));
+  const db = new Database(join(dir, 'data', 'h.db'), { readonly: true, fileMustExist: true });
+  // The store holds the file exclusively; a reader in another connection is refused while it is open.
+  assert.throws(() => db.prepare('SELECT count(*) FROM updates').get(), /locked/);
+  db.close();
+});
+
+test('the file stays bounded: retention deletes rows on disk, a bounded number per flush', async (t) => {
+  const path = join(scratch(t), 'bounded.db');
+  const store = createSqliteStore(path, { maxCount: 50, maxAgeMs: 0 });
+  for (let round = 0; round < 20; round++) {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(makeUpdate(`r${round}-${i}`))));
+  }
+  await store.close();
+  const db = new Database(path, { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT count(*) AS n FROM updates').get() as { n: number }).n, 50);
+});
+
+test('a smaller retention after a restart drains the excess without one unbounded delete', async (t) => {
+  const path = join(scratch(t), 'shrink.db');
+  const big = createSqliteStore(path, { maxCount: 2000, maxAgeMs: 0 });
+  await Promise.all(Array.from({ length: 2000 }, (_, i) => big.append(makeUpdate(`s${i}`))));
+  const lastIds = (await big.after('earliest', 2000)).updates.slice(-10).map((u) => u.id);
+  await big.close();
+
+  const small = createSqliteStore(path, { maxCount: 10, maxAgeMs: 0 });
+  // Readers see exactly the retention at once, before the disk has caught up...
+  assert.deepEqual(
+    (await small.after('earliest', 100)).updates.map((u) => u.id),
+    lastIds,
+  );
+  // ...and each flush deletes its own count plus a bounded slack until the file is within bounds.
+  for (let i = 0; i < 10; i++) await small.append(makeUpdate(`t${i}`));
+  await small.close();
+  const db = new Database(path, { readonly: true });
+  t.after(() => db.close());
+  assert.equal((db.prepare('SELECT count(*) AS n FROM updates').get() as { n: number }).n, 10);
+});
+
+test('a file held by another process or connection fails with StoreUnavailableError', async (t) => {
+  const path = join(scratch(t), 'locked.db');
+  const owner = createSqliteStore(path, { maxCount: 10, maxAgeMs: 0 });
+  t.after(() => owner.close());
+  assert.throws(
+    () => createSqliteStore(path, { maxCount: 10, maxAgeMs: 0 }, { busyTimeoutMs: 0 }),
+    (err: unknown) =>
+      err instanceof StoreUnavailableError &&
+      err.code === 'HERALD_ERR_STORE_UNAVAILABLE' &&
+      /is locked by another process/.test(err.message),
+  );
+});
+
+test('a corrupt file, or a database of another program, fails with StoreConfigError', async (t) => {
+  const dir = scratch(t);
+  const garbage = join(dir, 'garbage.db');
+  writeFileSync(garbage, Buffer.alloc(8192, 0x5a));
+  await assert.rejects(
+    openStore(`sqlite:${garbage}`, { maxCount: 10, maxAgeMs: 0 }),
+    (err: unknown) => err instanceof StoreConfigError && /is not a database or is corrupt/.test(err.message),
+  );
+
+  const foreign = join(dir, 'foreign.db');
+  const db = new Database(foreign);
+  db.exec('CREATE TABLE invoices (n INTEGER)');
+  db.close();
+  assert.throws(
+    () => createSqliteStore(foreign, { maxCount: 10, maxAgeMs: 0 }),
+    (err: unknown) => err instanceof StoreConfigError && /of another program/.test(err.message),
+  );
+});
