@@ -1,0 +1,157 @@
+/**
+ * A `Store` for a cluster worker: every call goes to the primary, which owns the real store, over
+ * the worker's IPC channel; `subscribe` listeners fire on the updates the primary relays (those
+ * appended by any worker, this one included, once each and in append order).
+ */
+import { DuplicateUpdateIdError, StoreClosedError, StoreUnavailableError } from '../stores/errors.js';
+import { type ListenerErrorHandler, ListenerSet } from '../stores/listeners.js';
+import type { Store } from '../stores/store.js';
+import type { Presence, SubscriberRecord } from '../subscribers/presence.js';
+import type { Update } from '../update.js';
+import { type Batch, type IpcPort, isHeraldMessage, type Request, type WireError } from './messages.js';
+
+// A distributive Omit, so that each request kind keeps its own fields.
+type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
+
+/** The worker's end of the channel to the primary: requests, replies and relayed updates. */
+export class PrimaryConnection {
+  readonly #port: IpcPort;
+  readonly #pending = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: Error) => void }
+  >();
+  readonly #listeners: ListenerSet;
+  readonly #stop: () => void;
+  #seq = 0;
+  #lost: Error | undefined;
+
+  constructor(port: IpcPort, onListenerError?: ListenerErrorHandler) {
+    this.#port = port;
+    this.#listeners = new ListenerSet(onListenerError);
+    this.#stop = port.onMessage((message) => {
+      if (isHeraldMessage(message) && message.herald === 'batch') this.#receive(message as Batch);
+    });
+  }
+
+  /** Requests still waiting for their reply. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  request(body: RequestBody): Promise<unknown> {
+    if (this.#lost !== undefined) return Promise.reject(this.#lost);
+    const seq = ++this.#seq;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(seq, { resolve, reject });
+      this.#port.send({ ...body, seq });
+    });
+  }
+
+  notify(message: unknown): void {
+    if (this.#lost === undefined) this.#port.send(message);
+  }
+
+  subscribe(listener: (update: Update) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  /** The primary is gone: every waiting and later request fails with `StoreUnavailableError`. */
+  lost(reason: string): void {
+    this.#lost = new StoreUnavailableError(
+      `the cluster primary is unreachable (${reason}); this worker will exit`,
+    );
+    for (const { reject } of this.#pending.values()) reject(this.#lost);
+    this.#pending.clear();
+  }
+
+  close(): void {
+    this.#stop();
+    this.#listeners.clear();
+  }
+
+  #receive(batch: Batch): void {
+    for (const update of batch.updates) this.#listeners.emit(update);
+    for (const reply of batch.replies) {
+      const waiter = this.#pending.get(reply.seq);
+      if (waiter === undefined) continue;
+      this.#pending.delete(reply.seq);
+      if (reply.error === undefined) waiter.resolve(reply.value);
+      else waiter.reject(fromWire(reply.error));
+    }
+  }
+}
+
+/** Rebuilds the store errors the hub tells apart (409 for a duplicate ID, 503 when unavailable). */
+function fromWire(error: WireError): Error {
+  if (error.code === 'HERALD_ERR_STORE_DUPLICATE_ID' && error.id !== undefined)
+    return new DuplicateUpdateIdError(error.id);
+  return new StoreUnavailableError(`the primary's store failed: ${error.message}`);
+}
+
+/**
+ * Creates the worker's store over a connection to the primary. Closing it does not close the
+ * primary's store; it waits for this worker's pending calls, then refuses new ones.
+ */
+export function createIpcStore(connection: PrimaryConnection): Store {
+  let closed = false;
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(operation: string, body: RequestBody): Promise<T> => {
+    if (closed) return Promise.reject(new StoreClosedError(operation));
+    const call = connection.request(body);
+    inFlight.add(call);
+    const done = () => inFlight.delete(call);
+    call.then(done, done);
+    return call as Promise<T>;
+  };
+  const unsubscribers = new Set<() => void>();
+  return {
+    async append(update) {
+      await track('append', { herald: 'append', update });
+    },
+    after(lastEventId, limit) {
+      // JSON cannot carry Infinity; -1 stands for "no limit" on the wire.
+      return track('read history', { herald: 'after', lastEventId, limit: limit === Infinity ? -1 : limit });
+    },
+    async lastId() {
+      return (await track<string | null | undefined>('read history', { herald: 'lastId' })) ?? undefined;
+    },
+    subscribe(listener) {
+      if (closed) throw new StoreClosedError('subscribe');
+      const stop = connection.subscribe(listener);
+      unsubscribers.add(stop);
+      return () => {
+        unsubscribers.delete(stop);
+        stop();
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.allSettled(inFlight);
+      for (const stop of unsubscribers) stop();
+      unsubscribers.clear();
+    },
+  };
+}
+
+/** The subscriptions API's view across workers: each worker reports its own, the primary lists all. */
+export function createIpcPresence(connection: PrimaryConnection): Presence {
+  const local = new Set<string>();
+  return {
+    join(record: SubscriberRecord) {
+      local.add(record.id);
+      connection.notify({ herald: 'presence-join', record });
+    },
+    leave(id: string) {
+      local.delete(id);
+      connection.notify({ herald: 'presence-leave', id });
+    },
+    async list() {
+      return (await connection.request({ herald: 'presence-list' })) as SubscriberRecord[];
+    },
+    async close() {
+      for (const id of local) connection.notify({ herald: 'presence-leave', id });
+      local.clear();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The messages between a cluster primary and its workers. Every message carries `herald` (its kind)
+ * so that other IPC traffic on the same channel is ignored. Node's IPC channel serializes each
+ * message as JSON and keeps order per worker; the relay relies on that order.
+ */
+import type { SubscriberRecord } from '../subscribers/presence.js';
+import type { Update } from '../update.js';
+
+/** One end of an IPC channel: `process` in a worker, a `cluster.Worker` in the primary. */
+export interface IpcPort {
+  send(message: unknown): void;
+  /** Listens to messages; returns the function that stops listening. */
+  onMessage(listener: (message: unknown) => void): () => void;
+}
+
+/** A request a worker makes; answered by one `Reply` with the same `seq`. */
+export type Request =
+  | { herald: 'append'; seq: number; update: Update }
+  | { herald: 'after'; seq: number; lastEventId: string; limit: number }
+  | { herald: 'lastId'; seq: number }
+  | { herald: 'presence-list'; seq: number };
+
+/** Fire-and-forget notes from a worker. */
+export type Note =
+  | { herald: 'presence-join'; record: SubscriberRecord }
+  | { herald: 'presence-leave'; id: string };
+
+/** An error crossing the channel: enough to rebuild the store error classes the hub tells apart. */
+export interface WireError {
+  code: string | undefined;
+  message: string;
+  /** The duplicate ID of `HERALD_ERR_STORE_DUPLICATE_ID`. */
+  id?: string;
+}
+
+export type Reply = { seq: number; value?: unknown; error?: WireError };
+
+/**
+ * What the primary sends a worker, at most once per event-loop turn: the updates appended since
+ * the last batch (to every worker), then the replies for this worker. Updates first, so that a
+ * worker's `append` resolves after its listeners saw the update, as with a store in-process.
+ */
+export interface Batch {
+  herald: 'batch';
+  updates: Update[];
+  replies: Reply[];
+}
+
+/** Sent by the primary to every worker to make it drain and exit. */
+export interface Shutdown {
+  herald: 'shutdown';
+  /** Reconnection delay to send subscribers, in ms. */
+  retryMs: number;
+}
+
+/** The primary's first message to a new worker: what it needs to run. */
+export interface WorkerSetup<T> {
+  herald: 'setup';
+  config: T;
+}
+
+export function isHeraldMessage(message: unknown): message is { herald: string } {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof (message as { herald?: unknown }).herald === 'string'
+  );
+}
