@@ -62,6 +62,8 @@ export class NodeSink implements Sink {
   }
 
   destroy(): void {
+    // No error object: the server's 'error' handling would only log it; the slow-consumer report has
+    // already gone to the logger and `slow` listeners.
     this.#res.destroy();
   }
 

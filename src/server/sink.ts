@@ -10,7 +10,7 @@ export interface Sink {
   /** Writes `chunk` if given, then ends the response gracefully. */
   end(chunk: Uint8Array | null): void;
   /** Ends the response at once, dropping what is buffered (a slow consumer). */
-  destroy(): void;
+  destroy(reason: Error): void;
   /** Removes every listener the sink placed on the transport. */
   detach(): void;
 }

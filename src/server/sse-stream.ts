@@ -175,7 +175,7 @@ export class SseStream implements SinkOwner {
       return false;
     }
     this.#reportSlow(error, 'closing stream');
-    this.#finish(true);
+    this.#finish(error);
     return false;
   }
 
@@ -202,10 +202,10 @@ export class SseStream implements SinkOwner {
       if (queue.length === 1) tail = queue[0]!;
       else if (queue.length > 1) tail = Buffer.concat(queue);
     }
-    this.#finish(false, tail);
+    this.#finish(null, tail);
   }
 
-  #finish(abort = false, tail: Uint8Array | null = null): void {
+  #finish(abort: Error | null = null, tail: Uint8Array | null = null): void {
     if (this.closed) return;
     this.closed = true;
     this.#queue = EMPTY;
@@ -214,7 +214,7 @@ export class SseStream implements SinkOwner {
     const sink = this.#sink;
     if (sink !== null) {
       sink.detach();
-      if (abort) sink.destroy();
+      if (abort !== null) sink.destroy(abort);
       else sink.end(tail);
     }
     const holders = this.#holders;

@@ -66,11 +66,11 @@ export class WebSink implements Sink, UnderlyingDefaultSource<Uint8Array> {
     this.#controller.close();
   }
 
-  destroy(): void {
+  destroy(reason: Error): void {
     if (this.#done) return;
     this.#done = true;
     // Erroring releases the queued chunks now; the server reading the body then drops the connection.
-    this.#controller.error(new Error('event stream closed: the client did not read fast enough'));
+    this.#controller.error(reason);
   }
 
   detach(): void {
