@@ -1,0 +1,18 @@
+// The public face of the hub's topic selectors: compile once, match many.
+export { canPublish, canReceive } from './authorization-rules.js';
+export { SelectorError } from './errors.js';
+export { LruCache } from './lru-cache.js';
+export { SelectorSet } from './selector-set.js';
+export {
+  type CompileSelectorOptions,
+  compileSelector,
+  DEFAULT_SELECTOR_BASE_URL,
+  isProtocolString,
+  MATCH_CACHE_SIZE,
+  MAX_SELECTOR_LENGTH,
+  SELECTOR_CACHE_SIZE,
+  type Selector,
+  type SelectorSyntax,
+} from './topic-selector.js';
+export { parseUriTemplate, uriTemplateToRegExpSource } from './uri-template.js';
+export { type CompiledUrlPattern, compileUrlPattern } from './url-pattern.js';

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { URLPattern } from 'urlpattern-polyfill/urlpattern';
+import { compileSelector, SelectorError } from '../../../src/hub/topics/index.js';
+
+const BASE = 'https://hub.example.com/.well-known/mercure';
+
+describe('URL pattern selectors', () => {
+  test('Mercure 1.0 examples', () => {
+    const books = compileSelector('https://example.com/books/:id', 'urlpattern');
+    assert.ok(books.matches('https://example.com/books/1'));
+    assert.equal(books.matches('https://example.com/books/1/chapters'), false);
+    assert.equal(books.matches('https://example.com/books/'), false);
+    assert.equal(books.matches('https://example.org/books/1'), false);
+    const own = compileSelector('https://example.com/users/42/*', 'urlpattern');
+    assert.ok(own.matches('https://example.com/users/42/books/1'));
+    assert.equal(own.matches('https://example.com/users/43/books/1'), false);
+    // Conformance suite: `https://example.net/foo/:random`.
+    const conformance = compileSelector('https://example.net/foo/:random', 'urlpattern');
+    assert.ok(conformance.matches('https://example.net/foo/4c1d5a'));
+    assert.equal(conformance.matches('https://example.net/bar/4c1d5a'), false);
+  });
+
+  test('relative patterns and relative topics resolve against the hub URL', () => {
+    const events = compileSelector(
+      '/.well-known/mercure/subscriptions/exact/:topic/:subscriber',
+      'urlpattern',
+      {
+        baseUrl: BASE,
+      },
+    );
+    assert.ok(events.matches('/.well-known/mercure/subscriptions/exact/foo/urn%3Auuid%3A1'));
+    assert.ok(events.matches('https://hub.example.com/.well-known/mercure/subscriptions/exact/foo/bar'));
+    assert.equal(
+      events.matches('https://other.example.com/.well-known/mercure/subscriptions/exact/foo/bar'),
+      false,
+    );
+  });
+
+  test('case matters except in the host', () => {
+    const books = compileSelector('https://example.com/Books/:id', 'urlpattern');
+    assert.ok(books.matches('https://EXAMPLE.com/Books/1'));
+    assert.equal(books.matches('https://example.com/books/1'), false);
+  });
+
+  test('regular-expression groups are honoured', () => {
+    const numeric = compileSelector('https://example.com/books/:id(\\d+)', 'urlpattern');
+    assert.ok(numeric.matches('https://example.com/books/12'));
+    assert.equal(numeric.matches('https://example.com/books/twelve'), false);
+  });
+
+  test('matches exactly as the URL Pattern polyfill does', () => {
+    const patterns = [
+      'https://example.com/books/:id',
+      'https://example.com/books/:id?',
+      'https://example.com/books/:id(\\d+)',
+      'https://*.example.com/*',
+      'https://example.com/*\\?lang=:lang',
+      'https://example.com/a{/b}?/c',
+      'http{s}?://example.com/:path+',
+      '/relative/:x',
+      'urn\\:isbn\\:*',
+      '*://*/*',
+    ];
+    const topics = [
+      'https://example.com/books/1',
+      'https://example.com/books',
+      'https://example.com/books/',
+      'https://example.com/books/1/2',
+      'https://example.com/books/abc',
+      'https://www.example.com/x/y',
+      'https://example.com/page?lang=fr',
+      'https://example.com/a/b/c',
+      'https://example.com/a/c',
+      'http://example.com/x/y/z',
+      'https://hub.example.com/relative/7',
+      '/relative/7',
+      'urn:isbn:0451450523',
+      'not a url',
+      'foo',
+    ];
+    for (const source of patterns) {
+      const ours = compileSelector(source, 'urlpattern', { baseUrl: BASE });
+      const reference = new URLPattern(source, BASE);
+      for (const topic of topics) {
+        let expected: boolean;
+        try {
+          expected = reference.test(topic, BASE);
+        } catch {
+          expected = false;
+        }
+        assert.equal(ours.matches(topic), expected, `${source} against ${topic}`);
+      }
+    }
+  });
+
+  test('invalid patterns and lookaround are refused with SelectorError', () => {
+    for (const source of [
+      'https://example.com/(',
+      'https://example.com/:id((?=a)a)',
+      'https://example.com/:id(\\1)',
+    ]) {
+      assert.throws(() => compileSelector(source, 'urlpattern'), SelectorError, source);
+    }
+  });
+
+  test('a pathological pattern is evaluated in linear time', () => {
+    const selector = compileSelector('https://example.com/*a*a*a*a*a*a*b', 'urlpattern');
+    assert.equal(selector.matches(`https://example.com/${'a'.repeat(20_000)}`), false);
+  });
+
+  test('a topic that does not parse as a URL matches no URL pattern, but `*` matches it', () => {
+    const selector = compileSelector('*://*', 'urlpattern');
+    assert.equal(selector.matches('http://['), false);
+    assert.ok(compileSelector('*', 'urlpattern').matches('http://['));
+  });
+});
