@@ -1,2 +1,35 @@
-// The public face of herald/client.
-export {};
+/**
+ * herald/client: a WHATWG `EventSource` for browsers and Node, on `fetch`, with opt-in extensions.
+ * Web APIs only: no `node:` import may reach this folder.
+ */
+export {
+  Backoff,
+  type BackoffJitter,
+  type BackoffOptions,
+  DEFAULT_BACKOFF_FACTOR,
+  DEFAULT_BACKOFF_MAX_MS,
+} from './backoff.js';
+export {
+  type EventSourceErrorCode,
+  EventSourceErrorEvent,
+  type EventSourceErrorEventInit,
+} from './error-event.js';
+export { EventSourceError, InvalidEventSourceOptionError } from './errors.js';
+export { DEFAULT_MAX_QUEUED } from './event-queue.js';
+export { EventSource } from './event-source.js';
+export {
+  type EventIterationOptions,
+  EventSourceBase,
+  type EventSourceEventMap,
+  type ReadyState,
+  resolveEventSourceUrl,
+} from './event-source-base.js';
+export {
+  DEFAULT_MAX_BUFFER_SIZE,
+  DEFAULT_RECONNECTION_TIME_MS,
+  type EventSourceOptions,
+  type FetchLike,
+  type HeadersOption,
+  type ReplayableBody,
+} from './options.js';
+export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';

@@ -1,0 +1,133 @@
+import type { BackoffOptions } from './backoff.js';
+import { InvalidEventSourceOptionError } from './errors.js';
+
+/** The reconnection time before the server sets one with `retry:` (HTML leaves it to the UA). */
+export const DEFAULT_RECONNECTION_TIME_MS = 3000;
+/** The most characters one line or one event's data may hold, by default: 16 Mi. */
+export const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
+
+/** Headers sent with every request, or a function (sync or async) called before each one. */
+export type HeadersOption = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
+
+/** A request body that can be sent again on each reconnect (so not a stream). */
+export type ReplayableBody =
+  | string
+  | URLSearchParams
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView<ArrayBuffer>
+  | FormData;
+
+/** The `fetch` the source calls; the global one by default. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/**
+ * Options of `new EventSource(url, options)`. `withCredentials` is the standard one; every other is a
+ * Herald extension, off by default, so that a source without them behaves as the HTML standard says.
+ */
+export interface EventSourceOptions {
+  /** Standard: cross-origin requests carry cookies and HTTP authentication (browsers). Default: false. */
+  withCredentials?: boolean;
+  /**
+   * Extra request headers, or a function returning them, called before every connect and reconnect
+   * (to send a fresh token). A function that throws or rejects counts as a network error.
+   */
+  headers?: HeadersOption;
+  /** The request method. Default: `'GET'`. */
+  method?: string;
+  /** The request body (with `method: 'POST'`), or a function returning it before each request. */
+  body?: ReplayableBody | (() => ReplayableBody | Promise<ReplayableBody>);
+  /** The `fetch` implementation to call. Default: `globalThis.fetch`, looked up at each request. */
+  fetch?: FetchLike;
+  /**
+   * Exponential backoff with jitter after repeated failures, instead of the fixed reconnection time.
+   * `true` uses the defaults of {@link BackoffOptions}.
+   */
+  backoff?: boolean | BackoffOptions;
+  /**
+   * When no bytes at all (not even a comment) arrive for this many milliseconds, abort the request
+   * and reconnect (`HERALD_ERR_STALLED`). Set it above the server's heartbeat interval. Default: off.
+   */
+  stallTimeoutMs?: number;
+  /**
+   * The most characters one line or one event's data may hold; past it the source reconnects with a
+   * `HERALD_ERR_BUFFER_OVERFLOW` error. Default: {@link DEFAULT_MAX_BUFFER_SIZE}.
+   */
+  maxBufferSize?: number;
+}
+
+function isNonNegativeNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function check(condition: boolean, option: string, rule: string, value: unknown): void {
+  if (!condition) {
+    throw new InvalidEventSourceOptionError(
+      option,
+      `EventSource option ${option} ${rule} (got ${String(value)})`,
+    );
+  }
+}
+
+/** Throws {@link InvalidEventSourceOptionError} for an option that cannot work. */
+export function checkOptions(options: EventSourceOptions): void {
+  const { stallTimeoutMs, maxBufferSize, backoff, headers, fetch, method, body } = options;
+  if (method !== undefined)
+    check(typeof method === 'string' && method !== '', 'method', 'must be a method name', method);
+  if (body !== undefined && body !== null) {
+    const m = (method ?? 'GET').toUpperCase();
+    check(
+      m !== 'GET' && m !== 'HEAD',
+      'body',
+      `needs a method other than ${m}, such as method: 'POST'`,
+      body,
+    );
+  }
+  if (stallTimeoutMs !== undefined)
+    check(
+      isNonNegativeNumber(stallTimeoutMs) && stallTimeoutMs > 0,
+      'stallTimeoutMs',
+      'must be a positive number of milliseconds',
+      stallTimeoutMs,
+    );
+  if (maxBufferSize !== undefined)
+    check(
+      Number.isInteger(maxBufferSize) && maxBufferSize > 0,
+      'maxBufferSize',
+      'must be a positive integer',
+      maxBufferSize,
+    );
+  if (fetch !== undefined) check(typeof fetch === 'function', 'fetch', 'must be a function', fetch);
+  if (headers !== undefined && headers !== null)
+    check(
+      typeof headers === 'object' || typeof headers === 'function',
+      'headers',
+      'must be an object or a function',
+      headers,
+    );
+  if (typeof backoff === 'object' && backoff !== null) {
+    const { initialMs, maxMs, factor, maxRetries, jitter, random } = backoff;
+    if (initialMs !== undefined)
+      check(isNonNegativeNumber(initialMs), 'backoff.initialMs', 'must be a non-negative number', initialMs);
+    if (maxMs !== undefined)
+      check(isNonNegativeNumber(maxMs), 'backoff.maxMs', 'must be a non-negative number', maxMs);
+    if (factor !== undefined)
+      check(isNonNegativeNumber(factor) && factor >= 1, 'backoff.factor', 'must be a number >= 1', factor);
+    if (maxRetries !== undefined)
+      check(
+        maxRetries === Number.POSITIVE_INFINITY || (Number.isInteger(maxRetries) && maxRetries >= 0),
+        'backoff.maxRetries',
+        'must be a non-negative integer or Infinity',
+        maxRetries,
+      );
+    if (jitter !== undefined)
+      check(
+        jitter === 'full' || jitter === 'decorrelated' || jitter === 'none',
+        'backoff.jitter',
+        "must be 'full', 'decorrelated' or 'none'",
+        jitter,
+      );
+    if (random !== undefined)
+      check(typeof random === 'function', 'backoff.random', 'must be a function', random);
+  }
+}
