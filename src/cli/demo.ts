@@ -1,0 +1,65 @@
+/**
+ * `--demo`: a hub someone can try in one command. Without keys, the hub gets a random HMAC key
+ * (it lives in this process only, so every token dies with it) and lets anonymous subscribers in;
+ * the banner prints what to open and a ready-to-paste publish command with a signed token.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { HUB_PATH } from '../hub/options.js';
+import { isPem } from './serve-config.js';
+import type { ServeConfig } from './serve-options.js';
+
+/** The topic the printed commands use. */
+export const DEMO_TOPIC = 'https://example.com/demo';
+
+/** A demo token lives a day: long enough for a session, short enough not to be kept around. */
+const DEMO_TOKEN_LIFETIME = '24h';
+
+/** The config with the demo's choices applied: a random key when none was given, anonymous on. */
+export function applyDemo(config: ServeConfig): ServeConfig {
+  if (!config.demo) return config;
+  const keyGiven =
+    config.jwtKey !== undefined ||
+    config.publisherJwtKey !== undefined ||
+    config.subscriberJwtKey !== undefined ||
+    config.jwksUrl !== undefined;
+  if (keyGiven) return config;
+  // 32 random bytes: the HS256 key size RFC 7518 section 3.2 asks for (at least the hash size).
+  return { ...config, jwtKey: randomBytes(32).toString('base64url'), jwtAlgorithm: 'HS256', anonymous: true };
+}
+
+/**
+ * A draft-07 publisher token allowed to publish and subscribe to every topic, or undefined when the
+ * publisher key is not an HMAC secret (the hub cannot sign with a public key).
+ */
+export async function demoPublisherToken(config: ServeConfig): Promise<string | undefined> {
+  const key = config.publisherJwtKey ?? config.jwtKey;
+  if (key === undefined || isPem(key)) return undefined;
+  const algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
+  return new SignJWT({ mercure: { publish: ['*'], subscribe: ['*'] } })
+    .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime(DEMO_TOKEN_LIFETIME)
+    .sign(new TextEncoder().encode(key));
+}
+
+/** The lines printed once the demo hub listens on `baseUrl` (such as `http://localhost:3000`). */
+export function demoBanner(baseUrl: string, token: string | undefined): string {
+  const hub = `${baseUrl}${HUB_PATH}`;
+  const lines = [
+    '',
+    'Herald demo hub',
+    `  open        ${baseUrl}/`,
+    `  subscribe   curl -N '${hub}?topic=${encodeURIComponent(DEMO_TOPIC)}'`,
+  ];
+  if (token === undefined) {
+    lines.push('  publish     (sign a publisher token with your key: the hub only holds its public half)');
+  } else {
+    lines.push(
+      `  publish     curl -X POST '${hub}' -H 'Authorization: Bearer ${token}' ` +
+        `--data-urlencode 'topic=${DEMO_TOPIC}' --data-urlencode 'data={"hello":"world"}'`,
+    );
+  }
+  lines.push('', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,131 @@
+/**
+ * `--workers N`: N processes accept connections on one port (node:cluster, round-robin), because
+ * one process holds about 20k sockets on these machines. The primary serves no HTTP: it owns the
+ * real store, relays every update to every worker once (see `relay.ts`), restarts a worker that
+ * dies, and on shutdown tells every worker to drain, then closes the store.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import type { Store } from '../stores/store.js';
+import type { IpcPort, Shutdown, WorkerSetup } from './messages.js';
+import { createStoreRelay } from './relay.js';
+
+/** What the primary reports; a pino logger fits. */
+export interface ClusterLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+export interface ClusterOptions<T> {
+  /** How many workers to keep running. */
+  workers: number;
+  /** The real store; the primary closes it after the last worker exits. */
+  store: Store;
+  /** Sent to each worker as it starts (`connectToPrimary().setup`). Must survive JSON. */
+  setup: T;
+  logger: ClusterLogger;
+  /** Called once, when every worker of the first generation listens. */
+  onListening?: (address: { address: string; port: number }) => void;
+}
+
+export interface Cluster {
+  /** Worker process IDs, current generation. */
+  readonly pids: number[];
+  /** Updates relayed to the workers so far (each counted once). */
+  readonly relayed: number;
+  /**
+   * Tells every worker to drain (subscribers get `retryMs` as their reconnection delay) and waits
+   * for them to exit; workers still running after `deadlineMs` are killed. Then closes the store.
+   * Resolves true when everything drained in time.
+   */
+  shutdown(retryMs: number, deadlineMs: number): Promise<boolean>;
+}
+
+/** A worker that dies sooner than this after starting is restarted after a pause, not at once. */
+const CRASH_LOOP_MS = 5_000;
+const RESTART_PAUSE_MS = 1_000;
+
+/** Starts the workers. Call in the primary, once; the workers run the same entry script. */
+export function startCluster<T>(options: ClusterOptions<T>): Cluster {
+  // Round-robin is Node's default on Linux; set it so no platform default or NODE_CLUSTER_SCHED_POLICY
+  // hands most connections to one worker (the kernel's accept balancing is uneven under bursts).
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  const { logger, store } = options;
+  const relay = createStoreRelay(store);
+  const started = new Map<number, number>();
+  let stopping = false;
+  let listeningCount = 0;
+  let reportedListening = false;
+
+  const port = (worker: Worker): IpcPort => ({
+    send(message) {
+      if (worker.isConnected()) worker.send(message as object);
+    },
+    onMessage(listener) {
+      worker.on('message', listener);
+      return () => worker.off('message', listener);
+    },
+  });
+
+  const fork = () => {
+    const worker = cluster.fork();
+    started.set(worker.id, Date.now());
+    relay.attach(worker.id, port(worker));
+    worker.send({ herald: 'setup', config: options.setup } satisfies WorkerSetup<T>);
+    worker.once('listening', (address) => {
+      listeningCount++;
+      if (!reportedListening && listeningCount >= options.workers) {
+        reportedListening = true;
+        options.onListening?.({ address: address.address ?? '', port: address.port });
+      }
+    });
+  };
+
+  cluster.on('exit', (worker, code, signal) => {
+    relay.detach(worker.id);
+    const lived = Date.now() - (started.get(worker.id) ?? 0);
+    started.delete(worker.id);
+    if (stopping) return;
+    logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
+    setTimeout(fork, lived < CRASH_LOOP_MS ? RESTART_PAUSE_MS : 0);
+  });
+
+  for (let i = 0; i < options.workers; i++) fork();
+
+  return {
+    get pids() {
+      return Object.values(cluster.workers ?? {}).map((w) => w!.process.pid!);
+    },
+    get relayed() {
+      return relay.relayed;
+    },
+    async shutdown(retryMs, deadlineMs) {
+      stopping = true;
+      const running = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+      const exits = running.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) resolve();
+            else w.once('exit', () => resolve());
+          }),
+      );
+      for (const w of running)
+        if (w.isConnected()) w.send({ herald: 'shutdown', retryMs } satisfies Shutdown);
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([
+        Promise.all(exits).then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(resolve, deadlineMs, false);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!inTime) {
+        for (const w of running) if (!w.isDead()) w.process.kill('SIGKILL');
+        logger.error({ deadlineMs }, 'workers did not drain in time; killed');
+      }
+      relay.close();
+      await store.close();
+      return inTime;
+    },
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * A cluster worker's link to its primary: the setup it was given, a store and a presence that go
+ * through the primary, and the primary's order to shut down.
+ */
+import cluster from 'node:cluster';
+import type { Store } from '../stores/store.js';
+import type { Presence } from '../subscribers/presence.js';
+import { createIpcPresence, createIpcStore, PrimaryConnection } from './ipc-store.js';
+import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from './messages.js';
+
+export interface WorkerLink<T> {
+  /** What the primary sent this worker to run with. */
+  setup: T;
+  store: Store;
+  presence: Presence;
+  /**
+   * Calls `drain` once, when the primary orders a shutdown (with the retry hint to send) or when
+   * the primary is gone (the worker would be orphaned otherwise).
+   */
+  onShutdown(drain: (retryMs: number | undefined, reason: string) => void): void;
+  /** Closes the link; the process can then exit by itself. */
+  close(): void;
+}
+
+/** True in a process started by `startCluster`. */
+export function isClusterWorker(): boolean {
+  return cluster.isWorker && process.send !== undefined;
+}
+
+/** The worker's end of the IPC channel (the `process` object). */
+function processPort(): IpcPort {
+  return {
+    send(message) {
+      // A channel closed by a dying primary makes send throw; `disconnect` reports the loss.
+      if (process.connected) process.send!(message);
+    },
+    onMessage(listener) {
+      process.on('message', listener);
+      return () => process.off('message', listener);
+    },
+  };
+}
+
+/** Waits for the primary's setup message, then returns the link. Call once, in a worker. */
+export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
+  const port = processPort();
+  const connection = new PrimaryConnection(port);
+  return new Promise((resolve) => {
+    let drain: ((retryMs: number | undefined, reason: string) => void) | undefined;
+    let ordered: [number | undefined, string] | undefined;
+    const order = (retryMs: number | undefined, reason: string) => {
+      if (ordered !== undefined) return;
+      ordered = [retryMs, reason];
+      drain?.(retryMs, reason);
+    };
+    const stop = port.onMessage((message) => {
+      if (!isHeraldMessage(message)) return;
+      if (message.herald === 'shutdown') order((message as Shutdown).retryMs, 'the primary is shutting down');
+      if (message.herald === 'setup') {
+        resolve({
+          setup: (message as WorkerSetup<T>).config,
+          store: createIpcStore(connection),
+          presence: createIpcPresence(connection),
+          onShutdown(fn) {
+            drain = fn;
+            if (ordered !== undefined) fn(...ordered);
+          },
+          close() {
+            stop();
+            connection.close();
+            process.off('disconnect', onDisconnect);
+            if (process.connected) process.disconnect();
+          },
+        });
+      }
+    });
+    const onDisconnect = () => {
+      connection.lost('IPC channel closed');
+      order(undefined, 'the primary is gone');
+    };
+    process.on('disconnect', onDisconnect);
+  });
+}
