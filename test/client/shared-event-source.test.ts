@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { SharedEventSource } from '../../src/client/index.js';
+import { bundleClient, launchChromium } from '../support/browser.js';
+
+/**
+ * A node:http server with one page, the client bundle and an SSE endpoint that numbers events
+ * (id = data = 1, 2, 3...), replays those after the request's Last-Event-ID and counts connections.
+ */
+async function startServer(t: TestContext, bundle = '') {
+  const history: string[] = [];
+  const live = new Set<ServerResponse>();
+  const connects: { lastEventId: string | undefined }[] = [];
+  let onConnect: (() => void) | null = null;
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        '<!doctype html><script type="module">import * as herald from "/herald-client.js"; window.herald = herald;</script>',
+      );
+      return;
+    }
+    if (req.url === '/herald-client.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      return;
+    }
+    if (req.url !== '/events') {
+      res.writeHead(404).end();
+      return;
+    }
+    const header = req.headers['last-event-id'];
+    const lastEventId = Array.isArray(header) ? header[0] : header;
+    connects.push({ lastEventId });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+    res.write(': hello\n\n');
+    const from = lastEventId === undefined ? 0 : Number(lastEventId);
+    for (const n of history.slice(from)) res.write(`id: ${n}\ndata: ${n}\n\n`);
+    live.add(res);
+    res.on('close', () => live.delete(res));
+    onConnect?.();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    for (const res of live) res.destroy();
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    connects,
+    live,
+    /** Publishes the next `count` events to every open stream. */
+    publish(count: number) {
+      for (let i = 0; i < count; i++) {
+        const n = String(history.length + 1);
+        history.push(n);
+        for (const res of live) res.write(`id: ${n}\ndata: ${n}\n\n`);
+      }
+    },
+    /** Resolves when the number of connections made so far reaches `count`. */
+    async connections(count: number) {
+      while (connects.length < count) await new Promise<void>((resolve) => (onConnect = resolve));
+    },
+  };
+}
+
+const sequence = (n: number) => Array.from({ length: n }, (_, i) => String(i + 1));
+
+declare global {
+  interface Window {
+    herald: typeof import('../../src/client/index.js');
+    source: SharedEventSource;
+    received: string[];
+  }
+}
+
+async function openMember(page: Page, origin: string): Promise<void> {
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => window.herald !== undefined);
+  await page.evaluate(() => {
+    window.received = [];
+    window.source = new window.herald.SharedEventSource('/events');
+    window.source.onmessage = (event) => window.received.push(event.data);
+  });
+}
+
+const receivedUpTo = (page: Page, n: number) =>
+  page.waitForFunction((last) => window.received.at(-1) === last, String(n));
+
+test('in Chromium', async (t) => {
+  const browser = await launchChromium(t);
+  if (browser === null) return;
+  const bundle = await bundleClient();
+
+  await t.test(
+    'tabs share one connection, every tab gets every event, and a new leader resumes after the old one leaves',
+    async (t) => {
+      const server = await startServer(t, bundle);
+      const context = await browser.newContext();
+      t.after(() => context.close());
+      const pages = [await context.newPage(), await context.newPage(), await context.newPage()];
+      for (const page of pages) await openMember(page, server.origin);
+      for (const page of pages) await page.waitForFunction(() => window.source.readyState === 1);
+
+      // One connection for three tabs.
+      assert.equal(server.connects.length, 1);
+      assert.equal(server.live.size, 1);
+      const leaders = await Promise.all(pages.map((page) => page.evaluate(() => window.source.isLeader)));
+      assert.equal(leaders.filter(Boolean).length, 1);
+
+      server.publish(10);
+      for (const page of pages) await receivedUpTo(page, 10);
+
+      // The leader's tab hangs (its script paused in the debugger), so events 11..15 reach its
+      // connection but are never relayed; then it closes. Another tab takes over and resumes after the last event it saw, 10.
+      const leader = pages[leaders.indexOf(true)]!;
+      const rest = pages.filter((page) => page !== leader);
+      const cdp = await context.newCDPSession(leader);
+      await cdp.send('Debugger.enable');
+      await cdp.send('Debugger.pause');
+      server.publish(5);
+      await leader.close();
+      await server.connections(2);
+      assert.equal(server.connects[1]!.lastEventId, '10');
+      server.publish(15);
+      for (const page of rest) await receivedUpTo(page, 30);
+      for (const page of rest) {
+        assert.deepEqual(await page.evaluate(() => window.received), sequence(30));
+        assert.equal(await page.evaluate(() => window.source.readyState), 1);
+      }
+
+      // The new leader closes its source (the tab stays): the last tab takes over and resumes.
+      const states = await Promise.all(rest.map((page) => page.evaluate(() => window.source.isLeader)));
+      assert.equal(states.filter(Boolean).length, 1);
+      const second = rest[states.indexOf(true)]!;
+      const last = rest[states.indexOf(false)]!;
+      await second.evaluate(() => window.source.close());
+      await server.connections(3);
+      assert.equal(server.connects[2]!.lastEventId, '30');
+      server.publish(10);
+      await receivedUpTo(last, 40);
+      assert.deepEqual(await last.evaluate(() => window.received), sequence(40));
+      assert.equal(await last.evaluate(() => window.source.isLeader), true);
+      assert.deepEqual(await second.evaluate(() => window.received), sequence(30));
+      assert.equal(server.connects.length, 3);
+      assert.equal(server.live.size, 1);
+    },
+  );
+
+  await t.test(
+    'a tab joining an open group opens at once and resumes from the group if it becomes leader',
+    async (t) => {
+      const server = await startServer(t, bundle);
+      const context = await browser.newContext();
+      t.after(() => context.close());
+      const first = await context.newPage();
+      await openMember(first, server.origin);
+      server.publish(3);
+      await receivedUpTo(first, 3);
+
+      const late = await context.newPage();
+      await openMember(late, server.origin);
+      await late.waitForFunction(() => window.source.readyState === 1);
+      assert.equal(await late.evaluate(() => window.source.lastEventId), '3');
+      await first.close();
+      await server.connections(2);
+      assert.equal(server.connects[1]!.lastEventId, '3');
+      server.publish(2);
+      await receivedUpTo(late, 5);
+      assert.deepEqual(await late.evaluate(() => window.received), ['4', '5']);
+    },
+  );
+});
+
+test('without Web Locks (Node 20) it is a plain EventSource of its own', async (t) => {
+  const server = await startServer(t);
+  const source = new SharedEventSource(`${server.origin}/events`);
+  t.after(() => source.close());
+  const received: string[] = [];
+  source.onmessage = (event) => received.push(event.data);
+  await once(source, 'open');
+  assert.equal(source.isLeader, true);
+  assert.equal(server.connects.length, 1);
+  server.publish(3);
+  for await (const event of source.events()) if (event.data === '3') break;
+  assert.deepEqual(received, sequence(3));
+  assert.equal(source.readyState, 2);
+});
