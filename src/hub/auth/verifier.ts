@@ -1,0 +1,336 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose';
+import { DEFAULT_SELECTOR_BASE_URL } from '../topics/index.js';
+import { type Claims, claimsFrom10, claimsFromDraft07 } from './claims.js';
+import { AuthConfigError, AuthError } from './errors.js';
+
+/** A key configured by the operator; the token never chooses it nor its algorithm. */
+export interface VerifierKey {
+  /**
+   * An HMAC secret, or a PEM: SPKI public key (`BEGIN PUBLIC KEY`), PKCS#1 RSA public key, X.509
+   * certificate, or a private key (its public half is used).
+   */
+  key: string;
+  /**
+   * The one algorithm accepted. By default every algorithm of the key's family: HS256/384/512 for a
+   * secret, RS* and PS* for RSA, ES256/384/512 by curve, EdDSA for Ed25519/Ed448.
+   */
+  algorithm?: string;
+}
+
+export interface VerifierOptions {
+  /** A static key. Give `key`, `jwksUrl` or both. */
+  key?: VerifierKey;
+  /** A JWK Set URL; fetched on demand, cached, refetched for an unknown `kid` (jose's remote set). */
+  jwksUrl?: string | URL;
+  /** Algorithms accepted from the JWK Set; default every asymmetric algorithm (never HS*, never none). */
+  jwksAlgorithms?: string[];
+  /**
+   * The hub's resource identifier(s). 1.0 tokens must list one in `aud`; a draft-07 token that has
+   * an `aud` must list one too. Mercure's conformance suite uses `https://localhost/.well-known/mercure`.
+   */
+  audience?: string | string[];
+  /**
+   * Trusted issuer(s). 1.0 tokens must carry one as `iss`; a draft-07 token that has an `iss` must
+   * carry one too. Mercure's conformance suite uses `https://localhost`.
+   */
+  issuer?: string | string[];
+  /** Leeway for `exp` and `nbf`, in seconds (clocks of issuer and hub drift). Default 5. */
+  clockToleranceSec?: number;
+  /** Longest token accepted, in bytes, checked before any parsing. Default `DEFAULT_MAX_TOKEN_BYTES`. */
+  maxTokenBytes?: number;
+  /** Accept draft-07 tokens (no `typ: at+jwt`, `mercure` claim). Default true. */
+  acceptDraft07?: boolean;
+  /** Base URL for relative URL-pattern grants: the hub's URL (see `compileSelector`). */
+  baseUrl?: string;
+}
+
+/** Verifies access tokens; create it once, at startup (keys are imported then). */
+export interface Verifier {
+  /**
+   * Resolves the token's claims, or rejects with `AuthError`: `invalid_token` (401) for any token
+   * that fails validation, 503 when the JWK Set cannot be fetched.
+   */
+  verify(token: string): Promise<Claims>;
+}
+
+/**
+ * 8 KiB: a token travels in a header or a cookie, which servers commonly cap at 8 KiB, and a
+ * token of 100 grants of long URLs stays well under it. Larger input is refused before it is
+ * decoded, so a client cannot make the hub base64-decode and parse megabytes per request.
+ */
+export const DEFAULT_MAX_TOKEN_BYTES = 8192;
+
+/** Default leeway for `exp` and `nbf`, in seconds. */
+export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
+
+const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+const ASYMMETRIC_ALGORITHMS = [...RSA_ALGORITHMS, 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const EC_ALGORITHM_BY_CURVE: Record<string, string> = {
+  prime256v1: 'ES256',
+  secp384r1: 'ES384',
+  secp521r1: 'ES512',
+};
+
+/** Compact JWS: three base64url segments (RFC 7515 §7.1). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+interface KeySource {
+  key: KeyObject | Uint8Array | JWTVerifyGetKey;
+  algorithms: string[];
+  remote: boolean;
+}
+
+/**
+ * Creates a token verifier for the hub.
+ *
+ * Rules it enforces (RFC 8725, RFC 9068, Mercure draft-07 and 1.0 "Token Validation"):
+ * - the algorithm comes from the configuration or the key's type, never from the token: `none` is
+ *   never accepted, and an HS256 token signed with an RSA public key as its secret is refused;
+ * - `exp` and `nbf` are honoured, with `clockToleranceSec` of leeway;
+ * - a `typ: at+jwt` token is 1.0: `iss`, `aud` and `exp` are required and checked, grants come from
+ *   `authorization_details`; any other token is draft-07, grants from the `mercure` claim;
+ * - tokens over `maxTokenBytes` are refused unread; malformed grants void the whole token.
+ *
+ * Throws `AuthConfigError` at once for unusable options.
+ *
+ * @example
+ * const verifier = createVerifier({ key: { key: process.env.JWT_KEY! }, audience, issuer });
+ * const claims = await verifier.verify(token); // throws AuthError
+ * if (!canPublish(topics, claims.publishSelectors)) throw AuthError.insufficientScope('…');
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const sources: KeySource[] = [];
+  if (options.key !== undefined) sources.push(staticKeySource(options.key));
+  if (options.jwksUrl !== undefined) sources.push(remoteKeySource(options.jwksUrl, options.jwksAlgorithms));
+  if (sources.length === 0) {
+    throw new AuthConfigError('createVerifier needs a `key` (secret or PEM) or a `jwksUrl` to verify tokens');
+  }
+  const audience = toList(options.audience);
+  const issuer = toList(options.issuer);
+  const clockTolerance = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
+  if (!(clockTolerance >= 0)) {
+    throw new AuthConfigError(
+      `clockToleranceSec must be a non-negative number of seconds (got ${clockTolerance})`,
+    );
+  }
+  const maxTokenBytes = options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES;
+  if (!Number.isInteger(maxTokenBytes) || maxTokenBytes < 64) {
+    throw new AuthConfigError(`maxTokenBytes must be an integer of at least 64 (got ${maxTokenBytes})`);
+  }
+  const acceptDraft07 = options.acceptDraft07 ?? true;
+  const baseUrl = options.baseUrl ?? DEFAULT_SELECTOR_BASE_URL;
+
+  return {
+    async verify(token: string): Promise<Claims> {
+      // Tokens are base64url and dots, so characters are bytes; anything else fails the shape check.
+      if (typeof token !== 'string' || token.length > maxTokenBytes) {
+        throw AuthError.invalidToken(
+          `the access token is larger than maxTokenBytes (${String(token?.length)} > ${maxTokenBytes} bytes)`,
+        );
+      }
+      if (!COMPACT_JWS.test(token)) {
+        throw AuthError.invalidToken('the access token is not a compact JWS (three base64url parts)');
+      }
+      let header: ReturnType<typeof decodeProtectedHeader>;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch (cause) {
+        throw AuthError.invalidToken('the access token header is not valid base64url JSON', { cause });
+      }
+      const alg = header.alg;
+      const source = sources.find((s) => typeof alg === 'string' && s.algorithms.includes(alg));
+      if (source === undefined) {
+        throw AuthError.invalidToken(
+          `the access token is signed with ${JSON.stringify(alg)}, which this hub does not accept ` +
+            `(accepted: ${sources.flatMap((s) => s.algorithms).join(', ')})`,
+        );
+      }
+      const is10 = isAccessTokenType(header.typ);
+      if (!is10 && !acceptDraft07) {
+        throw AuthError.invalidToken(
+          'the access token lacks `typ: at+jwt` and draft-07 tokens are not accepted',
+        );
+      }
+      const verifyOptions: JWTVerifyOptions = { algorithms: source.algorithms, clockTolerance };
+      if (is10) {
+        if (audience === undefined || issuer === undefined) {
+          throw AuthError.invalidToken(
+            'a 1.0 (at+jwt) token was presented but the hub has no `audience` and `issuer` configured ' +
+              'to check it against; configure both',
+          );
+        }
+        verifyOptions.audience = audience;
+        verifyOptions.issuer = issuer;
+        verifyOptions.requiredClaims = ['exp', 'iss', 'aud'];
+      }
+      const payload = await verifySignature(token, source, verifyOptions);
+      if (!is10) checkOptionalClaims(payload, audience, issuer);
+      return is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
+    },
+  };
+}
+
+/** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, compared case-insensitively. */
+function isAccessTokenType(typ: unknown): boolean {
+  if (typeof typ !== 'string') return false;
+  const lower = typ.toLowerCase();
+  return lower === 'at+jwt' || lower === 'application/at+jwt';
+}
+
+async function verifySignature(
+  token: string,
+  source: KeySource,
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(token, source.key as Parameters<typeof jwtVerify>[1], options);
+    return payload;
+  } catch (cause) {
+    const code = (cause as { code?: string }).code;
+    if (
+      source.remote &&
+      (!code || code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JWKS_INVALID' || code === 'ERR_JOSE_GENERIC')
+    ) {
+      throw AuthError.keysUnavailable(
+        `the JWK Set could not be fetched or read (${(cause as Error).message}); check jwksUrl`,
+        { cause },
+      );
+    }
+    throw AuthError.invalidToken(`the access token failed verification: ${describeJoseError(cause)}`, {
+      cause,
+    });
+  }
+}
+
+function describeJoseError(cause: unknown): string {
+  const error = cause as { code?: string; message?: string; claim?: string };
+  switch (error.code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'it has expired (exp)';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `claim ${JSON.stringify(error.claim)} is invalid: ${error.message}`;
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'its signature does not match the configured key';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'no key of the JWK Set matches its header (kid, alg)';
+    default:
+      return `${error.code ?? 'error'}: ${error.message ?? String(cause)}`;
+  }
+}
+
+/** Draft-07 tokens need no `aud`/`iss`, but one that names another hub or issuer is refused. */
+function checkOptionalClaims(
+  payload: JWTPayload,
+  audience: string[] | undefined,
+  issuer: string[] | undefined,
+): void {
+  if (audience !== undefined && payload.aud !== undefined) {
+    const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!auds.some((a) => audience.includes(a))) {
+      throw AuthError.invalidToken(`the token's aud ${JSON.stringify(payload.aud)} does not name this hub`);
+    }
+  }
+  if (issuer !== undefined && payload.iss !== undefined && !issuer.includes(payload.iss)) {
+    throw AuthError.invalidToken(`the token's iss ${JSON.stringify(payload.iss)} is not a trusted issuer`);
+  }
+}
+
+function staticKeySource(config: VerifierKey): KeySource {
+  if (typeof config.key !== 'string' || config.key === '') {
+    throw new AuthConfigError('key.key must be a non-empty string: an HMAC secret or a PEM key/certificate');
+  }
+  const pem = config.key.trimStart().startsWith('-----BEGIN');
+  if (!pem) {
+    const algorithms = narrow(HMAC_ALGORITHMS, config.algorithm, 'an HMAC secret');
+    return { key: new TextEncoder().encode(config.key), algorithms, remote: false };
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(config.key);
+  } catch (cause) {
+    throw new AuthConfigError(
+      `key.key looks like PEM but is not a readable public key, private key or certificate (${(cause as Error).message})`,
+      { cause },
+    );
+  }
+  return {
+    key,
+    algorithms: narrow(algorithmsForKey(key), config.algorithm, `this ${key.asymmetricKeyType} key`),
+    remote: false,
+  };
+}
+
+/** Every algorithm the key's type can verify: the token's `alg` must be one of them. */
+function algorithmsForKey(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return RSA_ALGORITHMS;
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512'];
+    case 'ec': {
+      const alg = EC_ALGORITHM_BY_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''];
+      if (alg === undefined) {
+        throw new AuthConfigError(
+          `unsupported EC curve ${key.asymmetricKeyDetails?.namedCurve}; use P-256, P-384 or P-521`,
+        );
+      }
+      return [alg];
+    }
+    case 'ed25519':
+    case 'ed448':
+      return ['EdDSA', ...(key.asymmetricKeyType === 'ed25519' ? ['Ed25519'] : [])];
+    default:
+      throw new AuthConfigError(
+        `unsupported key type ${key.asymmetricKeyType}; use RSA, EC (P-256/384/521) or Ed25519/Ed448`,
+      );
+  }
+}
+
+function narrow(allowed: string[], algorithm: string | undefined, what: string): string[] {
+  if (algorithm === undefined) return allowed;
+  if (!allowed.includes(algorithm)) {
+    throw new AuthConfigError(
+      `algorithm ${JSON.stringify(algorithm)} cannot be used with ${what} (use one of ${allowed.join(', ')})`,
+    );
+  }
+  return [algorithm];
+}
+
+function remoteKeySource(url: string | URL, algorithms: string[] | undefined): KeySource {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (cause) {
+    throw new AuthConfigError(`jwksUrl must be an absolute URL (got ${JSON.stringify(String(url))})`, {
+      cause,
+    });
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new AuthConfigError(`jwksUrl must be an http(s) URL (got ${parsed.protocol})`);
+  }
+  const accepted = algorithms ?? ASYMMETRIC_ALGORITHMS;
+  for (const alg of accepted) {
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) {
+      throw new AuthConfigError(
+        `jwksAlgorithms may only hold asymmetric algorithms (got ${JSON.stringify(alg)}); ` +
+          `use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+      );
+    }
+  }
+  return { key: createRemoteJWKSet(parsed), algorithms: accepted, remote: true };
+}
+
+function toList(value: string | string[] | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  return list.length === 0 ? undefined : list;
+}
