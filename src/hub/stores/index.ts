@@ -1,6 +1,6 @@
 // The public face of the hub's stores: open one from a spec, or create one directly.
-import { StoreConfigError } from './errors.js';
 import { createMemoryStore } from './memory.js';
+import type { RedisStoreOptions } from './redis.js';
 import { checkRetention } from './retention.js';
 import { parseStoreSpec } from './spec.js';
 import type { SqliteStoreOptions } from './sqlite.js';
@@ -15,17 +15,16 @@ export {
 } from './errors.js';
 export type { ListenerErrorHandler } from './listeners.js';
 export { createMemoryStore, type StoreOptions } from './memory.js';
+export type { RedisStore, RedisStoreOptions } from './redis.js';
 export { checkRetention, DEFAULT_RETENTION } from './retention.js';
 export { parseStoreSpec, type StoreLocation } from './spec.js';
 export type { SqliteStoreOptions } from './sqlite.js';
 export type { Retention, Store } from './store.js';
 
 /** Options of `openStore`: those of every store, plus those of the store the spec names. */
-export interface OpenStoreOptions extends SqliteStoreOptions {
+export interface OpenStoreOptions extends SqliteStoreOptions, RedisStoreOptions {
   /** Base for a relative `sqlite:PATH` (default: the process's current directory). */
   cwd?: string;
-  /** Redis only: the prefix of every key the store uses (default `herald`); nodes sharing it share history. */
-  prefix?: string;
 }
 
 /**
@@ -36,7 +35,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions {
  * - `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS): history in a Redis stream shared by
  *   every hub node using the same Redis and key prefix, which also relays updates between them.
  *
- * Throws `StoreConfigError` for a spec or retention that cannot work.
+ * Throws `StoreConfigError` for a spec or retention that cannot work, and `StoreUnavailableError` when
+ * the SQLite file is locked or Redis does not answer within `connectTimeoutMs` (default 5 s).
  *
  * @example
  * const store = await openStore(process.env.HERALD_STORE ?? 'memory', DEFAULT_RETENTION);
@@ -56,7 +56,16 @@ export async function openStore(
       const { createSqliteStore } = await import('./sqlite.js');
       return createSqliteStore(location.path, retention, options);
     }
-    default:
-      throw new StoreConfigError(`store ${JSON.stringify(spec)} is not available in this build yet`);
+    case 'redis': {
+      const { createRedisStore } = await import('./redis.js');
+      const store = createRedisStore(location.url, retention, options);
+      try {
+        await store.ready();
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      return store;
+    }
   }
 }

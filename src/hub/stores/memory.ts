@@ -52,13 +52,13 @@ class MemoryStore implements Store {
 
   append(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('append'));
-    if (this.#seqById.has(update.id)) return Promise.reject(new DuplicateUpdateIdError(update.id));
     if (this.#maxCount > 0) {
+      this.#trimAge(); // an expired update's ID is free again, as in the other stores
+      if (this.#seqById.has(update.id)) return Promise.reject(new DuplicateUpdateIdError(update.id));
       if (this.#next - this.#first === this.#maxCount) this.#dropOldest();
       const seq = this.#next++;
       this.#ring[seq % this.#maxCount] = update;
       this.#seqById.set(update.id, seq);
-      this.#trimAge();
     }
     this.#listeners.emit(update);
     return Promise.resolve();

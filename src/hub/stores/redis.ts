@@ -1,0 +1,561 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Update } from '../update.js';
+import { decodeUpdate, encodeBody } from './codec.js';
+import {
+  DuplicateUpdateIdError,
+  StoreClosedError,
+  StoreConfigError,
+  StoreUnavailableError,
+} from './errors.js';
+import { ListenerSet } from './listeners.js';
+import type { StoreOptions } from './memory.js';
+import { checkLimit, checkRetention } from './retention.js';
+import { parseStoreSpec, redact } from './spec.js';
+import type { Retention, Store } from './store.js';
+import { StreamIndex } from './stream-index.js';
+
+/** Options of the Redis store. */
+export interface RedisStoreOptions extends StoreOptions {
+  /** Prefix of every key (default `herald`): the stream is `<prefix>:updates`. Nodes sharing it share history. */
+  prefix?: string;
+  /** How long an append or a history read may wait for Redis before failing (default 2,000 ms). */
+  commandTimeoutMs?: number;
+  /** How long `ready()` (and `openStore`) waits for the first connection (default 5,000 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * Told when Redis stops answering (`'down'`, with the error) and answers again (`'up'`), once per
+   * change. Default: a process warning when it goes down.
+   */
+  onStatus?: (status: 'up' | 'down', error?: Error) => void;
+}
+
+/** A Redis store: a `Store`, plus a way to wait until it has connected and caught up. */
+export interface RedisStore extends Store {
+  /**
+   * Resolves once the store has connected, loaded its index of kept updates and started reading
+   * the stream; rejects with `StoreUnavailableError` if that takes longer than `timeoutMs`.
+   */
+  ready(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Entries kept in the stream even when retention keeps less history: the stream is also how
+ * updates travel between nodes, and a node that lost Redis for a moment resumes reading from the
+ * last entry it read. 1,000 entries cover a one-second outage at 1,000 updates/s.
+ */
+const TRANSPORT_MIN_ENTRIES = 1000;
+/** Entries per XREAD/XRANGE page: large enough to amortize a round trip, small enough to keep replies short. */
+const PAGE = 1000;
+/** How long one XREAD blocks: an idle reader wakes this often, and a dead connection is noticed within it. */
+const BLOCK_MS = 5000;
+/**
+ * Age trimming uses the hub's clock, stream IDs carry Redis's: entries are removed only once this
+ * much older than `maxAgeMs`, so clock skew between hub nodes and Redis never trims live history.
+ * Reads filter by each update's own `time`, so what readers see is exact regardless.
+ */
+const CLOCK_SLACK_MS = 60_000;
+
+type Entry = [entryId: string, fields: string[]];
+
+/**
+ * Creates a store over one Redis stream shared by every hub node with the same Redis and prefix:
+ * history for `Last-Event-ID`, and the relay that carries each update to every node.
+ *
+ * - `append` is one `XADD` to `<prefix>:updates` with `MAXLEN ~` (approximate trimming, O(1)
+ *   amortized) and, about once a second, `XTRIM MINID ~` for age. An entry holds three fields:
+ *   `i` the update ID, `m` its time, `b` the rest as compact JSON.
+ * - ONE blocking reader per store (`XREAD BLOCK` on its own connection) feeds `subscribe`: every
+ *   node's listeners see every update, each once, in stream order, with the same IDs. It starts at
+ *   the newest entry (a restarted node does not replay history to live clients) and, after an
+ *   outage, resumes from the last entry it read, so nothing published meanwhile is missed (unless
+ *   the stream was trimmed past it).
+ * - `after(id)` finds the entry of `id` in a local index (update ID -> stream ID) of the newest
+ *   `maxCount` entries, loaded at start and fed by the reader: no extra keys in Redis and O(1)
+ *   lookups, for ~100 bytes per kept update per node. An ID the reader has not reached yet is looked
+ *   for among the few entries past the last one read. It then reads with one `XRANGE`.
+ * - When Redis is down or slow, `append` and reads reject with `StoreUnavailableError` at once or
+ *   within `commandTimeoutMs`, never queueing (`enableOfflineQueue: false`), and an unanswered XADD
+ *   is never resent (it may have been applied; resending could publish twice).
+ * - Duplicate IDs are refused when this node knows the ID (kept, or appended and not yet read
+ *   back); two nodes publishing the same ID in the same instant are not detected.
+ *
+ * Connects in the background; `ready()` waits for it. `openStore('redis://…')` does that for you.
+ *
+ * @example
+ * const store = createRedisStore('redis://127.0.0.1:6379/0', DEFAULT_RETENTION, { prefix: 'herald:prod' });
+ * await store.ready();
+ */
+export function createRedisStore(
+  url: string,
+  retention: Retention,
+  options: RedisStoreOptions = {},
+): RedisStore {
+  return new RedisStreamStore(url, checkRetention(retention), options);
+}
+
+class RedisStreamStore implements RedisStore {
+  readonly #key: string;
+  readonly #display: string;
+  readonly #maxCount: number;
+  readonly #maxAgeMs: number;
+  readonly #physicalMax: string;
+  readonly #ageTrimEveryMs: number;
+  readonly #now: () => number;
+  readonly #connectTimeoutMs: number;
+  readonly #onStatus: (status: 'up' | 'down', error?: Error) => void;
+  readonly #listeners: ListenerSet;
+  readonly #index: StreamIndex;
+  readonly #writer: Redis;
+  readonly #reader: Redis;
+  /** IDs appended by this node that the reader has not read back yet (duplicate checks), oldest first. */
+  readonly #unread = new Set<string>();
+  readonly #pendingAppends = new Set<Promise<unknown>>();
+  /** The stream ID of the last entry read; the reader's next XREAD starts after it. */
+  #lastRead = '0-0';
+  #lastAgeTrim = 0;
+  /** Whether Redis answered last time we knew; undefined until the first connection or error. */
+  #up: boolean | undefined;
+  #lastError: Error | undefined;
+  #closed = false;
+  #running: Promise<void>;
+  #isReady = false;
+  #readyWaiters: (() => void)[] = [];
+  #wake: (() => void) | undefined;
+
+  constructor(url: string, retention: Retention, options: RedisStoreOptions) {
+    const location = parseStoreSpec(url);
+    if (location.kind !== 'redis') {
+      throw new StoreConfigError(
+        `redis store URL must start with redis:// or rediss:// (got ${redact(url)})`,
+      );
+    }
+    const prefix = options.prefix ?? 'herald';
+    if (typeof prefix !== 'string' || prefix === '') {
+      throw new StoreConfigError(
+        `redis store prefix must be a non-empty string (got ${JSON.stringify(prefix)}); use e.g. 'herald'`,
+      );
+    }
+    const commandTimeoutMs = positiveMs('commandTimeoutMs', options.commandTimeoutMs, 2000);
+    this.#connectTimeoutMs = positiveMs('connectTimeoutMs', options.connectTimeoutMs, 5000);
+    this.#key = `${prefix}:updates`;
+    this.#display = location.display;
+    this.#maxCount = retention.maxCount;
+    this.#maxAgeMs = retention.maxAgeMs;
+    this.#physicalMax = String(Math.max(retention.maxCount, TRANSPORT_MIN_ENTRIES));
+    this.#ageTrimEveryMs = Math.min(60_000, Math.max(1000, retention.maxAgeMs / 10));
+    this.#now = options.now ?? Date.now;
+    this.#onStatus = options.onStatus ?? warnWhenDown(location.display);
+    this.#listeners = new ListenerSet(options.onError);
+    this.#index = new StreamIndex(retention.maxCount);
+
+    const parsed = new URL(url);
+    const common: RedisOptions = {
+      host: location.host,
+      port: location.port,
+      db: location.db,
+      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+      tls: location.tls ? { servername: location.host } : undefined,
+      protocol: 2,
+      connectTimeout: this.#connectTimeoutMs,
+      // On close the client ends its socket and destroys it if still open after this long; it also
+      // arms that timer for a socket already closed by a failed connect, which would keep the
+      // process alive for the default 2 s after close().
+      disconnectTimeout: 200,
+      // Fail fast instead of queueing while disconnected, and never resend a command that was in
+      // flight when the connection dropped: XADD is not idempotent.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      // Reconnect forever, backing off to 2 s, with jitter so a fleet of nodes does not stampede.
+      retryStrategy: (times) =>
+        Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+    };
+    this.#writer = new Redis({
+      ...common,
+      commandTimeout: commandTimeoutMs,
+      connectionName: `${prefix}:writer`,
+    });
+    // The reader's XREAD blocks for BLOCK_MS, so no command timeout; `blockingTimeout` makes the
+    // client give up on a blocked read that outlives BLOCK_MS by far (a dead, silent connection).
+    this.#reader = new Redis({
+      ...common,
+      blockingTimeout: BLOCK_MS,
+      blockingTimeoutGrace: BLOCK_MS,
+      connectionName: `${prefix}:reader`,
+    });
+    for (const connection of [this.#writer, this.#reader]) {
+      connection.on('error', (error: Error) => this.#setUp(false, error));
+      connection.on('ready', () => {
+        if (this.#writer.status === 'ready' && this.#reader.status === 'ready') this.#setUp(true);
+        this.#wake?.();
+      });
+    }
+    this.#running = this.#run();
+  }
+
+  append(update: Update): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('append'));
+    if (this.#maxCount > 0 && (this.#unread.has(update.id) || this.#index.find(update.id, this.#cutoff()))) {
+      return Promise.reject(new DuplicateUpdateIdError(update.id));
+    }
+    this.#unread.add(update.id);
+    if (this.#unread.size > this.#maxCount + TRANSPORT_MIN_ENTRIES) {
+      // Bounded even if the reader is stuck: forget the oldest (duplicate checks are best-effort).
+      this.#unread.delete(this.#unread.values().next().value!);
+    }
+    const xadd = this.#writer.call('XADD', [
+      this.#key,
+      'MAXLEN',
+      '~',
+      this.#physicalMax,
+      '*',
+      'i',
+      update.id,
+      'm',
+      String(update.time),
+      'b',
+      encodeBody(update),
+    ]);
+    this.#maybeTrimAge();
+    const done = xadd.then(
+      () => {
+        this.#pendingAppends.delete(done);
+      },
+      (error: unknown) => {
+        this.#pendingAppends.delete(done);
+        this.#unread.delete(update.id);
+        throw this.#translate(error, 'append');
+      },
+    );
+    this.#pendingAppends.add(done);
+    return done;
+  }
+
+  async after(lastEventId: string, limit: number): Promise<{ found: boolean; updates: Update[] }> {
+    if (this.#closed) throw new StoreClosedError('read history');
+    const max = checkLimit(limit);
+    if (this.#maxCount === 0) return { found: lastEventId === 'earliest', updates: [] };
+    const cutoff = this.#cutoff();
+    try {
+      if (lastEventId === 'earliest') {
+        const newestFirst = (await this.#writer.call('XREVRANGE', [
+          this.#key,
+          '+',
+          '-',
+          'COUNT',
+          String(this.#maxCount),
+        ])) as Entry[];
+        const updates: Update[] = [];
+        for (let i = newestFirst.length - 1; i >= 0 && updates.length < max; i--) {
+          const update = this.#decode(newestFirst[i]);
+          if (update && update.time >= cutoff) updates.push(update);
+        }
+        return { found: true, updates };
+      }
+      const entryId = this.#index.find(lastEventId, cutoff);
+      if (entryId !== undefined) {
+        return {
+          found: true,
+          updates: await this.#readAfter(entryId, Math.min(max, this.#maxCount), cutoff),
+        };
+      }
+      return await this.#findUnread(lastEventId, max, cutoff);
+    } catch (error) {
+      throw this.#translate(error, 'read history');
+    }
+  }
+
+  async lastId(): Promise<string | undefined> {
+    if (this.#closed) throw new StoreClosedError('read history');
+    if (this.#maxCount === 0) return undefined;
+    try {
+      const [newest] = (await this.#writer.call('XREVRANGE', [this.#key, '+', '-', 'COUNT', '1'])) as Entry[];
+      const update = newest && this.#decode(newest);
+      return update && update.time >= this.#cutoff() ? update.id : undefined;
+    } catch (error) {
+      throw this.#translate(error, 'read history');
+    }
+  }
+
+  subscribe(listener: (update: Update) => void): () => void {
+    if (this.#closed) throw new StoreClosedError('subscribe');
+    return this.#listeners.add(listener);
+  }
+
+  ready(timeoutMs = this.#connectTimeoutMs): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('connect'));
+    if (this.#isReady) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== done);
+        const reason = this.#lastError ? `: ${this.#lastError.message}` : '';
+        reject(
+          new StoreUnavailableError(
+            `redis store could not reach Redis at ${this.#display} within ${timeoutMs} ms${reason}; ` +
+              'check that Redis is running and the URL, credentials and TLS setting are right',
+            { cause: this.#lastError },
+          ),
+        );
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#readyWaiters.push(done);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#listeners.clear();
+    await Promise.allSettled(this.#pendingAppends);
+    this.#writer.disconnect();
+    this.#reader.disconnect();
+    this.#wake?.();
+    await this.#running;
+    this.#index.clear();
+    this.#unread.clear();
+  }
+
+  /** Loads the index, then reads the stream until closed, waiting out outages. */
+  async #run(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#writer.status !== 'ready') {
+        await this.#sleepUntilReady(this.#writer);
+        continue;
+      }
+      try {
+        await this.#loadIndex();
+        break;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#setUp(false, error as Error);
+        await this.#sleepUntilReady(this.#writer);
+      }
+    }
+    this.#isReady = true;
+    for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    while (!this.#closed) {
+      // Commands fail at once while disconnected (no offline queue): wait for the connection
+      // rather than spin, and let its 'error' events tell of the outage.
+      if (this.#reader.status !== 'ready') {
+        await this.#sleepUntilReady(this.#reader);
+        continue;
+      }
+      let reply: [key: string, entries: Entry[]][] | null;
+      try {
+        reply = (await this.#reader.call('XREAD', [
+          'COUNT',
+          String(PAGE),
+          'BLOCK',
+          String(BLOCK_MS),
+          'STREAMS',
+          this.#key,
+          this.#lastRead,
+        ])) as [string, Entry[]][] | null;
+      } catch (error) {
+        if (this.#closed) return;
+        this.#setUp(false, error as Error);
+        await this.#sleepUntilReady(this.#reader);
+        continue;
+      }
+      if (reply === null) continue;
+      for (const entry of reply[0][1]) {
+        this.#lastRead = entry[0];
+        const update = this.#decode(entry);
+        if (!update) continue;
+        this.#index.push(update.id, entry[0], update.time);
+        this.#unread.delete(update.id);
+        this.#listeners.emit(update);
+        if (this.#closed) return;
+      }
+    }
+  }
+
+  /** Indexes the newest `maxCount` entries and starts reading after the newest one. */
+  async #loadIndex(): Promise<void> {
+    const newestFirst: Entry[] = [];
+    let end = '+';
+    while (newestFirst.length < this.#maxCount) {
+      const count = Math.min(PAGE, this.#maxCount - newestFirst.length);
+      const page = (await this.#writer.call('XREVRANGE', [
+        this.#key,
+        end,
+        '-',
+        'COUNT',
+        String(count),
+      ])) as Entry[];
+      newestFirst.push(...page);
+      if (page.length < count) break;
+      end = `(${page[page.length - 1][0]}`;
+    }
+    if (newestFirst.length === 0 && this.#maxCount === 0) {
+      // No history wanted, but the reader must still start at the newest entry.
+      const [newest] = (await this.#writer.call('XREVRANGE', [this.#key, '+', '-', 'COUNT', '1'])) as Entry[];
+      if (newest) newestFirst.push(newest);
+    }
+    for (let i = newestFirst.length - 1; i >= 0; i--) {
+      const update = this.#decode(newestFirst[i]);
+      if (update) this.#index.push(update.id, newestFirst[i][0], update.time);
+    }
+    if (newestFirst.length > 0) this.#lastRead = newestFirst[0][0];
+  }
+
+  /** Up to `count` updates after stream entry `entryId`, oldest first, none older than `cutoff`. */
+  async #readAfter(entryId: string, count: number, cutoff: number): Promise<Update[]> {
+    if (count === 0) return [];
+    const entries = (await this.#writer.call('XRANGE', [
+      this.#key,
+      `(${entryId}`,
+      '+',
+      'COUNT',
+      String(count),
+    ])) as Entry[];
+    return this.#decodeAll(entries, cutoff);
+  }
+
+  /**
+   * Looks for `id` among the entries the reader has not reached yet (an update appended a moment
+   * ago, by this node or another): a page or two at most in steady state, and never more than
+   * `maxCount` entries, since older ones are indexed or no longer kept.
+   */
+  async #findUnread(id: string, max: number, cutoff: number): Promise<{ found: boolean; updates: Update[] }> {
+    let start = `(${this.#lastRead}`;
+    for (let scanned = 0; scanned < this.#maxCount; ) {
+      const count = Math.min(PAGE, this.#maxCount - scanned);
+      const page = (await this.#writer.call('XRANGE', [
+        this.#key,
+        start,
+        '+',
+        'COUNT',
+        String(count),
+      ])) as Entry[];
+      const at = page.findIndex((entry) => fieldOf(entry[1], 'i') === id);
+      if (at >= 0) {
+        const found = this.#decode(page[at]);
+        if (!found || found.time < cutoff) return { found: false, updates: [] };
+        const updates = this.#decodeAll(page.slice(at + 1, at + 1 + max), cutoff);
+        if (updates.length < max && page.length === count) {
+          updates.push(...(await this.#readAfter(page[page.length - 1][0], max - updates.length, cutoff)));
+        }
+        return { found: true, updates };
+      }
+      if (page.length < count) break;
+      scanned += page.length;
+      start = `(${page[page.length - 1][0]}`;
+    }
+    return { found: false, updates: [] };
+  }
+
+  #decodeAll(entries: Entry[], cutoff: number): Update[] {
+    const updates: Update[] = [];
+    for (const entry of entries) {
+      const update = this.#decode(entry);
+      if (update && update.time >= cutoff) updates.push(update);
+    }
+    return updates;
+  }
+
+  /** The update an entry holds, or undefined (reported) when another program wrote something else there. */
+  #decode([entryId, fields]: Entry): Update | undefined {
+    const id = fieldOf(fields, 'i');
+    const time = Number(fieldOf(fields, 'm'));
+    const body = fieldOf(fields, 'b');
+    if (id !== undefined && body !== undefined && Number.isFinite(time)) {
+      try {
+        return decodeUpdate(id, time, body);
+      } catch {
+        // reported below
+      }
+    }
+    process.emitWarning(
+      `redis store skipped stream entry ${entryId} of ${this.#key}: not a Herald update; ` +
+        'another program writes to this key: give Herald its own prefix',
+      'HeraldStoreWarning',
+    );
+    return undefined;
+  }
+
+  #maybeTrimAge(): void {
+    if (this.#maxAgeMs === 0) return;
+    const now = this.#now();
+    if (now - this.#lastAgeTrim < this.#ageTrimEveryMs) return;
+    this.#lastAgeTrim = now;
+    const minId = Math.max(0, Math.floor(now - this.#maxAgeMs - CLOCK_SLACK_MS));
+    // Best effort: a failed trim is retried with the next one; readers filter by age anyway.
+    this.#writer.call('XTRIM', [this.#key, 'MINID', '~', String(minId)]).catch(() => {});
+  }
+
+  #cutoff(): number {
+    return this.#maxAgeMs === 0 ? Number.MIN_SAFE_INTEGER : this.#now() - this.#maxAgeMs;
+  }
+
+  #setUp(up: boolean, error?: Error): void {
+    if (error) this.#lastError = error;
+    if (this.#closed || up === this.#up) return;
+    this.#up = up;
+    this.#onStatus(up ? 'up' : 'down', up ? undefined : error);
+  }
+
+  /** Waits until `connection` is ready again (or a second passes, or the store closes). */
+  #sleepUntilReady(connection: Redis): Promise<void> {
+    if (connection.status === 'ready') {
+      // Connected, yet the command failed (e.g. the key holds another type): retry, but not in a busy loop.
+      return new Promise((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    return new Promise((resolve) => {
+      this.#wake = resolve;
+    });
+  }
+
+  #translate(error: unknown, action: string): Error {
+    if (error instanceof StoreClosedError || error instanceof StoreUnavailableError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/^WRONGTYPE/.test(message)) {
+      return new StoreConfigError(
+        `redis store key ${JSON.stringify(this.#key)} at ${this.#display} holds another type of value ` +
+          `(${message}); give Herald its own prefix`,
+        { cause: error },
+      );
+    }
+    return new StoreUnavailableError(
+      `redis store could not ${action}: Redis at ${this.#display} is unavailable (${message}); retry later`,
+      { cause: error },
+    );
+  }
+}
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new StoreConfigError(
+      `redis store ${name} must be a positive integer of milliseconds (got ${String(value)}); e.g. ${fallback}`,
+    );
+  }
+  return value;
+}
+
+function warnWhenDown(display: string): (status: 'up' | 'down', error?: Error) => void {
+  return (status, error) => {
+    if (status === 'down') {
+      process.emitWarning(
+        `redis store lost Redis at ${display} (${error?.message ?? 'unknown error'}); ` +
+          'appends fail with StoreUnavailableError until it is back',
+        'HeraldStoreWarning',
+      );
+    }
+  };
+}

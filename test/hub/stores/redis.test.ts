@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { openStore, type Retention, StoreUnavailableError } from '../../../src/hub/stores/index.js';
+import { createRedisStore, type RedisStore } from '../../../src/hub/stores/redis.js';
+import type { Update } from '../../../src/hub/update.js';
+import { requirePart } from '../../support/requirements.js';
+import { type ContractOptions, makeUpdate, receive, storeContract } from './contract.js';
+import { freePort, REDIS_URL, redisPrefix } from './redis-support.js';
+
+const roomy: Retention = { maxCount: 1000, maxAgeMs: 0 };
+const ids = (updates: Update[]) => updates.map((u) => u.id);
+
+async function openOn(
+  t: TestContext,
+  prefix: string,
+  retention: Retention = roomy,
+  options: ContractOptions = {},
+  url = REDIS_URL,
+): Promise<RedisStore> {
+  const store = createRedisStore(url, retention, { ...options, prefix, onStatus: () => {} });
+  t.after(() => store.close());
+  await store.ready();
+  return store;
+}
+
+storeContract('redis', async (t, retention, options) => {
+  const prefix = await redisPrefix(t);
+  return prefix === undefined ? undefined : openOn(t, prefix, retention, options);
+});
+
+test('two stores on one prefix each see every append exactly once, in one order, with the same ids', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const a = await openOn(t, prefix);
+  const b = await openOn(t, prefix);
+  const published = Array.from({ length: 100 }, (_, i) => makeUpdate(`n${i}`));
+  const seenByA = receive(a, published.length);
+  const seenByB = receive(b, published.length);
+  const extraA: Update[] = [];
+  a.subscribe((u) => extraA.length >= 0 && extraA.push(u));
+  await Promise.all(published.map((u, i) => (i % 2 === 0 ? a : b).append(u)));
+  const [orderA, orderB] = await Promise.all([seenByA.done, seenByB.done]);
+  assert.deepEqual(ids(orderA), ids(orderB));
+  assert.deepEqual(new Set(ids(orderA)), new Set(ids(published)));
+  assert.deepEqual(orderA, orderB);
+  // Each node's appends keep their call order within the shared order.
+  const fromA = ids(published.filter((_, i) => i % 2 === 0));
+  assert.deepEqual(
+    ids(orderA).filter((id) => fromA.includes(id)),
+    fromA,
+  );
+  // History agrees on both nodes, including for an update the other node appended.
+  assert.deepEqual(await a.after(orderA[10].id, 5), await b.after(orderA[10].id, 5));
+  assert.deepEqual(
+    ids((await b.after(published[0].id, 1000)).updates),
+    ids(orderA).slice(ids(orderA).indexOf(published[0].id) + 1),
+  );
+  // A later append proves nothing was delivered twice.
+  const last = makeUpdate('last');
+  const lastSeen = receive(a, 1);
+  await b.append(last);
+  await lastSeen.done;
+  assert.deepEqual(ids(extraA), [...ids(orderA), last.id]);
+});
+
+test('an update appended by another node is found by after() before this node has read it', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const a = await openOn(t, prefix);
+  const b = await openOn(t, prefix);
+  const first = makeUpdate('first');
+  const second = makeUpdate('second');
+  await a.append(first);
+  await a.append(second);
+  // b may or may not have read them yet; either way it answers from Redis.
+  assert.deepEqual(await b.after(first.id, 10), { found: true, updates: [second] });
+  assert.equal(await b.lastId(), second.id);
+});
+
+test('a node started later does not replay history to listeners, yet serves it to after()', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const a = await openOn(t, prefix);
+  const old = [makeUpdate('old1'), makeUpdate('old2')];
+  for (const u of old) await a.append(u);
+  const late = await openOn(t, prefix);
+  const heard: Update[] = [];
+  late.subscribe((u) => heard.push(u));
+  assert.deepEqual(await late.after(old[0].id, 10), { found: true, updates: [old[1]] });
+  const fresh = makeUpdate('fresh');
+  const got = receive(late, 1);
+  await a.append(fresh);
+  assert.deepEqual(await got.done, [fresh]);
+  assert.deepEqual(ids(heard), [fresh.id]);
+});
+
+test('the reader resumes after losing its connection and delivers what was published meanwhile', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const a = await openOn(t, prefix);
+  const b = await openOn(t, prefix);
+  const before = makeUpdate('before');
+  const beforeSeen = receive(a, 1);
+  await b.append(before);
+  await beforeSeen.done;
+
+  const admin = new Redis(REDIS_URL);
+  t.after(() => admin.disconnect());
+  const clients = (await admin.client('LIST')) as string;
+  const readers = clients.split('\n').filter((line) => line.includes(` name=${prefix}:reader `));
+  assert.equal(readers.length, 2, 'each store has one reader connection, named after the prefix');
+  const afterLoss = Array.from({ length: 5 }, (_, i) => makeUpdate(`meanwhile${i}`));
+  const seen = receive(a, afterLoss.length);
+  // Kill both readers, then publish while they reconnect (the first retry waits at least 100 ms;
+  // these appends take a round trip each on the writer connection, which stays up).
+  for (const line of readers) await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]);
+  for (const u of afterLoss) await b.append(u);
+  assert.deepEqual(ids(await seen.done), ids(afterLoss));
+});
+
+test('with nothing listening, append rejects at once with StoreUnavailableError, and ready() times out', async (t) => {
+  const port = await freePort();
+  const statuses: string[] = [];
+  const store = createRedisStore(`redis://127.0.0.1:${port}`, roomy, {
+    onStatus: (s) => statuses.push(s),
+  });
+  t.after(() => store.close());
+  await assert.rejects(store.append(makeUpdate('x')), (err: unknown) => {
+    assert.ok(err instanceof StoreUnavailableError, String(err));
+    assert.equal(err.code, 'HERALD_ERR_STORE_UNAVAILABLE');
+    assert.match(err.message, new RegExp(`Redis at 127.0.0.1:${port}/0 is unavailable`));
+    return true;
+  });
+  await assert.rejects(store.after('earliest', 10), StoreUnavailableError);
+  await assert.rejects(store.ready(200), /could not reach Redis at 127.0.0.1:\d+\/0 within 200 ms/);
+  await assert.rejects(
+    openStore(`redis://127.0.0.1:${port}/0`, roomy, { connectTimeoutMs: 200, onStatus: () => {} }),
+    StoreUnavailableError,
+  );
+  assert.deepEqual(statuses, ['down']);
+});
+
+/** A redis-server of our own, so it can be stopped and started again on the same port. */
+async function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+  });
+  child.removeAllListeners('exit');
+  child.stdout!.resume();
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+test('a Redis restart: appends fail while it is down, then the store recovers with its history', async (t) => {
+  const which = spawn('redis-server', ['--version'], { stdio: 'ignore' });
+  const [code] = (await once(which, 'exit').catch(() => [127])) as [number | null];
+  if (!requirePart(t, 'redis-server binary', code === 0 ? null : 'redis-server is not installed')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const port = await freePort();
+  let server = await startRedis(port, dir);
+  t.after(() => stopRedis(server));
+
+  const statuses: string[] = [];
+  let onUp: (() => void) | undefined;
+  const store = createRedisStore(`redis://127.0.0.1:${port}`, roomy, {
+    onStatus: (s) => {
+      statuses.push(s);
+      if (s === 'up') onUp?.();
+    },
+  });
+  t.after(() => store.close());
+  await store.ready();
+  const kept = makeUpdate('kept');
+  const keptSeen = receive(store, 1);
+  await store.append(kept);
+  await keptSeen.done;
+
+  await stopRedis(server);
+  await assert.rejects(store.append(makeUpdate('lost')), StoreUnavailableError);
+
+  const back = new Promise<void>((resolve) => {
+    onUp = resolve;
+  });
+  server = await startRedis(port, dir);
+  await back;
+  const next = makeUpdate('next');
+  const nextSeen = receive(store, 1);
+  await store.append(next);
+  assert.deepEqual(await nextSeen.done, [next]);
+  assert.deepEqual(await store.after(kept.id, 10), { found: true, updates: [next] });
+  assert.deepEqual(statuses, ['up', 'down', 'up']);
+});
