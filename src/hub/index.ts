@@ -1,2 +1,45 @@
-// The public face of herald/hub.
-export {};
+/**
+ * herald/hub: a Mercure hub (draft-07 and 1.0 at once) for node:http and node:http2 servers.
+ *
+ * @example
+ * import http from 'node:http';
+ * import { createHub } from 'herald/hub';
+ * const hub = createHub({ jwt: { key: process.env.JWT_KEY! }, anonymous: true });
+ * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
+ */
+
+export { HubHttpError } from './http/errors.js';
+export { type PublishInput, toUpdate } from './http/publish-input.js';
+export { createHub, type Hub, type HubCloseOptions } from './hub.js';
+export { HubMetrics } from './metrics/hub-metrics.js';
+export {
+  DEFAULT_COOKIE_NAME,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_HISTORY_PAGE_SIZE,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_MAX_SELECTORS,
+  DEFAULT_MAX_TOPICS_PER_UPDATE,
+  HUB_PATH,
+  HubOptionError,
+  type HubOptions,
+  type JwtKeyOptions,
+  type ResolvedHubOptions,
+  resolveHubOptions,
+} from './options.js';
+export {
+  DEFAULT_RETENTION,
+  type OpenStoreOptions,
+  openStore,
+  type Retention,
+  type Store,
+  StoreUnavailableError,
+} from './stores/index.js';
+export {
+  createLocalPresence,
+  type Presence,
+  type RecordedSelector,
+  type SelectorSyntax,
+  type SubscriberRecord,
+} from './subscribers/presence.js';
+export type { Update } from './update.js';

@@ -66,8 +66,11 @@ export interface HubOptions {
   maxTopicsPerUpdate?: number;
   /** Largest publish body in bytes; past it, 413. */
   maxBodyBytes?: number;
-  /** Most updates replayed from history to one subscriber. */
-  historyLimit?: number;
+  /**
+   * Updates read from the store per page when replaying history. Replay pages on until it meets the
+   * live feed, so what a subscriber can get back is bounded by the store's retention, not by this.
+   */
+  historyPageSize?: number;
   /** Most concurrent subscribers on this process; past it, 503. 0: no limit. */
   maxSubscribers?: number;
 }
@@ -94,7 +97,7 @@ export interface ResolvedHubOptions {
   maxSelectors: number;
   maxTopicsPerUpdate: number;
   maxBodyBytes: number;
-  historyLimit: number;
+  historyPageSize: number;
   maxSubscribers: number;
 }
 
@@ -112,8 +115,8 @@ export const DEFAULT_MAX_SELECTORS = 100;
 export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-/** Replay at most this many updates to one subscriber. */
-export const DEFAULT_HISTORY_LIMIT = 10_000;
+/** 500 updates of ~1 KiB: a page stays well under the default queue bound of a subscriber. */
+export const DEFAULT_HISTORY_PAGE_SIZE = 500;
 
 const JWT_ALGORITHMS = new Set([
   'HS256',
@@ -261,7 +264,7 @@ const KNOWN = new Set<string>([
   'maxSelectors',
   'maxTopicsPerUpdate',
   'maxBodyBytes',
-  'historyLimit',
+  'historyPageSize',
   'maxSubscribers',
 ]);
 
@@ -335,7 +338,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
     maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
-    historyLimit: integer('historyLimit', o.historyLimit, DEFAULT_HISTORY_LIMIT, 0),
+    historyPageSize: integer('historyPageSize', o.historyPageSize, DEFAULT_HISTORY_PAGE_SIZE, 1),
     maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
   };
 }

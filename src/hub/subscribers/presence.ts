@@ -10,12 +10,20 @@
 /** How a subscriber named one topic selector: the parameter it used. */
 export type SelectorSyntax = 'topic' | 'match' | 'match_urlpattern';
 
+/** One selector of a subscriber, with the token payload shown for it. */
+export interface RecordedSelector {
+  source: string;
+  syntax: SelectorSyntax;
+  /** The payload for this subscription (1.0: per grant, see `Claims.payloadFor`), if any. */
+  payload?: unknown;
+}
+
 /** One subscriber connection, as the subscriptions API describes it. */
 export interface SubscriberRecord {
   /** The subscriber's IRI, unique across nodes (`urn:uuid:<uuid v4>`). */
   id: string;
   /** The selectors it subscribed with, in request order, each with the parameter that carried it. */
-  selectors: { source: string; syntax: SelectorSyntax }[];
+  selectors: RecordedSelector[];
   /** The `payload` of its token (draft-07 `mercure.payload`, or 1.0's equivalent), if any. */
   payload?: unknown;
   /** The event ID it resumed from, if it asked for history. */

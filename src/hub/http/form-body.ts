@@ -1,0 +1,74 @@
+/**
+ * Reads an `application/x-www-form-urlencoded` request body with a byte bound: counted as it
+ * streams, so a client cannot make the hub buffer more than `maxBytes` whatever it announces.
+ */
+import type { IncomingMessage } from 'node:http';
+import { HubHttpError } from './errors.js';
+
+function tooLarge(maxBytes: number, size: number | string): HubHttpError {
+  return new HubHttpError(
+    413,
+    'HERALD_ERR_HUB_BODY_TOO_LARGE',
+    `publish bodies are limited to ${maxBytes} bytes (got ${size}); send less data or raise maxBodyBytes`,
+  );
+}
+
+/** True when the Content-Type is form-urlencoded (parameters such as charset allowed). */
+export function isFormContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const semi = contentType.indexOf(';');
+  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+  return type === 'application/x-www-form-urlencoded';
+}
+
+/**
+ * Resolves the body's fields. Rejects with 413 past `maxBytes` (the request is then drained no
+ * further: the caller answers and closes), 400 when the body is not valid UTF-8.
+ */
+export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) {
+    return Promise.reject(tooLarge(maxBytes, `Content-Length ${declared}`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        cleanup();
+        req.pause();
+        reject(tooLarge(maxBytes, `more than ${maxBytes}`));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      let text: string;
+      try {
+        text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size));
+      } catch (cause) {
+        reject(
+          new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8', undefined, {
+            cause,
+          }),
+        );
+        return;
+      }
+      resolve(new URLSearchParams(text));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * What a publisher sends, checked and turned into an {@link Update}: the rules of Mercure's
+ * "Publication" section that hold whatever the token (both drafts): at least one topic, none
+ * addressing the hub's own namespace or equal to `*`, no control or format characters in topics,
+ * `id` and `type`, an `id` that is not `earliest` and does not start with `#`, a `type` other than
+ * the reserved `mercure`, a `retry` made of digits.
+ */
+import { randomUUID } from 'node:crypto';
+import { HUB_PATH } from '../options.js';
+import type { Update } from '../update.js';
+import { badRequest } from './errors.js';
+
+/** An update as a publisher gives it, before checks (`hub.publish` and the publish route). */
+export interface PublishInput {
+  /** Canonical topic first, then alternates. */
+  topics: string[];
+  data?: string;
+  private?: boolean;
+  id?: string;
+  type?: string;
+  /** Reconnection time in ms; a string must be digits only (form field). */
+  retry?: number | string;
+}
+
+// C0, DEL, C1 and Unicode format characters (Cf: bidi and zero-width controls), per Mercure 1.0
+// "Terminology": invisible characters enable spoofing, line breaks and NUL would break framing.
+const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
+const DIGITS = /^[0-9]+$/;
+const RESERVED_TYPE = 'mercure';
+const EARLIEST = 'earliest';
+// A base for resolving relative topics: only the path is compared, so the host does not matter.
+const BASE = 'https://hub.invalid';
+const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
+
+/** True when a topic resolves into the hub's reserved path (subscription events, the API). */
+export function addressesHubNamespace(topic: string, hubPath = HUB_PATH): boolean {
+  let path: string;
+  try {
+    path = new URL(topic, BASE).pathname;
+  } catch {
+    return false;
+  }
+  // Decode escapes of unreserved characters (RFC 3986 6.2.2.2) so %6Dercure cannot slip through;
+  // the URL parser already removed dot segments, %2e ones included.
+  path = path.replace(UNRESERVED_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  if (path.includes('/.')) {
+    try {
+      path = new URL(path, BASE).pathname;
+    } catch {}
+  }
+  return path === hubPath || path.startsWith(`${hubPath}/`);
+}
+
+function checkField(name: string, value: string): void {
+  const bad = FORBIDDEN.exec(value);
+  if (bad !== null) {
+    const code = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw badRequest(
+      `${name} must not contain control or invisible format characters (got U+${code} in ${JSON.stringify(value)})`,
+      'HERALD_ERR_HUB_INVALID_UPDATE',
+    );
+  }
+}
+
+/**
+ * Checks an input and builds the update (its ID generated when absent). Throws a 400
+ * `HubHttpError` naming the field and the rule.
+ */
+export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now()): Update {
+  const topics = input.topics;
+  if (!Array.isArray(topics) || topics.length === 0) {
+    throw badRequest('an update needs at least one "topic" field', 'HERALD_ERR_HUB_INVALID_UPDATE');
+  }
+  if (topics.length > maxTopics) {
+    throw badRequest(
+      `an update may have at most ${maxTopics} topics (got ${topics.length}); split it or raise maxTopicsPerUpdate`,
+      'HERALD_ERR_HUB_TOO_MANY_TOPICS',
+    );
+  }
+  for (const topic of topics) {
+    if (typeof topic !== 'string' || topic === '') {
+      throw badRequest('topics must be non-empty strings', 'HERALD_ERR_HUB_INVALID_UPDATE');
+    }
+    checkField('topic', topic);
+    if (topic === '*') {
+      throw badRequest('"*" is the wildcard selector and cannot be a topic', 'HERALD_ERR_HUB_RESERVED_TOPIC');
+    }
+    if (addressesHubNamespace(topic)) {
+      throw badRequest(
+        `topics under ${HUB_PATH} are reserved to the hub (got ${JSON.stringify(topic)})`,
+        'HERALD_ERR_HUB_RESERVED_TOPIC',
+      );
+    }
+  }
+  let id = input.id;
+  if (id === undefined || id === '') {
+    id = `urn:uuid:${randomUUID()}`;
+  } else {
+    checkField('id', id);
+    if (id.startsWith('#') || id === EARLIEST) {
+      throw badRequest(
+        `id must not start with "#" nor be "earliest", both reserved (got ${JSON.stringify(id)})`,
+        'HERALD_ERR_HUB_INVALID_UPDATE',
+      );
+    }
+  }
+  const update: Update = {
+    id,
+    topics,
+    private: input.private === true,
+    data: input.data ?? '',
+    time: now,
+  };
+  if (input.type !== undefined && input.type !== '') {
+    checkField('type', input.type);
+    if (input.type === RESERVED_TYPE) {
+      throw badRequest(
+        'type "mercure" is reserved to the hub\'s subscription events',
+        'HERALD_ERR_HUB_INVALID_UPDATE',
+      );
+    }
+    update.type = input.type;
+  }
+  if (input.retry !== undefined && input.retry !== '') {
+    const retry =
+      typeof input.retry === 'string' && DIGITS.test(input.retry) ? Number(input.retry) : input.retry;
+    if (typeof retry !== 'number' || !Number.isSafeInteger(retry) || retry < 0) {
+      throw badRequest(
+        `retry must be a number of milliseconds made of digits only (got ${JSON.stringify(input.retry)})`,
+        'HERALD_ERR_HUB_INVALID_UPDATE',
+      );
+    }
+    update.retry = retry;
+  }
+  if (typeof update.data !== 'string')
+    throw badRequest('data must be a string', 'HERALD_ERR_HUB_INVALID_UPDATE');
+  return update;
+}

@@ -1,0 +1,258 @@
+/**
+ * The Mercure hub: routes, subscribers, fan-out and the store, behind one `handle(req, res)` for
+ * node:http and node:http2 (compat) servers.
+ */
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
+import { SseServer } from '../server/index.js';
+import { Authenticator } from './http/authenticate.js';
+import type { HubContext } from './http/context.js';
+import { Cors } from './http/cors.js';
+import { HubHttpError, sendError } from './http/errors.js';
+import { handlePublish } from './http/publish.js';
+import { type PublishInput, toUpdate } from './http/publish-input.js';
+import { handleSubscribe } from './http/subscribe.js';
+import { handleSubscriptions } from './http/subscriptions.js';
+import { HubMetrics } from './metrics/hub-metrics.js';
+import { HUB_PATH, type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
+import { createMemoryStore, DEFAULT_RETENTION } from './stores/index.js';
+import type { Store } from './stores/store.js';
+import { createLocalPresence, type Presence } from './subscribers/presence.js';
+import { SubscriberRegistry } from './subscribers/registry.js';
+import type { Subscriber } from './subscribers/subscriber.js';
+import {
+  SUBSCRIPTION_EVENT_TYPE,
+  SUBSCRIPTIONS_PATH,
+  shapeOf,
+  subscriptionDocument,
+} from './subscribers/subscription-documents.js';
+import type { Update } from './update.js';
+
+/** Options of {@link Hub.close}. */
+export interface HubCloseOptions {
+  /** Reconnection time sent to every subscriber before its stream ends, in ms. */
+  retryMs?: number;
+}
+
+/** A running hub. */
+export interface Hub {
+  /** The options in effect, defaults applied. */
+  readonly options: ResolvedHubOptions;
+  /** The store updates go to (the one given, or the in-memory default). */
+  readonly store: Store;
+  /** Counters and the Prometheus registry served on `/metrics`. */
+  readonly metrics: HubMetrics;
+  /** Subscribers connected to this process. */
+  readonly subscriberCount: number;
+  /**
+   * Serves a request. Requests outside the hub's paths go to `next` when given, else get 404; so a
+   * server can put its own pages (the demo) behind the hub.
+   */
+  handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void;
+  /** Publishes from this process (no token needed); resolves with the stored update. */
+  publish(input: PublishInput): Promise<Update>;
+  /** Stops accepting, ends every stream with the retry hint, then closes presence and the store. */
+  close(options?: HubCloseOptions): Promise<void>;
+}
+
+const HEALTH_PATH = '/healthz';
+const METRICS_PATH = '/metrics';
+
+/**
+ * Creates a hub. Options are checked at once (see `resolveHubOptions`).
+ *
+ * @example
+ * const hub = createHub({ jwt: { key: process.env.JWT_KEY }, anonymous: true });
+ * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
+ * await hub.publish({ topics: ['https://example.com/books/1'], data: '{"title":"Dune"}' });
+ */
+export function createHub(options: HubOptions = {}): Hub {
+  return new HeraldHub(resolveHubOptions(options));
+}
+
+class HeraldHub implements Hub, HubContext {
+  readonly options: ResolvedHubOptions;
+  readonly store: Store;
+  readonly metrics: HubMetrics;
+  readonly presence: Presence;
+  readonly logger: ResolvedHubOptions['logger'];
+  readonly registry: SubscriberRegistry;
+  readonly sse: SseServer;
+  readonly streamOptions: StreamOptions;
+  readonly cors: Cors;
+  readonly auth: Authenticator;
+  closing = false;
+  readonly #unsubscribe: () => void;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: ResolvedHubOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.store = options.store ?? createMemoryStore(DEFAULT_RETENTION);
+    this.presence = options.presence ?? createLocalPresence();
+    this.metrics = new HubMetrics(options.metrics);
+    this.auth = new Authenticator(options);
+    this.cors = new Cors(options.corsOrigins);
+    this.sse = new SseServer({ heartbeatMs: options.heartbeatMs });
+    this.streamOptions = {
+      retryMs: options.retryMs ?? null,
+      maxQueueBytes: options.maxQueuedBytes,
+      overflow: 'close',
+      // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
+      lastEventIdParams: [],
+      logger: options.logger,
+    };
+    this.registry = new SubscriberRegistry(this.metrics, this.logger, options.maxQueuedBytes, (s) =>
+      this.#left(s),
+    );
+    this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
+    if (!this.auth.verifiesSubscribers && !options.anonymous) {
+      this.logger?.warn('no subscriber key and anonymous off: every subscription will be refused (401)');
+    }
+  }
+
+  get subscriberCount(): number {
+    return this.registry.size;
+  }
+
+  async append(update: Update): Promise<void> {
+    await this.store.append(update);
+    this.metrics.published++;
+  }
+
+  async publish(input: PublishInput): Promise<Update> {
+    if (this.closing) throw new HubHttpError(503, 'HERALD_ERR_HUB_CLOSING', 'the hub is shutting down');
+    const update = toUpdate(input, this.options.maxTopicsPerUpdate);
+    await this.append(update);
+    return update;
+  }
+
+  announce(subscriber: Subscriber, active: boolean): void {
+    if (!this.options.subscriptions || this.closing) return;
+    const record = subscriber.record();
+    for (const selector of record.selectors) {
+      const doc = subscriptionDocument(record, selector, active, true);
+      // Hub-made updates skip the publish checks: their topic is in the reserved namespace and
+      // the 1.0 ones carry the reserved `mercure` type, which no publisher may use.
+      const update: Update = {
+        id: `urn:uuid:${randomUUID()}`,
+        topics: [doc.id],
+        private: true,
+        data: JSON.stringify(doc),
+        time: Date.now(),
+      };
+      if (shapeOf(selector.syntax) === '1.0') update.type = SUBSCRIPTION_EVENT_TYPE;
+      this.append(update).catch((error) => {
+        this.logger?.warn({ err: error, topic: doc.id }, 'subscription event not published');
+      });
+    }
+  }
+
+  #left(subscriber: Subscriber): void {
+    if (!subscriber.joined) return;
+    this.presence.leave(subscriber.id);
+    this.announce(subscriber, false);
+  }
+
+  handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void {
+    this.#route(req as IncomingMessage, res as ServerResponse, next).catch((error) => {
+      const status = sendError(res as ServerResponse, error);
+      if (status >= 500) this.logger?.error({ err: error, url: req.url }, 'hub request failed');
+    });
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, next: (() => void) | undefined): Promise<void> {
+    const rawUrl = req.url ?? '/';
+    const url = new URL(rawUrl.startsWith('/') ? rawUrl : `/${rawUrl}`, 'http://hub.invalid');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const isHub = path === HUB_PATH || path.startsWith(`${HUB_PATH}/`);
+    if (!isHub) {
+      if (path === HEALTH_PATH) return this.#health(res);
+      if (path === METRICS_PATH && this.options.metrics) return this.#metrics(res);
+      if (next !== undefined) return next();
+      throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
+    }
+    if (method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+      this.cors.preflight(req, res);
+      return;
+    }
+    this.cors.apply(req, res);
+    if (this.closing) {
+      res.setHeader('Retry-After', '1');
+      throw new HubHttpError(
+        503,
+        'HERALD_ERR_HUB_CLOSING',
+        'the hub is shutting down; retry on another node',
+      );
+    }
+    if (path === HUB_PATH) {
+      if (method === 'GET' || method === 'HEAD') {
+        try {
+          return await handleSubscribe(this, req, res, url);
+        } catch (error) {
+          this.metrics.subscribeRejected++;
+          throw error;
+        }
+      }
+      if (method === 'POST') {
+        try {
+          return await handlePublish(this, req, res, url);
+        } catch (error) {
+          this.metrics.publishRejected++;
+          throw error;
+        }
+      }
+      res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
+      throw new HubHttpError(405, 'HERALD_ERR_HUB_METHOD', `${method} is not allowed on ${HUB_PATH}`);
+    }
+    if (
+      this.options.subscriptions &&
+      (path === SUBSCRIPTIONS_PATH || path.startsWith(`${SUBSCRIPTIONS_PATH}/`))
+    ) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+        throw new HubHttpError(405, 'HERALD_ERR_HUB_METHOD', `${method} is not allowed on ${path}`);
+      }
+      return handleSubscriptions(this, req, res, url);
+    }
+    throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
+  }
+
+  async #health(res: ServerResponse): Promise<void> {
+    try {
+      await this.store.lastId();
+    } catch (error) {
+      this.logger?.warn({ err: error }, 'health check: store unavailable');
+      throw new HubHttpError(503, 'HERALD_ERR_STORE_UNAVAILABLE', 'store unavailable');
+    }
+    const body = this.closing ? 'closing\n' : 'ok\n';
+    res.writeHead(this.closing ? 503 : 200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'no-store',
+    });
+    res.end(body);
+  }
+
+  async #metrics(res: ServerResponse): Promise<void> {
+    const { contentType, body } = await this.metrics.render();
+    res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  close(options: HubCloseOptions = {}): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    this.closing = true;
+    this.#closed = (async () => {
+      this.sse.closeAll({ retryMs: options.retryMs });
+      this.registry.close();
+      this.#unsubscribe();
+      await this.presence.close();
+      await this.store.close();
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The hub's counters, exposed in the Prometheus text format by `/metrics`.
+ *
+ * The hot path only bumps plain numbers; prom-client reads them at scrape time through `collect`,
+ * so a delivered event costs an integer increment, not a metric call. The latency histogram is
+ * observed once per update and node (the worst local subscriber: the last write of the fan-out),
+ * not once per delivery, which would cost more than the write itself at large fan-outs.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** What the hub counts. Numbers are totals since the hub started, except the two gauges. */
+export class HubMetrics {
+  /** Open subscriber streams (gauge). */
+  connections = 0;
+  /** Topic selectors of open streams (gauge). */
+  subscriptions = 0;
+  /** Updates accepted by this node (HTTP publishes and `hub.publish`). */
+  published = 0;
+  /** Events written to subscriber streams, history replays included. */
+  delivered = 0;
+  /** Subscribers closed because their queue went over `maxQueuedBytes`. */
+  slowClientsDropped = 0;
+  /** Subscriptions refused: auth failures, bad selectors, limits. */
+  subscribeRejected = 0;
+  /** Publishes refused (4xx) or failed (5xx). */
+  publishRejected = 0;
+
+  readonly registry: Registry;
+  readonly #latency: Histogram;
+
+  constructor(defaultMetrics: boolean) {
+    this.registry = new Registry();
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    const counter = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          // The running total lives in a plain field; mirror it at scrape time.
+          this.reset();
+          this.inc(read());
+        },
+      });
+    gauge('herald_hub_connections', 'Open subscriber streams.', () => this.connections);
+    gauge(
+      'herald_hub_subscriptions',
+      'Topic selectors of open subscriber streams.',
+      () => this.subscriptions,
+    );
+    counter('herald_hub_updates_published_total', 'Updates accepted by this node.', () => this.published);
+    counter(
+      'herald_hub_events_delivered_total',
+      'Events written to subscriber streams.',
+      () => this.delivered,
+    );
+    counter(
+      'herald_hub_slow_clients_dropped_total',
+      'Subscribers closed because they read slower than events arrived.',
+      () => this.slowClientsDropped,
+    );
+    counter(
+      'herald_hub_subscribe_rejected_total',
+      'Subscribe requests refused.',
+      () => this.subscribeRejected,
+    );
+    counter(
+      'herald_hub_publish_rejected_total',
+      'Publish requests refused or failed.',
+      () => this.publishRejected,
+    );
+    this.#latency = new Histogram({
+      name: 'herald_hub_publish_to_write_seconds',
+      help: 'From the hub accepting an update to its write to the last matching local subscriber.',
+      // 100 us to 5 s: loopback fan-out sits in the low milliseconds; seconds mean a backlog.
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [this.registry],
+    });
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+  }
+
+  /** Records the publish-to-write latency of one update, `time` being `update.time`. */
+  observeLatency(time: number, now = Date.now()): void {
+    this.#latency.observe(Math.max(0, now - time) / 1000);
+  }
+
+  /** The registry's text exposition and content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

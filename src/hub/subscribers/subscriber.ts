@@ -1,0 +1,129 @@
+/**
+ * One subscriber connection: its topic selectors (routing), what its token lets it read
+ * (private updates), its stream, and its place in the index and the expiry queue.
+ */
+import type { Update } from '../update.js';
+import type { Expiring } from './expiry-queue.js';
+import type { SelectorSyntax, SubscriberRecord } from './presence.js';
+
+/** Anything that says whether a topic matches (a compiled selector). */
+export interface TopicMatcher {
+  matches(topic: string): boolean;
+}
+
+/** One selector of a subscription, as the subscriber sent it, compiled. */
+export interface SubscribedSelector {
+  source: string;
+  syntax: SelectorSyntax;
+  /** `exact`: indexed by its source; `wildcard`: `*`; `pattern`: tried on every update. */
+  kind: 'exact' | 'wildcard' | 'pattern';
+  matcher: TopicMatcher;
+  /** The token payload shown for this subscription, if any. */
+  payload?: unknown;
+}
+
+/**
+ * The token's subscribe grants (a `SelectorSet`): a private update reaches the subscriber when one
+ * of them matches one of its topics, canonical or alternate.
+ */
+export interface PrivateAccess {
+  matchesAny(topics: readonly string[]): boolean;
+}
+
+/** The part of a server stream the hub uses (herald/server `SseStream`). */
+export interface SubscriberStream {
+  readonly closed: boolean;
+  readonly queuedBytes: number;
+  write(chunk: Uint8Array): boolean;
+  close(final?: Uint8Array): void;
+}
+
+/** Never reads private updates: anonymous subscribers and tokens without subscribe claims. */
+export const NO_PRIVATE_ACCESS: PrivateAccess = { matchesAny: () => false };
+
+/** `replaying`: history is being written and live updates wait in `pending`. */
+export type SubscriberState = 'replaying' | 'live' | 'closed';
+
+export class Subscriber implements Expiring {
+  readonly id: string;
+  readonly selectors: SubscribedSelector[];
+  /** Selectors that are not exact, tried on every update (wildcards included). */
+  readonly patterns: SubscribedSelector[];
+  readonly access: PrivateAccess;
+  /** Token payload shown in subscription events and the subscriptions API. */
+  readonly payload: unknown;
+  readonly since: number;
+  readonly lastEventId: string | undefined;
+
+  stream: SubscriberStream | null = null;
+  /** True once reported to presence and announced: leaving is then reported too. */
+  joined = false;
+  state: SubscriberState = 'replaying';
+  /** Live updates received while history is replayed, sent after it. */
+  pending: Update[] | null = [];
+  /** Bytes of `pending` data, bounded like the stream queue. */
+  pendingBytes = 0;
+  /** @internal Dispatch sequence number this subscriber was last collected for (dedupe). */
+  mark = 0;
+  expiresAt = Number.POSITIVE_INFINITY;
+  expiryIndex = -1;
+
+  constructor(
+    id: string,
+    selectors: SubscribedSelector[],
+    access: PrivateAccess,
+    payload: unknown,
+    lastEventId: string | undefined,
+    since = Date.now(),
+  ) {
+    this.id = id;
+    this.selectors = selectors;
+    this.patterns = selectors.filter((s) => s.kind !== 'exact');
+    this.access = access;
+    this.payload = payload;
+    this.lastEventId = lastEventId;
+    this.since = since;
+  }
+
+  /** True when a non-exact selector matches one of the topics. */
+  matchesPattern(topics: readonly string[]): boolean {
+    const patterns = this.patterns;
+    for (let i = 0; i < patterns.length; i++) {
+      const p = patterns[i]!;
+      if (p.kind === 'wildcard') return true;
+      for (let j = 0; j < topics.length; j++) if (p.matcher.matches(topics[j]!)) return true;
+    }
+    return false;
+  }
+
+  /** True when any selector (exact or not) routes the update here; used for history replay. */
+  routes(update: Update): boolean {
+    const topics = update.topics;
+    for (const s of this.selectors) {
+      if (s.kind !== 'exact') continue;
+      for (let j = 0; j < topics.length; j++) if (topics[j] === s.source) return true;
+    }
+    return this.matchesPattern(topics);
+  }
+
+  /** Routing and privacy together. */
+  wants(update: Update): boolean {
+    return this.routes(update) && (!update.private || this.access.matchesAny(update.topics));
+  }
+
+  /** The presence record of this subscriber. */
+  record(): SubscriberRecord {
+    const record: SubscriberRecord = {
+      id: this.id,
+      selectors: this.selectors.map((s) =>
+        s.payload === undefined
+          ? { source: s.source, syntax: s.syntax }
+          : { source: s.source, syntax: s.syntax, payload: s.payload },
+      ),
+      since: this.since,
+    };
+    if (this.payload !== undefined) record.payload = this.payload;
+    if (this.lastEventId !== undefined) record.lastEventId = this.lastEventId;
+    return record;
+  }
+}
