@@ -239,6 +239,19 @@ class RedisStreamStore implements RedisStore {
     const cutoff = this.#cutoff();
     try {
       if (lastEventId === 'earliest') {
+        // The index knows where kept history starts: read `limit` entries from there...
+        const oldest = this.#index.oldest(cutoff);
+        if (oldest !== undefined) {
+          const entries = (await this.#writer.call('XRANGE', [
+            this.#key,
+            oldest,
+            '+',
+            'COUNT',
+            String(Math.min(max, this.#maxCount)),
+          ])) as Entry[];
+          return { found: true, updates: this.#decodeAll(entries, cutoff) };
+        }
+        // ...else (nothing read yet, or all of it expired) the newest `maxCount` entries hold it.
         const newestFirst = (await this.#writer.call('XREVRANGE', [
           this.#key,
           '+',

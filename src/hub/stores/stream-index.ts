@@ -23,14 +23,7 @@ export class StreamIndex {
   /** Records the newest entry read; the oldest falls out when full. */
   push(id: string, entryId: string, time: number): void {
     if (this.#capacity === 0) return;
-    if (this.#next - this.#first === this.#capacity) {
-      const oldest = this.#first++;
-      const slot = oldest % this.#capacity;
-      const id = this.#ids[slot]!;
-      // The same ID may come again later in the stream (two nodes racing); keep the newer mapping.
-      if (this.#seqById.get(id) === oldest) this.#seqById.delete(id);
-      this.#ids[slot] = this.#entryIds[slot] = undefined;
-    }
+    if (this.#next - this.#first === this.#capacity) this.#dropOldest();
     const seq = this.#next++;
     const slot = seq % this.#capacity;
     this.#ids[slot] = id;
@@ -45,6 +38,28 @@ export class StreamIndex {
     if (seq === undefined) return undefined;
     const slot = seq % this.#capacity;
     return this.#times[slot] < cutoff ? undefined : this.#entryIds[slot];
+  }
+
+  /**
+   * The stream entry ID of the oldest kept update no older than `cutoff`, if any. Expired entries
+   * sit at the front (the stream is in time order) and are forgotten on the way: O(1) amortized.
+   */
+  oldest(cutoff: number): string | undefined {
+    while (this.#first < this.#next) {
+      const slot = this.#first % this.#capacity;
+      if (this.#times[slot] >= cutoff) return this.#entryIds[slot];
+      this.#dropOldest();
+    }
+    return undefined;
+  }
+
+  #dropOldest(): void {
+    const oldest = this.#first++;
+    const slot = oldest % this.#capacity;
+    const id = this.#ids[slot]!;
+    // The same ID may come again later in the stream (two nodes racing); keep the newer mapping.
+    if (this.#seqById.get(id) === oldest) this.#seqById.delete(id);
+    this.#ids[slot] = this.#entryIds[slot] = undefined;
   }
 
   clear(): void {
