@@ -81,8 +81,8 @@ export class Backoff {
         break;
       }
     }
-    this.#previous = delay;
-    return Math.round(delay);
+    this.#previous = Math.round(delay);
+    return this.#previous;
   }
 
   /** Forgets past failures: called when a connection opens. */

@@ -32,6 +32,8 @@ export interface EventSourceErrorEventInit extends EventInit {
   status?: number;
   /** The underlying error (a fetch `TypeError`, a `BufferOverflowError`…), when there was one. */
   cause?: unknown;
+  /** Milliseconds until the next connection attempt; undefined when the source closed. */
+  retryDelayMs?: number;
 }
 
 /**
@@ -49,6 +51,8 @@ export class EventSourceErrorEvent extends Event {
   readonly message: string;
   readonly status: number | undefined;
   readonly cause: unknown;
+  /** Milliseconds until the next connection attempt (say "reconnecting in 5 s"); undefined once closed. */
+  readonly retryDelayMs: number | undefined;
 
   constructor(type: string, init: EventSourceErrorEventInit) {
     super(type, init);
@@ -56,5 +60,6 @@ export class EventSourceErrorEvent extends Event {
     this.message = init.message;
     this.status = init.status;
     this.cause = init.cause;
+    this.retryDelayMs = init.retryDelayMs;
   }
 }

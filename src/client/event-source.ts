@@ -118,6 +118,9 @@ export class EventSource extends EventSourceBase {
     this.#connection = connection;
     this.#watchStall(connection);
     const options = this.#options;
+    // Events are never dispatched from inside the constructor, even when `headers()` throws at once.
+    await undefined;
+    if (this.#connection !== connection) return;
 
     let init: RequestInit;
     try {
@@ -293,7 +296,7 @@ export class EventSource extends EventSourceBase {
       delay = next;
     }
     this.setReadyState(EventSource.CONNECTING);
-    this.dispatchEvent(new EventSourceErrorEvent('error', reason));
+    this.dispatchEvent(new EventSourceErrorEvent('error', { ...reason, retryDelayMs: delay }));
     if (this.readyState !== EventSource.CONNECTING) return;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
