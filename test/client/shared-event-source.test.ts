@@ -29,6 +29,11 @@ async function startServer(t: TestContext, bundle = '') {
       res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
       return;
     }
+    if (req.url === '/refused') {
+      // 204: "the server has nothing for you", which fails an EventSource for good (no reconnect).
+      res.writeHead(204).end();
+      return;
+    }
     if (req.url !== '/events') {
       res.writeHead(404).end();
       return;
@@ -37,7 +42,8 @@ async function startServer(t: TestContext, bundle = '') {
     const lastEventId = Array.isArray(header) ? header[0] : header;
     connects.push({ lastEventId });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
-    res.write(': hello\n\n');
+    // A short reconnection time, so that a dropped connection comes back quickly.
+    res.write('retry: 50\n\n');
     const from = lastEventId === undefined ? 0 : Number(lastEventId);
     for (const n of history.slice(from)) res.write(`id: ${n}\ndata: ${n}\n\n`);
     live.add(res);
@@ -56,6 +62,10 @@ async function startServer(t: TestContext, bundle = '') {
     origin: `http://127.0.0.1:${port}`,
     connects,
     live,
+    /** Ends every open stream abruptly, as a network failure would. */
+    drop() {
+      for (const res of live) res.destroy();
+    },
     /** Publishes the next `count` events to every open stream. */
     publish(count: number) {
       for (let i = 0; i < count; i++) {
@@ -78,6 +88,8 @@ declare global {
     herald: typeof import('../../src/client/index.js');
     source: SharedEventSource;
     received: string[];
+    log: string[];
+    refusedLog: string[];
   }
 }
 
@@ -86,8 +98,11 @@ async function openMember(page: Page, origin: string): Promise<void> {
   await page.waitForFunction(() => window.herald !== undefined);
   await page.evaluate(() => {
     window.received = [];
+    window.log = [];
     window.source = new window.herald.SharedEventSource('/events');
     window.source.onmessage = (event) => window.received.push(event.data);
+    window.source.onopen = () => window.log.push('open');
+    window.source.onerror = () => window.log.push(`error:${window.source.readyState}`);
   });
 }
 
@@ -153,6 +168,40 @@ test('in Chromium', async (t) => {
       assert.equal(server.live.size, 1);
     },
   );
+
+  await t.test('every tab sees the leader connection drop and come back, or fail for good', async (t) => {
+    const server = await startServer(t, bundle);
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const pages = [await context.newPage(), await context.newPage()];
+    for (const page of pages) await openMember(page, server.origin);
+    for (const page of pages) await page.waitForFunction(() => window.source.readyState === 1);
+    server.publish(3);
+    for (const page of pages) await receivedUpTo(page, 3);
+    server.drop();
+    await server.connections(2);
+    assert.equal(server.connects[1]!.lastEventId, '3');
+    server.publish(3);
+    for (const page of pages) {
+      await receivedUpTo(page, 6);
+      await page.waitForFunction(() => window.log.length === 3);
+      assert.deepEqual(await page.evaluate(() => window.log), ['open', 'error:0', 'open']);
+      assert.deepEqual(await page.evaluate(() => window.received), sequence(6));
+    }
+
+    // Another group in the same tabs: a refusal (204) closes every member, with one error each.
+    for (const page of pages) {
+      await page.evaluate(() => {
+        const refused = new window.herald.SharedEventSource('/refused');
+        window.refusedLog = [];
+        refused.onerror = () => window.refusedLog.push(`error:${refused.readyState}`);
+      });
+    }
+    for (const page of pages) {
+      await page.waitForFunction(() => window.refusedLog.length > 0);
+      assert.deepEqual(await page.evaluate(() => window.refusedLog), ['error:2']);
+    }
+  });
 
   await t.test(
     'a tab joining an open group opens at once and resumes from the group if it becomes leader',
