@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { openStream, publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
+
+describe('history and resume', () => {
+  let hub: TestHub;
+  let pub: string;
+  before(async () => {
+    hub = await startHub({ anonymous: true, historyPageSize: 10 });
+    pub = await signDraft07({ publish: ['*'] });
+    for (const id of ['a', 'b', 'c']) await publish(hub, { topic: 'h', id, data: id }, pub);
+    await publish(hub, { topic: 'elsewhere', id: 'x', data: 'x' }, pub);
+    await publish(hub, { topic: 'h', id: 'p', data: 'private', private: 'on' }, pub);
+    await publish(hub, { topic: 'h', id: 'd', data: 'd' }, pub);
+  });
+  after(() => hub.close());
+
+  let markers = 0;
+  /** The IDs replayed, up to a live marker published on a topic of its own (never replayed). */
+  async function ids(params: [string, string][], headers: Record<string, string> = {}) {
+    const marker = `marker-${++markers}`;
+    const syntax = params.some(([name]) => name === 'topic') ? 'topic' : 'match';
+    const sub = await openStream(subscribeUrl(hub, [...params, [syntax, marker]]), headers);
+    await publish(hub, { topic: marker, data: marker }, pub);
+    const got: string[] = [];
+    for (;;) {
+      const event = await sub.next();
+      if (event.data === marker) break;
+      got.push(event.lastEventId);
+    }
+    sub.close();
+    return { got, headers: sub.headers };
+  }
+
+  test('Last-Event-ID header: the updates after it, on the subscribed topics, public only', async () => {
+    const { got, headers } = await ids([['topic', 'h']], { 'last-event-id': 'a' });
+    assert.deepEqual(got, ['b', 'c', 'd']);
+    // draft-07: the Last-Event-ID response header holds the ID preceding the first event sent.
+    assert.equal(headers['last-event-id'], 'a');
+    assert.equal(headers['mercure-last-event-id'], undefined);
+  });
+
+  test('private updates are replayed to authorized subscribers only', async () => {
+    const token = await signDraft07({ subscribe: ['h'] });
+    const { got } = await ids(
+      [
+        ['topic', 'h'],
+        ['authorization', token],
+      ],
+      { 'last-event-id': 'c' },
+    );
+    assert.deepEqual(got, ['p', 'd']);
+  });
+
+  test('lastEventID (draft-07) and last_event_id (1.0) query parameters; the header wins over both', async () => {
+    assert.deepEqual(
+      (
+        await ids([
+          ['topic', 'h'],
+          ['lastEventID', 'b'],
+        ])
+      ).got,
+      ['c', 'd'],
+    );
+    const v1 = await ids([
+      ['match', 'h'],
+      ['last_event_id', 'b'],
+    ]);
+    assert.deepEqual(v1.got, ['c', 'd']);
+    assert.equal(v1.headers['mercure-last-event-id'], 'b');
+    assert.equal(v1.headers['last-event-id'], undefined);
+    assert.deepEqual(
+      (
+        await ids(
+          [
+            ['topic', 'h'],
+            ['lastEventID', 'a'],
+          ],
+          { 'last-event-id': 'c' },
+        )
+      ).got,
+      ['d'],
+    );
+  });
+
+  test('earliest replays everything kept; the cursor is then "earliest"', async () => {
+    const { got, headers } = await ids([['match', 'h']], { 'last-event-id': 'earliest' });
+    assert.deepEqual(got, ['a', 'b', 'c', 'd']);
+    assert.equal(headers['mercure-last-event-id'], 'earliest');
+  });
+
+  test('an unknown ID replays nothing and answers "earliest"', async () => {
+    const { got, headers } = await ids([['topic', 'h']], { 'last-event-id': 'never-published' });
+    assert.deepEqual(got, []);
+    assert.equal(headers['last-event-id'], 'earliest');
+  });
+
+  test('without a last event ID there is no replay and no cursor header', async () => {
+    const { got, headers } = await ids([['topic', 'h']]);
+    assert.deepEqual(got, []);
+    assert.equal(headers['last-event-id'], undefined);
+    assert.equal(headers['mercure-last-event-id'], undefined);
+  });
+});
+
+describe('replay meets live', () => {
+  test('updates published during a long replay arrive once each, in order, with no gap', async (t) => {
+    const hub = await startHub({ anonymous: true, historyPageSize: 7 });
+    t.after(() => hub.close());
+    const published: string[] = [];
+    for (let i = 0; i < 150; i++) published.push((await hub.hub.publish({ topics: ['r'], data: `${i}` })).id);
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'r']]), { 'last-event-id': 'earliest' });
+    // Publish while the history pages are being written.
+    const live = (async () => {
+      for (let i = 150; i < 300; i++) {
+        published.push((await hub.hub.publish({ topics: ['r'], data: `${i}` })).id);
+        if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    const received: string[] = [];
+    for (let i = 0; i < 300; i++) received.push((await sub.next()).lastEventId);
+    await live;
+    assert.deepEqual(received, published);
+    sub.close();
+  });
+});
