@@ -147,8 +147,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         throw AuthError.invalidToken('the access token header is not valid base64url JSON', { cause });
       }
       const alg = header.alg;
-      const source = sources.find((s) => typeof alg === 'string' && s.algorithms.includes(alg));
-      if (source === undefined) {
+      const candidates = sources.filter((s) => typeof alg === 'string' && s.algorithms.includes(alg));
+      if (candidates.length === 0) {
         throw AuthError.invalidToken(
           `the access token is signed with ${JSON.stringify(alg)}, which this hub does not accept ` +
             `(accepted: ${sources.flatMap((s) => s.algorithms).join(', ')})`,
@@ -160,7 +160,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
           'the access token lacks `typ: at+jwt` and draft-07 tokens are not accepted',
         );
       }
-      const verifyOptions: JWTVerifyOptions = { algorithms: source.algorithms, clockTolerance };
+      const verifyOptions: JWTVerifyOptions = { clockTolerance };
       if (is10) {
         if (audience === undefined || issuer === undefined) {
           throw AuthError.invalidToken(
@@ -172,7 +172,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         verifyOptions.issuer = issuer;
         verifyOptions.requiredClaims = ['exp', 'iss', 'aud'];
       }
-      const payload = await verifySignature(token, source, verifyOptions);
+      const payload = await verifyWithAny(token, candidates, verifyOptions);
       if (!is10) checkOptionalClaims(payload, audience, issuer);
       return is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
     },
@@ -186,13 +186,37 @@ function isAccessTokenType(typ: unknown): boolean {
   return lower === 'at+jwt' || lower === 'application/at+jwt';
 }
 
+/**
+ * With a static key and a JWK Set of the same family (an RSA PEM and an RSA JWKS), the token's `alg`
+ * fits both: the static key is tried first, then the set. Any error but a signature mismatch ends
+ * the search, since trying another key cannot cure an expired token.
+ */
+async function verifyWithAny(
+  token: string,
+  sources: KeySource[],
+  options: JWTVerifyOptions,
+): Promise<JWTPayload> {
+  for (let i = 0; ; i++) {
+    try {
+      return await verifySignature(token, sources[i]!, options);
+    } catch (err) {
+      const cause = (err as AuthError).cause as { code?: string } | undefined;
+      const signatureMismatch = cause?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+      if (i === sources.length - 1 || !signatureMismatch) throw err;
+    }
+  }
+}
+
 async function verifySignature(
   token: string,
   source: KeySource,
   options: JWTVerifyOptions,
 ): Promise<JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, source.key as Parameters<typeof jwtVerify>[1], options);
+    const { payload } = await jwtVerify(token, source.key as Parameters<typeof jwtVerify>[1], {
+      ...options,
+      algorithms: source.algorithms,
+    });
     return payload;
   } catch (cause) {
     const code = (cause as { code?: string }).code;

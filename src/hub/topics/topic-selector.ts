@@ -54,6 +54,12 @@ export const SELECTOR_CACHE_SIZE = 10_000;
  */
 export const MATCH_CACHE_SIZE = 100_000;
 
+/**
+ * Topics longer than this are matched without caching, so that the cache's memory stays bounded by
+ * `MATCH_CACHE_SIZE` short keys (about 100 MB at worst) rather than by what publishers send.
+ */
+const MAX_CACHED_TOPIC_LENGTH = 1024;
+
 const selectorCache = new LruCache<string, Selector>(SELECTOR_CACHE_SIZE);
 const matchCache = new LruCache<string, boolean>(MATCH_CACHE_SIZE);
 let nextSelectorId = 0;
@@ -146,6 +152,7 @@ function pattern(source: string, syntax: SelectorSyntax, test: (topic: string) =
     syntax,
     kind: 'pattern',
     matches(topic: string): boolean {
+      if (topic.length > MAX_CACHED_TOPIC_LENGTH) return test(topic);
       const key = prefix + topic;
       let result = matchCache.get(key);
       if (result === undefined) {

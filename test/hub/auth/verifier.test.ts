@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, type JWTPayload, SignJWT } from 'jose';
 import {
@@ -13,6 +17,7 @@ import {
   type VerifierOptions,
 } from '../../../src/hub/auth/index.js';
 import { canPublish, canReceive, SelectorSet } from '../../../src/hub/topics/index.js';
+import { requirePart } from '../../support/requirements.js';
 
 // Mercure's conformance suite signs with these; a hub under that suite must accept them.
 const SECRET = '!ChangeThisMercureHubJWTSecretKey!';
@@ -411,6 +416,39 @@ describe('signatures and keys', () => {
     }
   });
 
+  test('an X.509 certificate PEM is accepted for its public key', async (t) => {
+    const probe = spawnSync('openssl', ['version']);
+    if (!requirePart(t, 'openssl', probe.status === 0 ? null : 'the openssl command is not installed'))
+      return;
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cert-'));
+    try {
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=herald-test',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ]);
+      assert.equal(made.status, 0, made.stderr.toString());
+      const verifier = createVerifier({ key: { key: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+      const privateKey = createPrivateKey(readFileSync(join(dir, 'key.pem')));
+      await verifier.verify(await sign({}, privateKey, { alg: 'ES256' }));
+      await invalidToken(verifier.verify(await sign({}, ec.privateKey, { alg: 'ES256' })), /signature/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a private key PEM is accepted for its public half', async () => {
     const pem = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     await createVerifier({ key: { key: pem } }).verify(
@@ -477,6 +515,16 @@ describe('JWK Set by URL', () => {
       /JWK Set|no key/,
     );
     await invalidToken(verifier.verify(await sign({}, SECRET, { alg: 'HS256', kid: 'k1' })), /HS256/);
+  });
+
+  test('with a static key of the same family, a token signed by a JWK Set key still verifies', async () => {
+    const local = keyPair('rsa');
+    const verifier = createVerifier({ key: { key: local.publicPem }, jwksUrl });
+    await verifier.verify(await sign({}, local.privateKey, { alg: 'RS256' }));
+    await verifier.verify(await sign({}, rsa.privateKey, { alg: 'RS256', kid: 'k1' }));
+    await invalidToken(
+      verifier.verify(await sign({}, keyPair('rsa').privateKey, { alg: 'RS256', kid: 'k1' })),
+    );
   });
 
   test("an unreachable JWK Set is a 503, not the client's fault", async () => {

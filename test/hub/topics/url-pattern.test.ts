@@ -61,6 +61,14 @@ describe('URL pattern selectors', () => {
       '/relative/:x',
       'urn\\:isbn\\:*',
       '*://*/*',
+      'https://user\\:pass@example.com/*',
+      'https://example.com:8443/*',
+      'https://example.com/*#:section',
+      'https://:sub.example.com/books/:id',
+      'https://example.com/files/*.:ext',
+      'mercure\\:topic/:id',
+      'https://example.com/books/:id([a-z]+)-:rev(\\d+)',
+      'https://example.com/{:lang/}?about',
     ];
     const topics = [
       'https://example.com/books/1',
@@ -78,6 +86,19 @@ describe('URL pattern selectors', () => {
       'urn:isbn:0451450523',
       'not a url',
       'foo',
+      'https://user:pass@example.com/x',
+      'https://example.com:8443/x',
+      'https://example.com:443/x',
+      'https://example.com/x#intro',
+      'https://api.example.com/books/1',
+      'https://example.com/files/report.pdf',
+      'mercure:topic/9',
+      'https://example.com/books/abc-12',
+      'https://example.com/fr/about',
+      'https://example.com/about',
+      'HTTPS://EXAMPLE.COM/books/1',
+      'https://example.com/books/%7Bid%7D',
+      'https://example.com/café',
     ];
     for (const source of patterns) {
       const ours = compileSelector(source, 'urlpattern', { baseUrl: BASE });
