@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,4 +112,22 @@ test('a corrupt file, or a database of another program, fails with StoreConfigEr
     () => createSqliteStore(foreign, { maxCount: 10, maxAgeMs: 0 }),
     (err: unknown) => err instanceof StoreConfigError && /of another program/.test(err.message),
   );
+});
+
+test('another process cannot read or write the file while a store holds it', async (t) => {
+  const path = join(scratch(t), 'owned.db');
+  const store = createSqliteStore(path, { maxCount: 10, maxAgeMs: 0 });
+  t.after(() => store.close());
+  await store.append(makeUpdate('a'));
+  const probe = `
+    const Database = require('better-sqlite3');
+    try {
+      const db = new Database(process.argv[1], { timeout: 0 });
+      db.prepare('SELECT count(*) FROM updates').get();
+      console.log('opened');
+    } catch (error) {
+      console.log(error.code);
+    }`;
+  const answer = execFileSync(process.execPath, ['-e', probe, path], { encoding: 'utf8' }).trim();
+  assert.equal(answer, 'SQLITE_BUSY');
 });
