@@ -102,7 +102,11 @@ async function openMember(page: Page, origin: string): Promise<void> {
     window.source = new window.herald.SharedEventSource('/events');
     window.source.onmessage = (event) => window.received.push(event.data);
     window.source.onopen = () => window.log.push('open');
-    window.source.onerror = () => window.log.push(`error:${window.source.readyState}`);
+    // Followers get the leader's error event rebuilt, with its code and reconnect delay.
+    window.source.onerror = (event) => {
+      const { retryDelayMs } = event as { retryDelayMs?: number };
+      window.log.push(`error:${window.source.readyState}:${retryDelayMs}`);
+    };
   });
 }
 
@@ -185,7 +189,7 @@ test('in Chromium', async (t) => {
     for (const page of pages) {
       await receivedUpTo(page, 6);
       await page.waitForFunction(() => window.log.length === 3);
-      assert.deepEqual(await page.evaluate(() => window.log), ['open', 'error:0', 'open']);
+      assert.deepEqual(await page.evaluate(() => window.log), ['open', 'error:0:50', 'open']);
       assert.deepEqual(await page.evaluate(() => window.received), sequence(6));
     }
 
@@ -194,12 +198,15 @@ test('in Chromium', async (t) => {
       await page.evaluate(() => {
         const refused = new window.herald.SharedEventSource('/refused');
         window.refusedLog = [];
-        refused.onerror = () => window.refusedLog.push(`error:${refused.readyState}`);
+        refused.onerror = (event) => {
+          const { code, status } = event as { code?: string; status?: number };
+          window.refusedLog.push(`error:${refused.readyState}:${code}:${status}`);
+        };
       });
     }
     for (const page of pages) {
       await page.waitForFunction(() => window.refusedLog.length > 0);
-      assert.deepEqual(await page.evaluate(() => window.refusedLog), ['error:2']);
+      assert.deepEqual(await page.evaluate(() => window.refusedLog), ['error:2:HERALD_ERR_BAD_STATUS:204']);
     }
   });
 

@@ -31,9 +31,11 @@ export interface OpenMessage {
 export interface ErrorMessage {
   kind: 'error';
   readyState: ReadyState;
+  /** The fields of the leader's `EventSourceErrorEvent`, absent for a plain `error` event. */
   code?: EventSourceErrorCode;
   message?: string;
   status?: number;
+  retryDelayMs?: number;
 }
 
 /** One event the leader received. `id` is null when the event set no new ID (nothing to dedupe by). */

@@ -16,7 +16,10 @@ import { checkOptions, type EventSourceOptions } from '../options.js';
 import { toByteString } from '../request.js';
 import { groupName } from './group-name.js';
 import { RecentIds } from './recent-ids.js';
-import type { RelayMessage } from './relay-message.js';
+import type { ErrorMessage, RelayMessage } from './relay-message.js';
+
+/** What an error event says, as it crosses the channel. */
+type ErrorDetail = Omit<ErrorMessage, 'kind' | 'readyState'>;
 
 /** Options of {@link SharedEventSource}: those of `EventSource`, plus the group name. */
 export interface SharedEventSourceOptions extends EventSourceOptions {
@@ -178,9 +181,15 @@ export class SharedEventSource extends EventSourceBase {
     });
     source.addEventListener('error', (event) => {
       const readyState = source.readyState;
-      const detail =
+      // `cause` stays behind: it may hold what structured cloning cannot carry.
+      const detail: ErrorDetail =
         event instanceof EventSourceErrorEvent
-          ? { code: event.code, message: event.message, status: event.status }
+          ? {
+              code: event.code,
+              message: event.message,
+              status: event.status,
+              retryDelayMs: event.retryDelayMs,
+            }
           : {};
       this.#post({ kind: 'error', readyState, ...detail });
       this.#fail(readyState, detail);
@@ -200,10 +209,7 @@ export class SharedEventSource extends EventSourceBase {
     this.dispatchEvent(new Event('open'));
   }
 
-  #fail(
-    readyState: ReadyState,
-    detail: Pick<EventSourceErrorEvent, 'code' | 'message' | 'status'> | {},
-  ): void {
+  #fail(readyState: ReadyState, detail: ErrorDetail): void {
     if (this.#closed) return;
     if (readyState === 2) {
       // The connection failed for good (bad status, bad content type...): every member closes, as a
@@ -212,9 +218,10 @@ export class SharedEventSource extends EventSourceBase {
     } else {
       this.setReadyState(readyState);
     }
+    const { code, message } = detail;
     this.dispatchEvent(
-      'code' in detail
-        ? new EventSourceErrorEvent('error', detail as ConstructorParameters<typeof EventSourceErrorEvent>[1])
+      code !== undefined && message !== undefined
+        ? new EventSourceErrorEvent('error', { ...detail, code, message })
         : new Event('error'),
     );
   }
