@@ -78,7 +78,10 @@ export class EventSource extends EventSourceBase {
           this.#reconnectionTime = ms;
         },
       },
-      { maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE },
+      {
+        maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+        lastEventId: options.lastEventId ?? '',
+      },
     );
     if (target.protocol === 'http:' || target.protocol === 'https:') void this.#connect();
     else {
@@ -128,7 +131,7 @@ export class EventSource extends EventSourceBase {
       const body = typeof options.body === 'function' ? await options.body() : options.body;
       init = {
         method: options.method ?? 'GET',
-        headers: buildHeaders(this.#target, extraHeaders, this.#parser.lastEventId),
+        headers: buildHeaders(extraHeaders, this.#parser.lastEventId),
         body: body ?? null,
         cache: 'no-store',
         credentials: this.withCredentials ? 'include' : 'same-origin',

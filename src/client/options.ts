@@ -33,6 +33,11 @@ export interface EventSourceOptions {
    * (to send a fresh token). A function that throws or rejects counts as a network error.
    */
   headers?: HeadersOption;
+  /**
+   * The last event ID to resume from, sent as `Last-Event-ID` from the first request on (an ID kept
+   * from an earlier session). Default: none.
+   */
+  lastEventId?: string;
   /** The request method. Default: `'GET'`. */
   method?: string;
   /** The request body (with `method: 'POST'`), or a function returning it before each request. */
@@ -71,7 +76,14 @@ function check(condition: boolean, option: string, rule: string, value: unknown)
 
 /** Throws {@link InvalidEventSourceOptionError} for an option that cannot work. */
 export function checkOptions(options: EventSourceOptions): void {
-  const { stallTimeoutMs, maxBufferSize, backoff, headers, fetch, method, body } = options;
+  const { stallTimeoutMs, maxBufferSize, backoff, headers, fetch, method, body, lastEventId } = options;
+  if (lastEventId !== undefined)
+    check(
+      typeof lastEventId === 'string' && !/[\0\r\n]/.test(lastEventId),
+      'lastEventId',
+      'must be a string without NUL, CR or LF (the stream could not have set it)',
+      JSON.stringify(lastEventId),
+    );
   if (method !== undefined)
     check(typeof method === 'string' && method !== '', 'method', 'must be a method name', method);
   if (body !== undefined && body !== null) {

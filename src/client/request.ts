@@ -34,23 +34,23 @@ export function isEventStreamType(contentType: string | null): boolean {
   return essence.toLowerCase() === 'text/event-stream';
 }
 
-/** Whether `url` is cross-origin to the page this code runs in (false outside a page). */
-export function isCrossOriginToPage(url: URL): boolean {
-  const location = (globalThis as { location?: { origin?: string } }).location;
-  return location?.origin !== undefined && location.origin !== url.origin;
+/** Whether this code runs in a browser page or worker, where `fetch` applies the cache mode itself. */
+function inBrowser(): boolean {
+  return (globalThis as { location?: unknown }).location !== undefined;
 }
 
 /**
- * The headers of one request: `Accept: text/event-stream`, `Cache-Control: no-store`, the
- * caller's headers, then `Last-Event-ID` when the last event ID is not empty.
+ * The headers of one request: `Accept: text/event-stream`, `Cache-Control: no-store` (outside
+ * browsers), the caller's headers, then `Last-Event-ID` when the last event ID is not empty.
  *
- * `Cache-Control` is left out of cross-origin requests made from a page: it is not a CORS-safelisted
- * header, so it would turn every connection into a preflighted one; there `cache: 'no-store'` has
- * the browser send its own no-cache headers instead.
+ * In a browser `Cache-Control` is left to `fetch`: the `no-store` cache mode has it send
+ * `Cache-Control: no-cache` and `Pragma: no-cache` itself, as it does for the native EventSource,
+ * whereas a script-set `Cache-Control` is not a CORS-safelisted header and would need a preflight
+ * on every cross-origin connection, or break a redirect to another origin.
  */
-export function buildHeaders(url: URL, extra: HeadersInit | undefined, lastEventId: string): Headers {
+export function buildHeaders(extra: HeadersInit | undefined, lastEventId: string): Headers {
   const headers = new Headers({ Accept: 'text/event-stream' });
-  if (!isCrossOriginToPage(url)) headers.set('Cache-Control', 'no-store');
+  if (!inBrowser()) headers.set('Cache-Control', 'no-store');
   if (extra !== undefined) for (const [name, value] of new Headers(extra)) headers.set(name, value);
   if (lastEventId !== '') headers.set('Last-Event-ID', toByteString(lastEventId));
   return headers;

@@ -531,6 +531,68 @@ export const cases: ConformanceCase[] = [
     expected: (env) => (env.browser ? ['url:true', 'message:ok'] : ['threw:SyntaxError']),
   },
   {
+    name: 'reconnects cross-origin with Last-Event-ID (the server answers the CORS preflight)',
+    only: 'browser',
+    serve(req, res, state) {
+      if (req.method === 'OPTIONS') {
+        res
+          .writeHead(204, {
+            ...corsHeaders(req),
+            'access-control-allow-headers': req.headers['access-control-request-headers'] ?? '',
+          })
+          .end();
+        return;
+      }
+      const streams = state.requests.filter((r) => r.method !== 'OPTIONS').length;
+      res.writeHead(200, { ...EVENT_STREAM, ...corsHeaders(req) });
+      if (streams === 1) res.end('retry: 10\nid: é1\ndata: a\n\n');
+      else res.write('data: b\n\n');
+    },
+    client: async (ES, ctx) => {
+      const es = ctx.track(new ES(`${ctx.crossUrl}stream`));
+      await new Promise<void>((resolve) => {
+        es.onerror = () => ctx.log.push(`error:${es.readyState}`);
+        es.onmessage = (e) => {
+          ctx.log.push(`${e.data}:${e.lastEventId}:${e.origin === ctx.crossOrigin}`);
+          if (e.data === 'b') resolve();
+        };
+      });
+    },
+    expected: ['a:é1:true', 'error:0', 'b:é1:true'],
+    checkRequests(requests) {
+      const streams = requests.filter((r) => r.method !== 'OPTIONS');
+      assertEqual(
+        streams.map((r) => r.lastEventId),
+        [null, 'é1'],
+        'Last-Event-ID of each request',
+      );
+    },
+  },
+  {
+    // HTML lets the user agent fail the connection on a network error it "knows to be futile":
+    // Chromium does so for a CORS failure. Through fetch a CORS failure cannot be told from any
+    // other network error, so Herald reconnects (use backoff.maxRetries to bound it).
+    name: 'a CORS failure (credentials with a wildcard origin) reports an error',
+    only: 'browser',
+    serve(_req, res) {
+      res.writeHead(200, { ...EVENT_STREAM, 'access-control-allow-origin': '*' });
+      res.write('retry: 10\ndata: hidden\n\n');
+    },
+    client: async (ES, ctx) => {
+      const es = ctx.track(new ES(`${ctx.crossUrl}stream`, { withCredentials: true }));
+      await new Promise<void>((resolve) => {
+        es.onmessage = () => ctx.log.push('message');
+        es.onerror = () => {
+          ctx.log.push(`error:${es.readyState}`);
+          resolve();
+        };
+      });
+      await ctx.wait(100);
+      ctx.log.push(`later:${es.readyState}`);
+    },
+    expected: (env) => (env.implementation === 'native' ? ['error:2', 'later:2'] : ['error:0', 'later:0']),
+  },
+  {
     name: 'withCredentials sends cookies cross-origin (CORS with credentials); without, none',
     only: 'browser',
     serve(req, res, _state, request) {

@@ -150,6 +150,7 @@ test('options that cannot work throw InvalidEventSourceOptionError at constructi
     ['backoff.maxRetries', { backoff: { maxRetries: -1 } }],
     ['backoff.jitter', { backoff: { jitter: 'some' } }],
     ['backoff.initialMs', { backoff: { initialMs: Number.NaN } }],
+    ['lastEventId', { lastEventId: 'a\nb' }],
   ];
   for (const [option, options] of cases) {
     assert.throws(
@@ -162,4 +163,26 @@ test('options that cannot work throw InvalidEventSourceOptionError at constructi
       option,
     );
   }
+});
+
+test('lastEventId resumes from a stored ID: sent on the first request, then replaced by the stream', async (t) => {
+  const server = await startStreamServer(t, (_req, res, n) => {
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    if (n === 1) res.end('retry: 1\ndata: no id\n\nid: 43\ndata: x\n\n');
+    else res.write('data: y\n\n');
+  });
+  const es = new EventSource(server.url, { lastEventId: 'prix-42€' });
+  t.after(() => es.close());
+  const seen: string[] = [];
+  await new Promise<void>((resolve) => {
+    es.onmessage = (e) => {
+      seen.push(`${e.data}:${e.lastEventId}`);
+      if (e.data === 'y') resolve();
+    };
+  });
+  assert.deepEqual(seen, ['no id:prix-42€', 'x:43', 'y:43']);
+  assert.deepEqual(
+    server.requests.map((r) => r.lastEventId),
+    ['prix-42€', '43'],
+  );
 });
