@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Update } from '../update.js';
 import { decodeUpdate, encodeBody } from './codec.js';
@@ -155,7 +156,8 @@ class RedisStreamStore implements RedisStore {
       db: location.db,
       username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
       password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      tls: location.tls ? { servername: location.host } : undefined,
+      // SNI carries host names only (RFC 6066 section 3), never an IP address.
+      tls: location.tls ? (isIP(location.host) ? {} : { servername: location.host }) : undefined,
       protocol: 2,
       connectTimeout: this.#connectTimeoutMs,
       // On close the client ends its socket and destroys it if still open after this long; it also

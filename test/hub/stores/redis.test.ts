@@ -146,6 +146,15 @@ test('with nothing listening, append rejects at once with StoreUnavailableError,
   assert.deepEqual(statuses, ['down']);
 });
 
+test('rediss:// speaks TLS: against a plain-text Redis it never becomes ready', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const plain = new URL(REDIS_URL);
+  const store = createRedisStore(`rediss://${plain.host}`, roomy, { prefix, onStatus: () => {} });
+  t.after(() => store.close());
+  await assert.rejects(store.ready(500), StoreUnavailableError);
+});
+
 /** A redis-server of our own, so it can be stopped and started again on the same port. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(
