@@ -8,7 +8,15 @@ import { type ListenerErrorHandler, ListenerSet } from '../stores/listeners.js';
 import type { Store } from '../stores/store.js';
 import type { Presence, SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
-import { type Batch, type IpcPort, isHeraldMessage, type Request, type WireError } from './messages.js';
+import {
+  type Batch,
+  type IpcPort,
+  isHeraldMessage,
+  type Note,
+  type Outbox,
+  type Request,
+  type WireError,
+} from './messages.js';
 
 // A distributive Omit, so that each request kind keeps its own fields.
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
@@ -24,6 +32,14 @@ export class PrimaryConnection {
   readonly #stop: () => void;
   #seq = 0;
   #lost: Error | undefined;
+  /** Requests and notes of this event-loop turn, sent as one message (see `Outbox`). */
+  #outbox: (Request | Note)[] = [];
+  readonly #flush = () => {
+    const items = this.#outbox;
+    this.#outbox = [];
+    if (this.#lost === undefined && items.length > 0)
+      this.#port.send({ herald: 'outbox', items } satisfies Outbox);
+  };
 
   constructor(port: IpcPort, onListenerError?: ListenerErrorHandler) {
     this.#port = port;
@@ -43,12 +59,17 @@ export class PrimaryConnection {
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(seq, { resolve, reject });
-      this.#port.send({ ...body, seq });
+      this.#queue({ ...body, seq } as Request);
     });
   }
 
-  notify(message: unknown): void {
-    if (this.#lost === undefined) this.#port.send(message);
+  notify(note: Note): void {
+    if (this.#lost === undefined) this.#queue(note);
+  }
+
+  #queue(item: Request | Note): void {
+    if (this.#outbox.length === 0) setImmediate(this.#flush);
+    this.#outbox.push(item);
   }
 
   subscribe(listener: (update: Update) => void): () => void {

@@ -25,6 +25,15 @@ export type Note =
   | { herald: 'presence-join'; record: SubscriberRecord }
   | { herald: 'presence-leave'; id: string };
 
+/**
+ * What a worker sends, at most once per event-loop turn: its requests and notes of that turn, in
+ * order. One IPC write for many publishes is what keeps the relay cheap under load.
+ */
+export interface Outbox {
+  herald: 'outbox';
+  items: (Request | Note)[];
+}
+
 /** An error crossing the channel: enough to rebuild the store error classes the hub tells apart. */
 export interface WireError {
   code: string | undefined;
@@ -53,7 +62,15 @@ export interface Shutdown {
   retryMs: number;
 }
 
-/** The primary's first message to a new worker: what it needs to run. */
+/**
+ * A worker's first message, once it listens: Node drops messages that reach a process before it
+ * has a `message` listener, so the primary waits for this before sending anything.
+ */
+export interface Hello {
+  herald: 'hello';
+}
+
+/** The primary's first message to a new worker, in answer to its `Hello`: what it needs to run. */
 export interface WorkerSetup<T> {
   herald: 'setup';
   config: T;

@@ -6,7 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Store } from '../stores/store.js';
-import type { IpcPort, Shutdown, WorkerSetup } from './messages.js';
+import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from './messages.js';
 import { createStoreRelay } from './relay.js';
 
 /** What the primary reports; a pino logger fits. */
@@ -70,8 +70,14 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   const fork = () => {
     const worker = cluster.fork();
     started.set(worker.id, Date.now());
-    relay.attach(worker.id, port(worker));
-    worker.send({ herald: 'setup', config: options.setup } satisfies WorkerSetup<T>);
+    // Node drops IPC messages that arrive before the worker listens, so the worker speaks first.
+    const onHello = (message: unknown) => {
+      if (!isHeraldMessage(message) || message.herald !== 'hello') return;
+      worker.off('message', onHello);
+      relay.attach(worker.id, port(worker));
+      worker.send({ herald: 'setup', config: options.setup } satisfies WorkerSetup<T>);
+    };
+    worker.on('message', onHello);
     worker.once('listening', (address) => {
       listeningCount++;
       if (!reportedListening && listeningCount >= options.workers) {

@@ -14,6 +14,7 @@ import {
   type IpcPort,
   isHeraldMessage,
   type Note,
+  type Outbox,
   type Reply,
   type Request,
   type WireError,
@@ -108,7 +109,9 @@ export function createStoreRelay(store: Store): StoreRelay {
     attach(key, port) {
       const worker: Attached = { port, replies: [], presence: new Map(), detach: () => {} };
       worker.detach = port.onMessage((message) => {
-        if (isHeraldMessage(message)) serve(worker, message as Request | Note);
+        if (isHeraldMessage(message) && message.herald === 'outbox') {
+          for (const item of (message as Outbox).items) serve(worker, item);
+        }
       });
       workers.set(key, worker);
     },

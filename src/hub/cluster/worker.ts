@@ -79,5 +79,6 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
       order(undefined, 'the primary is gone');
     };
     process.on('disconnect', onDisconnect);
+    port.send({ herald: 'hello' });
   });
 }
