@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+interface Figures {
+  offered: number;
+  accepted: number;
+  maxQueued: number;
+  maxGrowth: number;
+  max: number;
+  closed: boolean;
+  dropped: number;
+  slowEvents: number;
+  warnings: string[];
+  registry: number;
+  resumedEvents: number;
+}
+
+function runSubject(policy: string): Figures {
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(import.meta.dirname, 'fixtures', 'slow-consumer.ts'), policy],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as Figures;
+}
+
+test("a client that never reads: queue bounded, memory bounded, stream closed ('close' policy)", () => {
+  const f = runSubject('close');
+  assert.ok(f.accepted > f.max, `the socket took some bytes before pushing back (${f.accepted})`);
+  assert.ok(f.maxQueued <= f.max, `queued ${f.maxQueued} <= ${f.max}`);
+  assert.equal(f.closed, true);
+  assert.equal(f.registry, 0);
+  assert.equal(f.slowEvents, 1);
+  assert.deepEqual(f.warnings, ['slow event-stream client: closing stream']);
+  // Queue bound + the socket's buffered write + one concatenated flush + heap slack after gc();
+  // nothing near the bytes offered.
+  assert.ok(f.maxGrowth < 6 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max})`);
+});
+
+test("a client that never reads: 'drop' keeps the stream, counts drops, memory stays bounded", () => {
+  const f = runSubject('drop');
+  assert.ok(f.offered >= 32 * 1024 * 1024, `offered ${f.offered}`);
+  assert.ok(f.maxQueued <= f.max, `queued ${f.maxQueued} <= ${f.max}`);
+  assert.ok(f.dropped > 0);
+  assert.equal(f.slowEvents, 1, 'reported once, when dropping starts');
+  assert.deepEqual(f.warnings, ['slow event-stream client: dropping events']);
+  assert.ok(f.maxGrowth < 6 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max}; 32 MiB offered)`);
+  assert.ok(f.resumedEvents > 0, 'kept events and the next one arrive once the client reads');
+});
+
+test('a client that never reads: a policy function decides per event', () => {
+  const f = runSubject('function');
+  assert.equal(f.dropped, 99);
+  assert.equal(f.closed, true);
+  assert.ok(f.maxQueued <= f.max);
+});
