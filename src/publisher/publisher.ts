@@ -18,7 +18,10 @@ export interface PublisherOptions {
   hubUrl: string | URL;
   /** A publisher JWT, sent as `Authorization: Bearer <token>`. Give this or `getToken`, not both. */
   token?: string;
-  /** Called before every publish, so a short-lived token can be renewed; cache inside it if costly. */
+  /**
+   * Called before every publish, so a short-lived token can be renewed; cache inside it if costly.
+   * When it throws or rejects, the publish rejects with that error and nothing is sent.
+   */
   getToken?: () => string | Promise<string>;
   /** At most this many connections to the hub. Default {@link DEFAULT_PUBLISHER_CONNECTIONS}. */
   connections?: number;

@@ -229,3 +229,28 @@ test('publish after close throws PublisherClosedError; close waits for publishes
   assert.throws(() => publisher.publish({ topics: 'a' }), PublisherClosedError);
   await publisher.close();
 });
+
+test('a publish can be abandoned with a signal, and one the hub never answers times out', async (t) => {
+  let arrived: () => void = () => {};
+  const held: ServerResponse[] = [];
+  const hub = await startHub(t, (_req, res) => {
+    held.push(res);
+    arrived();
+  });
+  const publisher = createPublisher({ hubUrl: hub.url, token: 't', timeoutMs: 200 });
+  t.after(() => publisher.close());
+
+  const controller = new AbortController();
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
+  const abandoned = publisher.publish({ topics: 'a' }, { signal: controller.signal });
+  await reached;
+  controller.abort(new Error('user went away'));
+  await assert.rejects(abandoned, /user went away/);
+
+  await assert.rejects(publisher.publish({ topics: 'a' }), (e: unknown) => {
+    assert.ok(e instanceof PublishConnectionError);
+    assert.match(e.message, /got no answer/);
+    return true;
+  });
+  for (const res of held) res.destroy();
+});

@@ -61,6 +61,11 @@ class RelayedEventSource extends EventSource {
  * would use `EventSource`: same constructor, same events, same `readyState`. Where Web Locks or
  * `BroadcastChannel` are missing (Node 20, old browsers) it is a plain connection of its own.
  *
+ * Every member mirrors the leader: its `open`, its `error` events (with their code, status and
+ * reconnect delay) and its `readyState`. A handover is not an error: members go quietly to
+ * `CONNECTING`, then see `open` again when the new leader is connected. Deduplication needs event
+ * IDs; events without one are relayed as they come.
+ *
  * @example
  * const source = new SharedEventSource('/.well-known/mercure?topic=prices');
  * source.addEventListener('price', (event) => render(JSON.parse(event.data)));
