@@ -1,6 +1,7 @@
 import { URLPattern } from 'urlpattern-polyfill/urlpattern';
 import { SelectorError } from './errors.js';
 import { compileLinearRegExp, type LinearRegExp } from './linear-regexp.js';
+import { LruCache } from './lru-cache.js';
 
 /**
  * WHATWG URL Patterns (Mercure 1.0 `match_urlpattern`) matched in linear time.
@@ -39,7 +40,7 @@ export interface CompiledUrlPattern {
  */
 export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlPattern {
   const captured = buildCapturingRegExps(source, baseUrl);
-  const regexps: LinearRegExp[] = [];
+  const tests: Array<((value: string) => boolean) | undefined> = [];
   for (const [index, [pattern, flags]] of captured.entries()) {
     if (flags !== 'u' || !pattern.startsWith('^')) {
       throw new SelectorError(
@@ -49,7 +50,7 @@ export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlP
       );
     }
     try {
-      regexps.push(compileLinearRegExp(pattern));
+      tests.push(componentTest(pattern));
     } catch (cause) {
       throw new SelectorError(
         source,
@@ -65,12 +66,36 @@ export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlP
     test(topic: string): boolean {
       const values = componentsOf(topic, baseUrl);
       if (values === undefined) return false;
-      for (let i = 0; i < regexps.length; i++) {
-        if (!regexps[i]!.test(values[i]!)) return false;
+      for (let i = 0; i < tests.length; i++) {
+        const test = tests[i];
+        if (test !== undefined && !test(values[i]!)) return false;
       }
       return true;
     },
   };
+}
+
+/** Component expressions shared by many patterns (`^https$`, `^example\.com$`) compile once. */
+const componentCache = new LruCache<string, LinearRegExp>(1000);
+
+/**
+ * A test for one component, or `undefined` when it accepts anything. Most components of most
+ * patterns are a wildcard or a literal, so those skip the regular-expression engine, whose
+ * compilation is the costly part of a new selector.
+ */
+function componentTest(pattern: string): ((value: string) => boolean) | undefined {
+  if (pattern === '^(.*)$') return undefined;
+  const literal = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])*)\$$/.exec(pattern);
+  if (literal !== null) {
+    const text = literal[1]!.replace(/\\(.)/gu, '$1');
+    return (value) => value === text;
+  }
+  let re = componentCache.get(pattern);
+  if (re === undefined) {
+    re = compileLinearRegExp(pattern);
+    componentCache.set(pattern, re);
+  }
+  return (value) => re.test(value);
 }
 
 /**
