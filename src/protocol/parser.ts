@@ -6,6 +6,7 @@
  * timers, no Node APIs: the browser client uses the same code.
  */
 import { BufferOverflowError } from './errors.js';
+import { Utf8ChunkDecoder } from './utf8-chunk-decoder.js';
 
 /** An event as the reader dispatches it. */
 export interface ParsedEvent {
@@ -50,9 +51,15 @@ export interface EventStreamParser {
 }
 
 const LF = 10;
-const CR = 13;
-const COLON = 58;
 const SPACE = 32;
+const COLON = 58;
+const LOWER_A = 97;
+const LOWER_D = 100;
+const LOWER_E = 101;
+const LOWER_I = 105;
+const LOWER_N = 110;
+const LOWER_T = 116;
+const LOWER_V = 118;
 
 /**
  * Creates a streaming parser.
@@ -65,7 +72,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   const { onEvent, onRetry, onComment } = handlers;
   const maxBufferSize = options.maxBufferSize ?? Number.POSITIVE_INFINITY;
 
-  let decoder: TextDecoder | undefined;
+  let decoder: Utf8ChunkDecoder | undefined;
   let pending = ''; // an unfinished line carried over from the previous chunk
   let atStreamStart = true; // the next character may be the one BOM the stream may start with
   let skipLeadingLF = false; // the previous chunk ended with CR: an LF opening this one ends no line
@@ -74,6 +81,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   let data = '';
   let hasData = false;
   let eventType = '';
+  let lastType = ''; // the last value of an event field, kept to be reused
   let lastEventIdBuffer = options.lastEventId ?? '';
   let lastEventId = lastEventIdBuffer;
 
@@ -90,21 +98,30 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     onEvent?.(event);
   }
 
+  function appendData(value: string): void {
+    if (hasData) data += `\n${value}`;
+    else {
+      data = value;
+      hasData = true;
+    }
+    if (data.length > maxBufferSize) overflow(data.length);
+  }
+
+  function setId(value: string): void {
+    // An id holding NUL is ignored (WHATWG 9.2.6): it could not be sent back in Last-Event-ID.
+    if (value.indexOf('\0') === -1) lastEventIdBuffer = value;
+  }
+
   function processField(field: string, value: string): void {
     switch (field) {
       case 'data':
-        if (hasData) data += `\n${value}`;
-        else {
-          data = value;
-          hasData = true;
-        }
-        if (data.length > maxBufferSize) overflow(data.length);
+        appendData(value);
         break;
       case 'event':
         eventType = value;
         break;
       case 'id':
-        if (value.indexOf('\0') === -1) lastEventIdBuffer = value;
+        setId(value);
         break;
       case 'retry':
         if (isAsciiDigits(value)) onRetry?.(Number.parseInt(value, 10));
@@ -113,17 +130,58 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     }
   }
 
-  function processLine(line: string): void {
-    const length = line.length;
-    if (length === 0) {
-      dispatch();
+  /**
+   * Handles the non-empty line `text[start, end)`. The line is not sliced out first: `data:`, `id:`,
+   * `event:` and comments, nearly every line of real streams, are recognised in place and only their
+   * value is sliced. A look past `end` reads the CR or LF that ends the line (or NaN past the end of
+   * `text`), which matches none of the characters compared, so no bounds check is needed.
+   */
+  function processLine(text: string, start: number, end: number): void {
+    const c0 = text.charCodeAt(start);
+    if (c0 === LOWER_D) {
+      if (
+        text.charCodeAt(start + 1) === LOWER_A &&
+        text.charCodeAt(start + 2) === LOWER_T &&
+        text.charCodeAt(start + 3) === LOWER_A
+      ) {
+        const c4 = text.charCodeAt(start + 4);
+        if (c4 === COLON) {
+          appendData(text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
+          return;
+        }
+        if (start + 4 === end) {
+          appendData('');
+          return;
+        }
+      }
+    } else if (c0 === COLON) {
+      if (onComment) onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       return;
+    } else if (c0 === LOWER_I) {
+      if (text.charCodeAt(start + 1) === LOWER_D && text.charCodeAt(start + 2) === COLON) {
+        setId(text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end));
+        return;
+      }
+    } else if (c0 === LOWER_E) {
+      if (
+        text.charCodeAt(start + 1) === LOWER_V &&
+        text.charCodeAt(start + 2) === LOWER_E &&
+        text.charCodeAt(start + 3) === LOWER_N &&
+        text.charCodeAt(start + 4) === LOWER_T &&
+        text.charCodeAt(start + 5) === COLON
+      ) {
+        const valueStart = text.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
+        // Streams repeat a few types: reuse the string of the last one rather than copy it again.
+        if (end - valueStart !== lastType.length || !text.startsWith(lastType, valueStart)) {
+          lastType = text.slice(valueStart, end);
+        }
+        eventType = lastType;
+        return;
+      }
     }
+    // Anything else, the slow and general way.
+    const line = start === 0 && end === text.length ? text : text.slice(start, end);
     const colon = line.indexOf(':');
-    if (colon === 0) {
-      if (onComment) onComment(line.charCodeAt(1) === SPACE ? line.slice(2) : line.slice(1));
-      return;
-    }
     if (colon === -1) {
       processField(line, '');
       return;
@@ -139,7 +197,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 
   function feedText(chunk: string): void {
-    if (chunk.length === 0) return;
+    const length = chunk.length;
+    if (length === 0) return;
     let start = 0;
     if (atStreamStart) {
       atStreamStart = false;
@@ -150,39 +209,90 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       if (chunk.charCodeAt(start) === LF) start++;
     }
     const gen = generation;
-    const length = chunk.length;
-    // Positions of the next CR and LF; each is searched for again only once passed, so a stream
-    // without CR costs one failed search per chunk.
     let nextCR = chunk.indexOf('\r', start);
-    let nextLF = chunk.indexOf('\n', start);
-    while (start < length) {
-      if (nextCR !== -1 && nextCR < start) nextCR = chunk.indexOf('\r', start);
-      if (nextLF !== -1 && nextLF < start) nextLF = chunk.indexOf('\n', start);
-      let end: number;
-      if (nextCR === -1) {
-        if (nextLF === -1) break;
-        end = nextLF;
-      } else if (nextLF === -1 || nextCR < nextLF) end = nextCR;
-      else end = nextLF;
 
-      let line: string;
-      if (pending.length > 0) {
-        line = pending + chunk.slice(start, end);
-        pending = '';
-      } else line = chunk.slice(start, end);
-
-      if (chunk.charCodeAt(end) === CR) {
-        if (end + 1 === length)
-          skipLeadingLF = true; // a CRLF may be split across chunks
-        else if (chunk.charCodeAt(end + 1) === LF) end++;
+    if (pending.length > 0) {
+      // Finish the line the previous chunk left open.
+      const nextLF = chunk.indexOf('\n', start);
+      const end = nextCR === -1 ? nextLF : nextLF === -1 || nextCR < nextLF ? nextCR : nextLF;
+      if (end === -1) {
+        pending += start === 0 ? chunk : chunk.slice(start);
+        if (pending.length > maxBufferSize) overflow(pending.length);
+        return;
       }
+      const line = pending + chunk.slice(start, end);
+      pending = '';
       start = end + 1;
-      processLine(line);
+      if (end === nextCR) {
+        if (start === length) skipLeadingLF = true;
+        else if (chunk.charCodeAt(start) === LF) start++;
+        nextCR = chunk.indexOf('\r', start);
+      }
+      processLine(line, 0, line.length);
       if (gen !== generation) return;
     }
+
+    if (nextCR === -1) {
+      // No CR in the rest of the chunk, the common case: LF is the only line end.
+      let end = chunk.indexOf('\n', start);
+      while (end !== -1) {
+        if (end === start) {
+          dispatch();
+          if (gen !== generation) return;
+        } else if (
+          chunk.charCodeAt(start) === LOWER_D &&
+          chunk.charCodeAt(start + 1) === LOWER_A &&
+          chunk.charCodeAt(start + 2) === LOWER_T &&
+          chunk.charCodeAt(start + 3) === LOWER_A &&
+          chunk.charCodeAt(start + 4) === COLON
+        ) {
+          // A data line, most lines of most streams: no call, no handler, nothing to check.
+          const value = chunk.slice(chunk.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
+          if (hasData) data = `${data}\n${value}`;
+          else {
+            data = value;
+            hasData = true;
+          }
+          if (data.length > maxBufferSize) overflow(data.length);
+        } else {
+          processLine(chunk, start, end);
+          if (gen !== generation) return;
+        }
+        start = end + 1;
+        if (chunk.charCodeAt(start) === LF) {
+          // The blank line ending an event, found without another search.
+          dispatch();
+          if (gen !== generation) return;
+          start++;
+        }
+        end = chunk.indexOf('\n', start);
+      }
+    } else {
+      // Positions of the next CR and LF; each is searched for again only once passed.
+      let nextLF = chunk.indexOf('\n', start);
+      while (start < length) {
+        if (nextCR !== -1 && nextCR < start) nextCR = chunk.indexOf('\r', start);
+        if (nextLF !== -1 && nextLF < start) nextLF = chunk.indexOf('\n', start);
+        let end: number;
+        if (nextCR === -1) {
+          if (nextLF === -1) break;
+          end = nextLF;
+        } else if (nextLF === -1 || nextCR < nextLF) end = nextCR;
+        else end = nextLF;
+        const lineStart = start;
+        start = end + 1;
+        if (end === nextCR) {
+          // A CR ending the chunk dispatches now; an LF opening the next chunk belongs to it.
+          if (start === length) skipLeadingLF = true;
+          else if (chunk.charCodeAt(start) === LF) start++;
+        }
+        if (end === lineStart) dispatch();
+        else processLine(chunk, lineStart, end);
+        if (gen !== generation) return;
+      }
+    }
     if (start < length) {
-      const text = start === 0 ? chunk : chunk.slice(start);
-      pending = pending.length > 0 ? pending + text : text;
+      pending = start === 0 ? chunk : chunk.slice(start);
       if (pending.length > maxBufferSize) overflow(pending.length);
     }
   }
@@ -204,13 +314,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
 
   return {
     feed(chunk: string | Uint8Array): void {
-      if (typeof chunk === 'string') {
-        feedText(chunk);
-        return;
-      }
-      // ignoreBOM keeps a BOM in the text, so the one-BOM rule is applied in one place for both inputs.
-      decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
-      feedText(decoder.decode(chunk, { stream: true }));
+      if (typeof chunk === 'string') feedText(chunk);
+      else feedText((decoder ??= new Utf8ChunkDecoder()).decode(chunk));
     },
     reset,
     get lastEventId(): string {

@@ -1,0 +1,228 @@
+/**
+ * Parser throughput: herald's parser against eventsource-parser 3.x on the same inputs, in one run.
+ *
+ *   npm run bench:parser                      # full run, writes bench/results/parser.md
+ *   BENCH_ROUNDS=5 BENCH_ONLY=small npm run bench:parser -- --no-write   # a quick look while developing
+ *
+ * Each pass creates a parser (one per connection, as a client does) and feeds it every chunk of a
+ * fixture. A measurement repeats passes for at least BENCH_MS milliseconds of process CPU time (the
+ * machine may be shared: CPU time is not inflated by waiting for a core) after a forced GC; rounds
+ * interleave the parsers (in rotating order) so a noisy neighbour hurts all of them alike; the
+ * figures are medians over rounds. Both parsers are fed strings, since eventsource-parser takes only
+ * strings; herald is also measured on Uint8Array chunks (decoding included).
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createParser as createTheirs } from 'eventsource-parser';
+import { createParser as createOurs } from '../../src/protocol/index.js';
+import {
+  chunkBytes,
+  chunkText,
+  largeJsonEvents,
+  manyLineEvents,
+  type StreamFixture,
+  smallEvents,
+} from '../fixtures/event-streams.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const MIN_MS = Number(process.env.BENCH_MS ?? 50);
+const SETTLE_MS = 10;
+const ONLY = process.env.BENCH_ONLY?.split(',');
+const FIXTURE_BYTES = Number(process.env.BENCH_BYTES ?? 1 << 20);
+const WRITE = !process.argv.includes('--no-write');
+
+const gc: () => void =
+  (globalThis as { gc?: () => void }).gc ??
+  (() => {
+    throw new Error('run with node --expose-gc (npm run bench:parser does)');
+  });
+
+type Pass = () => number; // parses the whole fixture once, returns the events seen
+
+interface Contender {
+  name: string;
+  pass: Pass;
+}
+
+function oursOn(chunks: ReadonlyArray<string | Uint8Array>): Pass {
+  return () => {
+    let events = 0;
+    const parser = createOurs({
+      onEvent: () => {
+        events++;
+      },
+    });
+    for (const c of chunks) parser.feed(c);
+    return events;
+  };
+}
+
+function theirsOn(chunks: readonly string[]): Pass {
+  return () => {
+    let events = 0;
+    const parser = createTheirs({
+      onEvent: () => {
+        events++;
+      },
+    });
+    for (const c of chunks) parser.feed(c);
+    return events;
+  };
+}
+
+/** Process CPU microseconds (user + system): unlike wall time, not inflated while other work has the core. */
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+/** CPU seconds per pass: passes repeated for at least MIN_MS, after a GC so others' garbage is not billed. */
+function measure(pass: Pass, expectedEvents: number): number {
+  gc();
+  // A forced GC leaves the heap cold (a small young generation, sweeping still under way): the first
+  // passes after it run several times slower for every parser. Let that pass before timing.
+  const settle = cpuMicros() + SETTLE_MS * 1000;
+  while (cpuMicros() < settle) pass();
+  let passes = 0;
+  const start = cpuMicros();
+  let elapsed = 0;
+  do {
+    const events = pass();
+    if (events !== expectedEvents) throw new Error(`expected ${expectedEvents} events, got ${events}`);
+    passes++;
+    elapsed = cpuMicros() - start;
+  } while (elapsed < MIN_MS * 1000);
+  return elapsed / 1e6 / passes;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+interface Row {
+  fixture: string;
+  chunking: string;
+  oursMBs: number;
+  theirsMBs: number;
+  oursBytesMBs: number;
+  oursEventsPerS: number;
+  theirsEventsPerS: number;
+  ratio: number;
+}
+
+function runCase(fixture: StreamFixture, chunking: string, chunkSize: number): Row {
+  const textChunks = chunkText(fixture.bytes, chunkSize);
+  const byteChunks = chunkBytes(fixture.bytes, chunkSize);
+  const contenders: Contender[] = [
+    { name: 'ours', pass: oursOn(textChunks) },
+    { name: 'theirs', pass: theirsOn(textChunks) },
+    { name: 'oursBytes', pass: oursOn(byteChunks) },
+  ];
+  // Warm-up: let each parser's code reach the optimising compiler on this input shape.
+  for (const c of contenders) for (let i = 0; i < 3; i++) measure(c.pass, fixture.events);
+
+  const times = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(round + k) % contenders.length];
+      times.get(c.name)!.push(measure(c.pass, fixture.events));
+    }
+  }
+  const mb = fixture.bytes.length / 1e6;
+  const t = (name: string) => median(times.get(name)!);
+  return {
+    fixture: fixture.name,
+    chunking,
+    oursMBs: mb / t('ours'),
+    theirsMBs: mb / t('theirs'),
+    oursBytesMBs: mb / t('oursBytes'),
+    oursEventsPerS: fixture.events / t('ours'),
+    theirsEventsPerS: fixture.events / t('theirs'),
+    // Each round measures both back to back: the median of per-round ratios is steadier than the
+    // ratio of medians when the load of a shared machine drifts.
+    ratio: median(times.get('ours')!.map((ours, round) => times.get('theirs')![round] / ours)),
+  };
+}
+
+const fixtures = [smallEvents(FIXTURE_BYTES), largeJsonEvents(FIXTURE_BYTES), manyLineEvents(FIXTURE_BYTES)];
+const chunkings: Array<[string, number]> = [
+  ['1 KB', 1024],
+  ['16 KB', 16 * 1024],
+  ['whole', Number.POSITIVE_INFINITY],
+];
+
+// Each case runs in a child process of its own, so the code the JIT optimised for one input shape
+// (and the garbage it left) does not tilt the next case.
+const CASE = process.env.BENCH_CASE;
+if (CASE !== undefined) {
+  const [f, c] = CASE.split(':').map(Number);
+  const [label, size] = chunkings[c];
+  process.stdout.write(JSON.stringify(runCase(fixtures[f], label, size)));
+  process.exit(0);
+}
+
+const rows: Row[] = [];
+for (const [f, fixture] of fixtures.entries()) {
+  if (ONLY !== undefined && !ONLY.includes(fixture.name)) continue;
+  for (const c of chunkings.keys()) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_CASE: `${f}:${c}` },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    if (child.status !== 0) throw new Error(`case ${fixture.name} / ${chunkings[c][0]} failed`);
+    const row = JSON.parse(child.stdout) as Row;
+    rows.push(row);
+    console.error(`${row.fixture} / ${row.chunking}: ${row.ratio.toFixed(2)}x`);
+  }
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const k0 = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
+const header =
+  '| fixture | chunks | herald MB/s | eventsource-parser MB/s | ratio | herald events/s | eventsource-parser events/s | herald on bytes MB/s |\n' +
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+const body = rows
+  .map(
+    (r) =>
+      `| ${r.fixture} | ${r.chunking} | ${f1(r.oursMBs)} | ${f1(r.theirsMBs)} | **${r.ratio.toFixed(2)}x** | ` +
+      `${k0(r.oursEventsPerS)} | ${k0(r.theirsEventsPerS)} | ${f1(r.oursBytesMBs)} |`,
+  )
+  .join('\n');
+const table = `${header}\n${body}`;
+console.log(table);
+
+if (WRITE) {
+  const theirsVersion = (await import('eventsource-parser/package.json', { with: { type: 'json' } })).default
+    .version;
+  const fixtureList = fixtures
+    .map(
+      (f) =>
+        `- \`${f.name}\`: ${f.description}; ${f.bytes.length.toLocaleString('en-US')} bytes, ${f.events} events`,
+    )
+    .join('\n');
+  const md = `# Parser benchmark
+
+\`npm run bench:parser\` (bench/parser/index.ts). herald's \`createParser\` against
+eventsource-parser ${theirsVersion}, both fed the same strings; the last column is herald fed the same
+stream as UTF-8 \`Uint8Array\` chunks (decoding included). MB/s counts UTF-8 bytes of the stream. Each
+figure is the median of ${ROUNDS} interleaved rounds of at least ${MIN_MS} ms of process CPU time after a
+forced GC, each pass creating a parser and feeding every chunk. Ratio: herald / eventsource-parser throughput on strings,
+the median of the per-round ratios (both are measured back to back in each round).
+
+Run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}
+(${cpus().length} cores, shared with other work: compare ratios, not absolute figures, across runs).
+
+Fixtures:
+
+${fixtureList}
+
+${table}
+`;
+  writeFileSync(new URL('../results/parser.md', import.meta.url), md);
+  console.error('wrote bench/results/parser.md');
+}
