@@ -172,23 +172,25 @@ export class SseStream implements SinkOwner {
   #overflow(chunk: Uint8Array): boolean {
     const policy = this.#config.overflow;
     const action = typeof policy === 'function' ? policy(this, chunk) : policy;
-    const error = new SlowConsumerError(this.queuedBytes + chunk.byteLength, this.#config.maxQueueBytes);
     if (action === 'drop') {
-      if (this.droppedEvents++ === 0) this.#reportSlow(error, 'dropping events');
+      // Reported once, when dropping starts: a stuck client may drop thousands of events, and an
+      // error object (with its stack trace) per event would cost more than the event.
+      if (this.droppedEvents++ === 0) this.#reportSlow(chunk, 'dropping events');
       return false;
     }
-    this.#reportSlow(error, 'closing stream');
-    this.#finish(error);
+    this.#finish(this.#reportSlow(chunk, 'closing stream'));
     return false;
   }
 
-  #reportSlow(error: SlowConsumerError, what: string): void {
+  #reportSlow(chunk: Uint8Array, what: string): SlowConsumerError {
+    const error = new SlowConsumerError(this.queuedBytes + chunk.byteLength, this.#config.maxQueueBytes);
     this.#config.logger?.warn(
       { code: error.code, queuedBytes: error.queuedBytes, maxQueueBytes: error.maxQueueBytes },
       `slow event-stream client: ${what}`,
     );
     const listeners = this.#slowListeners;
     if (listeners !== null) for (const fn of listeners.slice()) fn(error, this);
+    return error;
   }
 
   /**

@@ -31,6 +31,24 @@ test('node:http: headers, opening comment and retry hint arrive before any event
   await close();
 });
 
+test('node:http: a stream created after the client left is closed at once and not registered', async () => {
+  const sse = new SseServer();
+  let stream: SseStream | undefined;
+  const { port, close } = await listen((req, res) => {
+    req.socket.once('close', () => {
+      stream = sse.stream(req, res);
+    });
+  });
+  const client = new RawClient(port);
+  await eventually(() => client.socket.bytesWritten > 0, 'request sent');
+  await new Promise((r) => setTimeout(r, 20));
+  client.close();
+  await eventually(() => stream !== undefined, 'handler ran');
+  assert.equal(stream!.closed, true);
+  assert.equal(sse.size, 0);
+  await close();
+});
+
 test('node:http: Last-Event-ID from the header, else the query parameter', async () => {
   const seen: Array<string | null> = [];
   const options = { lastEventIdParams: ['lastEventId', 'last_event_id'] };
