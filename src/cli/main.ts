@@ -4,7 +4,9 @@
  * naming the problem and exits with status 2, before any port or file is opened.
  */
 import { readFileSync } from 'node:fs';
+import { isClusterWorker } from '../hub/cluster/worker.js';
 import { MAIN_HELP, serveHelp } from './help.js';
+import { serve, serveWorker } from './serve.js';
 import { resolveServeConfig } from './serve-config.js';
 import { USAGE_EXIT_CODE, UsageError } from './usage-error.js';
 
@@ -15,6 +17,8 @@ function version(): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  // A cluster worker runs the same script; its options come from the primary, already checked.
+  if (isClusterWorker()) return serveWorker();
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
@@ -33,14 +37,23 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(serveHelp());
     return;
   }
-  process.stderr.write('herald: the hub is not built yet\n');
-  process.exitCode = 1;
+  await serve(request.config);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`herald: ${error.message}\n`);
+  // Options the later checks refuse (a store file that is not Herald's, a hub option) are bad usage too.
+  const code = (error as { code?: unknown })?.code;
+  if (error instanceof UsageError || code === 'HERALD_ERR_STORE_CONFIG' || code === 'HERALD_ERR_HUB_OPTION') {
+    process.stderr.write(`herald: ${(error as Error).message}\n`);
     process.exitCode = USAGE_EXIT_CODE;
+    return;
+  }
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    const { address, port } = error as { address?: string; port?: number };
+    process.stderr.write(
+      `herald: cannot listen on ${address ?? ''}:${port ?? ''} (${code}); choose another --port or --host\n`,
+    );
+    process.exitCode = 1;
     return;
   }
   process.stderr.write(

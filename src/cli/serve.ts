@@ -1,0 +1,119 @@
+/**
+ * `herald serve`: one process serving HTTP, or with `--workers N` a primary holding the store and N
+ * workers serving HTTP on one shared port. Each runs until SIGTERM/SIGINT, then drains.
+ */
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { startCluster } from '../hub/cluster/primary.js';
+import { connectToPrimary } from '../hub/cluster/worker.js';
+import { createHub } from '../hub/index.js';
+import { DEFAULT_RETENTION, openStore } from '../hub/stores/index.js';
+import type { Store } from '../hub/stores/store.js';
+import { applyDemo, demoBanner, demoPublisherToken } from './demo.js';
+import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
+import { toHubOptions, toRetention } from './hub-options.js';
+import { createLogger } from './logger.js';
+import type { ServeConfig } from './serve-options.js';
+import { createShutdown, onSignals } from './shutdown.js';
+
+/** How long requests still running at shutdown (a publish, a slow upload) get to finish. */
+const REQUEST_GRACE_MS = 1_000;
+
+/** Runs the hub as `config` says, in this process or as a cluster primary. */
+export async function serve(requested: ServeConfig): Promise<void> {
+  const config = applyDemo(requested);
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config.store, toRetention(config, DEFAULT_RETENTION));
+  if (config.workers > 1) return servePrimary(config, store, logger);
+
+  const hub = createHub(toHubOptions(config, store, logger));
+  const listener = createHttpListener(tlsFiles(config), (req, res) => hub.handle(req, res));
+  const address = await listener.listen(config.port, config.host);
+  const url = publicUrl(listener.tls, config.host, address.port);
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs, async () => {
+    listener.stopAccepting();
+    await hub.close({ retryMs: config.shutdownRetryMs });
+    await listener.finish(REQUEST_GRACE_MS);
+    await store.close();
+    return true;
+  });
+  onSignals(['SIGTERM', 'SIGINT'], logger, shutdown);
+  await announce(config, logger, url, 1);
+}
+
+/** The primary: owns the store, runs no HTTP itself. */
+async function servePrimary(config: ServeConfig, store: Store, logger: Logger): Promise<void> {
+  const tls = tlsFiles(config);
+  // Fail on a bad certificate here, once, rather than in every worker, forever restarted.
+  if (tls !== undefined) createHttpListener(tls, () => {});
+  const workers = startCluster({
+    workers: config.workers,
+    store,
+    setup: config,
+    logger,
+    onListening: (address) => {
+      void announce(config, logger, publicUrl(tls !== undefined, config.host, address.port), config.workers);
+    },
+  });
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs + 1_000, () =>
+    workers.shutdown(config.shutdownRetryMs, config.shutdownTimeoutMs),
+  );
+  onSignals(['SIGTERM', 'SIGINT'], logger, shutdown);
+}
+
+/**
+ * A worker: gets its config from the primary, serves HTTP with a store and presence that go
+ * through the primary. Tags each response with its PID (`X-Herald-Worker`) so that operators and
+ * tests can tell which worker answered.
+ */
+export async function serveWorker(): Promise<void> {
+  const link = await connectToPrimary<ServeConfig>();
+  const config = link.setup;
+  const logger = createLogger(config.logLevel, { worker: cluster.worker?.id });
+  const hub = createHub({ ...toHubOptions(config, link.store, logger), presence: link.presence });
+  const pid = String(process.pid);
+  const handler: RequestHandler = (req, res) => {
+    res.setHeader('X-Herald-Worker', pid);
+    hub.handle(req, res);
+  };
+  const listener = createHttpListener(tlsFiles(config), handler);
+  const drain = async (retryMs: number) => {
+    listener.stopAccepting();
+    await hub.close({ retryMs });
+    await listener.finish(REQUEST_GRACE_MS);
+    await link.store.close();
+    await link.presence.close();
+    link.close();
+    return true;
+  };
+  // The primary's order carries the retry hint; a SIGTERM sent to this worker alone uses the config's.
+  let retryMs = config.shutdownRetryMs;
+  const shutdown = createShutdown(logger, config.shutdownTimeoutMs, () => drain(retryMs));
+  link.onShutdown((ordered, reason) => {
+    if (ordered !== undefined) retryMs = ordered;
+    shutdown(reason);
+  });
+  // Ctrl-C reaches the whole process group: the primary coordinates, so workers ignore SIGINT.
+  process.on('SIGINT', () => {});
+  onSignals(['SIGTERM'], logger, shutdown);
+  await listener.listen(config.port, config.host);
+}
+
+function tlsFiles(config: ServeConfig): { cert: string; key: string } | undefined {
+  return config.tlsCert !== undefined && config.tlsKey !== undefined
+    ? { cert: config.tlsCert, key: config.tlsKey }
+    : undefined;
+}
+
+/** Logs where the hub listens and, in demo mode, prints what to open and how to publish. */
+async function announce(config: ServeConfig, logger: Logger, url: string, workers: number): Promise<void> {
+  logger.info({ url, workers, store: redactStore(config.store) }, 'herald listening');
+  if (!config.demo) return;
+  // Demo pages (src/hub/demo, web/) mount here once they exist: mountDemo(hub, ...).
+  process.stdout.write(demoBanner(url, await demoPublisherToken(config)));
+}
+
+/** The store spec without credentials, for logs. */
+function redactStore(spec: string): string {
+  return spec.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startHerald } from './herald-process.js';
+import { listeningUrl, openStream, publish, publisherToken } from './streams.js';
+
+const HUB = '/.well-known/mercure';
+
+test('--demo prints a publish command whose token works, and the subscribe URL it names', async (t) => {
+  const herald = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
+  t.after(() => herald.kill());
+  const [, url, token] = await herald.waitForOutput(
+    /publish {5}curl -X POST '([^']+)' -H 'Authorization: Bearer ([\w.-]+)'/,
+  );
+  const [, subscribeUrl] = await herald.waitForOutput(/subscribe {3}curl -N '([^']+)'/);
+  assert.equal(new URL(url!).pathname, HUB);
+  assert.match(herald.stdout(), /open {8}http:\/\/127\.0\.0\.1:\d+\//);
+
+  // Anonymous subscribe is on in demo mode; the printed token publishes.
+  const stream = await openStream(subscribeUrl!);
+  assert.equal(stream.status, 200);
+  const topic = new URL(subscribeUrl!).searchParams.get('topic')!;
+  const result = await publish(url!, token!, { topic, data: 'hello from the demo', id: 'demo-1' });
+  assert.equal(result.status, 200, result.body);
+  assert.equal(result.body, 'demo-1');
+  await stream.waitFor(/id: demo-1\ndata: hello from the demo\n\n/);
+  stream.close();
+
+  herald.child.kill('SIGTERM');
+  assert.equal(await herald.exited, 0);
+});
+
+test('SIGTERM: connected subscribers get the retry hint, their streams end, the process exits 0', async (t) => {
+  const key = 'sigterm-test-secret-key-of-32-bytes!';
+  const herald = startHerald(
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous', '--shutdown-retry', '1500ms'],
+    { HERALD_JWT_KEY: key },
+  );
+  t.after(() => herald.kill());
+  const base = await listeningUrl(herald);
+  const streams = await Promise.all(
+    [1, 2, 3].map(() => openStream(`${base}${HUB}?topic=${encodeURIComponent('https://example.com/s')}`)),
+  );
+  t.after(() => {
+    for (const s of streams) s.close();
+  });
+  for (const s of streams) assert.equal(s.status, 200);
+  // Prove delivery works before the shutdown, so that the end is the shutdown's doing.
+  const sent = await publish(`${base}${HUB}`, await publisherToken(key), {
+    topic: 'https://example.com/s',
+    data: 'before',
+  });
+  assert.equal(sent.status, 200);
+  await Promise.all(streams.map((s) => s.waitFor(/data: before\n\n/)));
+
+  herald.child.kill('SIGTERM');
+  await Promise.all(streams.map((s) => s.ended));
+  for (const s of streams) assert.match(s.text(), /data: before\n\n(?:.*\n)*retry: 1500\n/);
+  assert.equal(await herald.exited, 0);
+  assert.match(herald.stdout(), /"msg":"stopped"/);
+});
