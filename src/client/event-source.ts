@@ -21,7 +21,7 @@ import {
   type EventSourceOptions,
   type FetchLike,
 } from './options.js';
-import { buildHeaders, isEventStreamType } from './request.js';
+import { buildHeaders, isEventStreamType, requestUrl } from './request.js';
 
 /** One request and its response body; replaced on each reconnect, dropped on close. */
 interface Connection {
@@ -131,7 +131,7 @@ export class EventSource extends EventSourceBase {
       const body = typeof options.body === 'function' ? await options.body() : options.body;
       init = {
         method: options.method ?? 'GET',
-        headers: buildHeaders(extraHeaders, this.#parser.lastEventId),
+        headers: buildHeaders(extraHeaders, this.#parser.lastEventId, options.lastEventIdParam),
         body: body ?? null,
         cache: 'no-store',
         credentials: this.withCredentials ? 'include' : 'same-origin',
@@ -153,7 +153,10 @@ export class EventSource extends EventSourceBase {
     try {
       // Called unbound: a browser's fetch throws "Illegal invocation" when `this` is not the window.
       const fetchImpl: FetchLike = options.fetch ?? globalThis.fetch;
-      response = await fetchImpl(this.#target.href, init);
+      response = await fetchImpl(
+        requestUrl(this.#target, this.#parser.lastEventId, options.lastEventIdParam),
+        init,
+      );
     } catch (error) {
       this.#lose(connection, {
         code: 'HERALD_ERR_NETWORK',

@@ -38,6 +38,12 @@ export interface EventSourceOptions {
    * from an earlier session). Default: none.
    */
   lastEventId?: string;
+  /**
+   * Send the last event ID as this query parameter (Mercure reads `lastEventID`) instead of the
+   * `Last-Event-ID` header. A script-set header makes a browser preflight every cross-origin
+   * reconnect; a query parameter does not. Default: the header.
+   */
+  lastEventIdParam?: string;
   /** The request method. Default: `'GET'`. */
   method?: string;
   /** The request body (with `method: 'POST'`), or a function returning it before each request. */
@@ -76,7 +82,24 @@ function check(condition: boolean, option: string, rule: string, value: unknown)
 
 /** Throws {@link InvalidEventSourceOptionError} for an option that cannot work. */
 export function checkOptions(options: EventSourceOptions): void {
-  const { stallTimeoutMs, maxBufferSize, backoff, headers, fetch, method, body, lastEventId } = options;
+  const {
+    stallTimeoutMs,
+    maxBufferSize,
+    backoff,
+    headers,
+    fetch,
+    method,
+    body,
+    lastEventId,
+    lastEventIdParam,
+  } = options;
+  if (lastEventIdParam !== undefined)
+    check(
+      typeof lastEventIdParam === 'string' && lastEventIdParam !== '',
+      'lastEventIdParam',
+      'must be a non-empty query parameter name',
+      lastEventIdParam,
+    );
   if (lastEventId !== undefined)
     check(
       typeof lastEventId === 'string' && !/[\0\r\n]/.test(lastEventId),

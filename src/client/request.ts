@@ -48,10 +48,27 @@ function inBrowser(): boolean {
  * whereas a script-set `Cache-Control` is not a CORS-safelisted header and would need a preflight
  * on every cross-origin connection, or break a redirect to another origin.
  */
-export function buildHeaders(extra: HeadersInit | undefined, lastEventId: string): Headers {
+export function buildHeaders(
+  extra: HeadersInit | undefined,
+  lastEventId: string,
+  lastEventIdParam?: string,
+): Headers {
   const headers = new Headers({ Accept: 'text/event-stream' });
   if (!inBrowser()) headers.set('Cache-Control', 'no-store');
   if (extra !== undefined) for (const [name, value] of new Headers(extra)) headers.set(name, value);
-  if (lastEventId !== '') headers.set('Last-Event-ID', toByteString(lastEventId));
+  if (lastEventId !== '' && lastEventIdParam === undefined)
+    headers.set('Last-Event-ID', toByteString(lastEventId));
   return headers;
+}
+
+/**
+ * The URL of one request: `target`, with the last event ID in the `lastEventIdParam` query
+ * parameter when that option is set and the ID is not empty (replacing any value there; with no ID
+ * the URL goes as given).
+ */
+export function requestUrl(target: URL, lastEventId: string, lastEventIdParam?: string): string {
+  if (lastEventIdParam === undefined || lastEventId === '') return target.href;
+  const url = new URL(target.href);
+  url.searchParams.set(lastEventIdParam, lastEventId);
+  return url.href;
 }

@@ -573,6 +573,39 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
+    name: 'lastEventIdParam: a cross-origin reconnect carries the ID in the query, without a preflight',
+    only: 'browser',
+    skipNative: 'lastEventIdParam is a Herald extension',
+    serve(req, res, _state, request) {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(404).end(); // this server does not do preflights
+        return;
+      }
+      const id = new URL(request.path, 'http://x').searchParams.get('lastEventID');
+      res.writeHead(200, { ...EVENT_STREAM, ...corsHeaders(req) });
+      if (id === null) res.end('retry: 10\nid: é1\ndata: a\n\n');
+      else res.write(`data: b after ${id}\n\n`);
+    },
+    client: async (ES, ctx) => {
+      const es = ctx.track(new ES(`${ctx.crossUrl}stream?topic=x`, { lastEventIdParam: 'lastEventID' }));
+      await new Promise<void>((resolve) => {
+        es.onerror = () => ctx.log.push(`error:${es.readyState}`);
+        es.onmessage = (e) => {
+          ctx.log.push(`${e.data}:${e.lastEventId}`);
+          if (e.data.startsWith('b')) resolve();
+        };
+      });
+    },
+    expected: ['a:é1', 'error:0', 'b after é1:é1'],
+    checkRequests(requests) {
+      assertEqual(
+        requests.map((r) => `${r.method} ${r.lastEventId}`),
+        ['GET null', 'GET null'],
+        'no preflight, no Last-Event-ID header',
+      );
+    },
+  },
+  {
     // HTML lets the user agent fail the connection on a network error it "knows to be futile":
     // Chromium does so for a CORS failure. Through fetch a CORS failure cannot be told from any
     // other network error, so Herald reconnects (use backoff.maxRetries to bound it).

@@ -186,3 +186,27 @@ test('lastEventId resumes from a stored ID: sent on the first request, then repl
     ['prix-42€', '43'],
   );
 });
+
+test('lastEventIdParam sends the ID in the query instead of the header', async (t) => {
+  const server = await startStreamServer(t, (_req, res, n) => {
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    if (n === 1) res.end('retry: 1\nid: 5/6 é\ndata: a\n\n');
+    else if (n === 2) res.end('id\ndata: b\n\n');
+    else res.write('data: c\n\n');
+  });
+  const es = new EventSource(`${server.url}sub?topic=a&lastEventID=stale`, {
+    lastEventIdParam: 'lastEventID',
+  });
+  t.after(() => es.close());
+  await new Promise<void>((resolve) => {
+    es.onmessage = (e) => e.data === 'c' && resolve();
+  });
+  assert.deepEqual(
+    server.requests.map((r) => [r.url, r.lastEventId]),
+    [
+      ['/sub?topic=a&lastEventID=stale', null], // no ID yet: the URL as given
+      ['/sub?topic=a&lastEventID=5%2F6+%C3%A9', null],
+      ['/sub?topic=a&lastEventID=stale', null], // the stream cleared the ID
+    ],
+  );
+});
