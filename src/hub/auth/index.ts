@@ -19,6 +19,7 @@ export {
   createVerifier,
   DEFAULT_CLOCK_TOLERANCE_SEC,
   DEFAULT_MAX_TOKEN_BYTES,
+  DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
   type Verifier,
   type VerifierKey,
   type VerifierOptions,

@@ -7,7 +7,7 @@ import {
   type JWTVerifyOptions,
   jwtVerify,
 } from 'jose';
-import { DEFAULT_SELECTOR_BASE_URL } from '../topics/index.js';
+import { DEFAULT_SELECTOR_BASE_URL, LruCache } from '../topics/index.js';
 import { type Claims, claimsFrom10, claimsFromDraft07 } from './claims.js';
 import { AuthConfigError, AuthError } from './errors.js';
 
@@ -48,6 +48,12 @@ export interface VerifierOptions {
   maxTokenBytes?: number;
   /** Accept draft-07 tokens (no `typ: at+jwt`, `mercure` claim). Default true. */
   acceptDraft07?: boolean;
+  /**
+   * Verified tokens remembered, so that a publisher posting many updates with one token, or a
+   * subscriber reconnecting, is not verified again; `exp` and `nbf` are still checked on every use.
+   * Default `DEFAULT_VERIFIED_TOKEN_CACHE_SIZE`; 0 turns it off.
+   */
+  cacheSize?: number;
   /** Base URL for relative URL-pattern grants: the hub's URL (see `compileSelector`). */
   baseUrl?: string;
 }
@@ -67,6 +73,12 @@ export interface Verifier {
  * decoded, so a client cannot make the hub base64-decode and parse megabytes per request.
  */
 export const DEFAULT_MAX_TOKEN_BYTES = 8192;
+
+/**
+ * Verified tokens kept by default: 1,000 tokens of at most 8 KiB is at most 8 MiB, and a hub rarely
+ * sees more distinct publisher tokens than that within a token's lifetime.
+ */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 /** Default leeway for `exp` and `nbf`, in seconds. */
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
@@ -128,6 +140,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   const acceptDraft07 = options.acceptDraft07 ?? true;
   const baseUrl = options.baseUrl ?? DEFAULT_SELECTOR_BASE_URL;
+  const cacheSize = options.cacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) {
+    throw new AuthConfigError(`cacheSize must be a non-negative integer (got ${cacheSize})`);
+  }
+  // A signature verified once stays verified; only the validity window depends on the time.
+  const verified = cacheSize >= 2 ? new LruCache<string, Claims>(cacheSize) : undefined;
 
   return {
     async verify(token: string): Promise<Claims> {
@@ -137,6 +155,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
           `the access token is larger than maxTokenBytes (${String(token?.length)} > ${maxTokenBytes} bytes)`,
         );
       }
+      const known = verified?.get(token);
+      if (known !== undefined && withinValidity(known.raw, clockTolerance)) return known;
       if (!COMPACT_JWS.test(token)) {
         throw AuthError.invalidToken('the access token is not a compact JWS (three base64url parts)');
       }
@@ -174,9 +194,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const payload = await verifyWithAny(token, candidates, verifyOptions);
       if (!is10) checkOptionalClaims(payload, audience, issuer);
-      return is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
+      const claims = is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
+      verified?.set(token, claims);
+      return claims;
     },
   };
+}
+
+/** The `exp` and `nbf` checks jose made at verification, made again for a remembered token. */
+function withinValidity(payload: JWTPayload, toleranceSec: number): boolean {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.exp === 'number' && payload.exp <= now - toleranceSec) return false;
+  if (typeof payload.nbf === 'number' && payload.nbf > now + toleranceSec) return false;
+  return true;
 }
 
 /** RFC 9068 §4: `typ` is `at+jwt` or `application/at+jwt`, compared case-insensitively. */

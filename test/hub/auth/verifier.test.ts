@@ -379,6 +379,20 @@ describe('signatures and keys', () => {
     await invalidToken(hmac().verify(await token10([], { exp: now() - 60 })), /expired/);
   });
 
+  test('a remembered token is still refused once expired', async () => {
+    const verifier = hmac({ clockToleranceSec: 0 });
+    const exp = now() + 1;
+    const token = await sign({ exp, mercure: { publish: ['*'] } }, SECRET);
+    const first = await verifier.verify(token);
+    assert.equal(await verifier.verify(token), first, 'the second use is served from the cache');
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    await invalidToken(verifier.verify(token), /expired/);
+    // Without the cache, each use is a full verification.
+    const uncached = hmac({ cacheSize: 0 });
+    const token2 = await sign({ mercure: { publish: ['*'] } }, SECRET);
+    assert.notEqual(await uncached.verify(token2), await uncached.verify(token2));
+  });
+
   test('malformed and oversized tokens are refused before verification', async () => {
     for (const bad of [
       '',
@@ -410,6 +424,7 @@ describe('signatures and keys', () => {
       { jwksUrl: 'https://example.com/jwks', jwksAlgorithms: ['HS256'] },
       { key: { key: SECRET }, clockToleranceSec: -1 },
       { key: { key: SECRET }, maxTokenBytes: 10 },
+      { key: { key: SECRET }, cacheSize: -1 },
     ];
     for (const options of cases) {
       assert.throws(() => createVerifier(options), AuthConfigError, JSON.stringify(options));
