@@ -12,6 +12,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createPublisher, encodeUpdateForm, type Publisher } from '../../src/publisher/index.js';
 
@@ -38,6 +39,8 @@ interface Figures {
   requests: number;
   seconds: number;
   latenciesMs: number[];
+  /** TCP connections the stand-in accepted during the run. */
+  connections: number;
 }
 
 /** Pins every thread of this process to one CPU; returns what happened, for the report. */
@@ -61,9 +64,14 @@ async function startStub(cpu: number) {
   const child = pinned
     ? spawn('taskset', ['-c', String(cpu), ...node], { stdio: ['pipe', 'pipe', 'inherit'] })
     : spawn(node[0]!, node.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  const { port } = JSON.parse(line.toString('utf8')) as { port: number };
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const { port } = JSON.parse((await lines.next()).value as string) as { port: number };
   return {
+    /** TCP connections the stand-in accepted so far. */
+    async connections(): Promise<number> {
+      child.stdin!.write('count\n');
+      return (JSON.parse((await lines.next()).value as string) as { connections: number }).connections;
+    },
     url: `http://127.0.0.1:${port}/.well-known/mercure`,
     note: pinned ? `hub stand-in pinned to CPU ${cpu}` : 'hub stand-in not pinned',
     async stop() {
@@ -74,7 +82,13 @@ async function startStub(cpu: number) {
 }
 
 /** Sends `count` publishes with `concurrency` in flight; records each one's latency. */
-async function run(publisher: Publisher, mode: Mode, count: number): Promise<Figures> {
+async function run(
+  publisher: Publisher,
+  mode: Mode,
+  count: number,
+  connections: () => Promise<number>,
+): Promise<Figures> {
+  const before = await connections();
   const latenciesMs: number[] = new Array(count);
   const data = DATA;
   let next = 0;
@@ -88,7 +102,8 @@ async function run(publisher: Publisher, mode: Mode, count: number): Promise<Fig
   };
   const start = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { mode, requests: count, seconds: (performance.now() - start) / 1000, latenciesMs };
+  const seconds = (performance.now() - start) / 1000;
+  return { mode, requests: count, seconds, latenciesMs, connections: (await connections()) - before };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -100,7 +115,15 @@ function summarize(mode: Mode, runs: Figures[]) {
   const total = mine.reduce((n, r) => n + r.requests, 0);
   const seconds = mine.reduce((s, r) => s + r.seconds, 0);
   const sorted = mine.flatMap((r) => r.latenciesMs).sort((a, b) => a - b);
-  return { mode, total, rps: total / seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  const connections = mine.reduce((n, r) => n + r.connections, 0);
+  return {
+    mode,
+    total,
+    connections,
+    rps: total / seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+  };
 }
 
 const selfNote = pinSelf(1);
@@ -114,10 +137,11 @@ const bodyBytes = Buffer.byteLength(
 );
 const runs: Figures[] = [];
 try {
-  for (const mode of ['keep-alive', 'close'] as const) await run(publishers[mode], mode, warmup);
+  for (const mode of ['keep-alive', 'close'] as const)
+    await run(publishers[mode], mode, warmup, stub.connections);
   for (let round = 0; round < rounds; round++) {
     for (const mode of ['keep-alive', 'close'] as const)
-      runs.push(await run(publishers[mode], mode, requests));
+      runs.push(await run(publishers[mode], mode, requests, stub.connections));
   }
 } finally {
   await Promise.all(Object.values(publishers).map((p) => p.close()));
@@ -127,10 +151,10 @@ try {
 const keep = summarize('keep-alive', runs);
 const close = summarize('close', runs);
 const row = (s: ReturnType<typeof summarize>) =>
-  `| ${s.mode.padEnd(10)} | ${String(s.total).padStart(8)} | ${s.rps.toFixed(0).padStart(10)} | ${s.p50.toFixed(2).padStart(8)} | ${s.p99.toFixed(2).padStart(8)} |`;
+  `| ${s.mode.padEnd(10)} | ${String(s.total).padStart(8)} | ${String(s.connections).padStart(15)} | ${s.rps.toFixed(0).padStart(10)} | ${s.p50.toFixed(2).padStart(8)} | ${s.p99.toFixed(2).padStart(8)} |`;
 const table = [
-  '| mode       | requests | requests/s | p50 (ms) | p99 (ms) |',
-  '| ---------- | -------: | ---------: | -------: | -------: |',
+  '| mode       | requests | new connections | requests/s | p50 (ms) | p99 (ms) |',
+  '| ---------- | -------: | --------------: | ---------: | -------: | -------: |',
   row(keep),
   row(close),
 ].join('\n');
@@ -148,7 +172,8 @@ ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg
 Setup: \`createPublisher\` (undici \`Pool\`, ${concurrency} connections) posting a ${bodyBytes}-byte form update to a
 node:http stand-in that answers like a Mercure hub (parse form, check bearer and topic, 200 text/plain ID);
 ${stub.note}, ${selfNote}. ${concurrency} publishes in flight; ${warmup} warm-up requests per mode, then
-${rounds} alternating rounds of ${requests} requests per mode. Latency is from \`publish()\` to its resolution.
+${rounds} alternating rounds of ${requests} requests per mode. Latency is from \`publish()\` to its resolution;
+"new connections" are those the stand-in accepted during the measured rounds (keep-alive opened its pool in the warm-up).
 
 ${table}
 
