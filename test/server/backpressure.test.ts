@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { encodeEvent } from '../../src/protocol/index.js';
+import { SseServer } from '../../src/server/index.js';
 
 interface Figures {
   offered: number;
@@ -55,4 +57,23 @@ test('a client that never reads: a policy function decides per event', () => {
   assert.equal(f.dropped, 99);
   assert.equal(f.closed, true);
   assert.ok(f.maxQueued <= f.max);
+});
+
+test('Fetch path: a body nobody reads is bounded the same way', async () => {
+  const sse = new SseServer({ heartbeatMs: 0, maxQueueBytes: 256 * 1024 });
+  const { stream, response } = sse.fetch(new Request('http://x.test/events'));
+  let slow = 0;
+  stream.on('slow', () => slow++);
+  const chunk = encodeEvent({ data: 'y'.repeat(1000) });
+  let maxQueued = 0;
+  for (let turn = 0; turn < 200 && !stream.closed; turn++) {
+    for (let i = 0; i < 16; i++) stream.write(chunk);
+    maxQueued = Math.max(maxQueued, stream.queuedBytes);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.equal(stream.closed, true);
+  assert.equal(slow, 1);
+  assert.ok(maxQueued <= 256 * 1024, `queued ${maxQueued}`);
+  assert.equal(sse.size, 0);
+  await assert.rejects(response.text(), { code: 'HERALD_ERR_SLOW_CONSUMER' });
 });
