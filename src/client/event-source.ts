@@ -83,7 +83,7 @@ export class EventSource extends EventSourceBase {
         lastEventId: options.lastEventId ?? '',
       },
     );
-    if (target.protocol === 'http:' || target.protocol === 'https:') void this.#connect();
+    if (target.protocol === 'http:' || target.protocol === 'https:') this.#connect();
     else {
       // fetch refuses other schemes with a network error the standard allows to treat as futile:
       // fail the connection, in a later task as every event of the source.
@@ -112,7 +112,7 @@ export class EventSource extends EventSourceBase {
     this.setReadyState(EventSource.CLOSED);
   }
 
-  async #connect(): Promise<void> {
+  #connect(): void {
     const connection: Connection = {
       controller: new AbortController(),
       lastActivity: Date.now(),
@@ -120,6 +120,19 @@ export class EventSource extends EventSourceBase {
     };
     this.#connection = connection;
     this.#watchStall(connection);
+    // Anything unforeseen (a custom fetch resolving to something that is not a Response, a body
+    // already read) is a network error of this connection rather than an unhandled rejection.
+    this.#run(connection).catch((error: unknown) =>
+      this.#lose(connection, {
+        code: 'HERALD_ERR_NETWORK',
+        message: `EventSource connection to ${this.url} failed: ${describe(error)}`,
+        cause: error,
+      }),
+    );
+  }
+
+  /** One connection: request, response checks, then the body until it ends or fails. */
+  async #run(connection: Connection): Promise<void> {
     const options = this.#options;
     // Events are never dispatched from inside the constructor, even when `headers()` throws at once.
     await undefined;
@@ -306,7 +319,7 @@ export class EventSource extends EventSourceBase {
     if (this.readyState !== EventSource.CONNECTING) return;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
-      if (this.readyState === EventSource.CONNECTING && this.#connection === null) void this.#connect();
+      if (this.readyState === EventSource.CONNECTING && this.#connection === null) this.#connect();
     }, delay);
   }
 

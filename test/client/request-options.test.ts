@@ -210,3 +210,14 @@ test('lastEventIdParam sends the ID in the query instead of the header', async (
     ],
   );
 });
+
+test('a custom fetch that resolves to something unusable is a network error, not a crash', async (t) => {
+  const es = new EventSource('https://stream.example/events', {
+    fetch: async () =>
+      ({ status: 200, headers: new Headers({ 'content-type': 'text/event-stream' }) }) as Response,
+  });
+  t.after(() => es.close());
+  const error = await nextEvent<EventSourceErrorEvent>(es, 'error');
+  assert.equal(error.code, 'HERALD_ERR_NETWORK');
+  assert.equal(es.readyState, EventSource.CONNECTING);
+});
