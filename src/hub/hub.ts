@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
 import { SseServer } from '../server/index.js';
+import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
 import { Authenticator } from './http/authenticate.js';
 import type { HubContext } from './http/context.js';
 import { Cors } from './http/cors.js';
@@ -59,6 +60,7 @@ export interface Hub {
 
 const HEALTH_PATH = '/healthz';
 const METRICS_PATH = '/metrics';
+const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
 
 /**
  * Creates a hub. Options are checked at once (see `resolveHubOptions`).
@@ -85,6 +87,9 @@ class HeraldHub implements Hub, HubContext {
   readonly auth: Authenticator;
   closing = false;
   readonly #unsubscribe: () => void;
+  /** RFC 9728 metadata: its path on this hub, and the challenge parameter pointing to it. */
+  readonly #metadataPath: string | undefined;
+  readonly #challenge: { resourceMetadata?: string } = {};
   #closed: Promise<void> | undefined;
 
   constructor(options: ResolvedHubOptions) {
@@ -108,6 +113,14 @@ class HeraldHub implements Hub, HubContext {
       this.#left(s),
     );
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
+    // Mercure 1.0 "Protected Resource Metadata": derived from the resource identifier (the
+    // audience) by inserting the well-known segment between host and path (RFC 9728 section 3.1).
+    if (options.audience !== undefined && URL.canParse(options.audience) && this.auth.verifiesAny) {
+      const resource = new URL(options.audience);
+      const path = resource.pathname === '/' ? '' : resource.pathname;
+      this.#metadataPath = `${METADATA_PREFIX}${path}`;
+      this.#challenge.resourceMetadata = `${resource.origin}${this.#metadataPath}`;
+    }
     if (!this.auth.verifiesSubscribers && !options.anonymous) {
       this.logger?.warn('no subscriber key and anonymous off: every subscription will be refused (401)');
     }
@@ -158,7 +171,7 @@ class HeraldHub implements Hub, HubContext {
 
   handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void {
     this.#route(req as IncomingMessage, res as ServerResponse, next).catch((error) => {
-      const status = sendError(res as ServerResponse, error);
+      const status = sendError(res as ServerResponse, error, this.#challenge);
       if (status >= 500) this.logger?.error({ err: error, url: req.url }, 'hub request failed');
     });
   }
@@ -172,6 +185,10 @@ class HeraldHub implements Hub, HubContext {
     if (!isHub) {
       if (path === HEALTH_PATH) return this.#health(res);
       if (path === METRICS_PATH && this.options.metrics) return this.#metrics(res);
+      if (path === this.#metadataPath && (method === 'GET' || method === 'HEAD')) {
+        this.cors.apply(req, res);
+        return this.#resourceMetadata(res);
+      }
       if (next !== undefined) return next();
       throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
     }
@@ -233,6 +250,23 @@ class HeraldHub implements Hub, HubContext {
       'Content-Type': 'text/plain; charset=utf-8',
       'Content-Length': Buffer.byteLength(body),
       'Cache-Control': 'no-store',
+    });
+    res.end(body);
+  }
+
+  #resourceMetadata(res: ServerResponse): void {
+    const document: Record<string, unknown> = {
+      resource: this.options.audience,
+      authorization_details_types_supported: [MERCURE_AUTHORIZATION_DETAIL_TYPE],
+      bearer_methods_supported: ['header'],
+      mercure_cookie: this.options.cookieName,
+    };
+    if (this.options.subscriptions) document.mercure_subscriptions = true;
+    const body = JSON.stringify(document);
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(body),
+      'Cache-Control': 'max-age=3600',
     });
     res.end(body);
   }

@@ -41,6 +41,11 @@ export class Authenticator {
     this.#publishOrigins = options.publishOrigins;
   }
 
+  /** True when any token can be checked. */
+  get verifiesAny(): boolean {
+    return this.#subscriber !== undefined || this.#publisher !== undefined;
+  }
+
   /** True when subscriber tokens can be checked. */
   get verifiesSubscribers(): boolean {
     return this.#subscriber !== undefined;

@@ -5,7 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { HeraldError } from '../../errors.js';
-import { AuthError, bearerChallenge } from '../auth/index.js';
+import { AuthError, type BearerChallengeParams, bearerChallenge } from '../auth/index.js';
 
 /** A request the hub refuses: carries the HTTP status and, for auth failures, the RFC 6750 error. */
 export class HubHttpError extends HeraldError {
@@ -61,18 +61,23 @@ export interface ErrorResponse {
  * Status, message and challenge for any error thrown while handling a request: the one place
  * errors become HTTP.
  */
-export function describeError(error: unknown): ErrorResponse {
+export function describeError(error: unknown, challenge: BearerChallengeParams = {}): ErrorResponse {
   if (error instanceof HubHttpError) {
     const out: ErrorResponse = { status: error.status, message: error.message };
     if (error.status === 401 || error.status === 403) {
-      out.challenge = error.bearerError === undefined ? 'Bearer' : `Bearer error="${error.bearerError}"`;
+      const params: BearerChallengeParams = { ...challenge };
+      let text = bearerChallenge(undefined, params);
+      if (error.bearerError !== undefined) {
+        text += `${text === 'Bearer' ? ' ' : ', '}error="${error.bearerError}"`;
+      }
+      out.challenge = text;
     }
     return out;
   }
   if (error instanceof AuthError) {
     // `description` only: telling an expired token from a forged one helps attackers, not clients.
     const out: ErrorResponse = { status: error.status, message: error.description };
-    if (error.status !== 503) out.challenge = bearerChallenge(error);
+    if (error.status !== 503) out.challenge = bearerChallenge(error, challenge);
     return out;
   }
   const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
@@ -87,9 +92,12 @@ export function describeError(error: unknown): ErrorResponse {
   return { status: 500, message: 'internal error' };
 }
 
-/** Writes an error response unless headers are already out; returns the status sent. */
-export function sendError(res: ServerResponse, error: unknown): number {
-  const { status, message, challenge } = describeError(error);
+/**
+ * Writes an error response unless headers are already out; returns the status sent. `params` go
+ * into Bearer challenges (Mercure 1.0 recommends `resource_metadata` on every one).
+ */
+export function sendError(res: ServerResponse, error: unknown, params?: BearerChallengeParams): number {
+  const { status, message, challenge } = describeError(error, params);
   if (res.headersSent) {
     res.destroy();
     return status;

@@ -108,6 +108,20 @@ describe('health, metrics, routing', () => {
     assert.match(put.headers.get('allow')!, /POST/);
   });
 
+  test('protected resource metadata is served under the audience path (RFC 9728)', async (t) => {
+    const hub = await startHub({ anonymous: true, subscriptions: true });
+    t.after(() => hub.close());
+    const res = await fetch(`${hub.origin}/.well-known/oauth-protected-resource/.well-known/mercure`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), {
+      resource: 'https://localhost/.well-known/mercure',
+      authorization_details_types_supported: ['https://mercure.rocks/authorization-detail'],
+      bearer_methods_supported: ['header'],
+      mercure_cookie: 'mercureAuthorization',
+      mercure_subscriptions: true,
+    });
+  });
+
   test('past maxSubscribers a subscription gets 503', async (t) => {
     const hub = await startHub({ anonymous: true, maxSubscribers: 1 });
     t.after(() => hub.close());

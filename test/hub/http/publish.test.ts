@@ -10,6 +10,8 @@ import {
   type TestHub,
 } from '../../support/hub.js';
 
+const METADATA = 'https://localhost/.well-known/oauth-protected-resource/.well-known/mercure';
+
 describe('publish (POST /.well-known/mercure)', () => {
   let hub: TestHub;
   let token: string;
@@ -127,7 +129,7 @@ describe('publish (POST /.well-known/mercure)', () => {
   test('401 with a bare Bearer challenge without a token; 401 invalid_token for a bad one', async () => {
     const none = await publish(hub, { topic: 't' }, undefined);
     assert.equal(none.status, 401);
-    assert.equal(none.headers.get('www-authenticate'), 'Bearer');
+    assert.equal(none.headers.get('www-authenticate'), `Bearer resource_metadata="${METADATA}"`);
     const forged = await publish(
       hub,
       { topic: 't' },

@@ -10,6 +10,8 @@ import {
   type TestHub,
 } from '../../support/hub.js';
 
+const METADATA = 'https://localhost/.well-known/oauth-protected-resource/.well-known/mercure';
+
 describe('subscribe (GET /.well-known/mercure)', () => {
   let hub: TestHub;
   let pub: string;
@@ -109,7 +111,8 @@ describe('subscriber authorization', () => {
     const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]));
     await sub.ended;
     assert.equal(sub.status, 401);
-    assert.equal(sub.headers['www-authenticate'], 'Bearer');
+    // No error code when no token was presented (RFC 6750 3.1); the metadata URL helps clients find one.
+    assert.equal(sub.headers['www-authenticate'], `Bearer resource_metadata="${METADATA}"`);
   });
 
   test('an invalid token is 401 invalid_token', async () => {
