@@ -87,6 +87,7 @@ declare global {
   interface Window {
     herald: typeof import('../../src/client/index.js');
     source: SharedEventSource;
+    twin: SharedEventSource;
     received: string[];
     log: string[];
     refusedLog: string[];
@@ -220,6 +221,13 @@ test('in Chromium', async (t) => {
       await openMember(first, server.origin);
       server.publish(3);
       await receivedUpTo(first, 3);
+      // A second source in the same tab joins the group too: still one connection.
+      await first.evaluate(() => {
+        window.twin = new window.herald.SharedEventSource('/events');
+      });
+      await first.waitForFunction(() => window.twin.readyState === 1 && window.twin.lastEventId === '3');
+      assert.equal(await first.evaluate(() => window.twin.isLeader), false);
+      assert.equal(server.connects.length, 1);
 
       const late = await context.newPage();
       await openMember(late, server.origin);
