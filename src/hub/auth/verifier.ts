@@ -1,29 +1,10 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import {
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-  jwtVerify,
-} from 'jose';
+import { decodeProtectedHeader, type JWTPayload, type JWTVerifyOptions, jwtVerify } from 'jose';
 import { DEFAULT_SELECTOR_BASE_URL, LruCache } from '../topics/index.js';
 import { type Claims, claimsFrom10, claimsFromDraft07 } from './claims.js';
 import { AuthConfigError, AuthError } from './errors.js';
+import { type KeySource, remoteKeySource, staticKeySource, type VerifierKey } from './key-source.js';
 
-/** A key configured by the operator; the token never chooses it nor its algorithm. */
-export interface VerifierKey {
-  /**
-   * An HMAC secret, or a PEM: SPKI public key (`BEGIN PUBLIC KEY`), PKCS#1 RSA public key, X.509
-   * certificate, or a private key (its public half is used).
-   */
-  key: string;
-  /**
-   * The one algorithm accepted. By default every algorithm of the key's family: HS256/384/512 for a
-   * secret, RS* and PS* for RSA, ES256/384/512 by curve, EdDSA for Ed25519/Ed448.
-   */
-  algorithm?: string;
-}
+export type { VerifierKey };
 
 export interface VerifierOptions {
   /** A static key. Give `key`, `jwksUrl` or both. */
@@ -83,23 +64,8 @@ export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 /** Default leeway for `exp` and `nbf`, in seconds. */
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
 
-const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
-const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
-const ASYMMETRIC_ALGORITHMS = [...RSA_ALGORITHMS, 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
-const EC_ALGORITHM_BY_CURVE: Record<string, string> = {
-  prime256v1: 'ES256',
-  secp384r1: 'ES384',
-  secp521r1: 'ES512',
-};
-
 /** Compact JWS: three base64url segments (RFC 7515 §7.1). */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
-interface KeySource {
-  key: KeyObject | Uint8Array | JWTVerifyGetKey;
-  algorithms: string[];
-  remote: boolean;
-}
 
 /**
  * Creates a token verifier for the hub.
@@ -243,7 +209,7 @@ async function verifySignature(
   options: JWTVerifyOptions,
 ): Promise<JWTPayload> {
   try {
-    const { payload } = await jwtVerify(token, source.key as Parameters<typeof jwtVerify>[1], {
+    const { payload } = await jwtVerify(token, source.key, {
       ...options,
       algorithms: source.algorithms,
     });
@@ -296,91 +262,6 @@ function checkOptionalClaims(
   if (issuer !== undefined && payload.iss !== undefined && !issuer.includes(payload.iss)) {
     throw AuthError.invalidToken(`the token's iss ${JSON.stringify(payload.iss)} is not a trusted issuer`);
   }
-}
-
-function staticKeySource(config: VerifierKey): KeySource {
-  if (typeof config.key !== 'string' || config.key === '') {
-    throw new AuthConfigError('key.key must be a non-empty string: an HMAC secret or a PEM key/certificate');
-  }
-  const pem = config.key.trimStart().startsWith('-----BEGIN');
-  if (!pem) {
-    const algorithms = narrow(HMAC_ALGORITHMS, config.algorithm, 'an HMAC secret');
-    return { key: new TextEncoder().encode(config.key), algorithms, remote: false };
-  }
-  let key: KeyObject;
-  try {
-    key = createPublicKey(config.key);
-  } catch (cause) {
-    throw new AuthConfigError(
-      `key.key looks like PEM but is not a readable public key, private key or certificate (${(cause as Error).message})`,
-      { cause },
-    );
-  }
-  return {
-    key,
-    algorithms: narrow(algorithmsForKey(key), config.algorithm, `this ${key.asymmetricKeyType} key`),
-    remote: false,
-  };
-}
-
-/** Every algorithm the key's type can verify: the token's `alg` must be one of them. */
-function algorithmsForKey(key: KeyObject): string[] {
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-      return RSA_ALGORITHMS;
-    case 'rsa-pss':
-      return ['PS256', 'PS384', 'PS512'];
-    case 'ec': {
-      const alg = EC_ALGORITHM_BY_CURVE[key.asymmetricKeyDetails?.namedCurve ?? ''];
-      if (alg === undefined) {
-        throw new AuthConfigError(
-          `unsupported EC curve ${key.asymmetricKeyDetails?.namedCurve}; use P-256, P-384 or P-521`,
-        );
-      }
-      return [alg];
-    }
-    case 'ed25519':
-    case 'ed448':
-      return ['EdDSA', ...(key.asymmetricKeyType === 'ed25519' ? ['Ed25519'] : [])];
-    default:
-      throw new AuthConfigError(
-        `unsupported key type ${key.asymmetricKeyType}; use RSA, EC (P-256/384/521) or Ed25519/Ed448`,
-      );
-  }
-}
-
-function narrow(allowed: string[], algorithm: string | undefined, what: string): string[] {
-  if (algorithm === undefined) return allowed;
-  if (!allowed.includes(algorithm)) {
-    throw new AuthConfigError(
-      `algorithm ${JSON.stringify(algorithm)} cannot be used with ${what} (use one of ${allowed.join(', ')})`,
-    );
-  }
-  return [algorithm];
-}
-
-function remoteKeySource(url: string | URL, algorithms: string[] | undefined): KeySource {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch (cause) {
-    throw new AuthConfigError(`jwksUrl must be an absolute URL (got ${JSON.stringify(String(url))})`, {
-      cause,
-    });
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new AuthConfigError(`jwksUrl must be an http(s) URL (got ${parsed.protocol})`);
-  }
-  const accepted = algorithms ?? ASYMMETRIC_ALGORITHMS;
-  for (const alg of accepted) {
-    if (!ASYMMETRIC_ALGORITHMS.includes(alg)) {
-      throw new AuthConfigError(
-        `jwksAlgorithms may only hold asymmetric algorithms (got ${JSON.stringify(alg)}); ` +
-          `use some of ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
-      );
-    }
-  }
-  return { key: createRemoteJWKSet(parsed), algorithms: accepted, remote: true };
 }
 
 function toList(value: string | string[] | undefined): string[] | undefined {
