@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { http2Handler } from '../../src/server/adapters/http2.js';
 import { SseServer, type SseStream } from '../../src/server/index.js';
 import { eventually } from './helpers.js';
 
@@ -49,13 +50,14 @@ function assertHeaders(head: http2.IncomingHttpHeaders): void {
   assert.equal(head['content-encoding'], undefined);
 }
 
-test('node:http2 core API: headers, opening bytes, events, Last-Event-ID, client reset', async () => {
+test('node:http2 core API (http2Handler): headers, opening bytes, events, Last-Event-ID, client reset', async () => {
   const sse = new SseServer();
   const streams: SseStream[] = [];
   const server = http2.createServer();
-  server.on('stream', (h2, headers) => {
-    streams.push(sse.http2Stream(h2, headers));
-  });
+  server.on(
+    'stream',
+    http2Handler((stream) => streams.push(stream), { server: sse }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
