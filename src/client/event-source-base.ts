@@ -90,12 +90,14 @@ export abstract class EventSourceBase extends EventTarget {
     return this.#readyState;
   }
 
+  /** Called when a connection opens (each reconnect included), in its place among `open` listeners. */
   get onopen(): Handler<Event> {
     return this.#getHandler('open');
   }
   set onopen(handler: Handler<Event>) {
     this.#setHandler('open', handler);
   }
+  /** Called for events of type `message` (no `event:` field); named events need `addEventListener`. */
   get onmessage(): Handler<MessageEvent> {
     return this.#getHandler('message');
   }

@@ -513,6 +513,37 @@ export const cases: ConformanceCase[] = [
     expected: ['message:1', 'message:2', 'closed:2'],
   },
   {
+    name: 'close() while connecting or while waiting to reconnect: no event, no request after',
+    serve(_req, res, _state, request) {
+      if (request.path === 'hang') return; // never answers
+      stream(res, 'retry: 10\ndata: a\n\n', true);
+    },
+    client: async (ES, ctx) => {
+      const log = ctx.log;
+      const hanging = ctx.track(new ES(`${ctx.url}hang`));
+      hanging.onopen = () => log.push('hang:open');
+      hanging.onerror = () => log.push('hang:error');
+      hanging.close();
+      log.push(`hang:${hanging.readyState}`);
+
+      const es = ctx.track(new ES(`${ctx.url}ends`));
+      await new Promise<void>((resolve) => {
+        es.onmessage = (e) => log.push(`message:${e.data}`);
+        es.onerror = () => {
+          log.push(`error:${es.readyState}`);
+          es.close();
+          resolve();
+        };
+      });
+      await ctx.wait(100); // ten reconnection times
+      log.push(`later:${es.readyState}`);
+    },
+    expected: ['hang:2', 'message:a', 'error:0', 'later:2'],
+    checkRequests(requests) {
+      assertEqual(requests.filter((r) => r.path === 'ends').length, 1, 'no reconnect after close()');
+    },
+  },
+  {
     name: 'resolves a relative URL against the page (in Node, with no page, it is a SyntaxError)',
     serve(_req, res) {
       stream(res, 'data: ok\n\n');
