@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { isClusterWorker } from '../hub/cluster/worker.js';
 import { MAIN_HELP, serveHelp } from './help.js';
-import { serve, serveWorker } from './serve.js';
 import { resolveServeConfig } from './serve-config.js';
 import { USAGE_EXIT_CODE, UsageError } from './usage-error.js';
 
@@ -18,7 +17,7 @@ function version(): string {
 
 async function main(argv: string[]): Promise<void> {
   // A cluster worker runs the same script; its options come from the primary, already checked.
-  if (isClusterWorker()) return serveWorker();
+  if (isClusterWorker()) return (await import('./serve.js')).serveWorker();
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
@@ -37,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(serveHelp());
     return;
   }
+  // Loaded on demand: help, version and usage errors need none of the hub.
+  const { serve } = await import('./serve.js');
   await serve(request.config);
 }
 

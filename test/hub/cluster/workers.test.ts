@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startHerald } from '../../cli/herald-process.js';
+import { listeningUrl, openStream, publish, publisherToken } from '../../cli/streams.js';
+
+const HUB = '/.well-known/mercure';
+const SECRET = 'cluster-test-secret-key-of-32-bytes';
+const TOPIC = 'https://example.com/cluster';
+
+const ids = (text: string) => [...text.matchAll(/^id: (.*)$/gm)].map((m) => m[1]);
+
+test('--workers 2: 100 subscribers on both workers each get every update once, in order', async (t) => {
+  const herald = startHerald(
+    [
+      'serve',
+      '--workers',
+      '2',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--anonymous',
+      '--shutdown-retry',
+      '1s',
+    ],
+    { HERALD_JWT_KEY: SECRET },
+  );
+  t.after(() => herald.kill());
+  const base = await listeningUrl(herald);
+  const streams = await Promise.all(
+    Array.from({ length: 100 }, () => openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}`)),
+  );
+  t.after(() => {
+    for (const s of streams) s.close();
+  });
+  const pids = new Set(streams.map((s) => String(s.headers['x-herald-worker'])));
+  assert.equal(pids.size, 2, `subscribers spread over both workers (got ${[...pids]})`);
+  assert.ok(!pids.has(String(herald.child.pid)), 'the primary serves no HTTP');
+
+  // Publishes land on both workers too (round-robin), and every update reaches every subscriber.
+  const token = await publisherToken(SECRET);
+  const expected = Array.from({ length: 20 }, (_, i) => `c-${i}`);
+  for (const id of expected) {
+    const result = await publish(`${base}${HUB}`, token, { topic: TOPIC, id, data: `update ${id}` });
+    assert.equal(result.status, 200, result.body);
+  }
+  await Promise.all(streams.map((s) => s.waitFor(/^id: c-19$/m)));
+  for (const s of streams) assert.deepEqual(ids(s.text()), expected);
+
+  // A worker that dies is replaced; the other one keeps serving meanwhile.
+  const [victim] = pids;
+  process.kill(Number(victim), 'SIGKILL');
+  await herald.waitForOutput(/worker exited; starting a replacement/);
+  let replacement: string | undefined;
+  while (replacement === undefined) {
+    const res = await fetch(`${base}/healthz`, { headers: { Connection: 'close' } });
+    await res.arrayBuffer();
+    const pid = res.headers.get('x-herald-worker') ?? '';
+    if (!pids.has(pid)) replacement = pid;
+  }
+  const late = await openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}&lastEventID=c-18`);
+  t.after(() => late.close());
+  await late.waitFor(/^id: c-19$/m);
+  assert.deepEqual(ids(late.text()), ['c-19'], 'history is shared: resumed through the primary');
+
+  // SIGTERM to the primary drains every worker: live streams end with the retry hint.
+  const survivors = streams.filter((s) => s.headers['x-herald-worker'] !== victim);
+  herald.child.kill('SIGTERM');
+  await Promise.all(survivors.map((s) => s.ended));
+  for (const s of survivors) assert.match(s.text(), /retry: 1000\n/);
+  assert.equal(await herald.exited, 0);
+});
+
+test('sqlite store: history survives a restart, and a resumed subscriber gets what followed', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const args = [
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--anonymous',
+    '--store',
+    `sqlite:${join(dir, 'h.db')}`,
+  ];
+  const first = startHerald(args, { HERALD_JWT_KEY: SECRET });
+  t.after(() => first.kill());
+  const base = await listeningUrl(first);
+  const token = await publisherToken(SECRET);
+  for (const id of ['r-1', 'r-2', 'r-3']) {
+    assert.equal((await publish(`${base}${HUB}`, token, { topic: TOPIC, id, data: id })).status, 200);
+  }
+  first.child.kill('SIGTERM');
+  assert.equal(await first.exited, 0);
+
+  // The second run has workers: the resume goes through the primary's store.
+  const second = startHerald([...args, '--workers', '2'], { HERALD_JWT_KEY: SECRET });
+  t.after(() => second.kill());
+  const again = await listeningUrl(second);
+  const stream = await openStream(`${again}${HUB}?topic=${encodeURIComponent(TOPIC)}&lastEventID=r-1`);
+  t.after(() => stream.close());
+  await stream.waitFor(/^id: r-3$/m);
+  assert.deepEqual(ids(stream.text()), ['r-2', 'r-3']);
+  second.child.kill('SIGTERM');
+  await stream.ended;
+  assert.equal(await second.exited, 0);
+});
