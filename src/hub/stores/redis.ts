@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Update } from '../update.js';
 import { decodeUpdate, encodeBody } from './codec.js';
@@ -23,6 +24,8 @@ export interface RedisStoreOptions extends StoreOptions {
   commandTimeoutMs?: number;
   /** How long `ready()` (and `openStore`) waits for the first connection (default 5,000 ms). */
   connectTimeoutMs?: number;
+  /** How long one blocking read waits for new entries (default 5,000 ms); a silent connection is replaced after twice this. */
+  readBlockMs?: number;
   /**
    * Told when Redis stops answering (`'down'`, with the error) and answers again (`'up'`), once per
    * change. Default: a process warning when it goes down.
@@ -47,7 +50,10 @@ export interface RedisStore extends Store {
 const TRANSPORT_MIN_ENTRIES = 1000;
 /** Entries per XREAD/XRANGE page: large enough to amortize a round trip, small enough to keep replies short. */
 const PAGE = 1000;
-/** How long one XREAD blocks: an idle reader wakes this often, and a dead connection is noticed within it. */
+/**
+ * How long one XREAD blocks by default: an idle reader wakes this often, and a connection that
+ * went silent (a dropped NAT entry, a failed-over host) is replaced after twice this.
+ */
 const BLOCK_MS = 5000;
 /**
  * Age trimming uses the hub's clock, stream IDs carry Redis's: entries are removed only once this
@@ -103,6 +109,7 @@ class RedisStreamStore implements RedisStore {
   readonly #ageTrimEveryMs: number;
   readonly #now: () => number;
   readonly #connectTimeoutMs: number;
+  readonly #blockMs: number;
   readonly #onStatus: (status: 'up' | 'down', error?: Error) => void;
   readonly #listeners: ListenerSet;
   readonly #index: StreamIndex;
@@ -138,6 +145,7 @@ class RedisStreamStore implements RedisStore {
     }
     const commandTimeoutMs = positiveMs('commandTimeoutMs', options.commandTimeoutMs, 2000);
     this.#connectTimeoutMs = positiveMs('connectTimeoutMs', options.connectTimeoutMs, 5000);
+    this.#blockMs = positiveMs('readBlockMs', options.readBlockMs, BLOCK_MS);
     this.#key = `${prefix}:updates`;
     this.#display = location.display;
     this.#maxCount = retention.maxCount;
@@ -176,15 +184,15 @@ class RedisStreamStore implements RedisStore {
     this.#writer = new Redis({
       ...common,
       commandTimeout: commandTimeoutMs,
-      connectionName: `${prefix}:writer`,
+      connectionName: `${connectionName(prefix)}:writer`,
     });
-    // The reader's XREAD blocks for BLOCK_MS, so no command timeout; `blockingTimeout` makes the
-    // client give up on a blocked read that outlives BLOCK_MS by far (a dead, silent connection).
+    // The reader's XREAD blocks, so no command timeout; `blockingTimeout` makes the client give up
+    // on a blocked read that outlives its BLOCK time by as much again (see #run).
     this.#reader = new Redis({
       ...common,
-      blockingTimeout: BLOCK_MS,
-      blockingTimeoutGrace: BLOCK_MS,
-      connectionName: `${prefix}:reader`,
+      blockingTimeout: this.#blockMs,
+      blockingTimeoutGrace: this.#blockMs,
+      connectionName: `${connectionName(prefix)}:reader`,
     });
     for (const connection of [this.#writer, this.#reader]) {
       connection.on('error', (error: Error) => this.#setUp(false, error));
@@ -360,12 +368,13 @@ class RedisStreamStore implements RedisStore {
         continue;
       }
       let reply: [key: string, entries: Entry[]][] | null;
+      const startedAt = performance.now();
       try {
         reply = (await this.#reader.call('XREAD', [
           'COUNT',
           String(PAGE),
           'BLOCK',
-          String(BLOCK_MS),
+          String(this.#blockMs),
           'STREAMS',
           this.#key,
           this.#lastRead,
@@ -376,7 +385,17 @@ class RedisStreamStore implements RedisStore {
         await this.#sleepUntilReady(this.#reader);
         continue;
       }
-      if (reply === null) continue;
+      if (reply === null) {
+        // Redis answers an empty XREAD after blockMs; a null much later may have come from the
+        // client's own timer (a silent connection) or from a busy event loop. A PING tells which;
+        // a silent connection is replaced now rather than when TCP gives up, minutes later.
+        if (performance.now() - startedAt > this.#blockMs * 1.5 && !(await this.#answers(this.#reader))) {
+          if (this.#closed) return;
+          this.#setUp(false, new Error(`Redis did not answer the reader within ${this.#blockMs} ms`));
+          this.#reader.disconnect(true);
+        }
+        continue;
+      }
       for (const entry of reply[0][1]) {
         this.#lastRead = entry[0];
         const update = this.#decode(entry);
@@ -503,6 +522,23 @@ class RedisStreamStore implements RedisStore {
     this.#writer.call('XTRIM', [this.#key, 'MINID', '~', String(minId)]).catch(() => {});
   }
 
+  /** Whether `connection` answers a PING within blockMs. */
+  #answers(connection: Redis): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.#blockMs, false);
+      connection.ping().then(
+        () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+        () => {
+          clearTimeout(timer);
+          resolve(false);
+        },
+      );
+    });
+  }
+
   #cutoff(): number {
     return this.#maxAgeMs === 0 ? Number.MIN_SAFE_INTEGER : this.#now() - this.#maxAgeMs;
   }
@@ -534,6 +570,11 @@ class RedisStreamStore implements RedisStore {
   #translate(error: unknown, action: string): Error {
     if (error instanceof StoreClosedError || error instanceof StoreUnavailableError) return error;
     const message = error instanceof Error ? error.message : String(error);
+    if (message === 'Command timed out' && this.#writer.status === 'ready' && !this.#closed) {
+      // A silent connection looks connected until TCP gives up, minutes later: replace it now.
+      this.#setUp(false, error as Error);
+      this.#writer.disconnect(true);
+    }
     if (/^WRONGTYPE/.test(message)) {
       return new StoreConfigError(
         `redis store key ${JSON.stringify(this.#key)} at ${this.#display} holds another type of value ` +
@@ -546,6 +587,11 @@ class RedisStreamStore implements RedisStore {
       { cause: error },
     );
   }
+}
+
+/** CLIENT SETNAME accepts no spaces or newlines; the prefix names the connections in CLIENT LIST. */
+function connectionName(prefix: string): string {
+  return prefix.replace(/[^\x21-\x7e]/g, '_');
 }
 
 function fieldOf(fields: string[], name: string): string | undefined {

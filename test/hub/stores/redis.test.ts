@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -153,6 +154,83 @@ test('rediss:// speaks TLS: against a plain-text Redis it never becomes ready', 
   const store = createRedisStore(`rediss://${plain.host}`, roomy, { prefix, onStatus: () => {} });
   t.after(() => store.close());
   await assert.rejects(store.ready(500), StoreUnavailableError);
+});
+
+/** A TCP relay to Redis whose open connections can be frozen: they stay open and carry nothing. */
+async function freezableRelay(t: TestContext, target: URL): Promise<{ port: number; freeze: () => void }> {
+  const sockets = new Set<Socket>();
+  let live: [Socket, Socket][] = [];
+  let closing = false;
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    if (closing) return client.destroy();
+    client.pipe(upstream).pipe(client);
+    live.push([client, upstream]);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    closing = true;
+    const closed = once(server, 'close');
+    server.close();
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => {
+      for (const [client, upstream] of live) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      live = [];
+    },
+  };
+}
+
+test('a connection that goes silent is replaced: appends fail fast, then delivery resumes', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const relay = await freezableRelay(t, new URL(REDIS_URL));
+  const statuses: string[] = [];
+  const store = createRedisStore(`redis://127.0.0.1:${relay.port}`, roomy, {
+    prefix,
+    commandTimeoutMs: 300,
+    readBlockMs: 200,
+    onStatus: (s) => statuses.push(s),
+  });
+  t.after(() => store.close());
+  await store.ready();
+  const direct = await openOn(t, prefix);
+
+  relay.freeze();
+  await assert.rejects(store.append(makeUpdate('into the void')), (err: unknown) => {
+    assert.ok(err instanceof StoreUnavailableError);
+    assert.match(err.message, /Command timed out/);
+    return true;
+  });
+  // Published elsewhere while this node's connections are silent: delivered once they are replaced.
+  const meanwhile = makeUpdate('meanwhile');
+  const seen = receive(store, 1);
+  await direct.append(meanwhile);
+  assert.deepEqual(await seen.done, [meanwhile]);
+  await store.ready();
+  const after = makeUpdate('after');
+  const seenAfter = receive(direct, 1);
+  await store.append(after);
+  assert.deepEqual(await seenAfter.done, [after]);
+  assert.deepEqual(statuses.slice(0, 2), ['up', 'down']);
 });
 
 /** A redis-server of our own, so it can be stopped and started again on the same port. */
