@@ -11,7 +11,7 @@ export class PublishError extends HeraldError {
   readonly wwwAuthenticate: string | undefined;
 
   constructor(status: number, hubMessage: string, wwwAuthenticate?: string) {
-    super('HERALD_ERR_PUBLISH_REJECTED', `${publishRefusal(status, hubMessage, wwwAuthenticate)}`);
+    super('HERALD_ERR_PUBLISH_REJECTED', publishRefusal(status, hubMessage, wwwAuthenticate));
     this.status = status;
     this.hubMessage = hubMessage;
     this.wwwAuthenticate = wwwAuthenticate;
