@@ -53,6 +53,7 @@ export class SseStream implements SinkOwner {
   #holders: StreamHolder[] | null = null;
   #closeListeners: CloseListener[] | null = null;
   #slowListeners: SlowListener[] | null = null;
+  #drainWaiters: Array<() => void> | null = null;
 
   /** @internal Streams are made by the adapters, which attach a sink with {@link SseStream.attach}. */
   constructor(config: StreamConfig, lastEventId: string | null) {
@@ -132,6 +133,26 @@ export class SseStream implements SinkOwner {
     this.#queuedBytes = 0;
     this.active = true;
     if (!sink.write(chunk)) this.#block(sink);
+    else if (this.#drainWaiters !== null) this.#wakeDrainWaiters();
+  }
+
+  /**
+   * Resolves once everything queued has been handed to the transport and the transport is under its
+   * high-water mark (`queuedBytes === 0`), or the stream closed. For writers with much to send (a
+   * history replay) that should pace themselves instead of hitting `maxQueueBytes`.
+   */
+  whenDrained(): Promise<void> {
+    if (this.closed || (this.#queuedBytes === 0 && !this.#blocked)) return Promise.resolve();
+    return new Promise((resolve) => {
+      if (this.#drainWaiters === null) this.#drainWaiters = [resolve];
+      else this.#drainWaiters.push(resolve);
+    });
+  }
+
+  #wakeDrainWaiters(): void {
+    const waiters = this.#drainWaiters!;
+    this.#drainWaiters = null;
+    for (const resolve of waiters) resolve();
   }
 
   /**
@@ -158,9 +179,13 @@ export class SseStream implements SinkOwner {
     if (!this.#blocked) return;
     this.#blocked = false;
     this.#heldBytes = 0;
-    if (this.#queuedBytes > 0 && !this.#dirty && !this.closed) {
-      this.#dirty = true;
-      scheduleFlush(this);
+    if (this.#queuedBytes > 0) {
+      if (!this.#dirty && !this.closed) {
+        this.#dirty = true;
+        scheduleFlush(this);
+      }
+    } else if (this.#drainWaiters !== null) {
+      this.#wakeDrainWaiters();
     }
   }
 
@@ -225,6 +250,7 @@ export class SseStream implements SinkOwner {
     const holders = this.#holders;
     this.#holders = null;
     if (holders !== null) for (const holder of holders) holder.release(this);
+    if (this.#drainWaiters !== null) this.#wakeDrainWaiters();
     const listeners = this.#closeListeners;
     this.#closeListeners = null;
     this.#slowListeners = null;

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeEvent } from '../../src/protocol/index.js';
-import { SseServer } from '../../src/server/index.js';
+import { SseServer, type SseStream } from '../../src/server/index.js';
+import { listen, RawClient } from './helpers.js';
 
 interface Figures {
   offered: number;
@@ -76,4 +77,35 @@ test('Fetch path: a body nobody reads is bounded the same way', async () => {
   assert.ok(maxQueued <= 256 * 1024, `queued ${maxQueued}`);
   assert.equal(sse.size, 0);
   await assert.rejects(response.text(), { code: 'HERALD_ERR_SLOW_CONSUMER' });
+});
+
+test('whenDrained() paces a writer: 6 MiB through a 512 KiB bound to a slow reader, nothing dropped', async () => {
+  const sse = new SseServer({ heartbeatMs: 0, maxQueueBytes: 512 * 1024 });
+  let stream!: SseStream;
+  const { port, close } = await listen((req, res) => {
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  client.socket.pause();
+  let slow = 0;
+  stream.on('slow', () => slow++);
+  const data = 'z'.repeat(16 * 1024);
+  const writer = (async () => {
+    for (let i = 0; i < 384; i++) {
+      if (stream.queuedBytes > 256 * 1024) await stream.whenDrained();
+      assert.equal(stream.send({ id: String(i), data }), true);
+    }
+  })();
+  // The reader starts late, then reads at its own pace.
+  setTimeout(() => client.socket.resume(), 50);
+  await writer;
+  await client.until((c) => c.text().includes('id: 383\n'));
+  assert.equal(slow, 0);
+  assert.equal(stream.closed, false);
+  assert.equal((client.body().match(/\nid: /g) ?? []).length, 384);
+  stream.close();
+  await stream.whenDrained(); // resolves at once on a closed stream
+  client.close();
+  await close();
 });
