@@ -334,6 +334,16 @@ describe('signatures and keys', () => {
     );
   });
 
+  test('key types jose cannot verify (Ed448, RSA-PSS-only keys) are refused at configuration', () => {
+    for (const key of [
+      generateKeyPairSync('ed448').publicKey,
+      generateKeyPairSync('rsa-pss', { modulusLength: 1024 }).publicKey,
+    ]) {
+      const pem = key.export({ type: 'spki', format: 'pem' }) as string;
+      assert.throws(() => createVerifier({ key: { key: pem } }), AuthConfigError, key.asymmetricKeyType);
+    }
+  });
+
   test('a configured algorithm is the only one accepted', async () => {
     const verifier = createVerifier({ key: { key: rsa.publicPem, algorithm: 'RS256' } });
     await verifier.verify(await sign({}, rsa.privateKey, { alg: 'RS256' }));
