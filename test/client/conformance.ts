@@ -691,4 +691,71 @@ export const cases: ConformanceCase[] = [
     },
     expected: ['withCredentials:true', 'cookie=true:true', 'withCredentials:false', 'cookie=false:true'],
   },
+  {
+    name: 'extension: headers function per connect, POST with a body',
+    skipNative: 'a Herald extension',
+    serve(req, res, state, request) {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        res.writeHead(200, EVENT_STREAM);
+        const n = state.requests.length;
+        const seen = `${request.method}|${request.headers['x-token']}|${body}`;
+        if (n === 1) res.end(`retry: 10\nid: 1\ndata: ${seen}\n\n`);
+        else res.write(`data: ${seen}\n\n`);
+      });
+    },
+    client: async (ES, ctx) => {
+      let calls = 0;
+      const es = ctx.track(
+        new ES(`${ctx.url}stream`, {
+          method: 'POST',
+          headers: async () => ({ 'X-Token': `t${++calls}` }),
+          body: () => `attempt ${calls}`,
+        }),
+      );
+      await new Promise<void>((resolve) => {
+        es.onmessage = (e) => {
+          ctx.log.push(e.data);
+          if (ctx.log.length === 2) resolve();
+        };
+      });
+    },
+    expected: ['POST|t1|attempt 1', 'POST|t2|attempt 2'],
+  },
+  {
+    name: 'extension: typed error events and for await',
+    skipNative: 'a Herald extension',
+    serve(_req, res, state) {
+      if (state.requests.length === 1) stream(res, 'retry: 10\nevent: price\ndata: 1\n\ndata: 2\n\n', true);
+      else res.writeHead(401, { 'content-type': 'text/plain' }).end('no');
+    },
+    client: async (ES, ctx) => {
+      const es = ctx.track(new ES(`${ctx.url}stream`));
+      // Listeners run at dispatch, the loop body in a later microtask: two logs, so that the
+      // order between them (which differs between runtimes) does not matter.
+      const errors: string[] = [];
+      es.onerror = (e) => {
+        const event = e as Event & { code?: string; status?: number; retryDelayMs?: number };
+        errors.push(`error:${event.code}:${event.status}:${event.retryDelayMs}:${es.readyState}`);
+      };
+      try {
+        for await (const event of es) ctx.log.push(`${event.type}:${event.data}`);
+      } catch (error) {
+        const e = error as Error & { code?: string; status?: number };
+        ctx.log.push(`threw:${e.name}:${e.code}:${e.status}`);
+      }
+      ctx.log.push(...errors);
+    },
+    expected: [
+      'price:1',
+      'message:2',
+      'threw:EventSourceError:HERALD_ERR_BAD_STATUS:401',
+      'error:HERALD_ERR_STREAM_ENDED:200:10:0',
+      'error:HERALD_ERR_BAD_STATUS:401:undefined:2',
+    ],
+  },
 ];
