@@ -165,6 +165,7 @@ class HeraldHub implements Hub, HubContext {
 
   #left(subscriber: Subscriber): void {
     if (!subscriber.joined) return;
+    this.logger?.debug({ subscriber: subscriber.id }, 'subscriber left');
     this.presence.leave(subscriber.id);
     this.announce(subscriber, false);
   }

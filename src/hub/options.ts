@@ -73,6 +73,12 @@ export interface HubOptions {
   historyPageSize?: number;
   /** Most concurrent subscribers on this process; past it, 503. 0: no limit. */
   maxSubscribers?: number;
+  /**
+   * Longest life of a subscriber stream in ms, whatever its token says; the client reconnects and
+   * presents its token again (Mercure 1.0 recommends it: `exp` alone cannot revoke a stream). Each
+   * stream gets 80-100% of it, so streams opened together do not all reconnect together. 0: none.
+   */
+  maxConnectionMs?: number;
 }
 
 /** {@link HubOptions} with every default applied; what the hub reads. */
@@ -99,6 +105,7 @@ export interface ResolvedHubOptions {
   maxBodyBytes: number;
   historyPageSize: number;
   maxSubscribers: number;
+  maxConnectionMs: number;
 }
 
 /** The path every Mercure hub answers on (spec: "Discovery"). */
@@ -266,6 +273,7 @@ const KNOWN = new Set<string>([
   'maxBodyBytes',
   'historyPageSize',
   'maxSubscribers',
+  'maxConnectionMs',
 ]);
 
 /**
@@ -340,5 +348,6 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
     historyPageSize: integer('historyPageSize', o.historyPageSize, DEFAULT_HISTORY_PAGE_SIZE, 1),
     maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
+    maxConnectionMs: integer('maxConnectionMs', o.maxConnectionMs, 0, 0),
   };
 }

@@ -119,6 +119,11 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     lastEventId,
   );
   if (claims?.expiresAt !== undefined) subscriber.expiresAt = claims.expiresAt;
+  if (options.maxConnectionMs > 0) {
+    // 80-100% of the bound, so streams opened together (a deploy, a network blip) spread out.
+    const lifetime = options.maxConnectionMs * (0.8 + 0.2 * Math.random());
+    subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + lifetime);
+  }
 
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
@@ -149,6 +154,10 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
   registry.attach(subscriber, stream);
   if (stream.closed) return;
   subscriber.joined = true;
+  ctx.logger?.debug(
+    { subscriber: subscriber.id, selectors: selectors.map((s) => s.source), lastEventId },
+    'subscriber connected',
+  );
   ctx.presence.join(subscriber.record());
   ctx.announce(subscriber, true);
   if (req.method === 'HEAD') {

@@ -154,6 +154,15 @@ describe('slow subscribers and shutdown', () => {
     stalled.destroy();
   });
 
+  test('maxConnectionMs ends streams even without a token, so clients come back and re-authenticate', async (t) => {
+    const hub = await startHub({ anonymous: true, maxConnectionMs: 300 });
+    t.after(() => hub.close());
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]));
+    assert.equal(sub.status, 200);
+    await sub.ended;
+    assert.equal(hub.hub.subscriberCount, 0);
+  });
+
   test('close({ retryMs }) ends every stream with the retry hint, then refuses requests', async () => {
     const hub = await startHub({ anonymous: true });
     const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]));
