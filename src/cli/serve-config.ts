@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseStoreSpec } from '../hub/stores/spec.js';
 import { parseDuration } from './duration.js';
 import {
   CONFIG_FLAG,
@@ -317,13 +318,21 @@ export function isPem(key: string): boolean {
   return key.trimStart().startsWith('-----BEGIN ');
 }
 
+/** A store spec, checked by the stores' own parser; a relative sqlite path is made absolute here. */
 function readStore(source: string, value: unknown, baseDir: string): string {
-  const text = typeof value === 'string' ? value.trim() : '';
-  if (text === 'memory' || text.startsWith('redis://') || text.startsWith('rediss://')) return text;
-  if (text.startsWith('sqlite:') && text.length > 'sqlite:'.length) {
-    return `sqlite:${resolve(baseDir, text.slice('sqlite:'.length))}`;
+  if (typeof value !== 'string') {
+    throw invalid(
+      source,
+      value,
+      'must be memory, sqlite:PATH (such as sqlite:herald.db) or redis://HOST:PORT',
+    );
   }
-  throw invalid(source, value, 'must be memory, sqlite:PATH (such as sqlite:herald.db) or redis://HOST:PORT');
+  try {
+    const location = parseStoreSpec(value, baseDir);
+    return location.kind === 'sqlite' ? `sqlite:${location.path}` : value.trim();
+  } catch (error) {
+    throw new UsageError(`${source}: ${(error as Error).message}`);
+  }
 }
 
 /** Rules that involve two options or more. */

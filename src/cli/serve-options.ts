@@ -4,6 +4,10 @@
  * this table, so they cannot drift apart.
  */
 
+import { DEFAULT_HEARTBEAT_MS } from '../hub/options.js';
+import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import { formatDuration } from './duration.js';
+
 /** How an option's text is read. */
 export type OptionKind =
   | 'string'
@@ -262,6 +266,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: '<n>',
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
+    shownDefault: String(DEFAULT_RETENTION.maxCount),
     help: 'updates kept for reconnecting subscribers',
   },
   {
@@ -270,6 +275,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     env: 'HERALD_HISTORY_MAX_AGE',
     kind: 'duration',
     value: '<duration>',
+    shownDefault: formatDuration(DEFAULT_RETENTION.maxAgeMs),
     help: 'drop kept updates older than this; 0 keeps them whatever their age',
   },
   {
@@ -278,6 +284,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     env: 'HERALD_HEARTBEAT',
     kind: 'duration',
     value: '<duration>',
+    shownDefault: formatDuration(DEFAULT_HEARTBEAT_MS),
     help: 'interval of keep-alive comments on idle streams; 0 disables them',
   },
   {

@@ -163,8 +163,9 @@ test('every validation error names the source, the value and the fix', () => {
     [
       ['--store', 'postgres://x', ...KEY],
       {},
-      /^--store must be memory, sqlite:PATH .* \(got "postgres:\/\/x"\)$/,
+      /^--store: unknown store scheme "postgres:"; use 'memory', 'sqlite:PATH'/,
     ],
+    [['--store', 'sqlite:', ...KEY], {}, /^--store: sqlite store needs a file path/],
     [
       ['--cors-origins', 'https://a.example/', ...KEY],
       {},
