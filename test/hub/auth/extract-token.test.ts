@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { AuthError, bearerChallenge, extractToken } from '../../../src/hub/auth/index.js';
 
@@ -95,6 +96,50 @@ describe('extractToken', () => {
     const err = refusal(() => extractToken(req({}, `&authorization=${TOKEN}&authorization=${OTHER}`)));
     assert.equal(err.status, 400);
     assert.equal(err.error, 'invalid_request');
+  });
+});
+
+describe('extractToken on a real node:http request', () => {
+  test('reads what Node hands over: lower-cased names, several cookies in one request', async () => {
+    const server = createServer((req, res) => {
+      try {
+        const found = extractToken({ headers: req.headers, url: new URL(req.url!, 'http://hub.invalid') });
+        res.end(JSON.stringify(found ?? null));
+      } catch (err) {
+        const auth = err as AuthError;
+        res.writeHead(auth.status, { 'www-authenticate': bearerChallenge(auth) }).end();
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const send = (headers: OutgoingHttpHeaders, path = '/.well-known/mercure?topic=x') =>
+      new Promise<{ status: number; body: string; challenge: string | undefined }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode!, body, challenge: res.headers['www-authenticate'] }),
+          );
+        });
+        req.on('error', reject).end();
+      });
+    try {
+      assert.deepEqual(JSON.parse((await send({ AUTHORIZATION: `BeArEr ${TOKEN}` })).body), {
+        token: TOKEN,
+        source: 'header',
+      });
+      const twoCookies = await send({ Cookie: ['theme=dark', `mercureAuthorization=${TOKEN}`] });
+      assert.deepEqual(JSON.parse(twoCookies.body), { token: TOKEN, source: 'cookie' });
+      const query = await send({}, `/.well-known/mercure?topic=x&authorization=${TOKEN}`);
+      assert.deepEqual(JSON.parse(query.body), { token: TOKEN, source: 'query' });
+      const basic = await send({ Authorization: 'Basic dXNlcjpwYXNz' });
+      assert.equal(basic.status, 400);
+      assert.match(basic.challenge!, /^Bearer error="invalid_request", error_description="/);
+      assert.equal((await send({})).body, 'null');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
