@@ -16,7 +16,7 @@ import {
   encodeEvent,
   encodeRetry,
 } from '../../src/protocol/index.js';
-import { type Output, parse } from './recorder.js';
+import { type Output, parse, record } from './recorder.js';
 
 const seed = process.env.FC_SEED === undefined ? 20_251_125 : Number(process.env.FC_SEED);
 
@@ -345,5 +345,67 @@ test('(c) the parser agrees with the reference on arbitrary text', () => {
       assert.deepEqual(parse(cutAt(stream, fractions)), reference(stream));
     }),
     500,
+  );
+});
+
+/** Bytes rich in UTF-8 edge cases: sequences of each length, truncated, overlong, surrogates, stray. */
+const trickyBytes = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(
+        [0x64, 0x61, 0x74, 0x61, 0x3a], // "data:"
+        [0x0a],
+        [0x0d],
+        [0x3a],
+        [0xef, 0xbb, 0xbf], // BOM
+        [0xc3, 0xa9], // é
+        [0xe2, 0x82, 0xac], // €
+        [0xf0, 0x9d, 0x84, 0x9e], // 𝄞
+        [0xe2, 0x82], // truncated
+        [0xf0, 0x9d], // truncated
+        [0xc0, 0xaf], // overlong
+        [0xe0, 0x80, 0x80], // overlong
+        [0xed, 0xa0, 0x80], // a surrogate
+        [0xf4, 0x90, 0x80, 0x80], // above U+10FFFF
+        [0x80],
+        [0xbf],
+        [0xff],
+      ),
+      fc.array(fc.nat(255), { minLength: 1, maxLength: 3 }),
+    ),
+    { maxLength: 40 },
+  )
+  .map((parts) => Uint8Array.from(parts.flat()));
+
+test('(c) bytes cut anywhere decode as the whole stream does, malformed UTF-8 included', () => {
+  const whole = new TextDecoder('utf-8', { ignoreBOM: true });
+  check(
+    fc.property(trickyBytes, cuts, (stream, fractions) => {
+      const expected = reference(whole.decode(stream));
+      assert.deepEqual(parse(cutAt(stream, fractions)), expected);
+      for (let i = 0; i <= stream.length; i++) {
+        assert.deepEqual(parse([stream.subarray(0, i), stream.subarray(i)]), expected, `cut at ${i}`);
+      }
+    }),
+    500,
+  );
+});
+
+test('(c) streams decoded side by side do not leak bytes into each other', () => {
+  const whole = new TextDecoder('utf-8', { ignoreBOM: true });
+  check(
+    fc.property(trickyBytes, trickyBytes, cuts, cuts, (a, b, cutsA, cutsB) => {
+      const first = record();
+      const second = record();
+      const piecesA = cutAt(a, cutsA);
+      const piecesB = cutAt(b, cutsB);
+      for (let i = 0; i < Math.max(piecesA.length, piecesB.length); i++) {
+        if (i < piecesA.length) first.parser.feed(piecesA[i]);
+        if (i < piecesB.length) second.parser.feed(piecesB[i]);
+      }
+      assert.deepEqual(first.outputs, reference(whole.decode(a)));
+      assert.deepEqual(second.outputs, reference(whole.decode(b)));
+    }),
+    1000,
   );
 });
