@@ -15,7 +15,7 @@ export {
 } from './errors.js';
 export type { ListenerErrorHandler } from './listeners.js';
 export { createMemoryStore, type StoreOptions } from './memory.js';
-export type { RedisStore, RedisStoreOptions } from './redis.js';
+export type { RedisStatus, RedisStore, RedisStoreOptions } from './redis.js';
 export { checkRetention, DEFAULT_RETENTION } from './retention.js';
 export { parseStoreSpec, type StoreLocation } from './spec.js';
 export type { SqliteStoreOptions } from './sqlite.js';

@@ -28,10 +28,15 @@ export interface RedisStoreOptions extends StoreOptions {
   readBlockMs?: number;
   /**
    * Told when Redis stops answering (`'down'`, with the error) and answers again (`'up'`), once per
-   * change. Default: a process warning when it goes down.
+   * change; and (`'lost'`, with an error saying which) when, after an outage, updates published
+   * meanwhile were trimmed from the stream before this node could read them: its subscribers missed
+   * them. Default: a process warning for `'down'` and `'lost'`.
    */
-  onStatus?: (status: 'up' | 'down', error?: Error) => void;
+  onStatus?: (status: RedisStatus, error?: Error) => void;
 }
+
+/** What `onStatus` reports: see `RedisStoreOptions.onStatus`. */
+export type RedisStatus = 'up' | 'down' | 'lost';
 
 /** A Redis store: a `Store`, plus a way to wait until it has connected and caught up. */
 export interface RedisStore extends Store {
@@ -110,7 +115,7 @@ class RedisStreamStore implements RedisStore {
   readonly #now: () => number;
   readonly #connectTimeoutMs: number;
   readonly #blockMs: number;
-  readonly #onStatus: (status: 'up' | 'down', error?: Error) => void;
+  readonly #onStatus: (status: RedisStatus, error?: Error) => void;
   readonly #listeners: ListenerSet;
   readonly #index: StreamIndex;
   readonly #writer: Redis;
@@ -120,6 +125,13 @@ class RedisStreamStore implements RedisStore {
   readonly #pendingAppends = new Set<Promise<unknown>>();
   /** The stream ID of the last entry read; the reader's next XREAD starts after it. */
   #lastRead = '0-0';
+  /**
+   * The ordinal of `#lastRead` in the stream (1 for the first entry ever added), counted as entries
+   * are read; undefined on Redis before 7.0, which does not report `entries-added`.
+   */
+  #readCount: number | undefined = 0;
+  /** Set when reading was interrupted: the next read first checks what happened to the stream meanwhile. */
+  #interrupted = false;
   #lastAgeTrim = 0;
   /** Whether Redis answered last time we knew; undefined until the first connection or error. */
   #up: boolean | undefined;
@@ -367,6 +379,17 @@ class RedisStreamStore implements RedisStore {
         await this.#sleepUntilReady(this.#reader);
         continue;
       }
+      if (this.#interrupted) {
+        try {
+          await this.#checkContinuity();
+        } catch (error) {
+          if (this.#closed) return;
+          this.#setUp(false, error as Error);
+          await this.#sleepUntilReady(this.#reader);
+          continue;
+        }
+        this.#interrupted = false;
+      }
       let reply: [key: string, entries: Entry[]][] | null;
       const startedAt = performance.now();
       try {
@@ -381,6 +404,7 @@ class RedisStreamStore implements RedisStore {
         ])) as [string, Entry[]][] | null;
       } catch (error) {
         if (this.#closed) return;
+        this.#interrupted = true;
         this.#setUp(false, error as Error);
         await this.#sleepUntilReady(this.#reader);
         continue;
@@ -391,6 +415,7 @@ class RedisStreamStore implements RedisStore {
         // a silent connection is replaced now rather than when TCP gives up, minutes later.
         if (performance.now() - startedAt > this.#blockMs * 1.5 && !(await this.#answers(this.#reader))) {
           if (this.#closed) return;
+          this.#interrupted = true;
           this.#setUp(false, new Error(`Redis did not answer the reader within ${this.#blockMs} ms`));
           this.#reader.disconnect(true);
         }
@@ -398,6 +423,7 @@ class RedisStreamStore implements RedisStore {
       }
       for (const entry of reply[0][1]) {
         this.#lastRead = entry[0];
+        if (this.#readCount !== undefined) this.#readCount++;
         const update = this.#decode(entry);
         if (!update) continue;
         this.#index.push(update.id, entry[0], update.time);
@@ -408,10 +434,65 @@ class RedisStreamStore implements RedisStore {
     }
   }
 
+  /**
+   * After an interruption, before reading on from `#lastRead`: were entries the reader had not
+   * read trimmed meanwhile? The stream's first entry is number `entries-added - length + 1`; if that
+   * is past the one after the last read, those in between are gone and this node's subscribers
+   * missed them: say so. Was the stream recreated (its last ID is now below the last one read, e.g.
+   * an empty Redis after a restart)? Then read the new one from its start.
+   */
+  async #checkContinuity(): Promise<void> {
+    let info: unknown[];
+    try {
+      info = (await this.#reader.call('XINFO', ['STREAM', this.#key])) as unknown[];
+    } catch (error) {
+      if (!/no such key/i.test((error as Error).message)) throw error;
+      this.#lastRead = '0-0'; // deleted: whatever is appended next is new
+      this.#readCount = 0;
+      return;
+    }
+    const lastGenerated = String(info[info.indexOf('last-generated-id') + 1]);
+    if (compareEntryIds(lastGenerated, this.#lastRead) < 0) {
+      this.#lastRead = '0-0';
+      this.#readCount = entriesAdded(info) === undefined ? undefined : 0;
+      return;
+    }
+    const added = entriesAdded(info);
+    if (added === undefined || this.#readCount === undefined) return;
+    const length = Number(info[info.indexOf('length') + 1]);
+    const missed = added - length + 1 - (this.#readCount + 1);
+    if (missed > 0) {
+      this.#onStatus(
+        'lost',
+        new Error(
+          `redis store missed ${missed} update(s): stream ${this.#key} was trimmed past them while this ` +
+            `node could not read it (after entry ${this.#lastRead}); its subscribers did not receive them; ` +
+            'raise retention.maxCount so the stream outlasts outages',
+        ),
+      );
+      this.#readCount += missed;
+    }
+  }
+
   /** Indexes the newest `maxCount` entries and starts reading after the newest one. */
   async #loadIndex(): Promise<void> {
+    // Where reading starts, and that entry's ordinal in the stream (`entries-added`, Redis 7+),
+    // read atomically: counting entries from there tells, after an outage, whether any were
+    // trimmed before this node read them (see #checkContinuity).
+    const [[newestError, newestReply], [infoError, infoReply]] = (await this.#writer
+      .multi()
+      .call('XREVRANGE', this.#key, '+', '-', 'COUNT', '1')
+      .call('XINFO', 'STREAM', this.#key)
+      .exec()) as [[Error | null, unknown], [Error | null, unknown]];
+    if (newestError) throw newestError;
+    const [newest] = newestReply as Entry[];
+    if (!newest) return; // no stream yet: read from its start, entry ordinal 0
+    if (infoError) throw infoError;
+    this.#lastRead = newest[0];
+    this.#readCount = entriesAdded(infoReply as unknown[]);
+
     const newestFirst: Entry[] = [];
-    let end = '+';
+    let end = newest[0];
     while (newestFirst.length < this.#maxCount) {
       const count = Math.min(PAGE, this.#maxCount - newestFirst.length);
       const page = (await this.#writer.call('XREVRANGE', [
@@ -425,16 +506,10 @@ class RedisStreamStore implements RedisStore {
       if (page.length < count) break;
       end = `(${page[page.length - 1][0]}`;
     }
-    if (newestFirst.length === 0 && this.#maxCount === 0) {
-      // No history wanted, but the reader must still start at the newest entry.
-      const [newest] = (await this.#writer.call('XREVRANGE', [this.#key, '+', '-', 'COUNT', '1'])) as Entry[];
-      if (newest) newestFirst.push(newest);
-    }
     for (let i = newestFirst.length - 1; i >= 0; i--) {
       const update = this.#decode(newestFirst[i]);
       if (update) this.#index.push(update.id, newestFirst[i][0], update.time);
     }
-    if (newestFirst.length > 0) this.#lastRead = newestFirst[0][0];
   }
 
   /** Up to `count` updates after stream entry `entryId`, oldest first, none older than `cutoff`. */
@@ -609,7 +684,7 @@ function positiveMs(name: string, value: number | undefined, fallback: number): 
   return value;
 }
 
-function warnWhenDown(display: string): (status: 'up' | 'down', error?: Error) => void {
+function warnWhenDown(display: string): (status: RedisStatus, error?: Error) => void {
   return (status, error) => {
     if (status === 'down') {
       process.emitWarning(
@@ -617,6 +692,21 @@ function warnWhenDown(display: string): (status: 'up' | 'down', error?: Error) =
           'appends fail with StoreUnavailableError until it is back',
         'HeraldStoreWarning',
       );
+    } else if (status === 'lost') {
+      process.emitWarning(error?.message ?? 'redis store missed updates', 'HeraldStoreWarning');
     }
   };
+}
+
+/** `entries-added` from an XINFO STREAM reply (Redis 7+), else undefined. */
+function entriesAdded(info: unknown[]): number | undefined {
+  const at = info.indexOf('entries-added');
+  return at < 0 ? undefined : Number(info[at + 1]);
+}
+
+/** Orders two stream entry IDs (`<ms>-<seq>`). */
+export function compareEntryIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split('-').map(Number);
+  const [bMs, bSeq] = b.split('-').map(Number);
+  return aMs - bMs || (aSeq ?? 0) - (bSeq ?? 0);
 }

@@ -233,6 +233,42 @@ test('a connection that goes silent is replaced: appends fail fast, then deliver
   assert.deepEqual(statuses.slice(0, 2), ['up', 'down']);
 });
 
+test('updates trimmed away while a node could not read are reported as lost', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const relay = await freezableRelay(t, new URL(REDIS_URL));
+  const lost: Error[] = [];
+  const store = createRedisStore(`redis://127.0.0.1:${relay.port}`, roomy, {
+    prefix,
+    commandTimeoutMs: 300,
+    readBlockMs: 200,
+    onStatus: (s, error) => s === 'lost' && lost.push(error!),
+  });
+  t.after(() => store.close());
+  await store.ready();
+  const direct = await openOn(t, prefix);
+  const admin = new Redis(REDIS_URL);
+  t.after(() => admin.disconnect());
+  const heard: Update[] = [];
+  store.subscribe((u) => heard.push(u));
+  const first = makeUpdate('first');
+  const firstSeen = receive(store, 1);
+  await direct.append(first);
+  await firstSeen.done;
+
+  relay.freeze();
+  // Published and trimmed away before the frozen node notices (it waits two read periods first).
+  for (const label of ['gone1', 'gone2']) await direct.append(makeUpdate(label));
+  await admin.xtrim(`${prefix}:updates`, 'MAXLEN', 0);
+  const next = makeUpdate('next');
+  const nextSeen = receive(store, 1);
+  await direct.append(next);
+  assert.deepEqual(await nextSeen.done, [next]);
+  assert.deepEqual(ids(heard), [first.id, next.id]);
+  assert.equal(lost.length, 1);
+  assert.match(lost[0].message, /missed 2 update\(s\): stream .* was trimmed past them/);
+});
+
 /** A redis-server of our own, so it can be stopped and started again on the same port. */
 async function startRedis(port: number, dir: string): Promise<ChildProcess> {
   const child = spawn(
