@@ -47,3 +47,11 @@ test('bad usage prints one line on stderr and exits 2', async () => {
     }),
   );
 });
+
+test('docs/cli.md documents every option with its variable', () => {
+  const doc = readFileSync(join(ROOT, 'docs/cli.md'), 'utf8');
+  for (const spec of OPTION_SPECS) {
+    assert.ok(doc.includes(`| \`--${spec.flag}`), `--${spec.flag} in docs/cli.md`);
+    assert.ok(doc.includes(`\`${spec.env}\``), `${spec.env} in docs/cli.md`);
+  }
+});
