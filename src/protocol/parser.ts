@@ -21,7 +21,11 @@ export interface ParsedEvent {
 export interface ParserHandlers {
   /** Called for each dispatched event. */
   onEvent?: (event: ParsedEvent) => void;
-  /** Called for each valid `retry` field (ASCII digits only) with its value in milliseconds. */
+  /**
+   * Called for each valid `retry` field (ASCII digits only) with its value in milliseconds. The spec
+   * sets no upper bound: a long run of digits gives a huge number (Infinity from 309 digits on), so
+   * clamp it before handing it to a timer.
+   */
   onRetry?: (retry: number) => void;
   /** Called for each comment line with the text after the colon (one leading space removed). */
   onComment?: (comment: string) => void;

@@ -250,6 +250,13 @@ test('retry is reported only when its value is ASCII digits', () => {
   assert.deepEqual(eventsOf('retry\ndata:test\n\n'), [['message', 'test', '']]);
 });
 
+test('retry has no upper bound: a huge value is reported as the number it spells', () => {
+  assert.deepEqual(parse([`retry: 86400000000\nretry: ${'9'.repeat(400)}\n`]), [
+    { kind: 'retry', retry: 86_400_000_000 },
+    { kind: 'retry', retry: Number.POSITIVE_INFINITY },
+  ]);
+});
+
 test('an incomplete event at the end of the stream is discarded', () => {
   const { parser, outputs } = record();
   parser.feed('data: complete\n\nid: 9\nevent: x\ndata: incomplete\n');
