@@ -32,7 +32,7 @@ export interface VerifierOptions {
   /**
    * Verified tokens remembered, so that a publisher posting many updates with one token, or a
    * subscriber reconnecting, is not verified again; `exp` and `nbf` are still checked on every use.
-   * Default `DEFAULT_VERIFIED_TOKEN_CACHE_SIZE`; 0 turns it off.
+   * Default `DEFAULT_VERIFIED_TOKEN_CACHE_SIZE`; 0 or 1 turns it off.
    */
   cacheSize?: number;
   /** Base URL for relative URL-pattern grants: the hub's URL (see `compileSelector`). */

@@ -70,7 +70,7 @@ export class SelectorSet {
 
   /** True when some selector matches some topic of `topics`. */
   matchesAny(topics: readonly string[]): boolean {
-    if (this.matchesEverything) return this.selectors.length > 0 && topics.length > 0;
+    if (this.matchesEverything) return topics.length > 0;
     for (const topic of topics) if (this.#exact.has(topic)) return true;
     for (const selector of this.#patterns) {
       for (const topic of topics) if (selector.matches(topic)) return true;
