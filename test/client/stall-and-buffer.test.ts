@@ -5,13 +5,13 @@ import { EventSource, type EventSourceErrorEvent } from '../../src/client/index.
 import { EVENT_STREAM_HEADERS, nextEvent, startStreamServer } from './stream-server.js';
 
 test('a stream that goes silent past stallTimeoutMs is aborted and resumed', async (t) => {
-  const server = await startStreamServer(t, (_req, res, n) => {
+  const server = await startStreamServer(t, (req, res) => {
     res.writeHead(200, EVENT_STREAM_HEADERS);
-    if (n === 1)
+    if (req.headers['last-event-id'] === undefined)
       res.write('retry: 1\nid: 1\ndata: before\n\n'); // then silence, connection kept open
-    else res.write(`data: after\n\n`);
+    else res.write('data: after\n\n');
   });
-  const es = new EventSource(server.url, { stallTimeoutMs: 400 });
+  const es = new EventSource(server.url, { stallTimeoutMs: 600 });
   t.after(() => es.close());
   const log: string[] = [];
   await new Promise<void>((resolve) => {
@@ -21,8 +21,13 @@ test('a stream that goes silent past stallTimeoutMs is aborted and resumed', asy
       if (e.data === 'after') resolve();
     };
   });
-  assert.deepEqual(log, ['before', 'HERALD_ERR_STALLED:0', 'after']);
-  assert.equal(server.requests[1]!.lastEventId, '1');
+  // A machine too busy to answer the first request in time adds stalls before 'before'.
+  assert.deepEqual(log.slice(-3), ['before', 'HERALD_ERR_STALLED:0', 'after']);
+  assert.ok(
+    log.slice(0, -3).every((entry) => entry === 'HERALD_ERR_STALLED:0'),
+    log.join(),
+  );
+  assert.equal(server.requests.at(-1)!.lastEventId, '1');
 });
 
 test('a server that never answers is a stall too', async (t) => {
@@ -42,7 +47,7 @@ test('heartbeat comments keep a quiet stream from stalling', async (t) => {
     res.writeHead(200, EVENT_STREAM_HEADERS);
     let beats = 0;
     const timer = setInterval(() => {
-      if (++beats < 12) res.write(':\n');
+      if (++beats < 20) res.write(':\n');
       else {
         clearInterval(timer);
         res.write('data: done\n\n');
@@ -50,7 +55,7 @@ test('heartbeat comments keep a quiet stream from stalling', async (t) => {
     }, 100);
     res.on('close', () => clearInterval(timer));
   });
-  const es = new EventSource(server.url, { stallTimeoutMs: 500 });
+  const es = new EventSource(server.url, { stallTimeoutMs: 800 });
   t.after(() => es.close());
   const errors: string[] = [];
   es.onerror = (e) => errors.push((e as EventSourceErrorEvent).code);
