@@ -210,7 +210,7 @@ export class EventSource extends EventSourceBase {
       this.#lose(connection, {
         code: 'HERALD_ERR_STREAM_ENDED',
         status,
-        message: 'the response has no body',
+        message: `EventSource response from ${this.url} has no body; reconnecting`,
       });
       return;
     }
@@ -233,7 +233,7 @@ export class EventSource extends EventSourceBase {
         this.#lose(connection, {
           code: 'HERALD_ERR_STREAM_ENDED',
           status,
-          message: `the server ended the stream; reconnecting`,
+          message: `EventSource stream from ${this.url} ended; reconnecting`,
         });
         return;
       }
@@ -276,7 +276,9 @@ export class EventSource extends EventSourceBase {
       }
       this.#lose(connection, {
         code: 'HERALD_ERR_STALLED',
-        message: `no bytes from ${this.url} for ${idle} ms (stallTimeoutMs ${timeout}); reconnecting`,
+        message:
+          `EventSource received no bytes from ${this.url} for ${idle} ms (stallTimeoutMs ${timeout}); ` +
+          "reconnecting; keep stallTimeoutMs above the server's heartbeat interval",
       });
     };
     connection.stallTimer = setTimeout(check, timeout);
