@@ -261,6 +261,7 @@ class RedisStreamStore implements RedisStore {
     const cutoff = this.#cutoff();
     try {
       if (lastEventId === 'earliest') {
+        if (max === 0) return { found: true, updates: [] };
         // The index knows where kept history starts: read `limit` entries from there...
         const oldest = this.#index.oldest(cutoff);
         if (oldest !== undefined) {
@@ -644,6 +645,8 @@ class RedisStreamStore implements RedisStore {
 
   #translate(error: unknown, action: string): Error {
     if (error instanceof StoreClosedError || error instanceof StoreUnavailableError) return error;
+    // A bug here is not an outage: let it surface as what it is.
+    if (error instanceof TypeError || error instanceof RangeError) return error;
     const message = error instanceof Error ? error.message : String(error);
     if (message === 'Command timed out' && this.#writer.status === 'ready' && !this.#closed) {
       // A silent connection looks connected until TCP gives up, minutes later: replace it now.

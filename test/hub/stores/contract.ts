@@ -108,6 +108,7 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.deepEqual(ids((await store.after('earliest', 2)).updates), ids(published.slice(0, 2)));
       assert.deepEqual(ids((await store.after(published[1].id, 2)).updates), ids(published.slice(2, 4)));
       assert.deepEqual(await store.after(published[0].id, 0), { found: true, updates: [] });
+      assert.deepEqual(await store.after('earliest', 0), { found: true, updates: [] });
       assert.deepEqual(ids((await store.after('earliest', Infinity)).updates), ids(published));
     });
 
