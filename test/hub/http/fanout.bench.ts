@@ -102,38 +102,46 @@ async function hubSide(): Promise<void> {
 async function clients(port: number): Promise<void> {
   const latencies: number[] = [];
   let events = 0;
-  let open = 0;
   const sockets: net.Socket[] = [];
-  for (let i = 0; i < SUBS; i++) {
-    // Several source addresses keep the kernel's port search fast past ~14k connections.
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 50)}` });
-    sockets.push(socket);
-    let headers = true;
-    socket.setEncoding('utf8');
-    socket.on('connect', () =>
-      socket.write(
-        'GET /.well-known/mercure?topic=bench HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n',
-      ),
-    );
-    socket.on('data', (chunk: string) => {
-      if (headers) {
-        if (chunk.includes('\r\n\r\n')) {
-          headers = false;
-          if (++open === SUBS) process.send!('ready');
+  const connect = (i: number) =>
+    new Promise<void>((resolve) => {
+      // Several source addresses keep the kernel's port search fast past ~14k connections.
+      const socket = net.connect({ port, host: '127.0.0.1', localAddress: `127.0.0.${2 + (i % 50)}` });
+      sockets.push(socket);
+      let headers = true;
+      socket.setEncoding('utf8');
+      socket.on('error', (error) => console.error(`subscriber ${i}: ${error.message}`));
+      socket.on('connect', () =>
+        socket.write(
+          'GET /.well-known/mercure?topic=bench HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n',
+        ),
+      );
+      socket.on('data', (chunk: string) => {
+        if (headers) {
+          if (chunk.includes('\r\n\r\n')) {
+            headers = false;
+            resolve();
+          }
+          return;
         }
-        return;
-      }
-      // A flush writes whole events: time the first in the chunk, count them all.
-      let at = chunk.indexOf('data: ');
-      if (at === -1) return;
-      const sentAt = Number(chunk.slice(at + 6, chunk.indexOf(' ', at + 6)));
-      if (sentAt > 0) latencies.push(now() - sentAt);
-      while (at !== -1) {
-        events++;
-        at = chunk.indexOf('data: ', at + 6);
-      }
+        // A flush writes whole events: time the first in the chunk, count them all.
+        let at = chunk.indexOf('data: ');
+        if (at === -1) return;
+        const sentAt = Number(chunk.slice(at + 6, chunk.indexOf(' ', at + 6)));
+        if (sentAt > 0) latencies.push(now() - sentAt);
+        while (at !== -1) {
+          events++;
+          at = chunk.indexOf('data: ', at + 6);
+        }
+      });
     });
+  // Connect in batches: a burst of thousands would overflow the listen backlog.
+  for (let i = 0; i < SUBS; i += 200) {
+    const batch: Promise<void>[] = [];
+    for (let j = i; j < Math.min(SUBS, i + 200); j++) batch.push(connect(j));
+    await Promise.all(batch);
   }
+  process.send!('ready');
   process.on('message', () => {
     latencies.sort((a, b) => a - b);
     const q = (p: number) =>
