@@ -42,23 +42,28 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  // Options the later checks refuse (a store file that is not Herald's, a hub option) are bad usage too.
+  process.stderr.write(`herald: ${describeFailure(error)}\n`);
+  // Exit now: a store or worker opened before the failure would otherwise keep the process alive.
+  process.exit(isUsageFailure(error) ? USAGE_EXIT_CODE : 1);
+});
+
+/** Options that later checks refuse (a key that is not a key, a store file that is not Herald's). */
+function isUsageFailure(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  if (error instanceof UsageError || code === 'HERALD_ERR_STORE_CONFIG' || code === 'HERALD_ERR_HUB_OPTION') {
-    process.stderr.write(`herald: ${(error as Error).message}\n`);
-    process.exitCode = USAGE_EXIT_CODE;
-    return;
-  }
+  return (
+    error instanceof UsageError ||
+    code === 'HERALD_ERR_STORE_CONFIG' ||
+    code === 'HERALD_ERR_HUB_OPTION' ||
+    code === 'HERALD_ERR_AUTH_CONFIG'
+  );
+}
+
+function describeFailure(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  if (isUsageFailure(error)) return (error as Error).message;
   if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
     const { address, port } = error as { address?: string; port?: number };
-    process.stderr.write(
-      `herald: cannot listen on ${address ?? ''}:${port ?? ''} (${code}); choose another --port or --host\n`,
-    );
-    process.exitCode = 1;
-    return;
+    return `cannot listen on ${address ?? ''}:${port ?? ''} (${code}); choose another --port or --host`;
   }
-  process.stderr.write(
-    `herald: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  process.exitCode = 1;
-});
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { startCluster } from '../hub/cluster/primary.js';
 import { connectToPrimary } from '../hub/cluster/worker.js';
 import { createHub } from '../hub/index.js';
-import { DEFAULT_RETENTION, openStore } from '../hub/stores/index.js';
+import { createMemoryStore, DEFAULT_RETENTION, openStore } from '../hub/stores/index.js';
 import type { Store } from '../hub/stores/store.js';
 import { applyDemo, demoBanner, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
@@ -44,8 +44,9 @@ export async function serve(requested: ServeConfig): Promise<void> {
 /** The primary: owns the store, runs no HTTP itself. */
 async function servePrimary(config: ServeConfig, store: Store, logger: Logger): Promise<void> {
   const tls = tlsFiles(config);
-  // Fail on a bad certificate here, once, rather than in every worker, forever restarted.
+  // Fail on a bad certificate or key here, once, rather than in every worker, forever restarted.
   if (tls !== undefined) createHttpListener(tls, () => {});
+  await createHub(toHubOptions(config, createMemoryStore(DEFAULT_RETENTION), logger)).close();
   const workers = startCluster({
     workers: config.workers,
     store,

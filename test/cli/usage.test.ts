@@ -24,6 +24,8 @@ test('herald --version prints the package version', async () => {
   assert.equal(result.stdout, `${version}\n`);
 });
 
+const BAD_PEM = '-----BEGIN PUBLIC KEY-----\\nabc\\n-----END PUBLIC KEY-----';
+
 test('bad usage prints one line on stderr and exits 2', async () => {
   const cases: [string[], Record<string, string>, RegExp][] = [
     [[], {}, /^$/],
@@ -37,6 +39,13 @@ test('bad usage prints one line on stderr and exits 2', async () => {
       ['serve'],
       { HERALD_JWT_KEY: 'k', HERALD_HEARTBEAT: '15' },
       /^herald: HERALD_HEARTBEAT must be a duration/,
+    ],
+    // Refused by the hub's own checks, before any worker starts.
+    [['serve', '--port', '0'], { HERALD_JWT_KEY: BAD_PEM, HERALD_JWT_ALGORITHM: 'RS256' }, /^herald: .*PEM/],
+    [
+      ['serve', '--port', '0', '--workers', '2'],
+      { HERALD_JWT_KEY: BAD_PEM, HERALD_JWT_ALGORITHM: 'RS256' },
+      /^herald: .*PEM/,
     ],
   ];
   await Promise.all(
