@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
+import { DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS } from '../server/index.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
 
@@ -54,7 +55,7 @@ export interface HubOptions {
   /** Serve `/metrics` (Prometheus text format). Default true. */
   metrics?: boolean;
 
-  /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 40 000. */
+  /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 15 000. */
   heartbeatMs?: number;
   /** Reconnection time sent when a stream opens, in ms; undefined sends none. */
   retryMs?: number;
@@ -112,8 +113,11 @@ export interface ResolvedHubOptions {
 export const HUB_PATH = '/.well-known/mercure';
 /** Mercure's default cookie name (draft-07 "Authorization"). */
 export const DEFAULT_COOKIE_NAME = 'mercureAuthorization';
-/** Mercure's default heartbeat: a comment every 40 s, under the 60 s idle timeout of common proxies. */
-export const DEFAULT_HEARTBEAT_MS = 40_000;
+/**
+ * A comment on idle streams every 15 s: herald/server's default, under the 30 s idle timeout of the
+ * strictest common proxies and CDNs (Mercure's own default, 40 s, is not).
+ */
+export const DEFAULT_HEARTBEAT_MS = SERVER_HEARTBEAT_MS;
 /** 1 MiB: a few hundred typical updates; past it a subscriber is not keeping up. */
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 /** Enough for any real client; bounds the per-connection matching work. */

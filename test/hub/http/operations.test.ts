@@ -60,6 +60,16 @@ describe('health, metrics, routing', () => {
     assert.equal((await fetch(`${hub.origin}/healthz`)).status, 503);
   });
 
+  test('a subscription asking for history while the store is down gets 503', async (t) => {
+    const hub = await startHub({ anonymous: true });
+    t.after(() => hub.close().catch(() => {}));
+    await hub.hub.store.close();
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]), { 'last-event-id': 'earliest' });
+    await sub.ended;
+    assert.equal(sub.status, 503);
+    assert.equal(hub.hub.subscriberCount, 0);
+  });
+
   test('/metrics counts connections, subscriptions, publishes, deliveries and latency', async (t) => {
     const hub = await startHub({ anonymous: true });
     t.after(() => hub.close());
