@@ -4,7 +4,7 @@
  * draft-07 token gets JSON-LD listing `topic=` subscriptions, a 1.0 token gets JSON listing
  * `match*=` subscriptions, so every listed `id` is the topic of that subscription's events.
  */
-import type { SubscriberRecord } from '../subscribers/presence.js';
+import type { SelectorSyntax } from '../subscribers/presence.js';
 import {
   JSONLD_CONTEXT,
   matchType,
@@ -51,7 +51,7 @@ export async function handleSubscriptions(ctx: HubContext, req: Req, res: Res, u
     .filter((s, i) => i > 0 || s !== '');
   const segments = rest.map((s) => decode(s, path));
 
-  let selector: { source: string; syntax: 'topic' | 'match' | 'match_urlpattern' | undefined } | undefined;
+  let selector: { source: string; syntax: SelectorSyntax } | undefined;
   let subscriberId: string | undefined;
   if (shape === 'draft-07') {
     if (segments.length > 2) throw notFound(path);
@@ -70,16 +70,16 @@ export async function handleSubscriptions(ctx: HubContext, req: Req, res: Res, u
   const [records, lastId] = await Promise.all([ctx.presence.list(), ctx.store.lastId()]);
   const lastEventId = lastId ?? 'earliest';
   const docs: SubscriptionDocument[] = [];
-  const withContext = false;
-  for (const record of records as SubscriberRecord[]) {
+  for (const record of records) {
     if (subscriberId !== undefined && record.id !== subscriberId) continue;
     for (const s of record.selectors) {
       if (shapeOf(s.syntax) !== shape) continue;
       if (selector !== undefined) {
         if (s.source !== selector.source) continue;
-        if (shape === '1.0' && matchType(s.syntax) !== matchType(selector.syntax!)) continue;
+        if (shape === '1.0' && matchType(s.syntax) !== matchType(selector.syntax)) continue;
       }
-      docs.push(subscriptionDocument(record, s, true, withContext));
+      // Items of a collection inherit its @context; a single one gets it below.
+      docs.push(subscriptionDocument(record, s, true, false));
     }
   }
 
