@@ -53,7 +53,8 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   const { logger, store } = options;
   const relay = createStoreRelay(store);
   const started = new Map<number, number>();
-  let stopping = false;
+  /** Set once shutting down: the retry hint to give workers, including any still starting. */
+  let stopping: Shutdown | undefined;
   let listeningCount = 0;
   let reportedListening = false;
 
@@ -68,6 +69,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   });
 
   const fork = () => {
+    if (stopping !== undefined) return; // a restart timer that fired during the shutdown
     const worker = cluster.fork();
     started.set(worker.id, Date.now());
     // Node drops IPC messages that arrive before the worker listens, so the worker speaks first.
@@ -76,6 +78,8 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
       worker.off('message', onHello);
       relay.attach(worker.id, port(worker));
       worker.send({ herald: 'setup', config: options.setup } satisfies WorkerSetup<T>);
+      // A worker still starting when the shutdown began missed that order: repeat it.
+      if (stopping !== undefined) worker.send(stopping);
     };
     worker.on('message', onHello);
     worker.once('listening', (address) => {
@@ -91,7 +95,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     relay.detach(worker.id);
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
-    if (stopping) return;
+    if (stopping !== undefined) return;
     logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
     setTimeout(fork, lived < CRASH_LOOP_MS ? RESTART_PAUSE_MS : 0);
   });
@@ -106,7 +110,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
       return relay.relayed;
     },
     async shutdown(retryMs, deadlineMs) {
-      stopping = true;
+      stopping = { herald: 'shutdown', retryMs };
       const running = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       const exits = running.map(
         (w) =>
@@ -115,8 +119,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
             else w.once('exit', () => resolve());
           }),
       );
-      for (const w of running)
-        if (w.isConnected()) w.send({ herald: 'shutdown', retryMs } satisfies Shutdown);
+      for (const w of running) if (w.isConnected()) w.send(stopping);
       let timer: NodeJS.Timeout | undefined;
       const inTime = await Promise.race([
         Promise.all(exits).then(() => true),
