@@ -5,7 +5,7 @@
  *   -> { type: 'ready', port }        listening
  *   <- { type: 'wait', subscribers }  -> { type: 'subscribed' } once that many streams are open
  *   <- { type: 'publish', events, rate, size }  starts publishing (rate 0: all at once)
- *   <- { type: 'stop' }              -> { type: 'cpu', micros, published } CPU used since publish began
+ *   <- { type: 'stop' }              -> { type: 'cpu', micros, userMicros, published } CPU since publish began
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -86,7 +86,7 @@ process.on('message', (m: Message) => {
     }, 1);
   } else if (m.type === 'stop') {
     const cpu = process.cpuUsage(cpuStart);
-    send({ type: 'cpu', micros: cpu.user + cpu.system, published });
+    send({ type: 'cpu', micros: cpu.user + cpu.system, userMicros: cpu.user, published });
     server.closeAllConnections();
     server.close();
     process.disconnect();

@@ -7,6 +7,8 @@
  * share one socket write per stream; the delay is at most the rest of the current turn.
  */
 
+import { forgetJoin } from './coalesce.js';
+
 /** What the scheduler needs of a stream. */
 export interface Flushable {
   flush(): void;
@@ -25,6 +27,7 @@ function flushAll(): void {
   scheduled = false;
   for (let i = 0; i < list.length; i++) list[i]!.flush();
   list.length = 0;
+  forgetJoin();
 }
 
 /** Queues `stream.flush()` for the next pass; the caller makes sure it is queued once per pass. */

@@ -112,8 +112,32 @@ test('Channel: one buffer to every member; members leave when they close', async
   for (const c of clients) await c.until((x) => x.body().includes('retry:'));
   assert.equal(channel.broadcast(encodeEvent({ data: 'to all' })), 3);
   for (const c of clients) await c.until((x) => x.body().endsWith('data: to all\n\n'));
+  // A burst: every member's queue holds the same buffers, joined once and shared (coalesce.ts).
+  const burst: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    channel.broadcast(encodeEvent({ id: String(i), data: `burst ${i}` }));
+    burst.push(`id: ${i}\ndata: burst ${i}\n\n`);
+  }
+  for (const c of clients) {
+    await c.until((x) => x.body().endsWith('data: burst 49\n\n'));
+    assert.equal(c.body(), `: ok\nretry: 3000\n\ndata: to all\n\n${burst.join('')}`);
+  }
   clients[0]!.close();
   await eventually(() => channel.size === 2 && sse.size === 2, 'closed member removed');
+  // Streams with different queues do not share a join.
+  const [s1, s2] = channel.streams();
+  s1!.send({ data: 'only one' });
+  s1!.send({ data: 'and two' });
+  s2!.send({ data: 'and two' });
+  s2!.send({ data: 'only one' });
+  for (const c of [clients[1]!, clients[2]!]) {
+    await c.until((x) => x.body().includes('data: only one\n\n') && x.body().includes('data: and two\n\n'));
+  }
+  const tails = [clients[1]!.body(), clients[2]!.body()].map((b) => b.slice(b.indexOf('burst 49') + 10));
+  assert.deepEqual(tails.sort(), [
+    'data: and two\n\ndata: only one\n\n',
+    'data: only one\n\ndata: and two\n\n',
+  ]);
   const [first] = channel.streams();
   assert.equal(channel.remove(first!), true);
   assert.equal(channel.size, 1);
