@@ -149,8 +149,14 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     if (draft07) res.setHeader('Last-Event-ID', cursor);
     if (v1) res.setHeader('Mercure-Last-Event-ID', cursor);
   }
-  if (req.httpVersionMajor === 2) carryHeadersToHttp2(res);
-  const stream = ctx.sse.stream(req, res, ctx.streamOptions);
+  let stream: ReturnType<typeof ctx.sse.stream>;
+  try {
+    if (req.httpVersionMajor === 2) carryHeadersToHttp2(res);
+    stream = ctx.sse.stream(req, res, ctx.streamOptions);
+  } catch (error) {
+    registry.drop(subscriber);
+    throw error;
+  }
   registry.attach(subscriber, stream);
   if (stream.closed) return;
   subscriber.joined = true;
