@@ -28,6 +28,12 @@ export {
   resolveHubOptions,
 } from './options.js';
 export {
+  createRedisPresence,
+  DEFAULT_PRESENCE_TTL_MS,
+  type RedisPresence,
+  type RedisPresenceOptions,
+} from './presence/redis-presence.js';
+export {
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openStore,
