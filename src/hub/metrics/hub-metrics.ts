@@ -27,6 +27,7 @@ export class HubMetrics {
 
   readonly registry: Registry;
   readonly #latency: Histogram;
+  readonly #withProcess: boolean;
 
   constructor(defaultMetrics: boolean) {
     this.registry = new Registry();
@@ -84,7 +85,7 @@ export class HubMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [this.registry],
     });
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'herald_' });
+    this.#withProcess = defaultMetrics;
   }
 
   /** Records the publish-to-write latency of one update, `time` being `update.time`. */
@@ -92,8 +93,23 @@ export class HubMetrics {
     this.#latency.observe(Math.max(0, now - time) / 1000);
   }
 
-  /** The registry's text exposition and content type. */
+  /** The registry's text exposition (plus the process metrics) and content type. */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    const registry = this.#withProcess ? Registry.merge([this.registry, processRegistry()]) : this.registry;
+    return { contentType: registry.contentType, body: await registry.metrics() };
   }
+}
+
+let processMetrics: Registry | undefined;
+
+/**
+ * CPU, memory, event-loop lag and GC of this process, collected once per process however many hubs
+ * it runs: each collection installs observers that cannot be removed.
+ */
+function processRegistry(): Registry {
+  if (processMetrics === undefined) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, prefix: 'herald_' });
+  }
+  return processMetrics;
 }
