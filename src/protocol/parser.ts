@@ -258,6 +258,13 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
             hasData = true;
           }
           if (data.length > maxBufferSize) overflow(data.length);
+        } else if (
+          chunk.charCodeAt(start) === LOWER_I &&
+          chunk.charCodeAt(start + 1) === LOWER_D &&
+          chunk.charCodeAt(start + 2) === COLON
+        ) {
+          const value = chunk.slice(chunk.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
+          if (value.indexOf('\0') === -1) lastEventIdBuffer = value;
         } else {
           processLine(chunk, start, end);
           if (gen !== generation) return;
