@@ -4,6 +4,7 @@
  * naming the problem and exits with status 2, before any port or file is opened.
  */
 import { readFileSync } from 'node:fs';
+import { HeraldError } from '../errors.js';
 import { isClusterWorker } from '../hub/cluster/worker.js';
 import { MAIN_HELP, serveHelp } from './help.js';
 import { resolveServeConfig } from './serve-config.js';
@@ -65,5 +66,7 @@ function describeFailure(error: unknown): string {
     const { address, port } = error as { address?: string; port?: number };
     return `cannot listen on ${address ?? ''}:${port ?? ''} (${code}); choose another --port or --host`;
   }
+  // Herald's own errors name the problem and the fix; a stack would only hide that.
+  if (error instanceof HeraldError) return error.message;
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }

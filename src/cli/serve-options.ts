@@ -40,6 +40,7 @@ export interface ServeConfig {
   publishOrigins: string[];
   subscriptions: boolean;
   store: string;
+  storePrefix: string | undefined;
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
@@ -108,6 +109,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   publishOrigins: [],
   subscriptions: false,
   store: 'memory',
+  storePrefix: undefined,
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
@@ -257,6 +259,15 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: '<spec>',
     help: 'where history is kept: memory, sqlite:PATH or redis://HOST:PORT',
     shownDefault: 'memory',
+  },
+  {
+    key: 'storePrefix',
+    flag: 'store-prefix',
+    env: 'HERALD_STORE_PREFIX',
+    kind: 'string',
+    value: '<prefix>',
+    help: 'Redis only: key prefix; hubs sharing Redis and prefix share history and updates',
+    shownDefault: 'herald',
   },
   {
     key: 'historySize',

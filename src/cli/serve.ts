@@ -7,8 +7,16 @@ import type { Logger } from 'pino';
 import { startCluster } from '../hub/cluster/primary.js';
 import { connectToPrimary } from '../hub/cluster/worker.js';
 import { createHub } from '../hub/index.js';
-import { createMemoryStore, DEFAULT_RETENTION, openStore } from '../hub/stores/index.js';
+import { createRedisPresence } from '../hub/presence/redis-presence.js';
+import {
+  createMemoryStore,
+  DEFAULT_RETENTION,
+  type OpenStoreOptions,
+  openStore,
+  parseStoreSpec,
+} from '../hub/stores/index.js';
 import type { Store } from '../hub/stores/store.js';
+import type { Presence } from '../hub/subscribers/presence.js';
 import { applyDemo, demoBanner, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
 import { toHubOptions, toRetention } from './hub-options.js';
@@ -23,10 +31,15 @@ const REQUEST_GRACE_MS = 1_000;
 export async function serve(requested: ServeConfig): Promise<void> {
   const config = applyDemo(requested);
   const logger = createLogger(config.logLevel);
-  const store = await openStore(config.store, toRetention(config, DEFAULT_RETENTION));
+  const store = await openStore(
+    config.store,
+    toRetention(config, DEFAULT_RETENTION),
+    storeOptions(config, logger),
+  );
   if (config.workers > 1) return servePrimary(config, store, logger);
 
-  const hub = createHub(toHubOptions(config, store, logger));
+  const presence = await openPresence(config, logger);
+  const hub = createHub({ ...toHubOptions(config, store, logger), ...(presence && { presence }) });
   const listener = createHttpListener(tlsFiles(config), (req, res) => hub.handle(req, res));
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
@@ -71,7 +84,9 @@ export async function serveWorker(): Promise<void> {
   const link = await connectToPrimary<ServeConfig>();
   const config = link.setup;
   const logger = createLogger(config.logLevel, { worker: cluster.worker?.id });
-  const hub = createHub({ ...toHubOptions(config, link.store, logger), presence: link.presence });
+  // On Redis each worker lists subscribers from Redis itself: the primary knows only its own workers.
+  const presence = (await openPresence(config, logger)) ?? link.presence;
+  const hub = createHub({ ...toHubOptions(config, link.store, logger), presence });
   const pid = String(process.pid);
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
@@ -98,6 +113,39 @@ export async function serveWorker(): Promise<void> {
   process.on('SIGINT', () => {});
   onSignals(['SIGTERM'], logger, shutdown);
   await listener.listen(config.port, config.host);
+}
+
+/** The store's options: the key prefix, and Redis's ups and downs reported in the logs. */
+function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
+  const options: OpenStoreOptions = {
+    onStatus(status, error) {
+      if (status === 'down')
+        logger.warn({ err: error }, 'redis unavailable: publishing answers 503 until it is back');
+      else if (status === 'up') logger.info('redis available');
+      else logger.error({ err: error }, 'updates lost: the stream was trimmed past them during an outage');
+    },
+  };
+  if (config.storePrefix !== undefined) options.prefix = config.storePrefix;
+  return options;
+}
+
+/**
+ * With a Redis store and the subscriptions API on, subscribers are listed from Redis, so that every
+ * node (and every worker) sees those of all nodes. Otherwise undefined: the hub's in-process default.
+ */
+async function openPresence(config: ServeConfig, logger: Logger): Promise<Presence | undefined> {
+  if (!config.subscriptions || parseStoreSpec(config.store).kind !== 'redis') return undefined;
+  const presence = createRedisPresence(config.store, {
+    ...(config.storePrefix !== undefined && { prefix: config.storePrefix }),
+    onError: (error) => logger.warn({ err: error }, 'presence not written to redis'),
+  });
+  try {
+    await presence.ready();
+  } catch (error) {
+    await presence.close();
+    throw error;
+  }
+  return presence;
 }
 
 function tlsFiles(config: ServeConfig): { cert: string; key: string } | undefined {
