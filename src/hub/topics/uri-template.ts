@@ -53,6 +53,15 @@ const IRI_CHARS = '\\x{A0}-\\x{D7FF}\\x{E000}-\\x{10FFFF}';
 const UNRESERVED_UNIT = `(?:[A-Za-z0-9._~${IRI_CHARS}-]|${PCT})`;
 const RESERVED_UNIT = `(?:[A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=${IRI_CHARS}-]|${PCT})`;
 
+/*
+ * Under a prefix modifier a unit is one character before encoding (RFC 6570 §2.4.1: "the number of
+ * Unicode characters"), so the percent-encoded UTF-8 bytes of one character count once.
+ */
+const CONT = '%[89ABab][0-9A-Fa-f]';
+const PCT_CHAR = `(?:%[0-7][0-9A-Fa-f]|%[CDcd][0-9A-Fa-f]${CONT}|%[Ee][0-9A-Fa-f]${CONT}${CONT}|%[Ff][0-7]${CONT}${CONT}${CONT})`;
+const UNRESERVED_CHAR = `(?:[A-Za-z0-9._~${IRI_CHARS}-]|${PCT_CHAR})`;
+const RESERVED_CHAR = `(?:[A-Za-z0-9._~:/?#\\[\\]@!$&'()*+,;=${IRI_CHARS}-]|${PCT_CHAR})`;
+
 /** RE2 refuses repetition counts above 1000; a longer prefix is matched as unbounded. */
 const MAX_REPEAT = 1000;
 
@@ -96,14 +105,16 @@ export function parseUriTemplate(source: string): TemplatePart[] | undefined {
 
 /**
  * Compiles a URI template to the source of an anchored regular expression (RE2 syntax), or
- * `undefined` when `source` is not a template or holds no expression (then it only matches itself).
+ * `undefined` when `source` is not a template, or is ASCII text without expressions: such a template
+ * expands to itself only, so it is matched as a plain string.
  */
 export function uriTemplateToRegExpSource(source: string): string | undefined {
   const parts = parseUriTemplate(source);
-  if (parts === undefined || parts.every((p) => 'literal' in p)) return undefined;
+  if (parts === undefined) return undefined;
+  if (parts.every((p) => 'literal' in p) && !/[^\x00-\x7f]/.test(source)) return undefined;
   let out = '^';
   for (const part of parts) {
-    out += 'literal' in part ? escapeRegExp(part.literal) : expressionPattern(part.operator, part.vars);
+    out += 'literal' in part ? literalPattern(part.literal) : expressionPattern(part.operator, part.vars);
   }
   return `${out}$`;
 }
@@ -160,7 +171,8 @@ function varPattern(v: VarSpec, rule: OperatorRule): string {
   const text = `${unit}*`;
   const sep = escapeRegExp(rule.sep);
   // A prefix applies to string values only (§2.4.1): at most N characters, a triplet counting as one.
-  const prefixed = v.prefix > 0 ? (v.prefix <= MAX_REPEAT ? `${unit}{0,${v.prefix}}` : text) : undefined;
+  const char = rule.reserved ? RESERVED_CHAR : UNRESERVED_CHAR;
+  const prefixed = v.prefix > 0 ? (v.prefix <= MAX_REPEAT ? `${char}{0,${v.prefix}}` : text) : undefined;
   if (!rule.named) {
     if (prefixed !== undefined) return prefixed;
     // Lists join with `,` (explode: with `sep`); associative arrays write key,value or key=value.
@@ -177,6 +189,19 @@ function varPattern(v: VarSpec, rule: OperatorRule): string {
   // Exploded lists repeat the name (`;x=a;x=b`); exploded associative arrays name each key.
   const item = rule.ifemp === '' ? `${unit}+(?:=${text})?` : `${unit}+=${text}`;
   return `${item}(?:${sep}${item})*`;
+}
+
+/**
+ * Literal text. RFC 6570 §3.1 percent-encodes, on expansion, literal characters that URIs do not
+ * allow, so `é` in a template expands to `%C3%A9`; an IRI topic holds it as is. Both match.
+ */
+function literalPattern(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (ch.charCodeAt(0) < 0x80) out += escapeRegExp(ch);
+    else out += `(?:${escapeRegExp(ch)}|${encodeURIComponent(ch)})`;
+  }
+  return out;
 }
 
 /** Escapes every character RE2 could read as syntax. */

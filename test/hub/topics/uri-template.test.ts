@@ -203,6 +203,18 @@ describe('RFC 6570 URI templates', () => {
     }
   });
 
+  test('non-ASCII: literals match raw or percent-encoded, prefixes count characters not bytes', () => {
+    const cafe = compileSelector('https://example.com/café/{id}', 'template');
+    assert.ok(cafe.matches('https://example.com/café/1'));
+    assert.ok(cafe.matches('https://example.com/caf%C3%A9/1'));
+    assert.ok(
+      compileSelector('https://example.com/café', 'template').matches('https://example.com/caf%C3%A9'),
+    );
+    const one = compileSelector('{x:1}', 'template');
+    for (const ok of ['a', '%C3%A9', '%F0%9F%98%80', 'é']) assert.ok(one.matches(ok), ok);
+    for (const no of ['ab', '%C3%A9%C3%A9', '%C3', 'é%41']) assert.equal(one.matches(no), false, no);
+  });
+
   test('a template without expressions is exact, and a template still matches its own text', () => {
     assert.equal(uriTemplateToRegExpSource('https://example.com/plain'), undefined);
     assert.equal(compileSelector('https://example.com/plain', 'template').kind, 'exact');
