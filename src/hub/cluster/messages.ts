@@ -74,6 +74,8 @@ export interface Hello {
 export interface WorkerSetup<T> {
   herald: 'setup';
   config: T;
+  /** The worker's slot, 0 to N-1; a replacement worker takes the slot of the one it replaces. */
+  slot: number;
 }
 
 export function isHeraldMessage(message: unknown): message is { herald: string } {

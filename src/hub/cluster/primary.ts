@@ -68,16 +68,20 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     },
   });
 
-  const fork = () => {
+  // A worker's slot (0..N-1) outlives it: its replacement takes it, so per-slot duties (the demo's
+  // publishers run in slot 0 only) survive restarts.
+  const slots = new Map<number, number>();
+  const fork = (slot: number) => {
     if (stopping !== undefined) return; // a restart timer that fired during the shutdown
     const worker = cluster.fork();
+    slots.set(worker.id, slot);
     started.set(worker.id, Date.now());
     // Node drops IPC messages that arrive before the worker listens, so the worker speaks first.
     const onHello = (message: unknown) => {
       if (!isHeraldMessage(message) || message.herald !== 'hello') return;
       worker.off('message', onHello);
       relay.attach(worker.id, port(worker));
-      worker.send({ herald: 'setup', config: options.setup } satisfies WorkerSetup<T>);
+      worker.send({ herald: 'setup', config: options.setup, slot } satisfies WorkerSetup<T>);
       // A worker still starting when the shutdown began missed that order: repeat it.
       if (stopping !== undefined) worker.send(stopping);
     };
@@ -97,10 +101,12 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     started.delete(worker.id);
     if (stopping !== undefined) return;
     logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
-    setTimeout(fork, lived < CRASH_LOOP_MS ? RESTART_PAUSE_MS : 0);
+    const slot = slots.get(worker.id) ?? 0;
+    slots.delete(worker.id);
+    setTimeout(fork, lived < CRASH_LOOP_MS ? RESTART_PAUSE_MS : 0, slot);
   });
 
-  for (let i = 0; i < options.workers; i++) fork();
+  for (let slot = 0; slot < options.workers; slot++) fork(slot);
 
   return {
     get pids() {

@@ -11,6 +11,8 @@ import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from '
 export interface WorkerLink<T> {
   /** What the primary sent this worker to run with. */
   setup: T;
+  /** This worker's slot, 0 to N-1, kept by its replacement if it dies. */
+  slot: number;
   store: Store;
   presence: Presence;
   /**
@@ -59,6 +61,7 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
       if (message.herald === 'setup') {
         resolve({
           setup: (message as WorkerSetup<T>).config,
+          slot: (message as WorkerSetup<T>).slot,
           store: createIpcStore(connection),
           presence: createIpcPresence(connection),
           onShutdown(fn) {
