@@ -202,7 +202,9 @@ ${table}
 - Server pinned to core 0, load generator (raw \`net\` sockets, chunked decoding and \`id:\` counting)
   to core 1, HTTP/1.1 over loopback. On a busy machine the single-core load generator, not the
   server, sets the wall-clock pace (and a fixed-rate run then takes longer than its nominal
-  duration): read deliveries/s as a lower bound and CPU per delivery as the server's cost.
+  duration): read deliveries/s as a lower bound and CPU per delivery as the server's cost. A
+  subscriber that falls behind pushes back, its events queue, and herald then writes them in one
+  buffer: the fixed-rate figures mix one-event writes with such batches.
 - Server CPU includes the kernel's loopback TCP work done in the server's send calls (system time).
 
 Machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown'}, Node ${process.version}, load average at the end
