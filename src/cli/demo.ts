@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
+import type { DemoOptions } from '../hub/demo/index.js';
 import { HUB_PATH } from '../hub/options.js';
 import { isPem } from './serve-config.js';
 import type { ServeConfig } from './serve-options.js';
@@ -41,6 +42,20 @@ export async function demoPublisherToken(config: ServeConfig): Promise<string | 
     .setIssuedAt()
     .setExpirationTime(DEMO_TOKEN_LIFETIME)
     .sign(new TextEncoder().encode(key));
+}
+
+/**
+ * What the demo pages need: the HMAC key to sign the notifications page's narrow publisher token
+ * (none when the publisher key is a public key), and whether this process runs the demo publishers.
+ */
+export function demoMountOptions(config: ServeConfig, publishers: boolean): DemoOptions {
+  const key = config.publisherJwtKey ?? config.jwtKey;
+  const options: DemoOptions = { publishers };
+  if (key !== undefined && !isPem(key)) {
+    options.publisherKey = key;
+    options.algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
+  }
+  return options;
 }
 
 /** The lines printed once the demo hub listens on `baseUrl` (such as `http://localhost:3000`). */

@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { startCluster } from '../hub/cluster/primary.js';
 import { connectToPrimary } from '../hub/cluster/worker.js';
+import { type Demo, mountDemo } from '../hub/demo/index.js';
 import { createHub } from '../hub/index.js';
 import { createRedisPresence } from '../hub/presence/redis-presence.js';
 import {
@@ -17,7 +18,8 @@ import {
 } from '../hub/stores/index.js';
 import type { Store } from '../hub/stores/store.js';
 import type { Presence } from '../hub/subscribers/presence.js';
-import { applyDemo, demoBanner, demoPublisherToken } from './demo.js';
+import type { NodeRequest, NodeServerResponse } from '../server/index.js';
+import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
 import { toHubOptions, toRetention } from './hub-options.js';
 import { createLogger } from './logger.js';
@@ -40,11 +42,15 @@ export async function serve(requested: ServeConfig): Promise<void> {
 
   const presence = await openPresence(config, logger);
   const hub = createHub({ ...toHubOptions(config, store, logger), ...(presence && { presence }) });
-  const listener = createHttpListener(tlsFiles(config), (req, res) => hub.handle(req, res));
+  const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, true)) : undefined;
+  const listener = createHttpListener(tlsFiles(config), (req, res) =>
+    hub.handle(req, res, pages(demo, req, res)),
+  );
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs, async () => {
     listener.stopAccepting();
+    demo?.close();
     await hub.close({ retryMs: config.shutdownRetryMs });
     await listener.finish(REQUEST_GRACE_MS);
     await store.close();
@@ -87,14 +93,19 @@ export async function serveWorker(): Promise<void> {
   // On Redis each worker lists subscribers from Redis itself: the primary knows only its own workers.
   const presence = (await openPresence(config, logger)) ?? link.presence;
   const hub = createHub({ ...toHubOptions(config, link.store, logger), presence });
+  // One worker runs the demo's clock and ticker; each one serves the pages.
+  const demo = config.demo
+    ? await mountDemo(hub, demoMountOptions(config, cluster.worker?.id === 1))
+    : undefined;
   const pid = String(process.pid);
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
-    hub.handle(req, res);
+    hub.handle(req, res, pages(demo, req, res));
   };
   const listener = createHttpListener(tlsFiles(config), handler);
   const drain = async (retryMs: number) => {
     listener.stopAccepting();
+    demo?.close();
     await hub.close({ retryMs });
     await listener.finish(REQUEST_GRACE_MS);
     await link.store.close();
@@ -154,11 +165,15 @@ function tlsFiles(config: ServeConfig): { cert: string; key: string } | undefine
     : undefined;
 }
 
+/** What answers paths outside the hub's own: the demo pages when mounted, else the hub's 404. */
+function pages(demo: Demo | undefined, req: NodeRequest, res: NodeServerResponse): (() => void) | undefined {
+  return demo && (() => demo.handle(req, res));
+}
+
 /** Logs where the hub listens and, in demo mode, prints what to open and how to publish. */
 async function announce(config: ServeConfig, logger: Logger, url: string, workers: number): Promise<void> {
   logger.info({ url, workers, store: redactStore(config.store) }, 'herald listening');
   if (!config.demo) return;
-  // Demo pages (src/hub/demo, web/) mount here once they exist: mountDemo(hub, ...).
   process.stdout.write(demoBanner(url, await demoPublisherToken(config)));
 }
 

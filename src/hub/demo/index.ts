@@ -1,0 +1,107 @@
+/**
+ * The demo served by `herald serve --demo`: pages from `web/` (a live clock, a stock ticker, a
+ * notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
+ *
+ * @example
+ * const demo = await mountDemo(hub, { publisherKey: secret });
+ * http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
+ */
+import { SignJWT } from 'jose';
+import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
+import type { Hub } from '../hub.js';
+import { HUB_PATH } from '../options.js';
+import { startClock } from './clock.js';
+import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
+import { startTicker, Ticker } from './ticker.js';
+import { DEMO_TOPICS } from './topics.js';
+
+export { DEMO_TOPICS } from './topics.js';
+
+export interface DemoOptions {
+  /**
+   * The HMAC secret publishers sign with. With it, the notifications page gets a token allowed to
+   * publish on the notifications topic only; without it the form is disabled.
+   */
+  publisherKey?: string;
+  /** HMAC algorithm of that key. Default: `HS256`. */
+  algorithm?: string;
+  /**
+   * Whether this process runs the clock and ticker publishers. With `--workers`, exactly one
+   * worker should, or every event would be published once per worker. Default: true.
+   */
+  publishers?: boolean;
+  /** The client bundle to serve as `/herald-client.js`; default: `dist/browser/herald-client.js`. */
+  clientBundle?: string;
+  /** Where publisher failures are reported. Default: the hub's logger. */
+  onError?: (error: unknown) => void;
+}
+
+export interface Demo {
+  /** Serves a demo path; anything else gets 404. */
+  handle(req: NodeRequest, res: NodeServerResponse): void;
+  /** Stops the publishers. */
+  close(): void;
+}
+
+/** How long the notifications page's token lives: the page fetches a fresh one on every load. */
+const NOTIFY_TOKEN_LIFETIME = '12h';
+
+/** Starts the demo publishers and returns the request handler for its pages. */
+export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<Demo> {
+  const onError =
+    options.onError ??
+    ((error: unknown) => hub.options.logger?.warn({ err: error }, 'demo publisher failed'));
+  const files = loadStaticFiles(WEB_ROOT);
+  const bundle =
+    options.clientBundle !== undefined
+      ? new Map([
+          [
+            '/herald-client.js',
+            { body: Buffer.from(options.clientBundle), type: 'text/javascript; charset=utf-8' },
+          ],
+        ])
+      : loadClientBundle();
+  for (const [path, file] of bundle) files.set(path, file);
+
+  const ticker = new Ticker();
+  const stops: Array<() => void> = [];
+  if (options.publishers ?? true) {
+    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError));
+  }
+
+  const notifyToken =
+    options.publisherKey === undefined
+      ? null
+      : await new SignJWT({ mercure: { publish: [DEMO_TOPICS.notifications] } })
+          .setProtectedHeader({ alg: options.algorithm ?? 'HS256', typ: 'JWT' })
+          .setIssuedAt()
+          .setExpirationTime(NOTIFY_TOKEN_LIFETIME)
+          .sign(new TextEncoder().encode(options.publisherKey));
+
+  const json = (res: NodeServerResponse, body: unknown) => {
+    const text = JSON.stringify(body);
+    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(text);
+  };
+
+  return {
+    handle(req, res) {
+      const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
+      if (path === '/demo/config.json') {
+        return json(res, { hub: HUB_PATH, topics: DEMO_TOPICS, notifyToken });
+      }
+      if (path === '/demo/ticker.json') return json(res, { quotes: ticker.snapshot() });
+      if (path === '/herald-client.js' && !files.has(path)) {
+        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end('the browser bundle of herald/client is missing: run `npm run build`\n');
+        return;
+      }
+      if (serveStatic(files, req, res, path)) return;
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(`not found: ${path}\n`);
+    },
+    close() {
+      for (const stop of stops.splice(0)) stop();
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/** The topics the demo publishes on. IRIs, as Mercure topics usually are; nothing is fetched from them. */
+export const DEMO_TOPICS = {
+  clock: 'https://example.com/demo/clock',
+  ticker: 'https://example.com/demo/ticker',
+  notifications: 'https://example.com/demo/notifications',
+} as const;

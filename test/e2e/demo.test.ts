@@ -1,0 +1,143 @@
+/**
+ * The demo pages in real Chromium against a real hub: the clock ticks, the ticker flashes, a
+ * notification reaches every tab, and a tab that was closed gets what it missed, once.
+ * HERALD_SCREENSHOTS=1 also saves each page to docs/screenshots/.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { mountDemo } from '../../src/hub/demo/index.js';
+import { createHub } from '../../src/hub/index.js';
+import { bundleClient, launchChromium } from '../support/browser.js';
+
+const KEY = 'demo-test-key-0123456789abcdef0123456789';
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === '1';
+const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
+
+async function startDemoHub(t: import('node:test').TestContext) {
+  const hub = createHub({ jwt: { key: KEY }, anonymous: true });
+  const demo = await mountDemo(hub, { publisherKey: KEY, clientBundle: await bundleClient() });
+  const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    demo.close();
+    await hub.close({ retryMs: 1000 });
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { hub, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: new URL(`${name}.png`, SCREENSHOT_DIR).pathname, fullPage: false });
+}
+
+async function newPage(browser: Browser): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+  page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+  return page;
+}
+
+test('the demo pages work in Chromium', async (t) => {
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  const { origin } = await startDemoHub(t);
+
+  await t.test('the index links every demo', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${origin}/`);
+    const links = await page
+      .locator('main a.card')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.deepEqual(links, ['/clock.html', '/ticker.html', '/notifications.html', '/why-sse.html']);
+    await screenshot(page, 'index');
+    await page.goto(`${origin}/why-sse.html`);
+    assert.match((await page.locator('table.compare').textContent()) ?? '', /Last-Event-ID/);
+    await screenshot(page, 'why-sse');
+    await page.close();
+  });
+
+  await t.test('the clock appends each time the server pushes', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${origin}/clock.html`);
+    await page.waitForFunction(() => document.querySelectorAll('#times li').length >= 2, null, {
+      timeout: 30_000,
+    });
+    const times = await page
+      .locator('#times time')
+      .evaluateAll((ts) => ts.map((e) => e.getAttribute('datetime')!));
+    // Newest first, each one later than the one before it.
+    assert.ok(Date.parse(times[0]!) > Date.parse(times[1]!), `times in order: ${times.join(', ')}`);
+    assert.equal(await page.locator('[data-status] [data-state]').textContent(), 'OPEN');
+    assert.match((await page.locator('[data-status] [data-last-id]').textContent()) ?? '', /^urn:uuid:/);
+    await screenshot(page, 'clock');
+    await page.close();
+  });
+
+  await t.test('the ticker shows fifty symbols and flashes changes', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${origin}/ticker.html`);
+    await page.waitForFunction(() => document.querySelectorAll('#quotes tbody tr').length === 50);
+    await page.waitForFunction(() => Number(document.querySelector('#updates')!.textContent) >= 20, null, {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(
+      () => document.querySelectorAll('#quotes tr.flash-up, #quotes tr.flash-down').length > 0,
+    );
+    const changed = await page.locator('#quotes td.change.up, #quotes td.change.down').count();
+    assert.ok(changed > 0, 'some changes are coloured up or down');
+    await screenshot(page, 'ticker');
+    await page.close();
+  });
+
+  await t.test('a notification reaches every tab; a tab that was away catches up, once', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    t.after(() => context.close());
+    const a = await context.newPage();
+    const b = await context.newPage();
+    await a.goto(`${origin}/notifications.html`);
+    await b.goto(`${origin}/notifications.html`);
+    for (const page of [a, b]) await page.waitForSelector('[data-status][data-ready-state="open"]');
+
+    const publish = async (text: string) => {
+      await a.fill('#text', text);
+      await a.click('#notify button');
+      await a.waitForFunction(() => document.querySelector('[data-result]')!.textContent === 'published');
+    };
+    const feed = (page: Page) => page.locator('#feed li span').allInnerTexts();
+    const waitFor = (page: Page, text: string) =>
+      page.waitForFunction(
+        (t) => [...document.querySelectorAll('#feed li span')].some((s) => s.textContent === t),
+        text,
+        { timeout: 10_000 },
+      );
+
+    await publish('first: both tabs see this');
+    await waitFor(a, 'first: both tabs see this');
+    await waitFor(b, 'first: both tabs see this');
+
+    // The second tab leaves (its stream closes), two notifications go out, then it comes back.
+    await b.goto(`${origin}/clock.html`);
+    await publish('second: published while the other tab was away');
+    await publish('third: also missed');
+    await b.goBack();
+    await waitFor(b, 'third: also missed');
+    // It resumed after the last ID it had seen: each missed notification shows, once, in order.
+    assert.deepEqual(await feed(b), ['third: also missed', 'second: published while the other tab was away']);
+    assert.deepEqual(await feed(a), [
+      'third: also missed',
+      'second: published while the other tab was away',
+      'first: both tabs see this',
+    ]);
+    const lastId = await b.locator('#feed li').first().getAttribute('data-id');
+    assert.equal(await b.locator('[data-status] [data-last-id]').textContent(), lastId);
+    await screenshot(a, 'notifications');
+  });
+});
