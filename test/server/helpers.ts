@@ -33,9 +33,9 @@ export class RawClient {
   ended = false;
   #waiters: Array<() => void> = [];
 
-  constructor(port: number, path = '/', headers: Record<string, string> = {}) {
+  constructor(port: number, path = '/', headers: Record<string, string> = {}, version = '1.1') {
     this.socket = net.connect(port, '127.0.0.1');
-    const lines = [`GET ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Accept: text/event-stream'];
+    const lines = [`GET ${path} HTTP/${version}`, 'Host: 127.0.0.1', 'Accept: text/event-stream'];
     for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`);
     this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
     this.socket.on('data', (chunk: Buffer) => {

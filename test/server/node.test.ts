@@ -31,6 +31,25 @@ test('node:http: headers, opening comment and retry hint arrive before any event
   await close();
 });
 
+test('node:http: an HTTP/1.0 client gets no keep-alive and no chunked framing', async () => {
+  const sse = new SseServer();
+  let stream!: SseStream;
+  const { port, close } = await listen((req, res) => {
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port, '/', {}, '1.0');
+  await client.until((c) => c.text().includes('retry: 3000\n\n'));
+  stream.send({ data: 'plain' });
+  sse.closeAll();
+  await client.untilEnd();
+  const [head, body] = client.text().split('\r\n\r\n');
+  assert.match(head!.toLowerCase(), /\r\ncontent-type: text\/event-stream; charset=utf-8/);
+  assert.doesNotMatch(head!.toLowerCase(), /connection: keep-alive|transfer-encoding/);
+  assert.equal(body, ': ok\nretry: 3000\n\ndata: plain\n\n');
+  client.close();
+  await close();
+});
+
 test('node:http: a stream created after the client left is closed at once and not registered', async () => {
   const sse = new SseServer();
   let stream: SseStream | undefined;
