@@ -141,6 +141,14 @@ class RedisStreamStore implements RedisStore {
   #isReady = false;
   #readyWaiters: (() => void)[] = [];
   #wake: (() => void) | undefined;
+  readonly #commandTimeoutMs: number;
+  /** `after` calls waiting for the reader to pass an entry (see #readerPassed). */
+  #readWaiters: {
+    entryId: string;
+    resolve: () => void;
+    reject: (error: Error) => void;
+    timer: NodeJS.Timeout;
+  }[] = [];
 
   constructor(url: string, retention: Retention, options: RedisStoreOptions) {
     const location = parseStoreSpec(url);
@@ -156,6 +164,7 @@ class RedisStreamStore implements RedisStore {
       );
     }
     const commandTimeoutMs = positiveMs('commandTimeoutMs', options.commandTimeoutMs, 2000);
+    this.#commandTimeoutMs = commandTimeoutMs;
     this.#connectTimeoutMs = positiveMs('connectTimeoutMs', options.connectTimeoutMs, 5000);
     this.#blockMs = positiveMs('readBlockMs', options.readBlockMs, BLOCK_MS);
     this.#key = `${prefix}:updates`;
@@ -272,6 +281,7 @@ class RedisStreamStore implements RedisStore {
             'COUNT',
             String(Math.min(max, this.#maxCount)),
           ])) as Entry[];
+          await this.#readerPassed(entries.at(-1)?.[0]);
           return { found: true, updates: this.#decodeAll(entries, cutoff) };
         }
         // ...else (nothing read yet, or all of it expired) the newest `maxCount` entries hold it.
@@ -283,10 +293,13 @@ class RedisStreamStore implements RedisStore {
           String(this.#maxCount),
         ])) as Entry[];
         const updates: Update[] = [];
+        let last: string | undefined;
         for (let i = newestFirst.length - 1; i >= 0 && updates.length < max; i--) {
           const update = this.#decode(newestFirst[i]);
           if (update && update.time >= cutoff) updates.push(update);
+          last = newestFirst[i][0];
         }
+        await this.#readerPassed(last);
         return { found: true, updates };
       }
       const entryId = this.#index.find(lastEventId, cutoff);
@@ -346,6 +359,10 @@ class RedisStreamStore implements RedisStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    for (const waiter of this.#readWaiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new StoreClosedError('read history'));
+    }
     await Promise.allSettled(this.#pendingAppends);
     this.#writer.disconnect();
     this.#reader.disconnect();
@@ -432,7 +449,46 @@ class RedisStreamStore implements RedisStore {
         this.#listeners.emit(update);
         if (this.#closed) return;
       }
+      this.#releaseReadWaiters();
     }
+  }
+
+  /**
+   * Resolves once this node's reader has read (and handed to `subscribe` listeners) the entry
+   * `entryId`. History read straight from the stream can run ahead of the reader; a subscriber that
+   * joined before reading history would then get those updates again, live, after its replay ended.
+   * Waiting until the reader has passed them puts them among the updates the hub saw arrive during
+   * the replay, which it sends once. Rejects with `StoreUnavailableError` after `commandTimeoutMs`.
+   */
+  #readerPassed(entryId: string | undefined): Promise<void> {
+    if (entryId === undefined || compareEntryIds(entryId, this.#lastRead) <= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        entryId,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#readWaiters = this.#readWaiters.filter((w) => w !== waiter);
+          reject(
+            new StoreUnavailableError(
+              `redis store could not read history: this node's reader did not reach stream entry ${entryId} ` +
+                `within ${this.#commandTimeoutMs} ms (Redis at ${this.#display} slow or unreachable); retry later`,
+            ),
+          );
+        }, this.#commandTimeoutMs),
+      };
+      this.#readWaiters.push(waiter);
+    });
+  }
+
+  #releaseReadWaiters(): void {
+    if (this.#readWaiters.length === 0) return;
+    this.#readWaiters = this.#readWaiters.filter((w) => {
+      if (compareEntryIds(w.entryId, this.#lastRead) > 0) return true;
+      clearTimeout(w.timer);
+      w.resolve();
+      return false;
+    });
   }
 
   /**
@@ -523,6 +579,7 @@ class RedisStreamStore implements RedisStore {
       'COUNT',
       String(count),
     ])) as Entry[];
+    await this.#readerPassed(entries.at(-1)?.[0]);
     return this.#decodeAll(entries, cutoff);
   }
 
@@ -546,7 +603,9 @@ class RedisStreamStore implements RedisStore {
       if (at >= 0) {
         const found = this.#decode(page[at]);
         if (!found || found.time < cutoff) return { found: false, updates: [] };
-        const updates = this.#decodeAll(page.slice(at + 1, at + 1 + max), cutoff);
+        const returned = page.slice(at + 1, at + 1 + max);
+        await this.#readerPassed((returned.at(-1) ?? page[at])[0]);
+        const updates = this.#decodeAll(returned, cutoff);
         if (updates.length < max && page.length === count) {
           updates.push(...(await this.#readAfter(page[page.length - 1][0], max - updates.length, cutoff)));
         }

@@ -168,7 +168,14 @@ export class SubscriberRegistry {
     s.pendingBytes = 0;
     s.state = 'live';
     const stream = s.stream!;
-    for (const update of pending) {
+    // A client resuming on a node whose store relay trails the node it came from (several hubs on
+    // one Redis) may see the updates up to its Last-Event-ID arrive here after it connected: it has
+    // them already. Pending is in store order, so skip through that ID.
+    let from = 0;
+    if (s.lastEventId !== undefined && pending.length > 0)
+      from = pending.findIndex((u) => u.id === s.lastEventId) + 1;
+    for (let i = from; i < pending.length; i++) {
+      const update = pending[i]!;
       if (sent.has(update.id)) continue;
       if (!stream.write(encodeUpdate(update))) return;
       this.#metrics.delivered++;
