@@ -15,7 +15,7 @@ import { type CreateStreamOptions, createStream, type SseStream } from '../index
 export { type CreateStreamOptions, SseServer, type SseStream } from '../index.js';
 
 /** Called with each new stream and the Express request and response. */
-export type ExpressStreamHandler = (stream: SseStream, req: Request, res: Response) => void | Promise<void>;
+export type ExpressStreamHandler = (stream: SseStream, req: Request, res: Response) => unknown;
 
 /**
  * An Express handler: headers and the opening bytes go out at once, then `onStream` runs. A throw or
@@ -27,7 +27,7 @@ export function expressHandler(
 ): (req: Request, res: Response, next: NextFunction) => void {
   return (req, res, next) => {
     const stream = createStream(req, res, options);
-    let result: void | Promise<void>;
+    let result: unknown;
     try {
       result = onStream(stream, req, res);
     } catch (error) {
