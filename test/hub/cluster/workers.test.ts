@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { SignJWT } from 'jose';
 import { startHerald } from '../../cli/herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from '../../cli/streams.js';
 
@@ -23,6 +24,7 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
       '--host',
       '127.0.0.1',
       '--anonymous',
+      '--subscriptions',
       '--shutdown-retry',
       '1s',
     ],
@@ -40,6 +42,21 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
   assert.equal(pids.size, 2, `subscribers spread over both workers (got ${[...pids]})`);
   assert.ok(!pids.has(String(herald.child.pid)), 'the primary serves no HTTP');
 
+  // The subscriptions API, answered by either worker, lists the subscribers of both.
+  const reader = await new SignJWT({ mercure: { subscribe: ['*'] } })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(SECRET));
+  let listed = 0;
+  while (listed < 100) {
+    const res = await fetch(`${base}${HUB}/subscriptions`, {
+      headers: { Authorization: `Bearer ${reader}` },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { subscriptions: { topic: string }[] };
+    listed = body.subscriptions.filter((s) => s.topic === TOPIC).length;
+  }
+  assert.equal(listed, 100);
+
   // Publishes land on both workers too (round-robin), and every update reaches every subscriber.
   const token = await publisherToken(SECRET);
   const expected = Array.from({ length: 20 }, (_, i) => `c-${i}`);
@@ -56,9 +73,10 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
   await herald.waitForOutput(/worker exited; starting a replacement/);
   let replacement: string | undefined;
   while (replacement === undefined) {
-    const res = await fetch(`${base}/healthz`, { headers: { Connection: 'close' } });
-    await res.arrayBuffer();
-    const pid = res.headers.get('x-herald-worker') ?? '';
+    // A new connection each time: round-robin hands out connections, not requests.
+    const probe = await openStream(`${base}/healthz`);
+    await probe.ended;
+    const pid = String(probe.headers['x-herald-worker']);
     if (!pids.has(pid)) replacement = pid;
   }
   const late = await openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}&lastEventID=c-18`);
