@@ -1,0 +1,102 @@
+/**
+ * The publishing side of the load generator, in its own process on the generator's core. Driven
+ * over IPC:
+ *   <- publish {target, events, rate, size}
+ *        publishes `events` events at `rate` per second over ONE keep-alive connection, one request
+ *        after the other (so events reach the server in order); each carries its sequence number and
+ *        its due time, the time the schedule says it should leave. Latency is counted from the due
+ *        time, so a server that makes publishers wait is charged for the wait (no coordinated
+ *        omission).  -> published {firstDueUs, errors}
+ *   <- throughput {target, requests, concurrency, keepAlive, size}
+ *        as many publishes as the server takes, `concurrency` in flight, over keep-alive connections
+ *        or a new connection per request.  -> throughput {ok, errors, wallMs}
+ */
+import http from 'node:http';
+import { nowUs, type PublishTarget, payload, publishBody } from './payload.js';
+
+type Message =
+  | { type: 'publish'; target: PublishTarget; events: number; rate: number; size: number }
+  | {
+      type: 'throughput';
+      target: PublishTarget;
+      requests: number;
+      concurrency: number;
+      keepAlive: boolean;
+      size: number;
+    };
+
+const send = (m: object): void => void process.send!(m);
+
+function post(agent: http.Agent, target: PublishTarget, data: string, keepAlive: boolean): Promise<boolean> {
+  const { body, contentType } = publishBody(target, data);
+  return new Promise((resolve) => {
+    const req = http.request(
+      {
+        agent,
+        host: target.host,
+        port: target.port,
+        path: target.path,
+        method: 'POST',
+        headers: {
+          ...target.headers,
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+          ...(keepAlive ? {} : { connection: 'close' }),
+        },
+      },
+      (res) => {
+        const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+        if (!ok) console.error(`publish: HTTP ${res.statusCode}`);
+        res.resume();
+        res.on('end', () => resolve(ok));
+        res.on('error', () => resolve(false));
+      },
+    );
+    req.on('error', (error) => {
+      console.error(`publish: ${error.message}`);
+      resolve(false);
+    });
+    req.end(body);
+  });
+}
+
+async function publishAtRate(m: Extract<Message, { type: 'publish' }>): Promise<void> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const intervalUs = 1e6 / m.rate;
+  const firstDueUs = nowUs() + 2000;
+  let errors = 0;
+  for (let seq = 0; seq < m.events; seq++) {
+    const due = Math.round(firstDueUs + seq * intervalUs);
+    const wait = (due - nowUs()) / 1000;
+    // Timers fire late by up to a millisecond or so; below that, send at once.
+    if (wait >= 1) await new Promise((r) => setTimeout(r, Math.floor(wait)));
+    if (!(await post(agent, m.target, payload(seq, due, m.size), true))) errors++;
+  }
+  agent.destroy();
+  send({ type: 'published', firstDueUs, errors });
+}
+
+async function throughput(m: Extract<Message, { type: 'throughput' }>): Promise<void> {
+  const agent = new http.Agent({ keepAlive: m.keepAlive, maxSockets: m.concurrency });
+  let issued = 0;
+  let ok = 0;
+  let errors = 0;
+  const start = performance.now();
+  const worker = async (): Promise<void> => {
+    while (issued < m.requests) {
+      const seq = issued++;
+      if (await post(agent, m.target, payload(seq, nowUs(), m.size), m.keepAlive)) ok++;
+      else errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: m.concurrency }, worker));
+  const wallMs = performance.now() - start;
+  agent.destroy();
+  send({ type: 'throughput', ok, errors, wallMs });
+}
+
+process.on('message', (m: Message) => {
+  if (m.type === 'publish') void publishAtRate(m);
+  else void throughput(m);
+});
+process.on('disconnect', () => process.exit(0));

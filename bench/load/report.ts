@@ -1,0 +1,190 @@
+/** Writes a benchmark report: bench.json (everything), bench.md (tables) and bench.svg (chart). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chart } from './chart.js';
+import type { Report, Summary } from './results.js';
+
+const int = (n: number | undefined): string =>
+  n === undefined ? '–' : Math.round(n).toLocaleString('en-US');
+const fix = (n: number | undefined, d: number): string => (n === undefined ? '–' : n.toFixed(d));
+const kb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1024).toFixed(1));
+/** herald / peer, as "1.23x". */
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}x`;
+
+function find(report: Report, scenario: string, system: string): Summary | undefined {
+  return report.summaries.find((s) => s.scenario === scenario && s.system === system);
+}
+
+export function writeReport(dir: string, report: Report): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'bench.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(dir, 'bench.md'), markdown(report));
+  writeFileSync(join(dir, 'bench.svg'), svg(report));
+}
+
+function systems(report: Report): string[] {
+  return [...new Set(report.summaries.map((s) => s.system))];
+}
+
+function markdown(report: Report): string {
+  const names = systems(report);
+  const peers = names.filter((n) => n !== 'herald');
+  const out: string[] = [];
+  out.push(
+    `# Herald hub against nchan, better-sse and Pushpin${report.quick ? ' (quick run)' : ''}`,
+    '',
+    `Medians of ${report.runs} interleaved run${report.runs > 1 ? 's' : ''} per case; lost, duplicated and failed are totals over the runs.`,
+    'Each system pinned to core 0, the load generator to core 1, HTTP/1.1 over loopback, 100-byte events.',
+    `Versions: ${Object.entries(report.versions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(
+        ', ',
+      )}. ${report.machine.cpus} x ${report.machine.model}, Node ${report.machine.node}, Linux ${report.machine.kernel}.`,
+    `Run ${report.started} to ${report.finished}; load average at the end ${report.machine.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' / ')}.`,
+    `Command: \`${report.command}\`.`,
+    '',
+  );
+  for (const s of report.skipped) out.push(`- **${s.name}** was not run: ${s.why}.`);
+  for (const s of report.notRun) out.push(`- ${s.system} skipped in \`${s.scenario}\`: ${s.why}.`);
+  if (report.skipped.length + report.notRun.length > 0) out.push('');
+
+  // Memory per idle subscriber.
+  const connectCases = report.scenarios.filter((s) => s.subscribers > 0);
+  out.push(
+    '## Memory per idle subscriber',
+    '',
+    "RSS growth of the server's whole process tree while the subscribers connect, divided by the subscribers connected (KB).",
+    '',
+    `| case | ${names.map((n) => `${n} KB/sub (connected, failed)`).join(' | ')} |`,
+    `| --- | ${names.map(() => '---:').join(' | ')} |`,
+  );
+  for (const sc of connectCases) {
+    const cells = names.map((n) => {
+      const s = find(report, sc.key, n);
+      if (!s) return 'not run';
+      return `${kb(s.memoryPerSubscriberBytes)} (${int(s.made)}, ${s.failed})${s.workers > 1 ? ` [${s.workers} workers]` : ''}`;
+    });
+    out.push(`| ${sc.title} | ${cells.join(' | ')} |`);
+  }
+  out.push('');
+
+  // Fan-out.
+  const fanoutCases = report.scenarios.filter((s) => s.events > 0);
+  out.push(
+    '## Fan-out',
+    '',
+    "Latency runs from each event's due time at the publisher (so a server that holds publishers up is charged for it) to its arrival at a subscriber; deliveries/s is events received by all subscribers over the time from the first due time to the last delivery; CPU is user + system time of the server's process tree over the same span, per delivered event.",
+    '',
+    '| case | system | deliveries/s | CPU µs/delivery | p50 ms | p90 ms | p99 ms | max ms | lost | dup | runs timed out |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const sc of fanoutCases) {
+    for (const n of names) {
+      const s = find(report, sc.key, n);
+      if (!s) continue;
+      out.push(
+        `| ${sc.title} | ${n}${s.workers > 1 ? ` (${s.workers} workers)` : ''} | ${int(s.deliveriesPerSecond)} | ${fix(s.cpuMicrosPerDelivery, 2)} | ${fix(s.p50Ms, 1)} | ${fix(s.p90Ms, 1)} | ${fix(s.p99Ms, 1)} | ${fix(s.maxMs, 1)} | ${s.lost} | ${s.duplicates} | ${s.incomplete} |`,
+      );
+    }
+  }
+  out.push('');
+
+  // Publish throughput.
+  const tpCases = report.scenarios.filter((s) => s.throughput);
+  if (tpCases.length > 0) {
+    out.push(
+      '## Publish throughput',
+      '',
+      '| case | system | publishes/s | CPU µs/publish |',
+      '| --- | --- | ---: | ---: |',
+    );
+    for (const sc of tpCases) {
+      for (const n of names) {
+        const s = find(report, sc.key, n);
+        if (s)
+          out.push(
+            `| ${sc.title} | ${n} | ${int(s.publishesPerSecond)} | ${fix(s.cpuMicrosPerPublish, 1)} |`,
+          );
+      }
+    }
+    out.push('');
+  }
+
+  // Ratios of the hub to each peer.
+  if (names.includes('herald') && peers.length > 0) {
+    out.push(
+      '## The hub against each peer',
+      '',
+      "herald's median divided by the peer's: above 1x is better for throughput, below 1x is better for CPU, latency and memory.",
+      '',
+      `| case | figure | ${peers.map((p) => `vs ${p}`).join(' | ')} |`,
+      `| --- | --- | ${peers.map(() => '---:').join(' | ')} |`,
+    );
+    const rows: [string, string, (s: Summary) => number | undefined][] = [];
+    for (const sc of report.scenarios) {
+      if (sc.throughput) rows.push([sc.key, 'publishes/s', (s) => s.publishesPerSecond]);
+      else if (sc.events > 0) {
+        rows.push([sc.key, 'deliveries/s', (s) => s.deliveriesPerSecond]);
+        rows.push([sc.key, 'CPU µs/delivery', (s) => s.cpuMicrosPerDelivery]);
+        rows.push([sc.key, 'p99 latency', (s) => s.p99Ms]);
+      } else rows.push([sc.key, 'memory/subscriber', (s) => s.memoryPerSubscriberBytes]);
+    }
+    for (const [key, label, f] of rows) {
+      const h = find(report, key, 'herald');
+      if (!h) continue;
+      const cells = peers.map((p) => {
+        const s = find(report, key, p);
+        return s ? ratio(f(h), f(s)) : '–';
+      });
+      out.push(`| ${key} | ${label} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+
+  const errors = report.results.filter((r) => r.error);
+  if (errors.length > 0) {
+    out.push('## Errors', '');
+    for (const r of errors) out.push(`- ${r.scenario} ${r.system} run ${r.run}: ${r.error}`);
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function svg(report: Report): string {
+  const names = systems(report);
+  const bars = (key: string, f: (s: Summary) => number | undefined) =>
+    names.map((n) => {
+      const s = find(report, key, n);
+      return { label: n, value: s ? f(s) : undefined };
+    });
+  const memoryCase = report.scenarios.some((s) => s.key === 'idle-10k') ? 'idle-10k' : 'idle-1k';
+  return chart(`Herald hub vs nchan, better-sse, Pushpin (one core each, medians of ${report.runs})`, [
+    {
+      title: 'Deliveries/s, 1k subscribers x 1,000 msgs/s',
+      better: 'higher',
+      unit: '/s',
+      bars: bars('fanout-1k-1000', (s) => s.deliveriesPerSecond),
+    },
+    {
+      title: 'Server CPU per delivered event, 1k subscribers x 100 msgs/s',
+      better: 'lower',
+      unit: 'µs',
+      bars: bars(report.quick ? 'fanout-1k-100' : 'fanout-1k-100', (s) => s.cpuMicrosPerDelivery),
+    },
+    {
+      title: 'p99 publish-to-receive latency, 1k subscribers x 100 msgs/s',
+      better: 'lower',
+      unit: 'ms',
+      bars: bars('fanout-1k-100', (s) => s.p99Ms),
+    },
+    {
+      title: `Memory per idle subscriber (${memoryCase.replace('idle-', '')})`,
+      better: 'lower',
+      unit: 'KB',
+      bars: bars(memoryCase, (s) =>
+        s.memoryPerSubscriberBytes === undefined ? undefined : s.memoryPerSubscriberBytes / 1024,
+      ),
+    },
+  ]);
+}

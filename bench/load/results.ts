@@ -1,0 +1,74 @@
+/** The shapes `npm run bench` records: one `RunResult` per run, one `Summary` per scenario and system. */
+import type { Scenario } from './scenarios.js';
+
+export interface RunResult {
+  scenario: string;
+  system: string;
+  run: number;
+  workers: number;
+  error?: string;
+  subscribers: number;
+  made: number;
+  failed: number;
+  connectMs?: number;
+  rssBeforeBytes?: number;
+  rssAfterBytes?: number;
+  /** RSS growth of the server's process tree while connecting, per connected subscriber. */
+  memoryPerSubscriberBytes?: number;
+  fanout?: {
+    published: number;
+    publishErrors: number;
+    expected: number;
+    received: number;
+    /** Events missing at the end, per subscriber by sequence number (gaps and the tail). */
+    lost: number;
+    duplicates: number;
+    /** Every subscriber had the last event before the grace period ran out. */
+    complete: boolean;
+    /** Events received by all subscribers / time from the first event's due time to the last delivery. */
+    deliveriesPerSecond: number;
+    /** Server CPU (user + system, whole process tree) from the first publish to the last delivery. */
+    cpuMicrosPerDelivery: number;
+    /** From each event's due time at the publisher to its arrival at a subscriber. */
+    latencyMs: { p50: number; p90: number; p99: number; max: number };
+  };
+  throughput?: { ok: number; errors: number; perSecond: number; cpuMicrosPerPublish: number };
+}
+
+/** Medians over the runs of one scenario on one system (lost, duplicates, failed: totals). */
+export interface Summary {
+  scenario: string;
+  system: string;
+  runs: number;
+  errors: string[];
+  workers: number;
+  made: number | undefined;
+  failed: number;
+  memoryPerSubscriberBytes: number | undefined;
+  deliveriesPerSecond: number | undefined;
+  cpuMicrosPerDelivery: number | undefined;
+  p50Ms: number | undefined;
+  p90Ms: number | undefined;
+  p99Ms: number | undefined;
+  maxMs: number | undefined;
+  lost: number;
+  duplicates: number;
+  incomplete: number;
+  publishesPerSecond: number | undefined;
+  cpuMicrosPerPublish: number | undefined;
+}
+
+export interface Report {
+  quick: boolean;
+  started: string;
+  finished: string;
+  runs: number;
+  machine: { cpus: number; model: string; node: string; loadAverageAtEnd: number[]; kernel: string };
+  versions: Record<string, string>;
+  skipped: { name: string; why: string }[];
+  notRun: { scenario: string; system: string; why: string }[];
+  scenarios: Scenario[];
+  summaries: Summary[];
+  results: RunResult[];
+  command: string;
+}

@@ -1,0 +1,93 @@
+/**
+ * The cases `npm run bench` measures. Every case connects `subscribers` first (that phase gives the
+ * memory per idle subscriber), then publishes `events` at `rate` per second to the shared topic, or
+ * measures publish throughput.
+ */
+
+export interface Scenario {
+  key: string;
+  title: string;
+  subscribers: number;
+  /** Each subscriber on the shared topic only, or on one of its own as well. */
+  topics: 'shared' | 'own+shared';
+  /** Events published at `rate`/s after connecting; 0: idle only. */
+  events: number;
+  rate: number;
+  /** Publish-throughput cases: requests, in flight at once, keep-alive or a connection each. */
+  throughput?: { requests: number; concurrency: number; keepAlive: boolean };
+  /** Worker processes for the systems that scale (hub, nchan); 1 otherwise. */
+  workers: number;
+  /** Seconds to wait past the last publish for the last deliveries. */
+  graceS: number;
+}
+
+const idle = (subscribers: number, label: string): Scenario => ({
+  key: `idle-${label}`,
+  title: `idle ${label} subscribers`,
+  subscribers,
+  topics: 'shared',
+  events: 0,
+  rate: 0,
+  workers: 1,
+  graceS: 0,
+});
+
+const fanout = (subscribers: number, label: string, events: number, rate: number, graceS = 15): Scenario => ({
+  key: `fanout-${label}-${rate}`,
+  title: `${label} subs x ${events.toLocaleString('en-US')} msgs at ${rate.toLocaleString('en-US')}/s`,
+  subscribers,
+  topics: 'shared',
+  events,
+  rate,
+  workers: 1,
+  graceS,
+});
+
+const throughput = (keepAlive: boolean, requests: number): Scenario => ({
+  key: keepAlive ? 'publish-keepalive' : 'publish-new-connection',
+  title: `publish throughput, ${keepAlive ? 'keep-alive' : 'a new connection per request'} (8 in flight)`,
+  subscribers: 0,
+  topics: 'shared',
+  events: 0,
+  rate: 0,
+  throughput: { requests, concurrency: 8, keepAlive },
+  workers: 1,
+  graceS: 0,
+});
+
+export function scenarios(quick: boolean): Scenario[] {
+  if (quick) {
+    return [
+      idle(1000, '1k'),
+      fanout(1000, '1k', 300, 100, 10),
+      fanout(1000, '1k', 1000, 1000, 10),
+      {
+        ...fanout(1000, '1k', 100, 100, 10),
+        key: 'topics-1k',
+        title: '1k subs on own topic + shared, 100 msgs at 100/s',
+        topics: 'own+shared',
+      },
+      throughput(true, 500),
+      throughput(false, 500),
+    ];
+  }
+  return [
+    idle(1000, '1k'),
+    idle(10_000, '10k'),
+    idle(19_000, '19k'),
+    // 100k: past one process's file limit, so the hub and nchan run 6 workers; then one broadcast
+    // of 10 events at 10/s proves every subscriber is live.
+    { ...fanout(100_000, '100k', 10, 10, 60), key: 'broadcast-100k', workers: 6 },
+    fanout(1000, '1k', 1000, 100),
+    fanout(1000, '1k', 1000, 1000),
+    fanout(10_000, '10k', 200, 100),
+    {
+      ...fanout(10_000, '10k', 200, 100),
+      key: 'topics-10k',
+      title: '10k subs each on its own topic + 1 shared, 200 msgs at 100/s',
+      topics: 'own+shared',
+    },
+    throughput(true, 3000),
+    throughput(false, 3000),
+  ];
+}

@@ -1,0 +1,179 @@
+/**
+ * One load-generator process: holds up to ~19,000 raw TCP subscribers (the open-files limit is
+ * 20,000 per process), each bound to an explicit local port on its own 127.0.x.y source address (the
+ * kernel's ephemeral port search slows down past ~14k connections from one address). It reads the
+ * `#b<seq>.<µs>#` marker of each event straight from the socket bytes, checks the sequence per
+ * subscriber and records publish-to-receive latency. Driven over IPC:
+ *   <- connect {host, port, paths, firstIndex, count, sourceAddress}  -> connected {made, failed}
+ *   <- expect {events}   -> complete once every subscriber has the last event
+ *   <- report            -> report {received, lost, duplicates, lastUs, histogram}
+ *   <- close             closes every socket and exits
+ */
+import net from 'node:net';
+import { LatencyHistogram } from './histogram.js';
+import { nowUs } from './payload.js';
+
+type Message =
+  | {
+      type: 'connect';
+      host: string;
+      port: number;
+      /** Request paths; subscriber i uses paths[i % paths.length] with `{i}` replaced by its index. */
+      paths: string[];
+      firstIndex: number;
+      count: number;
+      sourceAddress: string;
+    }
+  | { type: 'expect'; events: number }
+  | { type: 'report' }
+  | { type: 'close' };
+
+/** Local ports below Linux's ephemeral range (32768-60999), so no outgoing socket competes for them. */
+const FIRST_LOCAL_PORT = 10_000;
+const LAST_LOCAL_PORT = 32_000;
+/** Connections being set up at once: enough to keep the server busy, few enough for its backlog. */
+const CONNECT_WINDOW = 400;
+const MARK = Buffer.from('#b');
+const HTTP_200 = Buffer.from('HTTP/1.1 200');
+
+const send = (m: object): void => void process.send!(m);
+const histogram = new LatencyHistogram();
+const subscribers: Subscriber[] = [];
+let expected = Number.POSITIVE_INFINITY;
+let complete = 0;
+let lastUs = 0;
+
+class Subscriber {
+  socket: net.Socket | undefined;
+  open = false;
+  next = 0;
+  received = 0;
+  lost = 0;
+  duplicates = 0;
+  carry: Buffer | undefined;
+
+  feed(chunk: Buffer): void {
+    let buf = chunk;
+    if (this.carry) {
+      buf = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    const n = buf.length;
+    let at = 0;
+    let i = buf.indexOf(MARK);
+    while (i !== -1) {
+      let j = i + 2;
+      let seq = 0;
+      let c = 0;
+      while (j < n && (c = buf[j]!) >= 48 && c <= 57) {
+        seq = seq * 10 + c - 48;
+        j++;
+      }
+      j++; // the '.'
+      let due = 0;
+      while (j < n && (c = buf[j]!) >= 48 && c <= 57) {
+        due = due * 10 + c - 48;
+        j++;
+      }
+      if (j >= n) {
+        // The marker runs past this read: keep it for the next one.
+        this.carry = Buffer.from(buf.subarray(i));
+        break;
+      }
+      if (at === 0) at = nowUs();
+      this.#event(seq, at - due);
+      i = buf.indexOf(MARK, j);
+    }
+    if (i === -1 && buf[n - 1] === 35 /* '#' */) this.carry = Buffer.from('#');
+  }
+
+  #event(seq: number, latencyUs: number): void {
+    if (seq < this.next) {
+      this.duplicates++;
+      return;
+    }
+    this.lost += seq - this.next;
+    this.next = seq + 1;
+    this.received++;
+    histogram.record(latencyUs);
+    if (this.next === expected) {
+      lastUs = nowUs();
+      if (++complete === subscribers.length) send({ type: 'complete' });
+    }
+  }
+}
+
+function connectAll(m: Extract<Message, { type: 'connect' }>): void {
+  let started = 0;
+  let settled = 0;
+  let made = 0;
+  let failed = 0;
+  let nextPort = FIRST_LOCAL_PORT;
+  const settle = (ok: boolean): void => {
+    if (ok) made++;
+    else failed++;
+    if (++settled === m.count) send({ type: 'connected', made, failed });
+    else if (started < m.count) start(started++);
+  };
+  const start = (k: number, attempts = 0): void => {
+    const index = m.firstIndex + k;
+    const sub = subscribers[k]!;
+    const path = m.paths[index % m.paths.length]!.replaceAll('{i}', String(index));
+    const localPort = nextPort++;
+    if (nextPort > LAST_LOCAL_PORT) nextPort = FIRST_LOCAL_PORT;
+    const socket = net.connect({ host: m.host, port: m.port, localAddress: m.sourceAddress, localPort });
+    sub.socket = socket;
+    socket.setNoDelay(true);
+    socket.once('connect', () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${m.host}:${m.port}\r\nAccept: text/event-stream\r\n\r\n`);
+    });
+    socket.once('data', (head: Buffer) => {
+      const ok = head.subarray(0, HTTP_200.length).equals(HTTP_200);
+      if (!ok) console.error(`subscriber ${index}: ${head.toString('latin1', 0, 80).split('\r\n')[0]}`);
+      sub.open = ok;
+      settle(ok);
+      socket.on('data', (chunk: Buffer) => sub.feed(chunk));
+      sub.feed(head);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (sub.open) return;
+      // Another program holds this port on all addresses: try the next one.
+      if (error.code === 'EADDRINUSE' && attempts < 50) return start(k, attempts + 1);
+      console.error(`subscriber ${index}: ${error.message}`);
+      sub.open = false;
+      settle(false);
+    });
+    socket.on('close', () => {
+      sub.open = false;
+    });
+  };
+  for (let k = 0; k < m.count; k++) subscribers.push(new Subscriber());
+  while (started < Math.min(CONNECT_WINDOW, m.count)) start(started++);
+  if (m.count === 0) send({ type: 'connected', made: 0, failed: 0 });
+}
+
+process.on('message', (m: Message) => {
+  switch (m.type) {
+    case 'connect':
+      return connectAll(m);
+    case 'expect':
+      expected = m.events;
+      if (expected === 0) send({ type: 'complete' });
+      return;
+    case 'report': {
+      let received = 0;
+      let lost = 0;
+      let duplicates = 0;
+      for (const s of subscribers) {
+        received += s.received;
+        duplicates += s.duplicates;
+        lost += s.lost + Math.max(0, expected - s.next);
+      }
+      return send({ type: 'report', received, lost, duplicates, lastUs, histogram: histogram.toJSON() });
+    }
+    case 'close':
+      for (const s of subscribers) s.socket?.destroy();
+      process.disconnect();
+      return;
+  }
+});

@@ -1,0 +1,86 @@
+/**
+ * The Herald hub as `herald serve` runs it (from the sources, through tsx): anonymous subscribers, a
+ * publisher JWT signed with a throwaway HS256 key, the memory store, `--workers N` past one process.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { OWN_PREFIX, type Peer, type RunningPeer, SHARED, type StartOptions } from './peer.js';
+import { freePort, ROOT, spawnPinned, stopProcess, waitForPort } from './process.js';
+
+const TOPIC_BASE = 'https://bench.example/topics/';
+
+export const herald: Peer = {
+  name: 'herald',
+  scales: true,
+  version: () =>
+    (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+  missing: () => undefined,
+  // One process holds < 20,000 files; keep room for the listener, the publisher and the IPC channel.
+  capacity: (workers) => workers * 19_000,
+  async start({ core, workers, cpuProfileDir }: StartOptions): Promise<RunningPeer> {
+    const host = '127.0.0.1';
+    const port = await freePort();
+    const key = randomBytes(32).toString('hex');
+    const token = await new SignJWT({ mercure: { publish: ['*'] } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(key));
+    const flags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+    const args = [
+      ...flags,
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'serve',
+      '--host',
+      host,
+      '--port',
+      String(port),
+    ];
+    args.push('--jwt-key', key, '--anonymous', '--log-level', 'warn');
+    if (workers > 1) args.push('--workers', String(workers));
+    const child = spawnPinned(core, process.execPath, args, 'herald');
+    try {
+      await waitForPort(host, port, child);
+      await waitForHealthy(host, port, workers);
+    } catch (error) {
+      await stopProcess(child);
+      throw error;
+    }
+    const shared = encodeURIComponent(TOPIC_BASE + SHARED);
+    const own = encodeURIComponent(`${TOPIC_BASE}${OWN_PREFIX}/`);
+    return {
+      host,
+      port,
+      pids: [child.pid!],
+      subscribePath: (topics) =>
+        topics === 'shared'
+          ? `/.well-known/mercure?topic=${shared}`
+          : `/.well-known/mercure?topic=${own}{i}&topic=${shared}`,
+      publishTarget: {
+        host,
+        port,
+        path: '/.well-known/mercure',
+        format: 'mercure',
+        topic: TOPIC_BASE + SHARED,
+        headers: { authorization: `Bearer ${token}` },
+      },
+      stop: () => stopProcess(child),
+    };
+  },
+};
+
+/**
+ * With workers, the port answers as soon as the first worker listens: ask /healthz until as many
+ * different worker processes have answered... which the hub does not say, so ask it a few times per
+ * worker, spaced out, and give the rest a moment.
+ */
+async function waitForHealthy(host: string, port: number, workers: number): Promise<void> {
+  for (let i = 0; i < workers * 3; i++) {
+    const res = await fetch(`http://${host}:${port}/healthz`).catch(() => undefined);
+    await res?.body?.cancel();
+    if (!res?.ok) i--;
+    await new Promise((r) => setTimeout(r, workers > 1 ? 200 : 0));
+  }
+}

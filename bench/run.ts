@@ -1,0 +1,361 @@
+/**
+ * `npm run bench`: the Herald hub side by side with nchan, better-sse and Pushpin, under the same
+ * load generator, on one machine.
+ *
+ *   npm run bench                       every scenario, 3 runs each (under 20 minutes)
+ *   npm run bench -- --quick            a small subset, 1 run, results under bench/results/raw/
+ *   npm run bench -- --only herald,nchan --scenarios fanout-1k-100 --runs 1
+ *
+ * Each system runs pinned to core 0 and the load generator (subscriber processes and the publisher)
+ * to core 1 (`taskset`). Systems are interleaved within each scenario (herald, nchan, better-sse,
+ * pushpin, herald, ...), and the median of each figure over the runs is reported with the ratios of
+ * the hub's figures to each peer's. Writes bench/results/bench.{json,md,svg}.
+ */
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { LatencyHistogram } from './load/histogram.js';
+import { treeCpuSeconds, treeRssBytes } from './load/proc-tree.js';
+import { writeReport } from './load/report.js';
+import type { RunResult, Summary } from './load/results.js';
+import { type Scenario, scenarios } from './load/scenarios.js';
+import { betterSse } from './peers/better-sse.js';
+import { herald } from './peers/herald.js';
+import { nchan } from './peers/nchan.js';
+import type { Peer, RunningPeer } from './peers/peer.js';
+import { RAW, ROOT, spawnPinned, stopProcess } from './peers/process.js';
+import { pushpin } from './peers/pushpin.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    scenarios: { type: 'string' },
+    out: { type: 'string' },
+    // Writes a V8 CPU profile of the hub's processes to this folder (open it in Chrome DevTools).
+    'cpu-prof': { type: 'string' },
+  },
+});
+const QUICK = values.quick!;
+const RUNS = Number(values.runs ?? (QUICK ? 1 : 3));
+const OUT = values.out ?? (QUICK ? RAW : join(ROOT, 'bench', 'results'));
+const SERVER_CORE = 0;
+const LOAD_CORE = 1;
+/** Each generator process stays under the 20,000 open-files limit with room to spare. */
+const SOCKETS_PER_GENERATOR = 18_000;
+const EVENT_BYTES = 100;
+
+const ALL: Peer[] = [herald, nchan, betterSse, pushpin];
+const wanted = values.only?.split(',');
+const peers: Peer[] = [];
+const skipped: { name: string; why: string }[] = [];
+for (const peer of ALL) {
+  if (wanted && !wanted.includes(peer.name)) continue;
+  const missing = peer.missing() ?? (wanted ? undefined : peer.optIn);
+  if (missing) {
+    skipped.push({ name: peer.name, why: missing });
+    console.error(`${peer.name}: not available, skipped; ${missing}`);
+  } else peers.push(peer);
+}
+const chosen = scenarios(QUICK).filter(
+  (s) => !values.scenarios || values.scenarios.split(',').includes(s.key),
+);
+
+function next<T>(child: ChildProcess, type: string, timeoutMs = 120_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no '${type}' within ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (m: { type: string }): void => {
+      if (m.type === type) done(undefined, m as T);
+    };
+    const onExit = (code: number | null): void =>
+      done(new Error(`generator exited (${code}) before '${type}'`));
+    const done = (error?: Error, value?: T): void => {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(value!);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tsxChild = (file: string, log: string): ChildProcess =>
+  spawnPinned(LOAD_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load', file)], log, {
+    stdio: 'ipc',
+  });
+
+let runCounter = 0;
+
+async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<RunResult> {
+  const workers = peer.scales ? scenario.workers : 1;
+  const result: RunResult = {
+    scenario: scenario.key,
+    system: peer.name,
+    run,
+    workers,
+    subscribers: scenario.subscribers,
+    made: 0,
+    failed: 0,
+  };
+  const scratch = join(os.tmpdir(), `herald-bench-${process.pid}`, `${peer.name}-${++runCounter}`);
+  mkdirSync(scratch, { recursive: true });
+  const generators: ChildProcess[] = [];
+  let publisher: ChildProcess | undefined;
+  let running: RunningPeer | undefined;
+  try {
+    running = await peer.start({
+      core: SERVER_CORE,
+      workers,
+      scratch,
+      ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
+    });
+    const count = Math.ceil(scenario.subscribers / SOCKETS_PER_GENERATOR);
+    for (let g = 0; g < count; g++) generators.push(tsxChild('subscribers.ts', 'generator'));
+    publisher = tsxChild('publisher.ts', 'publisher');
+    await sleep(QUICK ? 300 : 1000);
+    const roots = running.pids;
+    result.rssBeforeBytes = treeRssBytes(roots);
+
+    // Connect: each generator its share, from its own source address (127.0.<run>.<generator + 2>).
+    const path = running.subscribePath(scenario.topics);
+    const connected = generators.map((child, g) => {
+      const first = g * SOCKETS_PER_GENERATOR;
+      const share = Math.min(SOCKETS_PER_GENERATOR, scenario.subscribers - first);
+      const done = next<{ made: number; failed: number }>(child, 'connected', 300_000);
+      child.send({
+        type: 'connect',
+        host: running!.host,
+        port: running!.port,
+        paths: [path],
+        firstIndex: first,
+        count: share,
+        sourceAddress: `127.0.${1 + (runCounter % 250)}.${g + 2}`,
+      });
+      return done;
+    });
+    const connectStart = performance.now();
+    for (const c of await Promise.all(connected)) {
+      result.made += c.made;
+      result.failed += c.failed;
+    }
+    result.connectMs = performance.now() - connectStart;
+    // Let the server settle (first bytes written, buffers released) before reading its memory.
+    await sleep(scenario.subscribers >= 10_000 ? 2000 : 1000);
+    result.rssAfterBytes = treeRssBytes(roots);
+    if (result.made > 0)
+      result.memoryPerSubscriberBytes = (result.rssAfterBytes - result.rssBeforeBytes) / result.made;
+
+    if (scenario.throughput) {
+      const cpu0 = treeCpuSeconds(roots);
+      const done = next<{ ok: number; errors: number; wallMs: number }>(publisher, 'throughput', 300_000);
+      publisher.send({
+        type: 'throughput',
+        target: running.publishTarget,
+        size: EVENT_BYTES,
+        ...scenario.throughput,
+      });
+      const t = await done;
+      const cpu = treeCpuSeconds(roots) - cpu0;
+      result.throughput = {
+        ok: t.ok,
+        errors: t.errors,
+        perSecond: t.ok / (t.wallMs / 1000),
+        cpuMicrosPerPublish: (cpu * 1e6) / t.ok,
+      };
+    } else if (scenario.events > 0) {
+      const complete = generators.map((child) => {
+        const c = next<object>(child, 'complete', 3_600_000);
+        child.send({ type: 'expect', events: scenario.events });
+        return c;
+      });
+      const cpu0 = treeCpuSeconds(roots);
+      const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 3_600_000);
+      publisher.send({
+        type: 'publish',
+        target: running.publishTarget,
+        events: scenario.events,
+        rate: scenario.rate,
+        size: EVENT_BYTES,
+      });
+      const pub = await published;
+      // The last deliveries may lag: wait for every subscriber to have the last event, or the grace.
+      let timedOut = false;
+      await Promise.race([
+        Promise.all(complete),
+        sleep(scenario.graceS * 1000).then(() => {
+          timedOut = true;
+        }),
+      ]);
+      const cpu = treeCpuSeconds(roots) - cpu0;
+      const histogram = new LatencyHistogram();
+      let received = 0;
+      let lost = 0;
+      let duplicates = 0;
+      let lastUs = 0;
+      for (const child of generators) {
+        const r = next<{
+          received: number;
+          lost: number;
+          duplicates: number;
+          lastUs: number;
+          histogram: { buckets: [number, number][]; maxUs: number };
+        }>(child, 'report');
+        child.send({ type: 'report' });
+        const x = await r;
+        received += x.received;
+        lost += x.lost;
+        duplicates += x.duplicates;
+        lastUs = Math.max(lastUs, x.lastUs);
+        histogram.add(x.histogram);
+      }
+      result.fanout = {
+        published: scenario.events - pub.errors,
+        publishErrors: pub.errors,
+        expected: scenario.events * result.made,
+        received,
+        lost,
+        duplicates,
+        complete: !timedOut,
+        deliveriesPerSecond: received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
+        cpuMicrosPerDelivery: received > 0 ? (cpu * 1e6) / received : Number.NaN,
+        latencyMs: {
+          p50: histogram.quantileUs(0.5) / 1000,
+          p90: histogram.quantileUs(0.9) / 1000,
+          p99: histogram.quantileUs(0.99) / 1000,
+          max: histogram.maxUs / 1000,
+        },
+      };
+    }
+  } catch (error) {
+    result.error = (error as Error).message;
+  } finally {
+    for (const child of generators) {
+      if (child.connected) child.send({ type: 'close' });
+    }
+    if (publisher?.connected) publisher.disconnect();
+    if (running) await running.stop().catch(() => undefined);
+    await Promise.all([...generators, ...(publisher ? [publisher] : [])].map((c) => stopProcess(c)));
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return result;
+}
+
+function line(r: RunResult): string {
+  const parts = [`${r.scenario} ${r.system} #${r.run}:`];
+  if (r.error) parts.push(`ERROR ${r.error}`);
+  if (r.subscribers) parts.push(`${r.made}/${r.subscribers} connected (${r.failed} failed)`);
+  if (r.memoryPerSubscriberBytes !== undefined)
+    parts.push(`${(r.memoryPerSubscriberBytes / 1024).toFixed(1)} KB/sub`);
+  if (r.fanout) {
+    const f = r.fanout;
+    parts.push(
+      `${f.received}/${f.expected} events, lost ${f.lost}, dup ${f.duplicates}, ${Math.round(f.deliveriesPerSecond)}/s,`,
+      `p50 ${f.latencyMs.p50.toFixed(1)} p99 ${f.latencyMs.p99.toFixed(1)} max ${f.latencyMs.max.toFixed(1)} ms,`,
+      `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery${f.complete ? '' : ' (TIMED OUT)'}`,
+    );
+  }
+  if (r.throughput) {
+    const t = r.throughput;
+    parts.push(
+      `${Math.round(t.perSecond)} publishes/s, ${t.cpuMicrosPerPublish.toFixed(0)} µs CPU/publish, ${t.errors} errors`,
+    );
+  }
+  return parts.join(' ');
+}
+
+const median = (xs: number[]): number | undefined => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+function summarize(results: RunResult[]): Summary[] {
+  const out: Summary[] = [];
+  for (const scenario of chosen) {
+    for (const peer of peers) {
+      const rs = results.filter((r) => r.scenario === scenario.key && r.system === peer.name);
+      if (rs.length === 0) continue;
+      const ok = rs.filter((r) => !r.error);
+      const m = (f: (r: RunResult) => number | undefined) =>
+        median(ok.map(f).filter((x): x is number => x !== undefined));
+      out.push({
+        scenario: scenario.key,
+        system: peer.name,
+        runs: rs.length,
+        errors: rs.filter((r) => r.error).map((r) => r.error!),
+        workers: rs[0]!.workers,
+        made: m((r) => r.made),
+        failed: rs.reduce((a, r) => a + r.failed, 0),
+        memoryPerSubscriberBytes: m((r) => r.memoryPerSubscriberBytes),
+        deliveriesPerSecond: m((r) => r.fanout?.deliveriesPerSecond),
+        cpuMicrosPerDelivery: m((r) => r.fanout?.cpuMicrosPerDelivery),
+        p50Ms: m((r) => r.fanout?.latencyMs.p50),
+        p90Ms: m((r) => r.fanout?.latencyMs.p90),
+        p99Ms: m((r) => r.fanout?.latencyMs.p99),
+        maxMs: m((r) => r.fanout?.latencyMs.max),
+        lost: rs.reduce((a, r) => a + (r.fanout?.lost ?? 0), 0),
+        duplicates: rs.reduce((a, r) => a + (r.fanout?.duplicates ?? 0), 0),
+        incomplete: rs.filter((r) => r.fanout && !r.fanout.complete).length,
+        publishesPerSecond: m((r) => r.throughput?.perSecond),
+        cpuMicrosPerPublish: m((r) => r.throughput?.cpuMicrosPerPublish),
+      });
+    }
+  }
+  return out;
+}
+
+const started = new Date();
+const results: RunResult[] = [];
+const notRun: { scenario: string; system: string; why: string }[] = [];
+for (const scenario of chosen) {
+  for (let run = 1; run <= RUNS; run++) {
+    for (const peer of peers) {
+      const workers = peer.scales ? scenario.workers : 1;
+      if (scenario.subscribers > peer.capacity(workers)) {
+        if (run === 1) {
+          const why = `holds at most ~${peer.capacity(workers).toLocaleString('en-US')} subscribers (${workers} process${workers > 1 ? 'es' : ''})`;
+          notRun.push({ scenario: scenario.key, system: peer.name, why });
+          console.error(`${scenario.key} ${peer.name}: skipped, ${why}`);
+        }
+        continue;
+      }
+      const r = await runOnce(peer, scenario, run);
+      results.push(r);
+      console.error(line(r));
+    }
+  }
+}
+const finished = new Date();
+
+const versions = Object.fromEntries(peers.map((p) => [p.name, p.version()]));
+const load = os.loadavg();
+writeReport(OUT, {
+  quick: QUICK,
+  started: started.toISOString(),
+  finished: finished.toISOString(),
+  runs: RUNS,
+  machine: {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadAverageAtEnd: load,
+    kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+  },
+  versions,
+  skipped,
+  notRun,
+  scenarios: chosen,
+  summaries: summarize(results),
+  results,
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+});
+rmSync(join(os.tmpdir(), `herald-bench-${process.pid}`), { recursive: true, force: true });
+console.error(
+  `done in ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min; results in ${OUT}`,
+);
