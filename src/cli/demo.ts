@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { DemoOptions } from '../hub/demo/index.js';
+import { DEMO_TOPICS, type DemoOptions } from '../hub/demo/index.js';
 import { HUB_PATH } from '../hub/options.js';
 import { isPem } from './serve-config.js';
 import type { ServeConfig } from './serve-options.js';
 
-/** The topic the printed commands use. */
-export const DEMO_TOPIC = 'https://example.com/demo';
+/** The topic the printed commands use: the demo's notifications page shows what is published there. */
+export const DEMO_TOPIC = DEMO_TOPICS.notifications;
 
 /** A demo token lives a day: long enough for a session, short enough not to be kept around. */
 const DEMO_TOKEN_LIFETIME = '24h';
@@ -72,7 +72,7 @@ export function demoBanner(baseUrl: string, token: string | undefined): string {
   } else {
     lines.push(
       `  publish     curl -X POST '${hub}' -H 'Authorization: Bearer ${token}' ` +
-        `--data-urlencode 'topic=${DEMO_TOPIC}' --data-urlencode 'data={"hello":"world"}'`,
+        `--data-urlencode 'topic=${DEMO_TOPIC}' --data-urlencode 'data={"text":"hello from curl","at":'$(date +%s000)'}'`,
     );
   }
   lines.push('', '');

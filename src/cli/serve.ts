@@ -94,9 +94,7 @@ export async function serveWorker(): Promise<void> {
   const presence = (await openPresence(config, logger)) ?? link.presence;
   const hub = createHub({ ...toHubOptions(config, link.store, logger), presence });
   // One worker runs the demo's clock and ticker; each one serves the pages.
-  const demo = config.demo
-    ? await mountDemo(hub, demoMountOptions(config, cluster.worker?.id === 1))
-    : undefined;
+  const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
   const pid = String(process.pid);
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);

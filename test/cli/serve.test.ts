@@ -13,7 +13,11 @@ test('--demo prints a publish command whose token works, and the subscribe URL i
   );
   const [, subscribeUrl] = await herald.waitForOutput(/subscribe {3}curl -N '([^']+)'/);
   assert.equal(new URL(url!).pathname, HUB);
-  assert.match(herald.stdout(), /open {8}http:\/\/127\.0\.0\.1:\d+\//);
+  const [, page] = await herald.waitForOutput(/open {8}(http:\/\/127\.0\.0\.1:\d+\/)/);
+  const index = await fetch(page!);
+  assert.equal(index.status, 200, 'the demo pages are mounted');
+  assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
+  await index.arrayBuffer();
 
   // Anonymous subscribe is on in demo mode; the printed token publishes.
   const stream = await openStream(subscribeUrl!);
