@@ -60,7 +60,7 @@ function modelReceives(sub: Scenario['subscribers'][number], update: Scenario['u
   const routed = sub.selectors.some((s) => update.topics.some((t) => modelMatches(s, t)));
   if (!routed) return false;
   if (!update.private) return true;
-  return sub.claims !== null && sub.claims.some((c) => update.topics.some((t) => modelMatches(c, t)));
+  return sub.claims?.some((c) => update.topics.some((t) => modelMatches(c, t))) === true;
 }
 
 const selectorArb = fc.constantFrom(...SELECTORS);
