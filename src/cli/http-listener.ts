@@ -30,13 +30,30 @@ export interface HttpListener {
   finish(graceMs: number): Promise<void>;
 }
 
+/**
+ * A client gets 10 s to send its request headers (Node's default, 60 s, lets a slowloris client
+ * hold a socket a minute for a few bytes) and 30 s for a whole request with its body; a subscribe
+ * request has no body, so its stream is not cut by this.
+ */
+export const HEADERS_TIMEOUT_MS = 10_000;
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node checks those timeouts (default 30 s, which would triple the headers bound). */
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+
 export function createHttpListener(
   tls: { cert: string; key: string } | undefined,
   handler: RequestHandler,
 ): HttpListener {
   let server: http.Server | http2.Http2SecureServer;
   if (tls === undefined) {
-    server = http.createServer(handler as http.RequestListener);
+    server = http.createServer(
+      {
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      },
+      handler as http.RequestListener,
+    );
   } else {
     let cert: Buffer;
     let key: Buffer;

@@ -47,6 +47,7 @@ export interface ServeConfig {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
+  maxConnectionsPerAddress: number;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -116,6 +117,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  maxConnectionsPerAddress: 0,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -324,6 +326,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     max: 256,
     help: 'processes sharing the port (one holds about 20k connections)',
     shownDefault: '1',
+  },
+  {
+    key: 'maxConnectionsPerAddress',
+    flag: 'max-connections-per-address',
+    env: 'HERALD_MAX_CONNECTIONS_PER_ADDRESS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
+    shownDefault: '0',
   },
   {
     key: 'demo',

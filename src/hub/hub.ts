@@ -59,6 +59,16 @@ export interface Hub {
 }
 
 const HEALTH_PATH = '/healthz';
+/** Where a subscribe response keeps the address it was counted under (no closure per stream). */
+const kCountedAddress = Symbol('herald.countedAddress');
+type CountedResponse = ServerResponse & { [kCountedAddress]?: string; [kHub]?: HeraldHub };
+const kHub = Symbol('herald.hub');
+
+/** Shared 'close' listener of counted subscribe responses. */
+function releaseAddress(this: CountedResponse): void {
+  const address = this[kCountedAddress];
+  if (address !== undefined) this[kHub]?.releaseAddress(address);
+}
 const METRICS_PATH = '/metrics';
 const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
 
@@ -91,6 +101,8 @@ class HeraldHub implements Hub, HubContext {
   readonly #metadataPath: string | undefined;
   readonly #challenge: { resourceMetadata?: string } = {};
   #closed: Promise<void> | undefined;
+  /** Open subscribe requests per client address, when `maxConnectionsPerAddress` is set. */
+  readonly #perAddress = new Map<string, number>();
 
   constructor(options: ResolvedHubOptions) {
     this.options = options;
@@ -208,6 +220,7 @@ class HeraldHub implements Hub, HubContext {
     }
     if (path === HUB_PATH) {
       if (method === 'GET' || method === 'HEAD') {
+        if (this.options.maxConnectionsPerAddress > 0) this.#admitAddress(req, res);
         try {
           return await handleSubscribe(this, req, res, url);
         } catch (error) {
@@ -237,6 +250,33 @@ class HeraldHub implements Hub, HubContext {
       return handleSubscriptions(this, req, res, url);
     }
     throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
+  }
+
+  /** Counts a subscribe request against its address until its response closes; 429 past the bound. */
+  #admitAddress(req: IncomingMessage, res: ServerResponse): void {
+    const address = req.socket?.remoteAddress ?? '';
+    const open = this.#perAddress.get(address) ?? 0;
+    if (open >= this.options.maxConnectionsPerAddress) {
+      this.metrics.subscribeRejected++;
+      res.setHeader('Retry-After', '1');
+      throw new HubHttpError(
+        429,
+        'HERALD_ERR_HUB_TOO_MANY_CONNECTIONS',
+        `${address} already holds ${open} subscriber streams, the most allowed per address ` +
+          `(maxConnectionsPerAddress); close some or retry later`,
+      );
+    }
+    this.#perAddress.set(address, open + 1);
+    const counted = res as CountedResponse;
+    counted[kCountedAddress] = address;
+    counted[kHub] = this;
+    res.once('close', releaseAddress);
+  }
+
+  releaseAddress(address: string): void {
+    const open = (this.#perAddress.get(address) ?? 1) - 1;
+    if (open <= 0) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, open);
   }
 
   async #health(res: ServerResponse): Promise<void> {

@@ -75,6 +75,12 @@ export interface HubOptions {
   /** Most concurrent subscribers on this process; past it, 503. 0: no limit. */
   maxSubscribers?: number;
   /**
+   * Most concurrent subscriber streams from one client address (the socket's peer); past it, 429
+   * with `Retry-After`, so one host cannot take every socket of the process. Behind a proxy every
+   * client shares the proxy's address: leave it off there (0, the default) or set it high.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
    * Longest life of a subscriber stream in ms, whatever its token says; the client reconnects and
    * presents its token again (Mercure 1.0 recommends it: `exp` alone cannot revoke a stream). Each
    * stream gets 80-100% of it, so streams opened together do not all reconnect together. 0: none.
@@ -106,6 +112,7 @@ export interface ResolvedHubOptions {
   maxBodyBytes: number;
   historyPageSize: number;
   maxSubscribers: number;
+  maxConnectionsPerAddress: number;
   maxConnectionMs: number;
 }
 
@@ -277,6 +284,7 @@ const KNOWN = new Set<string>([
   'maxBodyBytes',
   'historyPageSize',
   'maxSubscribers',
+  'maxConnectionsPerAddress',
   'maxConnectionMs',
 ]);
 
@@ -352,6 +360,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
     historyPageSize: integer('historyPageSize', o.historyPageSize, DEFAULT_HISTORY_PAGE_SIZE, 1),
     maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
+    maxConnectionsPerAddress: integer('maxConnectionsPerAddress', o.maxConnectionsPerAddress, 0, 0),
     maxConnectionMs: integer('maxConnectionMs', o.maxConnectionMs, 0, 0),
   };
 }
