@@ -60,8 +60,17 @@ export async function serve(requested: ServeConfig): Promise<void> {
   await announce(config, logger, url, 1);
 }
 
-/** The primary: owns the store, runs no HTTP itself. */
-async function servePrimary(config: ServeConfig, store: Store, logger: Logger): Promise<void> {
+/**
+ * The primary: owns the store, runs no HTTP itself. On Redis the workers read the stream themselves
+ * (one reader each: less CPU per delivery than relaying through the primary, see docs/deploy.md),
+ * so the primary only checked that Redis answers, and its relay carries no updates.
+ */
+async function servePrimary(config: ServeConfig, opened: Store, logger: Logger): Promise<void> {
+  let store = opened;
+  if (isRedis(config)) {
+    await opened.close();
+    store = createMemoryStore(DEFAULT_RETENTION);
+  }
   const tls = tlsFiles(config);
   // Fail on a bad certificate or key here, once, rather than in every worker, forever restarted.
   if (tls !== undefined) createHttpListener(tls, () => {});
@@ -83,7 +92,7 @@ async function servePrimary(config: ServeConfig, store: Store, logger: Logger): 
 
 /**
  * A worker: gets its config from the primary, serves HTTP with a store and presence that go
- * through the primary. Tags each response with its PID (`X-Herald-Worker`) so that operators and
+ * through the primary, or on Redis with its own connections to Redis. Tags each response with its PID (`X-Herald-Worker`) so that operators and
  * tests can tell which worker answered.
  */
 export async function serveWorker(): Promise<void> {
@@ -92,7 +101,10 @@ export async function serveWorker(): Promise<void> {
   const logger = createLogger(config.logLevel, { worker: cluster.worker?.id });
   // On Redis each worker lists subscribers from Redis itself: the primary knows only its own workers.
   const presence = (await openPresence(config, logger)) ?? link.presence;
-  const hub = createHub({ ...toHubOptions(config, link.store, logger), presence });
+  const ownStore = isRedis(config)
+    ? await openStore(config.store, toRetention(config, DEFAULT_RETENTION), storeOptions(config, logger))
+    : undefined;
+  const hub = createHub({ ...toHubOptions(config, ownStore ?? link.store, logger), presence });
   // One worker runs the demo's clock and ticker; each one serves the pages.
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
   const pid = String(process.pid);
@@ -106,6 +118,7 @@ export async function serveWorker(): Promise<void> {
     demo?.close();
     await hub.close({ retryMs });
     await listener.finish(REQUEST_GRACE_MS);
+    await ownStore?.close();
     await link.store.close();
     await link.presence.close();
     link.close();
@@ -138,12 +151,16 @@ function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
   return options;
 }
 
+function isRedis(config: ServeConfig): boolean {
+  return parseStoreSpec(config.store).kind === 'redis';
+}
+
 /**
  * With a Redis store and the subscriptions API on, subscribers are listed from Redis, so that every
  * node (and every worker) sees those of all nodes. Otherwise undefined: the hub's in-process default.
  */
 async function openPresence(config: ServeConfig, logger: Logger): Promise<Presence | undefined> {
-  if (!config.subscriptions || parseStoreSpec(config.store).kind !== 'redis') return undefined;
+  if (!config.subscriptions || !isRedis(config)) return undefined;
   const presence = createRedisPresence(config.store, {
     ...(config.storePrefix !== undefined && { prefix: config.storePrefix }),
     onError: (error) => logger.warn({ err: error }, 'presence not written to redis'),
