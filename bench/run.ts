@@ -40,7 +40,8 @@ const { values } = parseArgs({
   },
 });
 const QUICK = values.quick!;
-const RUNS = Number(values.runs ?? (QUICK ? 1 : 3));
+/** Runs per case: --runs, else 1 in a quick run, else each scenario's own count. */
+const RUNS = values.runs !== undefined ? Number(values.runs) : QUICK ? 1 : undefined;
 const OUT = values.out ?? (QUICK ? RAW : join(ROOT, 'bench', 'results'));
 const SERVER_CORE = 0;
 const LOAD_CORE = 1;
@@ -91,6 +92,14 @@ const tsxChild = (file: string, log: string): ChildProcess =>
   });
 
 let runCounter = 0;
+/** What to stop if the run is interrupted. */
+const live = new Set<{ stop(): Promise<void> }>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping ${live.size} process group(s)`);
+    void Promise.allSettled([...live].map((l) => l.stop())).then(() => process.exit(130));
+  });
+}
 
 async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<RunResult> {
   const workers = peer.scales ? scenario.workers : 1;
@@ -115,9 +124,15 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       scratch,
       ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
     });
+    live.add(running);
     const count = Math.ceil(scenario.subscribers / SOCKETS_PER_GENERATOR);
     for (let g = 0; g < count; g++) generators.push(tsxChild('subscribers.ts', 'generator'));
     publisher = tsxChild('publisher.ts', 'publisher');
+    for (const child of [...generators, publisher]) {
+      const handle = { stop: () => stopProcess(child) };
+      live.add(handle);
+      child.once('exit', () => live.delete(handle));
+    }
     await sleep(QUICK ? 300 : 1000);
     const roots = running.pids;
     result.rssBeforeBytes = treeRssBytes(roots);
@@ -239,7 +254,10 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       if (child.connected) child.send({ type: 'close' });
     }
     if (publisher?.connected) publisher.disconnect();
-    if (running) await running.stop().catch(() => undefined);
+    if (running) {
+      await running.stop().catch(() => undefined);
+      live.delete(running);
+    }
     await Promise.all([...generators, ...(publisher ? [publisher] : [])].map((c) => stopProcess(c)));
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -314,7 +332,7 @@ const started = new Date();
 const results: RunResult[] = [];
 const notRun: { scenario: string; system: string; why: string }[] = [];
 for (const scenario of chosen) {
-  for (let run = 1; run <= RUNS; run++) {
+  for (let run = 1; run <= (RUNS ?? scenario.runs); run++) {
     for (const peer of peers) {
       const workers = peer.scales ? scenario.workers : 1;
       if (scenario.subscribers > peer.capacity(workers)) {
@@ -339,7 +357,7 @@ writeReport(OUT, {
   quick: QUICK,
   started: started.toISOString(),
   finished: finished.toISOString(),
-  runs: RUNS,
+  runs: RUNS ?? Math.max(...chosen.map((s) => s.runs)),
   machine: {
     cpus: os.cpus().length,
     model: os.cpus()[0]?.model ?? 'unknown',

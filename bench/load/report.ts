@@ -34,7 +34,7 @@ function markdown(report: Report): string {
   out.push(
     `# Herald hub against nchan, better-sse and Pushpin${report.quick ? ' (quick run)' : ''}`,
     '',
-    `Medians of ${report.runs} interleaved run${report.runs > 1 ? 's' : ''} per case; lost, duplicated and failed are totals over the runs.`,
+    `Medians of up to ${report.runs} interleaved runs per case (the runs column); lost, duplicated and failed are totals over the runs.`,
     'Each system pinned to core 0, the load generator to core 1, HTTP/1.1 over loopback, 100-byte events.',
     `Versions: ${Object.entries(report.versions)
       .map(([k, v]) => `${k} ${v}`)
@@ -76,15 +76,15 @@ function markdown(report: Report): string {
     '',
     "Latency runs from each event's due time at the publisher (so a server that holds publishers up is charged for it) to its arrival at a subscriber; deliveries/s is events received by all subscribers over the time from the first due time to the last delivery; CPU is user + system time of the server's process tree over the same span, per delivered event.",
     '',
-    '| case | system | deliveries/s | CPU µs/delivery | p50 ms | p90 ms | p99 ms | max ms | lost | dup | runs timed out |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | system | runs | deliveries/s | CPU µs/delivery | p50 ms | p90 ms | p99 ms | max ms | lost | dup | runs timed out |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const sc of fanoutCases) {
     for (const n of names) {
       const s = find(report, sc.key, n);
       if (!s) continue;
       out.push(
-        `| ${sc.title} | ${n}${s.workers > 1 ? ` (${s.workers} workers)` : ''} | ${int(s.deliveriesPerSecond)} | ${fix(s.cpuMicrosPerDelivery, 2)} | ${fix(s.p50Ms, 1)} | ${fix(s.p90Ms, 1)} | ${fix(s.p99Ms, 1)} | ${fix(s.maxMs, 1)} | ${s.lost} | ${s.duplicates} | ${s.incomplete} |`,
+        `| ${sc.title} | ${n}${s.workers > 1 ? ` (${s.workers} workers)` : ''} | ${s.runs} | ${int(s.deliveriesPerSecond)} | ${fix(s.cpuMicrosPerDelivery, 2)} | ${fix(s.p50Ms, 1)} | ${fix(s.p90Ms, 1)} | ${fix(s.p99Ms, 1)} | ${fix(s.maxMs, 1)} | ${s.lost} | ${s.duplicates} | ${s.incomplete} |`,
       );
     }
   }
@@ -96,15 +96,15 @@ function markdown(report: Report): string {
     out.push(
       '## Publish throughput',
       '',
-      '| case | system | publishes/s | CPU µs/publish |',
-      '| --- | --- | ---: | ---: |',
+      '| case | system | runs | publishes/s | CPU µs/publish |',
+      '| --- | --- | ---: | ---: | ---: |',
     );
     for (const sc of tpCases) {
       for (const n of names) {
         const s = find(report, sc.key, n);
         if (s)
           out.push(
-            `| ${sc.title} | ${n} | ${int(s.publishesPerSecond)} | ${fix(s.cpuMicrosPerPublish, 1)} |`,
+            `| ${sc.title} | ${n} | ${s.runs} | ${int(s.publishesPerSecond)} | ${fix(s.cpuMicrosPerPublish, 1)} |`,
           );
       }
     }

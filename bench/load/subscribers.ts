@@ -33,6 +33,8 @@ const FIRST_LOCAL_PORT = 10_000;
 const LAST_LOCAL_PORT = 32_000;
 /** Connections being set up at once: enough to keep the server busy, few enough for its backlog. */
 const CONNECT_WINDOW = 400;
+/** A subscriber with no response head by then counts as failed (a server out of connection slots may accept and never answer). */
+const HEAD_TIMEOUT_MS = 30_000;
 const MARK = Buffer.from('#b');
 const HTTP_200 = Buffer.from('HTTP/1.1 200');
 
@@ -123,11 +125,22 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
     if (nextPort > LAST_LOCAL_PORT) nextPort = FIRST_LOCAL_PORT;
     const socket = net.connect({ host: m.host, port: m.port, localAddress: m.sourceAddress, localPort });
     sub.socket = socket;
+    let settled = false;
     socket.setNoDelay(true);
+    socket.setTimeout(HEAD_TIMEOUT_MS, () => {
+      if (settled) return;
+      settled = true;
+      console.error(`subscriber ${index}: no response within ${HEAD_TIMEOUT_MS} ms`);
+      socket.destroy();
+      settle(false);
+    });
     socket.once('connect', () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${m.host}:${m.port}\r\nAccept: text/event-stream\r\n\r\n`);
     });
     socket.once('data', (head: Buffer) => {
+      socket.setTimeout(0);
+      if (settled) return;
+      settled = true;
       const ok = head.subarray(0, HTTP_200.length).equals(HTTP_200);
       if (!ok) console.error(`subscriber ${index}: ${head.toString('latin1', 0, 80).split('\r\n')[0]}`);
       sub.open = ok;
@@ -136,7 +149,9 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
       sub.feed(head);
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (sub.open) return;
+      if (settled) return;
+      settled = true;
+      socket.destroy();
       // Another program holds this port on all addresses: try the next one.
       if (error.code === 'EADDRINUSE' && attempts < 50) return start(k, attempts + 1);
       console.error(`subscriber ${index}: ${error.message}`);
@@ -145,6 +160,10 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
     });
     socket.on('close', () => {
       sub.open = false;
+      if (settled) return;
+      settled = true;
+      console.error(`subscriber ${index}: closed before a response`);
+      settle(false);
     });
   };
   for (let k = 0; k < m.count; k++) subscribers.push(new Subscriber());

@@ -42,7 +42,8 @@ export const herald: Peer = {
     if (workers > 1) args.push('--workers', String(workers));
     const child = spawnPinned(core, process.execPath, args, 'herald');
     try {
-      await waitForPort(host, port, child);
+      // Each worker compiles the sources through tsx first: slow on a busy machine.
+      await waitForPort(host, port, child, 30_000 * workers);
       await waitForHealthy(host, port, workers);
     } catch (error) {
       await stopProcess(child);

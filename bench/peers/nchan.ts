@@ -39,7 +39,7 @@ export const nchan: Peer = {
     onPath('nginx') && existsSync(MODULE)
       ? undefined
       : 'install it with: apt-get install -y nginx libnginx-mod-nchan',
-  // worker_connections 19,500 per worker, less the publisher's.
+  // worker_connections 19,900 per worker (set below), less a margin for the publisher and nchan itself.
   capacity: (workers) => workers * 19_400,
   async start({ core, workers, scratch }: StartOptions): Promise<RunningPeer> {
     const host = '127.0.0.1';
@@ -52,6 +52,9 @@ export const nchan: Peer = {
       .replaceAll('@DIR@', scratch)
       .replace('127.0.0.1:8090', `${host}:${port}`)
       .replace(/worker_processes \d+;/, `worker_processes ${workers};`)
+      // 19,500 slots gave "worker_connections are not enough" at 19,000 subscribers: nchan holds a
+      // few more per worker. The files limit (20,000) still bounds it.
+      .replace(/worker_connections \d+;/, 'worker_connections 19900;')
       .replace('\n    location = /nchan_status', MULTIPLEX);
     const confPath = join(dir, 'nginx.conf');
     writeFileSync(confPath, conf);
