@@ -40,7 +40,10 @@ test('kill -9 and restart with sqlite under load: clients resume with nothing lo
     t.after(() => proc.kill());
     for (;;) {
       const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        async (r) => (await r.text(), r.status === 200),
+        async (r) => {
+          await r.text();
+          return r.status === 200;
+        },
         () => false,
       );
       if (ok) return proc;
