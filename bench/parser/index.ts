@@ -74,6 +74,44 @@ function theirsOn(chunks: readonly string[]): Pass {
   };
 }
 
+/**
+ * eventsource-parser on bytes, the way its users must feed it: through a streaming `TextDecoder`, one
+ * per connection (what `TextDecoderStream` in front of it amounts to).
+ */
+function theirsOnBytes(chunks: readonly Uint8Array[]): Pass {
+  return () => {
+    let events = 0;
+    const parser = createTheirs({
+      onEvent: () => {
+        events++;
+      },
+    });
+    const decoder = new TextDecoder();
+    for (const c of chunks) parser.feed(decoder.decode(c, { stream: true }));
+    return events;
+  };
+}
+
+// BENCH_BASELINE=<path of another build of parser.ts> adds it as a contender on strings, measured in
+// the same rounds: a before/after comparison of a change, immune to the drift of a shared machine.
+const BASELINE = process.env.BENCH_BASELINE;
+const createBaseline: typeof createOurs | undefined =
+  BASELINE === undefined ? undefined : (await import(BASELINE)).createParser;
+
+function baselineOn(chunks: readonly string[]): Pass {
+  const create = createBaseline!;
+  return () => {
+    let events = 0;
+    const parser = create({
+      onEvent: () => {
+        events++;
+      },
+    });
+    for (const c of chunks) parser.feed(c);
+    return events;
+  };
+}
+
 /** Process CPU microseconds (user + system): unlike wall time, not inflated while other work has the core. */
 function cpuMicros(): number {
   const { user, system } = process.cpuUsage();
@@ -111,6 +149,11 @@ interface Row {
   oursMBs: number;
   theirsMBs: number;
   oursBytesMBs: number;
+  theirsBytesMBs: number;
+  /** herald on bytes / eventsource-parser behind a streaming TextDecoder, median of per-round ratios. */
+  bytesRatio: number;
+  /** herald / the BENCH_BASELINE build, on strings, median of per-round ratios. */
+  baselineRatio?: number;
   oursEventsPerS: number;
   theirsEventsPerS: number;
   ratio: number;
@@ -123,7 +166,9 @@ function runCase(fixture: StreamFixture, chunking: string, chunkSize: number): R
     { name: 'ours', pass: oursOn(textChunks) },
     { name: 'theirs', pass: theirsOn(textChunks) },
     { name: 'oursBytes', pass: oursOn(byteChunks) },
+    { name: 'theirsBytes', pass: theirsOnBytes(byteChunks) },
   ];
+  if (createBaseline !== undefined) contenders.push({ name: 'baseline', pass: baselineOn(textChunks) });
   // Warm-up: let each parser's code reach the optimising compiler on this input shape.
   for (const c of contenders) for (let i = 0; i < 3; i++) measure(c.pass, fixture.events);
 
@@ -136,17 +181,22 @@ function runCase(fixture: StreamFixture, chunking: string, chunkSize: number): R
   }
   const mb = fixture.bytes.length / 1e6;
   const t = (name: string) => median(times.get(name)!);
+  // Each round measures all back to back: the median of per-round ratios is steadier than the ratio
+  // of medians when the load of a shared machine drifts.
+  const ratio = (slow: string, fast: string) =>
+    median(times.get(fast)!.map((time, round) => times.get(slow)![round] / time));
   return {
     fixture: fixture.name,
     chunking,
     oursMBs: mb / t('ours'),
     theirsMBs: mb / t('theirs'),
     oursBytesMBs: mb / t('oursBytes'),
+    theirsBytesMBs: mb / t('theirsBytes'),
+    bytesRatio: ratio('theirsBytes', 'oursBytes'),
+    baselineRatio: createBaseline === undefined ? undefined : ratio('baseline', 'ours'),
     oursEventsPerS: fixture.events / t('ours'),
     theirsEventsPerS: fixture.events / t('theirs'),
-    // Each round measures both back to back: the median of per-round ratios is steadier than the
-    // ratio of medians when the load of a shared machine drifts.
-    ratio: median(times.get('ours')!.map((ours, round) => times.get('theirs')![round] / ours)),
+    ratio: ratio('theirs', 'ours'),
   };
 }
 
@@ -179,20 +229,24 @@ for (const [f, fixture] of fixtures.entries()) {
     if (child.status !== 0) throw new Error(`case ${fixture.name} / ${chunkings[c][0]} failed`);
     const row = JSON.parse(child.stdout) as Row;
     rows.push(row);
-    console.error(`${row.fixture} / ${row.chunking}: ${row.ratio.toFixed(2)}x`);
+    const vsBaseline =
+      row.baselineRatio === undefined ? '' : `, ${row.baselineRatio.toFixed(2)}x the baseline`;
+    console.error(
+      `${row.fixture} / ${row.chunking}: ${row.ratio.toFixed(2)}x on strings, ${row.bytesRatio.toFixed(2)}x on bytes${vsBaseline}`,
+    );
   }
 }
 
 const f1 = (n: number) => n.toFixed(1);
 const k0 = (n: number) => `${Math.round(n / 1000).toLocaleString('en-US')}k`;
 const header =
-  '| fixture | chunks | herald MB/s | eventsource-parser MB/s | ratio | herald events/s | eventsource-parser events/s | herald on bytes MB/s |\n' +
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |';
+  '| fixture | chunks | strings: herald MB/s | strings: eventsource-parser MB/s | strings: ratio | herald events/s | eventsource-parser events/s | bytes: herald MB/s | bytes: TextDecoder + eventsource-parser MB/s | bytes: ratio |\n' +
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
 const body = rows
   .map(
     (r) =>
       `| ${r.fixture} | ${r.chunking} | ${f1(r.oursMBs)} | ${f1(r.theirsMBs)} | **${r.ratio.toFixed(2)}x** | ` +
-      `${k0(r.oursEventsPerS)} | ${k0(r.theirsEventsPerS)} | ${f1(r.oursBytesMBs)} |`,
+      `${k0(r.oursEventsPerS)} | ${k0(r.theirsEventsPerS)} | ${f1(r.oursBytesMBs)} | ${f1(r.theirsBytesMBs)} | **${r.bytesRatio.toFixed(2)}x** |`,
   )
   .join('\n');
 const table = `${header}\n${body}`;

@@ -65,6 +65,9 @@ const LOWER_N = 110;
 const LOWER_T = 116;
 const LOWER_V = 118;
 
+/** Up to how many characters of an `id` value are scanned by hand for the line end (ids are short). */
+const ID_SCAN = 24;
+
 /**
  * Creates a streaming parser.
  *
@@ -237,46 +240,112 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     }
 
     if (nextCR === -1) {
-      // No CR in the rest of the chunk, the common case: LF is the only line end.
-      let end = chunk.indexOf('\n', start);
-      while (end !== -1) {
-        if (end === start) {
+      // No CR in the rest of the chunk, the common case: LF is the only line end. The line's first
+      // character picks the path; `data:`, `id:` and `event:` lines are handled here, inline.
+      // Every read is checked against the length first: a read past the end makes V8 throw away the
+      // optimised code of this function (measured: a 5x slowdown on 1 KB chunks).
+      while (start < length) {
+        const c0 = chunk.charCodeAt(start);
+        if (c0 === LF) {
+          // A blank line: dispatch.
           dispatch();
           if (gen !== generation) return;
-        } else if (
-          chunk.charCodeAt(start) === LOWER_D &&
+          start++;
+          continue;
+        }
+        if (
+          c0 === LOWER_D &&
+          start + 5 <= length &&
           chunk.charCodeAt(start + 1) === LOWER_A &&
           chunk.charCodeAt(start + 2) === LOWER_T &&
           chunk.charCodeAt(start + 3) === LOWER_A &&
           chunk.charCodeAt(start + 4) === COLON
         ) {
-          // A data line, most lines of most streams: no call, no handler, nothing to check.
-          const value = chunk.slice(chunk.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
+          const valueStart =
+            start + 5 < length && chunk.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5;
+          const end = chunk.indexOf('\n', valueStart);
+          if (end === -1) break;
+          const value = end === valueStart ? '' : chunk.slice(valueStart, end);
+          start = end + 1;
+          if (!hasData && start < length && chunk.charCodeAt(start) === LF) {
+            // A one-line event ending here, the most common shape: dispatch it without storing it.
+            start++;
+            lastEventId = lastEventIdBuffer;
+            const type = eventType === '' ? 'message' : eventType;
+            eventType = '';
+            if (value.length > maxBufferSize) overflow(value.length);
+            if (onEvent !== undefined) {
+              onEvent({ type, data: value, lastEventId });
+              if (gen !== generation) return;
+            }
+            continue;
+          }
           if (hasData) data = `${data}\n${value}`;
           else {
             data = value;
             hasData = true;
           }
           if (data.length > maxBufferSize) overflow(data.length);
-        } else if (
-          chunk.charCodeAt(start) === LOWER_I &&
+          continue;
+        }
+        if (
+          c0 === LOWER_I &&
+          start + 3 <= length &&
           chunk.charCodeAt(start + 1) === LOWER_D &&
           chunk.charCodeAt(start + 2) === COLON
         ) {
-          const value = chunk.slice(chunk.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
-          if (value.indexOf('\0') === -1) lastEventIdBuffer = value;
-        } else {
-          processLine(chunk, start, end);
-          if (gen !== generation) return;
+          const valueStart =
+            start + 3 < length && chunk.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3;
+          // IDs are short: a scan by hand up to ID_SCAN characters beats a call to indexOf.
+          let end = valueStart;
+          let hasNul = false;
+          const scanEnd = Math.min(length, valueStart + ID_SCAN);
+          for (let c = 0; end < scanEnd; end++) {
+            c = chunk.charCodeAt(end);
+            if (c === LF) break;
+            if (c === 0) hasNul = true;
+          }
+          if (end === scanEnd) end = chunk.indexOf('\n', end); // a long id, or the end of the chunk
+          if (end === -1) break;
+          const value = end === valueStart ? '' : chunk.slice(valueStart, end);
+          // An id holding NUL is ignored (WHATWG 9.2.6): it could not be sent back in Last-Event-ID.
+          if (!hasNul && (end - valueStart <= ID_SCAN || value.indexOf('\0') === -1))
+            lastEventIdBuffer = value;
+          start = end + 1;
+          continue;
         }
+        if (
+          c0 === LOWER_E &&
+          start + 6 <= length &&
+          chunk.charCodeAt(start + 1) === LOWER_V &&
+          chunk.charCodeAt(start + 2) === LOWER_E &&
+          chunk.charCodeAt(start + 3) === LOWER_N &&
+          chunk.charCodeAt(start + 4) === LOWER_T &&
+          chunk.charCodeAt(start + 5) === COLON
+        ) {
+          const valueStart =
+            start + 6 < length && chunk.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
+          // Streams repeat a few types: when the line holds the last one again, compare it by hand
+          // and find the line end without a search or a copy.
+          const n = lastType.length;
+          let end = valueStart + n;
+          let same = end < length && chunk.charCodeAt(end) === LF;
+          for (let k = 0; same && k < n; k++)
+            same = chunk.charCodeAt(valueStart + k) === lastType.charCodeAt(k);
+          if (!same) {
+            end = chunk.indexOf('\n', valueStart);
+            if (end === -1) break;
+            lastType = chunk.slice(valueStart, end);
+          }
+          eventType = lastType;
+          start = end + 1;
+          continue;
+        }
+        const end = chunk.indexOf('\n', start);
+        if (end === -1) break;
+        processLine(chunk, start, end);
+        if (gen !== generation) return;
         start = end + 1;
-        if (chunk.charCodeAt(start) === LF) {
-          // The blank line ending an event, found without another search.
-          dispatch();
-          if (gen !== generation) return;
-          start++;
-        }
-        end = chunk.indexOf('\n', start);
       }
     } else {
       // Positions of the next CR and LF; each is searched for again only once passed.
