@@ -5,17 +5,17 @@
  * Setups, each on a fresh redis-server of its own (no persistence) on a free port:
  * - `1 node`: one `herald serve --store redis://…`, every subscriber on it;
  * - `2 nodes`: two of them, subscribers split evenly: each node has its own stream reader;
- * - `1 node, 2 workers`: `--workers 2`: the primary holds the one reader and relays to the workers
- *   over IPC (the alternative to giving each worker a reader of its own, which is what `2 nodes`
- *   costs on one machine).
+ * - `1 node, 2 workers`: `--workers 2`: on Redis each worker has its own stream reader (chosen over
+ *   one reader in the primary relaying to the workers over IPC, which cost ~20% more hub CPU per
+ *   delivery here; bench/results/scaleout.md keeps both measurements).
  * Two phases per setup: `burst` (every event published as fast as 16 concurrent POSTs go; fan-out
  * throughput = events delivered / time from first POST to last delivery) and `rate` (a fixed
  * publish rate; latency = receive time - send time, both read in this process). Every delivery is
  * checked: losses and duplicates are counted. Results go to bench/results/scaleout.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -56,6 +56,8 @@ const SETUPS: Setup[] = [
 ];
 
 interface PhaseResult {
+  /** CPU time of every hub process (nodes, primaries, workers) during the phase, in µs. */
+  cpuMicros: number;
   delivered: number;
   lost: number;
   duplicates: number;
@@ -64,6 +66,25 @@ interface PhaseResult {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+const TICK_MICROS = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim() || 100);
+
+/** User + system CPU of `pid` and of its children (cluster workers), from /proc, in µs. */
+function treeCpuMicros(pid: number): number {
+  let total = 0;
+  const pids = [pid];
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    if (children !== '') pids.push(...children.split(/\s+/).map(Number));
+  } catch {}
+  for (const p of pids) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) * TICK_MICROS; // utime, stime
+    } catch {}
+  }
+  return total;
+}
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -211,18 +232,21 @@ async function publishAll(
 
 async function phase(
   subs: Sub[],
+  pids: number[],
   hubUrls: string[],
   token: string,
   name: string,
   rate?: number,
 ): Promise<PhaseResult> {
   for (const s of subs) s.reset(name);
+  const cpuBefore = pids.reduce((n, p) => n + treeCpuMicros(p), 0);
   const started = await publishAll(hubUrls, token, name, rate);
   const deadline = now() + 30_000;
   while (subs.some((s) => s.received < EVENTS) && now() < deadline)
     await new Promise((r) => setTimeout(r, 20));
   const delivered = subs.reduce((n, s) => n + s.received, 0);
   return {
+    cpuMicros: pids.reduce((n, p) => n + treeCpuMicros(p), 0) - cpuBefore,
     delivered,
     lost: subs.length * EVENTS - delivered,
     duplicates: subs.reduce((n, s) => n + s.duplicates, 0),
@@ -255,8 +279,9 @@ async function runSetup(setup: Setup, token: string) {
       );
     }
     const hubUrls = nodes.map((n) => n.hubUrl);
-    const burst = await phase(subs, hubUrls, token, 'burst');
-    const rate = await phase(subs, hubUrls, token, 'rate', RATE);
+    const pids = nodes.map((n) => n.child.pid!);
+    const burst = await phase(subs, pids, hubUrls, token, 'burst');
+    const rate = await phase(subs, pids, hubUrls, token, 'rate', RATE);
     for (const s of subs) s.req.destroy();
     return { burst, rate };
   } finally {
@@ -278,6 +303,7 @@ for (let run = 1; run <= RUNS; run++) {
       setup.name,
       Math.round((burst.delivered / burst.wallMs) * 1000).toLocaleString('en-US'),
       `${burst.lost} / ${burst.duplicates}`,
+      (burst.cpuMicros / burst.delivered).toFixed(1),
       percentile(sorted, 50).toFixed(1),
       percentile(sorted, 99).toFixed(1),
       `${rate.lost} / ${rate.duplicates}`,
@@ -299,12 +325,14 @@ load average at the end ${load}: the machine is shared, so figures are noisy.)
 
 ${SUBSCRIBERS} subscribers on one topic (split evenly over the nodes), ${EVENTS} events per phase of
 ~60 bytes. Publishes are POSTs spread round-robin over the nodes. **Burst**: ${CONCURRENCY} concurrent
-POSTs, fan-out = events delivered / (last delivery - first POST). **Rate**: ${RATE} events/s,
+POSTs, fan-out = events delivered / (last delivery - first POST); hub CPU = user + system time of
+every hub process (nodes, cluster primaries and workers, from /proc) during the phase, per delivery:
+the steadier figure on a busy machine. **Rate**: ${RATE} events/s,
 publish-to-receive latency over every delivery (send and receive times read in this process, which
 also runs every subscriber: its own event-loop delay is included).
 
-| run | setup | burst: delivered events/s | burst: lost / dup | rate: p50 ms | rate: p99 ms | rate: lost / dup |
-|---|---|---|---|---|---|---|
+| run | setup | burst: delivered events/s | burst: lost / dup | burst: hub CPU µs per delivery | rate: p50 ms | rate: p99 ms | rate: lost / dup |
+|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 `;
 mkdirSync(dirname(values.out!), { recursive: true });

@@ -173,6 +173,8 @@ export class ResumingSubscriber {
   comments = 0;
   /** Streams opened. */
   connections = 0;
+  /** `X-Herald-Worker` of each stream opened (a `--workers` node), in order. */
+  readonly workers: string[] = [];
   readonly #urls: () => string[];
   #lastEventId: string | undefined;
   #req: http.ClientRequest | undefined;
@@ -227,6 +229,7 @@ export class ResumingSubscriber {
           return;
         }
         this.connections++;
+        this.workers.push(String(res.headers['x-herald-worker'] ?? ''));
         const parser = createParser({
           onEvent: (event) => {
             this.#lastEventId = event.lastEventId;
