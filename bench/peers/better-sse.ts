@@ -1,4 +1,5 @@
 /** better-sse (devDependency) in a one-process node:http server: bench/peers/better-sse-server.ts. */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { OWN_PREFIX, type Peer, type RunningPeer, SHARED, type StartOptions } from './peer.js';
@@ -11,7 +12,9 @@ export const betterSse: Peer = {
   scales: false,
   version() {
     try {
-      return (require('better-sse/package.json') as { version: string }).version;
+      // Its package.json is not exported: read the file.
+      const file = join(ROOT, 'node_modules', 'better-sse', 'package.json');
+      return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
     } catch {
       return 'unknown';
     }
