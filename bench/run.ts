@@ -346,33 +346,36 @@ for (const scenario of chosen) {
       const r = await runOnce(peer, scenario, run);
       results.push(r);
       console.error(line(r));
+      report();
     }
   }
 }
+/** Writes the report of the runs so far: an interrupted run still leaves its figures. */
+function report(): void {
+  const load = os.loadavg();
+  writeReport(OUT, {
+    quick: QUICK,
+    started: started.toISOString(),
+    finished: new Date().toISOString(),
+    runs: RUNS ?? Math.max(...chosen.map((s) => s.runs)),
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadAverageAtEnd: load,
+      kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
+    },
+    versions: Object.fromEntries(peers.map((p) => [p.name, p.version()])),
+    skipped,
+    notRun,
+    scenarios: chosen,
+    summaries: summarize(results),
+    results,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  });
+}
+report();
 const finished = new Date();
-
-const versions = Object.fromEntries(peers.map((p) => [p.name, p.version()]));
-const load = os.loadavg();
-writeReport(OUT, {
-  quick: QUICK,
-  started: started.toISOString(),
-  finished: finished.toISOString(),
-  runs: RUNS ?? Math.max(...chosen.map((s) => s.runs)),
-  machine: {
-    cpus: os.cpus().length,
-    model: os.cpus()[0]?.model ?? 'unknown',
-    node: process.version,
-    loadAverageAtEnd: load,
-    kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
-  },
-  versions,
-  skipped,
-  notRun,
-  scenarios: chosen,
-  summaries: summarize(results),
-  results,
-  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-});
 rmSync(join(os.tmpdir(), `herald-bench-${process.pid}`), { recursive: true, force: true });
 console.error(
   `done in ${((finished.getTime() - started.getTime()) / 60_000).toFixed(1)} min; results in ${OUT}`,
