@@ -4,7 +4,7 @@
  * `{ cmd: 'sample' }` forces a GC (the process runs with --expose-gc) and answers with
  * `process.memoryUsage()`; `{ cmd: 'snapshot', path }` writes a heap snapshot.
  */
-import { writeHeapSnapshot } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 import { createHttpListener } from '../../src/cli/http-listener.js';
 import { createHub } from '../../src/hub/index.js';
 
@@ -21,7 +21,10 @@ process.on('message', async (message: Command) => {
       globalThis.gc?.();
       await new Promise((resolve) => setImmediate(resolve));
     }
-    process.send!({ memory: process.memoryUsage(), subscribers: hub.subscriberCount });
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]),
+    ) as Record<string, number>;
+    process.send!({ memory: process.memoryUsage(), spaces, subscribers: hub.subscriberCount });
   } else if (message.cmd === 'snapshot') {
     process.send!({ snapshot: writeHeapSnapshot(message.path) });
   } else {

@@ -38,7 +38,13 @@ const child = fork(join(import.meta.dirname, 'hub.ts'), [], {
   stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
 });
 
-type Reply = { port?: number; memory?: NodeJS.MemoryUsage; subscribers?: number; snapshot?: string };
+type Reply = {
+  port?: number;
+  memory?: NodeJS.MemoryUsage;
+  spaces?: Record<string, number>;
+  subscribers?: number;
+  snapshot?: string;
+};
 function next(): Promise<Reply> {
   return new Promise((resolve) => child.once('message', (m) => resolve(m as Reply)));
 }
@@ -62,6 +68,10 @@ async function sample(label: string): Promise<{ rss: number; memory: NodeJS.Memo
     `${label.padEnd(22)} subscribers ${String(reply.subscribers).padStart(6)}  VmRSS ${(rss / 1024).toFixed(1)} MB  ` +
       `heapUsed ${mb(m.heapUsed)}  heapTotal ${mb(m.heapTotal)}  external ${mb(m.external)}  arrayBuffers ${mb(m.arrayBuffers)}`,
   );
+  const spaces = Object.entries(reply.spaces!)
+    .filter(([, size]) => size >= 1048576)
+    .map(([name, size]) => `${name.replace(/_space$/, '')} ${mb(size)}`);
+  console.log(`${''.padEnd(22)} heap spaces (MB): ${spaces.join(', ')}`);
   return { rss, memory: m };
 }
 

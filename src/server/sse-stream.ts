@@ -21,7 +21,29 @@ export interface StreamHolder {
 type CloseListener = (stream: SseStream) => void;
 type SlowListener = (error: SlowConsumerError, stream: SseStream) => void;
 
-const EMPTY: Uint8Array[] = [];
+/**
+ * Holders and listeners are kept as one value, or an array once there are two: almost every stream
+ * has exactly one of each (its server; the hub's close and slow handlers), and at tens of thousands
+ * of idle streams an array per list costs ~60 bytes each (a JSArray plus its elements store).
+ */
+type OneOrMany<T> = T | T[] | null;
+
+function addTo<T>(list: OneOrMany<T>, item: T): OneOrMany<T> {
+  if (list === null) return item;
+  if (Array.isArray(list)) {
+    list.push(item);
+    return list;
+  }
+  return [list, item];
+}
+
+function removeFrom<T>(list: OneOrMany<T>, item: T): OneOrMany<T> {
+  if (list === item) return null;
+  if (!Array.isArray(list)) return list;
+  const i = list.indexOf(item);
+  if (i !== -1) list.splice(i, 1);
+  return list;
+}
 
 /**
  * An open `text/event-stream` response. Create one with `createStream()` or an {@link SseServer}
@@ -45,15 +67,16 @@ export class SseStream implements SinkOwner {
 
   readonly #config: StreamConfig;
   #sink: Sink | null = null;
-  #queue: Uint8Array[] = [];
+  /** Allocated on the first queued write: an idle stream never needs one. */
+  #queue: Uint8Array[] | null = null;
   #queuedBytes = 0;
   /** Bytes the transport held when it last refused more; they count against the bound until a drain. */
   #heldBytes = 0;
   #blocked = false;
   #dirty = false;
-  #holders: StreamHolder[] | null = null;
-  #closeListeners: CloseListener[] | null = null;
-  #slowListeners: SlowListener[] | null = null;
+  #holders: OneOrMany<StreamHolder> = null;
+  #closeListeners: OneOrMany<CloseListener> = null;
+  #slowListeners: OneOrMany<SlowListener> = null;
   #drainWaiters: Array<() => void> | null = null;
 
   /** @internal Streams are made by the adapters, which attach a sink with {@link SseStream.attach}. */
@@ -75,16 +98,12 @@ export class SseStream implements SinkOwner {
       holder.release(this);
       return;
     }
-    if (this.#holders === null) this.#holders = [holder];
-    else this.#holders.push(holder);
+    this.#holders = addTo(this.#holders, holder);
   }
 
   /** @internal Forgets a holder that let go first (a stream removed from a channel). */
   unhold(holder: StreamHolder): void {
-    const holders = this.#holders;
-    if (holders === null) return;
-    const i = holders.indexOf(holder);
-    if (i !== -1) holders.splice(i, 1);
+    this.#holders = removeFrom(this.#holders, holder);
   }
 
   /** Bytes waiting for this client: the queue plus what the transport held when it last pushed back. */
@@ -106,7 +125,8 @@ export class SseStream implements SinkOwner {
     if (this.closed) return false;
     const size = chunk.byteLength;
     if (this.#queuedBytes + this.#heldBytes + size > this.#config.maxQueueBytes) return this.#overflow(chunk);
-    this.#queue.push(chunk);
+    if (this.#queue === null) this.#queue = [chunk];
+    else this.#queue.push(chunk);
     this.#queuedBytes += size;
     if (!this.#dirty && !this.#blocked) {
       this.#dirty = true;
@@ -124,8 +144,8 @@ export class SseStream implements SinkOwner {
   flush(): void {
     this.#dirty = false;
     const sink = this.#sink;
-    if (this.closed || this.#blocked || this.#queuedBytes === 0 || sink === null) return;
     const queue = this.#queue;
+    if (this.closed || this.#blocked || this.#queuedBytes === 0 || sink === null || queue === null) return;
     // One copy into one buffer beats cork() + a write per event: with 1,000 events queued per stream
     // the fan-out bench spent 1.0-1.2 s of server CPU per 1M deliveries with concat and 3.9-4.7 s with
     // cork/uncork (each write also gets its own HTTP/1.1 chunk header). The copy is shared between
@@ -216,7 +236,8 @@ export class SseStream implements SinkOwner {
       `slow event-stream client: ${what}`,
     );
     const listeners = this.#slowListeners;
-    if (listeners !== null) for (const fn of listeners.slice()) fn(error, this);
+    if (typeof listeners === 'function') listeners(error, this);
+    else if (listeners !== null) for (const fn of listeners.slice()) fn(error, this);
     return error;
   }
 
@@ -229,7 +250,7 @@ export class SseStream implements SinkOwner {
     const sink = this.#sink;
     let tail: Uint8Array | null = null;
     if (sink !== null) {
-      const queue = this.#queue;
+      const queue = this.#queue ?? [];
       if (final !== undefined) queue.push(final);
       if (queue.length === 1) tail = queue[0]!;
       else if (queue.length > 1) tail = Buffer.concat(queue);
@@ -240,7 +261,7 @@ export class SseStream implements SinkOwner {
   #finish(abort: Error | null = null, tail: Uint8Array | null = null): void {
     if (this.closed) return;
     this.closed = true;
-    this.#queue = EMPTY;
+    this.#queue = null;
     this.#queuedBytes = 0;
     this.#heldBytes = 0;
     const sink = this.#sink;
@@ -251,12 +272,14 @@ export class SseStream implements SinkOwner {
     }
     const holders = this.#holders;
     this.#holders = null;
-    if (holders !== null) for (const holder of holders) holder.release(this);
+    if (Array.isArray(holders)) for (const holder of holders) holder.release(this);
+    else if (holders !== null) holders.release(this);
     if (this.#drainWaiters !== null) this.#wakeDrainWaiters();
     const listeners = this.#closeListeners;
     this.#closeListeners = null;
     this.#slowListeners = null;
-    if (listeners !== null) for (const fn of listeners) fn(this);
+    if (typeof listeners === 'function') listeners(this);
+    else if (listeners !== null) for (const fn of listeners) fn(this);
   }
 
   /**
@@ -268,22 +291,17 @@ export class SseStream implements SinkOwner {
   on(event: 'close' | 'slow', listener: CloseListener | SlowListener): this {
     if (event === 'close') {
       if (this.closed) (listener as CloseListener)(this);
-      else if (this.#closeListeners === null) this.#closeListeners = [listener as CloseListener];
-      else this.#closeListeners.push(listener as CloseListener);
+      else this.#closeListeners = addTo(this.#closeListeners, listener as CloseListener);
     } else if (!this.closed) {
-      if (this.#slowListeners === null) this.#slowListeners = [listener as SlowListener];
-      else this.#slowListeners.push(listener as SlowListener);
+      this.#slowListeners = addTo(this.#slowListeners, listener as SlowListener);
     }
     return this;
   }
 
   /** Removes a listener added with {@link SseStream.on}. */
   off(event: 'close' | 'slow', listener: CloseListener | SlowListener): this {
-    const list = event === 'close' ? this.#closeListeners : this.#slowListeners;
-    if (list !== null) {
-      const i = list.indexOf(listener as never);
-      if (i !== -1) list.splice(i, 1);
-    }
+    if (event === 'close') this.#closeListeners = removeFrom(this.#closeListeners, listener as CloseListener);
+    else this.#slowListeners = removeFrom(this.#slowListeners, listener as SlowListener);
     return this;
   }
 }

@@ -41,6 +41,9 @@ export interface SubscriberStream {
 /** Never reads private updates: anonymous subscribers and tokens without subscribe claims. */
 export const NO_PRIVATE_ACCESS: PrivateAccess = { matchesAny: () => false };
 
+/** Shared by every subscriber without a pattern selector (the common case), instead of one each. */
+const NO_PATTERNS: readonly SubscribedSelector[] = Object.freeze([]);
+
 /** `replaying`: history is being written and live updates wait in `pending`. */
 export type SubscriberState = 'replaying' | 'live' | 'closed';
 
@@ -48,7 +51,7 @@ export class Subscriber implements Expiring {
   readonly id: string;
   readonly selectors: SubscribedSelector[];
   /** Selectors that are not exact, tried on every update (wildcards included). */
-  readonly patterns: SubscribedSelector[];
+  readonly patterns: readonly SubscribedSelector[];
   readonly access: PrivateAccess;
   /** Token payload shown in subscription events and the subscriptions API. */
   readonly payload: unknown;
@@ -56,6 +59,8 @@ export class Subscriber implements Expiring {
   readonly lastEventId: string | undefined;
 
   stream: SubscriberStream | null = null;
+  /** @internal Called once when its stream closes (the subscriber is the stream's holder). */
+  onStreamClosed: ((subscriber: Subscriber) => void) | null = null;
   /** True once reported to presence and announced: leaving is then reported too. */
   joined = false;
   state: SubscriberState = 'replaying';
@@ -78,11 +83,19 @@ export class Subscriber implements Expiring {
   ) {
     this.id = id;
     this.selectors = selectors;
-    this.patterns = selectors.filter((s) => s.kind !== 'exact');
+    const patterns = selectors.filter((s) => s.kind !== 'exact');
+    this.patterns = patterns.length === 0 ? NO_PATTERNS : patterns;
     this.access = access;
     this.payload = payload;
     this.lastEventId = lastEventId;
     this.since = since;
+  }
+
+  /** @internal The stream closed (it holds the subscriber as a herald/server stream holder): tell the registry, once. */
+  release(): void {
+    const onClosed = this.onStreamClosed;
+    this.onStreamClosed = null;
+    onClosed?.(this);
   }
 
   /** True when a non-exact selector matches one of the topics. */
