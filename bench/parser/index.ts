@@ -280,10 +280,20 @@ ${fixtureList}
 
 ${table}
 
-Reading the figures: on text both parsers do the least work the format allows, one \`indexOf\` per
-line end and one \`slice\` per field value, with \`data:\`, \`id:\` and \`event:\` recognised in place;
-eventsource-parser 3 stays ahead by 10 to 25% on most inputs. Three full runs on a loaded machine
-agreed within ±0.1 on every ratio. The "whole" input column is one 1 MB string.
+The bytes columns measure the pipeline a client runs, bytes from the network in, events out:
+herald's \`feed(Uint8Array)\` against eventsource-parser behind a streaming \`TextDecoder\` (one per
+connection, what its users must write); their ratio is a separate comparison and does not replace the
+one on strings.${
+    createBaseline === undefined
+      ? ''
+      : `\n\nBaseline: herald against an earlier build of its parser (\`BENCH_BASELINE\`), on strings, in the same rounds: ${rows
+          .map((r) => `${r.fixture}/${r.chunking} ${r.baselineRatio?.toFixed(2)}x`)
+          .join(', ')}.`
+  }
+
+Caveat: each measurement starts with a forced GC, after which V8 recompiles the parsers' optimised
+code (both parsers; seen with \`--trace-opt\`); on a loaded machine that compilation, billed to the
+process CPU time, can fall inside the timed window and weighs more on the parser with more code.
 
 On bytes herald decodes ASCII streams through Node's SIMD UTF-8 path (\`src/protocol/utf8-chunk-decoder.ts\`) and switches to
 a streaming \`TextDecoder\` once a stream shows other text (the \`large-json\` fixture has accented letters).

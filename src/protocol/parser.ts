@@ -69,69 +69,83 @@ const LOWER_V = 118;
 const ID_SCAN = 24;
 
 /**
- * Creates a streaming parser.
- *
- * @example
- * const parser = createParser({ onEvent: (e) => console.log(e.type, e.data) });
- * parser.feed('data: hello\n\n');
+ * The parser's state and code. A class, not closures: its methods are single functions shared by
+ * every parser, so V8 keeps their optimised code when parsers die (code optimised for closures is
+ * dropped by the next full GC once no closure holds it, and recompiled for the next connection).
  */
-export function createParser(handlers: ParserHandlers, options: ParserOptions = {}): EventStreamParser {
-  const { onEvent, onRetry, onComment } = handlers;
-  const maxBufferSize = options.maxBufferSize ?? Number.POSITIVE_INFINITY;
+class StreamParser {
+  readonly onEvent: ((event: ParsedEvent) => void) | undefined;
+  readonly onRetry: ((retry: number) => void) | undefined;
+  readonly onComment: ((comment: string) => void) | undefined;
+  readonly maxBufferSize: number;
 
-  let decoder: Utf8ChunkDecoder | undefined;
-  let pending = ''; // an unfinished line carried over from the previous chunk
-  let atStreamStart = true; // the next character may be the one BOM the stream may start with
-  let skipLeadingLF = false; // the previous chunk ended with CR: an LF opening this one ends no line
-  let generation = 0; // bumped by reset(), so a handler calling it stops the current chunk
+  decoder: Utf8ChunkDecoder | undefined = undefined;
+  pending = ''; // an unfinished line carried over from the previous chunk
+  atStreamStart = true; // the next character may be the one BOM the stream may start with
+  skipLeadingLF = false; // the previous chunk ended with CR: an LF opening this one ends no line
+  generation = 0; // bumped by reset(), so a handler calling it stops the current chunk
 
-  let data = '';
-  let hasData = false;
-  let eventType = '';
-  let lastType = ''; // the last value of an event field, kept to be reused
-  let lastEventIdBuffer = options.lastEventId ?? '';
-  let lastEventId = lastEventIdBuffer;
+  data = '';
+  hasData = false;
+  eventType = '';
+  lastType = ''; // the last value of an event field, kept to be reused
+  lastEventIdBuffer: string;
+  lastEventId: string;
 
-  function dispatch(): void {
-    lastEventId = lastEventIdBuffer;
-    if (!hasData) {
-      eventType = '';
+  constructor(handlers: ParserHandlers, options: ParserOptions) {
+    this.onEvent = handlers.onEvent;
+    this.onRetry = handlers.onRetry;
+    this.onComment = handlers.onComment;
+    this.maxBufferSize = options.maxBufferSize ?? Number.POSITIVE_INFINITY;
+    this.lastEventIdBuffer = options.lastEventId ?? '';
+    this.lastEventId = this.lastEventIdBuffer;
+  }
+
+  dispatch(): void {
+    this.lastEventId = this.lastEventIdBuffer;
+    if (!this.hasData) {
+      this.eventType = '';
       return;
     }
-    const event: ParsedEvent = { type: eventType === '' ? 'message' : eventType, data, lastEventId };
-    data = '';
-    hasData = false;
-    eventType = '';
-    onEvent?.(event);
+    const event: ParsedEvent = {
+      type: this.eventType === '' ? 'message' : this.eventType,
+      data: this.data,
+      lastEventId: this.lastEventId,
+    };
+    this.data = '';
+    this.hasData = false;
+    this.eventType = '';
+    const onEvent = this.onEvent;
+    if (onEvent !== undefined) onEvent(event);
   }
 
-  function appendData(value: string): void {
-    if (hasData) data += `\n${value}`;
+  appendData(value: string): void {
+    if (this.hasData) this.data += `\n${value}`;
     else {
-      data = value;
-      hasData = true;
+      this.data = value;
+      this.hasData = true;
     }
-    if (data.length > maxBufferSize) overflow(data.length);
+    if (this.data.length > this.maxBufferSize) this.overflow(this.data.length);
   }
 
-  function setId(value: string): void {
+  setId(value: string): void {
     // An id holding NUL is ignored (WHATWG 9.2.6): it could not be sent back in Last-Event-ID.
-    if (value.indexOf('\0') === -1) lastEventIdBuffer = value;
+    if (value.indexOf('\0') === -1) this.lastEventIdBuffer = value;
   }
 
-  function processField(field: string, value: string): void {
+  processField(field: string, value: string): void {
     switch (field) {
-      case 'data':
-        appendData(value);
+      case 'this.data':
+        this.appendData(value);
         break;
       case 'event':
-        eventType = value;
+        this.eventType = value;
         break;
       case 'id':
-        setId(value);
+        this.setId(value);
         break;
       case 'retry':
-        if (isAsciiDigits(value)) onRetry?.(Number.parseInt(value, 10));
+        if (isAsciiDigits(value)) this.onRetry?.call(undefined, Number.parseInt(value, 10));
         break;
       // Any other field is ignored.
     }
@@ -143,7 +157,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
    * value is sliced. A look past `end` reads the CR or LF that ends the line (or NaN past the end of
    * `text`), which matches none of the characters compared, so no bounds check is needed.
    */
-  function processLine(text: string, start: number, end: number): void {
+  processLine(text: string, start: number, end: number): void {
     const c0 = text.charCodeAt(start);
     if (c0 === LOWER_D) {
       if (
@@ -153,20 +167,21 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       ) {
         const c4 = text.charCodeAt(start + 4);
         if (c4 === COLON) {
-          appendData(text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
+          this.appendData(text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end));
           return;
         }
         if (start + 4 === end) {
-          appendData('');
+          this.appendData('');
           return;
         }
       }
     } else if (c0 === COLON) {
+      const onComment = this.onComment;
       if (onComment) onComment(text.slice(text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1, end));
       return;
     } else if (c0 === LOWER_I) {
       if (text.charCodeAt(start + 1) === LOWER_D && text.charCodeAt(start + 2) === COLON) {
-        setId(text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end));
+        this.setId(text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end));
         return;
       }
     } else if (c0 === LOWER_E) {
@@ -179,10 +194,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       ) {
         const valueStart = text.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
         // Streams repeat a few types: reuse the string of the last one rather than copy it again.
-        if (end - valueStart !== lastType.length || !text.startsWith(lastType, valueStart)) {
-          lastType = text.slice(valueStart, end);
+        if (end - valueStart !== this.lastType.length || !text.startsWith(this.lastType, valueStart)) {
+          this.lastType = text.slice(valueStart, end);
         }
-        eventType = lastType;
+        this.eventType = this.lastType;
         return;
       }
     }
@@ -190,53 +205,53 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     const line = start === 0 && end === text.length ? text : text.slice(start, end);
     const colon = line.indexOf(':');
     if (colon === -1) {
-      processField(line, '');
+      this.processField(line, '');
       return;
     }
     const valueStart = line.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1;
-    processField(line.slice(0, colon), line.slice(valueStart));
+    this.processField(line.slice(0, colon), line.slice(valueStart));
   }
 
-  function overflow(size: number): never {
-    const error = new BufferOverflowError(maxBufferSize, size);
-    reset();
+  overflow(size: number): never {
+    const error = new BufferOverflowError(this.maxBufferSize, size);
+    this.reset();
     throw error;
   }
 
-  function feedText(chunk: string): void {
+  feedText(chunk: string): void {
     const length = chunk.length;
     if (length === 0) return;
     let start = 0;
-    if (atStreamStart) {
-      atStreamStart = false;
+    if (this.atStreamStart) {
+      this.atStreamStart = false;
       if (chunk.charCodeAt(0) === 0xfeff) start = 1;
     }
-    if (skipLeadingLF) {
-      skipLeadingLF = false;
+    if (this.skipLeadingLF) {
+      this.skipLeadingLF = false;
       if (chunk.charCodeAt(start) === LF) start++;
     }
-    const gen = generation;
+    const gen = this.generation;
     let nextCR = chunk.indexOf('\r', start);
 
-    if (pending.length > 0) {
+    if (this.pending.length > 0) {
       // Finish the line the previous chunk left open.
       const nextLF = chunk.indexOf('\n', start);
       const end = nextCR === -1 ? nextLF : nextLF === -1 || nextCR < nextLF ? nextCR : nextLF;
       if (end === -1) {
-        pending += start === 0 ? chunk : chunk.slice(start);
-        if (pending.length > maxBufferSize) overflow(pending.length);
+        this.pending += start === 0 ? chunk : chunk.slice(start);
+        if (this.pending.length > this.maxBufferSize) this.overflow(this.pending.length);
         return;
       }
-      const line = pending + chunk.slice(start, end);
-      pending = '';
+      const line = this.pending + chunk.slice(start, end);
+      this.pending = '';
       start = end + 1;
       if (end === nextCR) {
-        if (start === length) skipLeadingLF = true;
+        if (start === length) this.skipLeadingLF = true;
         else if (chunk.charCodeAt(start) === LF) start++;
         nextCR = chunk.indexOf('\r', start);
       }
-      processLine(line, 0, line.length);
-      if (gen !== generation) return;
+      this.processLine(line, 0, line.length);
+      if (gen !== this.generation) return;
     }
 
     if (nextCR === -1) {
@@ -248,8 +263,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         const c0 = chunk.charCodeAt(start);
         if (c0 === LF) {
           // A blank line: dispatch.
-          dispatch();
-          if (gen !== generation) return;
+          this.dispatch();
+          if (gen !== this.generation) return;
           start++;
           continue;
         }
@@ -267,25 +282,26 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
           if (end === -1) break;
           const value = end === valueStart ? '' : chunk.slice(valueStart, end);
           start = end + 1;
-          if (!hasData && start < length && chunk.charCodeAt(start) === LF) {
+          if (!this.hasData && start < length && chunk.charCodeAt(start) === LF) {
             // A one-line event ending here, the most common shape: dispatch it without storing it.
             start++;
-            lastEventId = lastEventIdBuffer;
-            const type = eventType === '' ? 'message' : eventType;
-            eventType = '';
-            if (value.length > maxBufferSize) overflow(value.length);
+            this.lastEventId = this.lastEventIdBuffer;
+            const type = this.eventType === '' ? 'message' : this.eventType;
+            this.eventType = '';
+            if (value.length > this.maxBufferSize) this.overflow(value.length);
+            const onEvent = this.onEvent;
             if (onEvent !== undefined) {
-              onEvent({ type, data: value, lastEventId });
-              if (gen !== generation) return;
+              onEvent({ type, data: value, lastEventId: this.lastEventId });
+              if (gen !== this.generation) return;
             }
             continue;
           }
-          if (hasData) data = `${data}\n${value}`;
+          if (this.hasData) this.data = `${this.data}\n${value}`;
           else {
-            data = value;
-            hasData = true;
+            this.data = value;
+            this.hasData = true;
           }
-          if (data.length > maxBufferSize) overflow(data.length);
+          if (this.data.length > this.maxBufferSize) this.overflow(this.data.length);
           continue;
         }
         if (
@@ -310,7 +326,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
           const value = end === valueStart ? '' : chunk.slice(valueStart, end);
           // An id holding NUL is ignored (WHATWG 9.2.6): it could not be sent back in Last-Event-ID.
           if (!hasNul && (end - valueStart <= ID_SCAN || value.indexOf('\0') === -1))
-            lastEventIdBuffer = value;
+            this.lastEventIdBuffer = value;
           start = end + 1;
           continue;
         }
@@ -327,24 +343,24 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
             start + 6 < length && chunk.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
           // Streams repeat a few types: when the line holds the last one again, compare it by hand
           // and find the line end without a search or a copy.
-          const n = lastType.length;
+          const n = this.lastType.length;
           let end = valueStart + n;
           let same = end < length && chunk.charCodeAt(end) === LF;
           for (let k = 0; same && k < n; k++)
-            same = chunk.charCodeAt(valueStart + k) === lastType.charCodeAt(k);
+            same = chunk.charCodeAt(valueStart + k) === this.lastType.charCodeAt(k);
           if (!same) {
             end = chunk.indexOf('\n', valueStart);
             if (end === -1) break;
-            lastType = chunk.slice(valueStart, end);
+            this.lastType = chunk.slice(valueStart, end);
           }
-          eventType = lastType;
+          this.eventType = this.lastType;
           start = end + 1;
           continue;
         }
         const end = chunk.indexOf('\n', start);
         if (end === -1) break;
-        processLine(chunk, start, end);
-        if (gen !== generation) return;
+        this.processLine(chunk, start, end);
+        if (gen !== this.generation) return;
         start = end + 1;
       }
     } else {
@@ -363,43 +379,55 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         start = end + 1;
         if (end === nextCR) {
           // A CR ending the chunk dispatches now; an LF opening the next chunk belongs to it.
-          if (start === length) skipLeadingLF = true;
+          if (start === length) this.skipLeadingLF = true;
           else if (chunk.charCodeAt(start) === LF) start++;
         }
-        if (end === lineStart) dispatch();
-        else processLine(chunk, lineStart, end);
-        if (gen !== generation) return;
+        if (end === lineStart) this.dispatch();
+        else this.processLine(chunk, lineStart, end);
+        if (gen !== this.generation) return;
       }
     }
     if (start < length) {
-      pending = start === 0 ? chunk : chunk.slice(start);
-      if (pending.length > maxBufferSize) overflow(pending.length);
+      this.pending = start === 0 ? chunk : chunk.slice(start);
+      if (this.pending.length > this.maxBufferSize) this.overflow(this.pending.length);
     }
   }
 
-  function reset(resetOptions?: { lastEventId?: string }): void {
-    generation++;
-    decoder = undefined;
-    pending = '';
-    atStreamStart = true;
-    skipLeadingLF = false;
-    data = '';
-    hasData = false;
-    eventType = '';
+  reset(resetOptions?: { lastEventId?: string }): void {
+    this.generation++;
+    this.decoder = undefined;
+    this.pending = '';
+    this.atStreamStart = true;
+    this.skipLeadingLF = false;
+    this.data = '';
+    this.hasData = false;
+    this.eventType = '';
     if (resetOptions?.lastEventId !== undefined) {
-      lastEventIdBuffer = resetOptions.lastEventId;
-      lastEventId = resetOptions.lastEventId;
-    } else lastEventIdBuffer = lastEventId;
+      this.lastEventIdBuffer = resetOptions.lastEventId;
+      this.lastEventId = resetOptions.lastEventId;
+    } else this.lastEventIdBuffer = this.lastEventId;
   }
+}
 
+/**
+ * Creates a streaming parser.
+ *
+ * @example
+ * const parser = createParser({ onEvent: (e) => console.log(e.type, e.data) });
+ * parser.feed('data: hello\n\n');
+ */
+export function createParser(handlers: ParserHandlers, options: ParserOptions = {}): EventStreamParser {
+  const parser = new StreamParser(handlers, options);
   return {
     feed(chunk: string | Uint8Array): void {
-      if (typeof chunk === 'string') feedText(chunk);
-      else feedText((decoder ??= new Utf8ChunkDecoder()).decode(chunk));
+      if (typeof chunk === 'string') parser.feedText(chunk);
+      else parser.feedText((parser.decoder ??= new Utf8ChunkDecoder()).decode(chunk));
     },
-    reset,
+    reset(resetOptions?: { lastEventId?: string }): void {
+      parser.reset(resetOptions);
+    },
     get lastEventId(): string {
-      return lastEventId;
+      return parser.lastEventId;
     },
   };
 }
