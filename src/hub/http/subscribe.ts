@@ -85,6 +85,15 @@ function carryHeadersToHttp2(res: Res): void {
   h2.respond = (headers, options) => respond.call(h2, { ...extra, ...headers }, options);
 }
 
+/**
+ * node:http parses `req.headers` from `req.rawHeaders` on first read and keeps the object for the
+ * life of the request, which for a stream is the connection. Setting it back to null only drops
+ * that cache: a later read parses it again. HTTP/2 compat requests hold plain objects; left alone.
+ */
+function releaseParsedHeaders(req: Req): void {
+  if (req.httpVersionMajor === 1) (req as unknown as { headers: unknown }).headers = null;
+}
+
 /** The requested resume point: the header wins over either query parameter (both drafts). */
 function requestedLastEventId(req: Req, query: URLSearchParams): string | undefined {
   const header = req.headers['last-event-id'];
@@ -170,6 +179,7 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     throw error;
   }
   registry.attach(subscriber, stream);
+  releaseParsedHeaders(req);
   if (stream.closed) return;
   subscriber.joined = true;
   ctx.logger?.debug(
