@@ -7,6 +7,7 @@
  * The hub runs in a child process (bench/memory/hub.ts, with --expose-gc); the subscribers are raw
  * `net` sockets of this process, spread over 127.0.0.1-4 (one process holds < 19,000 sockets: the
  * open-files limit is 20,000). RSS is VmRSS from /proc/<pid>/status after a forced GC and a settle.
+ * Node flags after `--` go to the hub, e.g. `-- --max-semi-space-size=2` (see bench/results/memory.md).
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
