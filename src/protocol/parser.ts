@@ -69,9 +69,8 @@ const LOWER_V = 118;
 const ID_SCAN = 24;
 
 /**
- * The parser's state and code. A class, not closures: its methods are single functions shared by
- * every parser, so V8 keeps their optimised code when parsers die (code optimised for closures is
- * dropped by the next full GC once no closure holds it, and recompiled for the next connection).
+ * The parser's state and code. A class, not closures: one set of methods shared by every parser
+ * (one per connection) instead of a fresh set of closures each, and one object shape for V8.
  */
 class StreamParser {
   readonly onEvent: ((event: ParsedEvent) => void) | undefined;
