@@ -82,6 +82,13 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
       order(undefined, 'the primary is gone');
     };
     process.on('disconnect', onDisconnect);
+    // Node's own cluster traffic (the acknowledgement of a connection the primary handed over) fails
+    // with EPIPE when the primary is gone, as an 'error' on `process`; unhandled, that kills the
+    // worker mid-drain. The loss itself is reported by 'disconnect'; any other error stays fatal.
+    process.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_IPC_CHANNEL_CLOSED') return onDisconnect();
+      throw error;
+    });
     port.send({ herald: 'hello' });
   });
 }
