@@ -7,6 +7,7 @@
  * share one socket write per stream; the delay is at most the rest of the current turn.
  */
 
+import { forgetFrame } from './chunked-frame.js';
 import { forgetJoin } from './coalesce.js';
 
 /** What the scheduler needs of a stream. */
@@ -28,6 +29,7 @@ function flushAll(): void {
   for (let i = 0; i < list.length; i++) list[i]!.flush();
   list.length = 0;
   forgetJoin();
+  forgetFrame();
 }
 
 /** Queues `stream.flush()` for the next pass; the caller makes sure it is queued once per pass. */

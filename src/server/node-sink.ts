@@ -3,7 +3,16 @@
  *
  * Listeners are shared functions, not closures: each finds its stream through a symbol on the
  * response, as ws does, so a subscriber costs three listener slots and no new functions.
+ *
+ * On an HTTP/1.1 chunked response, once Node has sent the head and the response owns its socket,
+ * body writes skip `ServerResponse.write` and go to the socket as one pre-framed chunk (see
+ * chunked-frame.ts). Node's own writes keep working after that: `res.end()` frames its last chunk
+ * and writes the `0\r\n\r\n` terminator as it would after its own writes, since a chunked response
+ * keeps no count of body bytes.
  */
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { frameChunk } from './chunked-frame.js';
 import type { Sink, SinkOwner } from './sink.js';
 
 /** The part of `ServerResponse` / `ServerHttp2Stream` a sink uses. */
@@ -21,11 +30,51 @@ const kOwner = Symbol('herald.sseOwner');
 
 type Tagged = NodeResponse & { [kOwner]?: SinkOwner | undefined };
 
+type TaggedSocket = Socket & { [kOwner]?: SinkOwner | undefined };
+
+/**
+ * The `http.ServerResponse` state (lib/_http_outgoing.js, Node 20) that says its body may go
+ * straight to the socket: head sent, chunked, with a body, nothing of its own still queued, and the
+ * socket is this response's (a pipelined response waits for the one before it). A response whose
+ * `write` or `end` was replaced (compression middleware, instrumentation) keeps going through them.
+ */
+interface Http1Response {
+  readonly write: unknown;
+  readonly end: unknown;
+  readonly _headerSent?: boolean;
+  readonly _hasBody?: boolean;
+  readonly chunkedEncoding?: boolean;
+  readonly outputData?: readonly unknown[];
+  readonly socket: (Socket & { _httpMessage?: unknown }) | null;
+  readonly finished?: boolean;
+}
+
+function ownsSocket(res: Http1Response, socket: Socket): boolean {
+  return (
+    res.write === ServerResponse.prototype.write &&
+    res.end === ServerResponse.prototype.end &&
+    res._headerSent === true &&
+    res._hasBody === true &&
+    res.chunkedEncoding === true &&
+    res.finished !== true &&
+    res.socket === socket &&
+    res.socket._httpMessage === res &&
+    res.outputData !== undefined &&
+    res.outputData.length === 0
+  );
+}
+
 function onClose(this: Tagged): void {
   this[kOwner]?.lost();
 }
 
 function onDrain(this: Tagged): void {
+  this[kOwner]?.drained();
+}
+
+function onSocketDrain(this: TaggedSocket): void {
+  // Direct socket writes do not set the response's need-drain flag, so Node does not re-emit this
+  // drain on the response; `drained()` ignores a drain it was not waiting for.
   this[kOwner]?.drained();
 }
 
@@ -37,10 +86,21 @@ function onError(this: Tagged): void {
 
 export class NodeSink implements Sink {
   readonly #res: Tagged;
+  readonly #owner: SinkOwner;
+  /** The HTTP/1.1 socket to write to once the response owns it; null for HTTP/2. */
+  #socket: TaggedSocket | null;
+  /** True once body writes go straight to `#socket`. */
+  #direct = false;
 
-  constructor(res: NodeResponse, owner: SinkOwner) {
+  /**
+   * `socket`: for an `http.ServerResponse` only, its socket, which lets body writes bypass
+   * `ServerResponse.write` once the head is out (HTTP/1.1 chunked responses).
+   */
+  constructor(res: NodeResponse, owner: SinkOwner, socket: Socket | null = null) {
     const tagged = res as Tagged;
     this.#res = tagged;
+    this.#owner = owner;
+    this.#socket = socket;
     tagged[kOwner] = owner;
     tagged.on('close', onClose);
     tagged.on('drain', onDrain);
@@ -48,7 +108,23 @@ export class NodeSink implements Sink {
   }
 
   write(chunk: Uint8Array): boolean {
-    return this.#res.write(chunk);
+    if (this.#direct) {
+      const socket = this.#socket!;
+      if (!socket.writable) return false; // closing: 'close' follows and ends the stream
+      if (chunk.byteLength === 0) return true; // an empty chunk would end the body
+      return socket.write(frameChunk(chunk));
+    }
+    const ok = this.#res.write(chunk);
+    const socket = this.#socket;
+    if (socket !== null && ownsSocket(this.#res as unknown as Http1Response, socket)) {
+      this.#direct = true;
+      const tagged = socket as TaggedSocket;
+      tagged[kOwner] = this.#owner;
+      tagged.on('drain', onSocketDrain);
+    } else if (socket !== null && this.#res.destroyed) {
+      this.#socket = null;
+    }
+    return ok;
   }
 
   buffered(): number {
@@ -72,6 +148,13 @@ export class NodeSink implements Sink {
     res[kOwner] = undefined;
     res.removeListener('close', onClose);
     res.removeListener('drain', onDrain);
+    if (this.#direct) {
+      // A keep-alive socket outlives the response; leave nothing of this stream on it.
+      const socket = this.#socket!;
+      socket[kOwner] = undefined;
+      socket.removeListener('drain', onSocketDrain);
+      this.#direct = false;
+    }
     // The error listener stays: an error may still come after we let go (a reset during end), and
     // with no listener it would crash the process. It is a shared function, so it holds nothing.
   }
