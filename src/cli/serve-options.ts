@@ -4,7 +4,7 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS } from '../hub/options.js';
+import { DEFAULT_HEARTBEAT_MS, JWT_ALGORITHMS } from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
 import { formatDuration } from './duration.js';
 
@@ -71,23 +71,6 @@ export interface OptionSpec {
   max?: number;
   choices?: readonly string[];
 }
-
-/** JWT algorithms the verifier knows (jose's names). */
-export const JWT_ALGORITHMS = [
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
 
 /** pino's levels, plus `silent`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -136,7 +136,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** 500 updates of ~1 KiB: a page stays well under the default queue bound of a subscriber. */
 export const DEFAULT_HISTORY_PAGE_SIZE = 500;
 
-const JWT_ALGORITHMS = new Set([
+/** JWT algorithms an option may name (jose's names); the CLI offers the same list. */
+export const JWT_ALGORITHMS = [
   'HS256',
   'HS384',
   'HS512',
@@ -150,7 +151,8 @@ const JWT_ALGORITHMS = new Set([
   'ES384',
   'ES512',
   'EdDSA',
-]);
+] as const;
+const KNOWN_ALGORITHMS: ReadonlySet<string> = new Set(JWT_ALGORITHMS);
 
 /** An option is missing, of the wrong type or out of range. */
 export class HubOptionError extends HeraldError {
@@ -233,10 +235,10 @@ function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
   const out: JwtKeyOptions = {};
   if (key !== undefined) out.key = optionalString(`${name}.key`, key);
   if (algorithm !== undefined) {
-    if (typeof algorithm !== 'string' || !JWT_ALGORITHMS.has(algorithm)) {
+    if (typeof algorithm !== 'string' || !KNOWN_ALGORITHMS.has(algorithm)) {
       throw new HubOptionError(
         `${name}.algorithm`,
-        `must be one of ${[...JWT_ALGORITHMS].join(', ')} (got ${show(algorithm)})`,
+        `must be one of ${JWT_ALGORITHMS.join(', ')} (got ${show(algorithm)})`,
       );
     }
     out.algorithm = algorithm;
