@@ -3,13 +3,14 @@
  * `herald serve` nodes on it as real child processes, and a raw subscriber that, like a browser's
  * EventSource, reconnects with Last-Event-ID, here to whichever node is still up.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { createParser } from '../../src/protocol/index.js';
 import { type HeraldProcess, startHerald } from '../cli/herald-process.js';
+import { spawnRedisServer } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
 
 export const KEY = '!ChangeThisMercureHubJWTSecretKey!';
@@ -53,24 +54,7 @@ export class OwnRedis {
 
   /** Starts it (again, on the same port, empty). */
   async restart(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout!.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-      child.stdout!.on('data', (chunk: string) => {
-        out += chunk;
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-    });
-    child.removeAllListeners('exit');
-    child.stdout!.resume();
-    this.#child = child;
+    this.#child = await spawnRedisServer(this.port, ['--appendonly', 'no']);
   }
 
   pause(): void {

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { openStore, type Retention, StoreUnavailableError } from '../../../src/hub/stores/index.js';
 import { createRedisStore, type RedisStore } from '../../../src/hub/stores/redis.js';
 import type { Update } from '../../../src/hub/update.js';
+import { spawnRedisServer } from '../../support/redis-server.js';
 import { requirePart } from '../../support/requirements.js';
 import { type ContractOptions, makeUpdate, receive, storeContract } from './contract.js';
 import { freePort, REDIS_URL, redisPrefix } from './redis-support.js';
@@ -270,25 +271,8 @@ test('updates trimmed away while a node could not read are reported as lost', as
 });
 
 /** A redis-server of our own, so it can be stopped and started again on the same port. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.setEncoding('utf8');
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk;
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-  });
-  child.removeAllListeners('exit');
-  child.stdout!.resume();
-  return child;
+function startRedis(port: number, dir: string): Promise<ChildProcess> {
+  return spawnRedisServer(port, ['--dir', dir, '--appendonly', 'yes']);
 }
 
 async function stopRedis(child: ChildProcess): Promise<void> {
