@@ -14,10 +14,15 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
-import { StoreConfigError, StoreUnavailableError } from '../stores/errors.js';
-import { parseStoreSpec, redact } from '../stores/spec.js';
+import { StoreUnavailableError } from '../stores/errors.js';
+import {
+  baseRedisOptions,
+  connectionName,
+  positiveMs,
+  redisLocation,
+  redisPrefix,
+} from '../stores/redis-connection.js';
 import type { Presence, SubscriberRecord } from '../subscribers/presence.js';
 
 /** Options of {@link createRedisPresence}. */
@@ -83,43 +88,26 @@ class RedisPresenceImpl implements RedisPresence {
   #reportedDown = false;
 
   constructor(url: string, options: RedisPresenceOptions) {
-    const location = parseStoreSpec(url);
-    if (location.kind !== 'redis') {
-      throw new StoreConfigError(
-        `redis presence URL must start with redis:// or rediss:// (got ${redact(url)})`,
-      );
-    }
-    const prefix = options.prefix ?? 'herald';
-    if (typeof prefix !== 'string' || prefix === '') {
-      throw new StoreConfigError(
-        `redis presence prefix must be a non-empty string (got ${JSON.stringify(prefix)}); use e.g. 'herald'`,
-      );
-    }
-    this.#ttlMs = positive('ttlMs', options.ttlMs, DEFAULT_PRESENCE_TTL_MS);
-    const refreshMs = positive('refreshMs', options.refreshMs, Math.max(1, Math.floor(this.#ttlMs / 3)));
-    const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 2000);
+    const location = redisLocation('presence', url);
+    const prefix = redisPrefix('presence', options.prefix);
+    this.#ttlMs = positiveMs('presence', 'ttlMs', options.ttlMs, DEFAULT_PRESENCE_TTL_MS);
+    const refreshMs = positiveMs(
+      'presence',
+      'refreshMs',
+      options.refreshMs,
+      Math.max(1, Math.floor(this.#ttlMs / 3)),
+    );
+    const commandTimeoutMs = positiveMs('presence', 'commandTimeoutMs', options.commandTimeoutMs, 2000);
     this.#display = location.display;
     this.#prefix = prefix;
     this.#nodesKey = `${prefix}:presence:nodes`;
     this.#hashKey = `${prefix}:presence:${this.nodeId}`;
     this.#onError = options.onError ?? (() => {});
-    const parsed = new URL(location.url);
+    // Fails fast while disconnected: the local records are rewritten once Redis is back.
     this.#redis = new Redis({
-      host: location.host,
-      port: location.port,
-      db: location.db,
-      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      // SNI carries host names only (RFC 6066 section 3), never an IP address.
-      tls: location.tls ? (isIP(location.host) ? {} : { servername: location.host }) : undefined,
-      connectionName: `${prefix.replace(/[^\x21-\x7e]/g, '_')}:presence`,
+      ...baseRedisOptions(location),
+      connectionName: `${connectionName(prefix)}:presence`,
       commandTimeout: commandTimeoutMs,
-      disconnectTimeout: 200,
-      // Fail fast while disconnected: the local records are rewritten once Redis is back.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) =>
-        Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     });
     this.#redis.on('error', () => {});
     this.#redis.on('ready', () => {
@@ -282,14 +270,4 @@ class RedisPresenceImpl implements RedisPresence {
       ),
     );
   }
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new StoreConfigError(
-      `redis presence ${name} must be a positive integer of milliseconds (got ${String(value)}); e.g. ${fallback}`,
-    );
-  }
-  return value;
 }

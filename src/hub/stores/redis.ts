@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Update } from '../update.js';
@@ -11,8 +10,14 @@ import {
 } from './errors.js';
 import { ListenerSet } from './listeners.js';
 import type { StoreOptions } from './memory.js';
+import {
+  baseRedisOptions,
+  connectionName,
+  positiveMs,
+  redisLocation,
+  redisPrefix,
+} from './redis-connection.js';
 import { checkLimit, checkRetention } from './retention.js';
-import { parseStoreSpec, redact } from './spec.js';
 import type { Retention, Store } from './store.js';
 import { StreamIndex } from './stream-index.js';
 
@@ -151,22 +156,12 @@ class RedisStreamStore implements RedisStore {
   }[] = [];
 
   constructor(url: string, retention: Retention, options: RedisStoreOptions) {
-    const location = parseStoreSpec(url);
-    if (location.kind !== 'redis') {
-      throw new StoreConfigError(
-        `redis store URL must start with redis:// or rediss:// (got ${redact(url)})`,
-      );
-    }
-    const prefix = options.prefix ?? 'herald';
-    if (typeof prefix !== 'string' || prefix === '') {
-      throw new StoreConfigError(
-        `redis store prefix must be a non-empty string (got ${JSON.stringify(prefix)}); use e.g. 'herald'`,
-      );
-    }
-    const commandTimeoutMs = positiveMs('commandTimeoutMs', options.commandTimeoutMs, 2000);
+    const location = redisLocation('store', url);
+    const prefix = redisPrefix('store', options.prefix);
+    const commandTimeoutMs = positiveMs('store', 'commandTimeoutMs', options.commandTimeoutMs, 2000);
     this.#commandTimeoutMs = commandTimeoutMs;
-    this.#connectTimeoutMs = positiveMs('connectTimeoutMs', options.connectTimeoutMs, 5000);
-    this.#blockMs = positiveMs('readBlockMs', options.readBlockMs, BLOCK_MS);
+    this.#connectTimeoutMs = positiveMs('store', 'connectTimeoutMs', options.connectTimeoutMs, 5000);
+    this.#blockMs = positiveMs('store', 'readBlockMs', options.readBlockMs, BLOCK_MS);
     this.#key = `${prefix}:updates`;
     this.#display = location.display;
     this.#maxCount = retention.maxCount;
@@ -178,29 +173,13 @@ class RedisStreamStore implements RedisStore {
     this.#listeners = new ListenerSet(options.onError);
     this.#index = new StreamIndex(retention.maxCount);
 
-    const parsed = new URL(url);
     const common: RedisOptions = {
-      host: location.host,
-      port: location.port,
-      db: location.db,
-      username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-      password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
-      // SNI carries host names only (RFC 6066 section 3), never an IP address.
-      tls: location.tls ? (isIP(location.host) ? {} : { servername: location.host }) : undefined,
+      ...baseRedisOptions(location),
       protocol: 2,
       connectTimeout: this.#connectTimeoutMs,
-      // On close the client ends its socket and destroys it if still open after this long; it also
-      // arms that timer for a socket already closed by a failed connect, which would keep the
-      // process alive for the default 2 s after close().
-      disconnectTimeout: 200,
-      // Fail fast instead of queueing while disconnected, and never resend a command that was in
-      // flight when the connection dropped: XADD is not idempotent.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
+      // Never resend a command that was in flight when the connection dropped: XADD is not
+      // idempotent.
       autoResendUnfulfilledCommands: false,
-      // Reconnect forever, backing off to 2 s, with jitter so a fleet of nodes does not stampede.
-      retryStrategy: (times) =>
-        Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
     };
     this.#writer = new Redis({
       ...common,
@@ -726,24 +705,9 @@ class RedisStreamStore implements RedisStore {
   }
 }
 
-/** CLIENT SETNAME accepts no spaces or newlines; the prefix names the connections in CLIENT LIST. */
-function connectionName(prefix: string): string {
-  return prefix.replace(/[^\x21-\x7e]/g, '_');
-}
-
 function fieldOf(fields: string[], name: string): string | undefined {
   for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
-}
-
-function positiveMs(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new StoreConfigError(
-      `redis store ${name} must be a positive integer of milliseconds (got ${String(value)}); e.g. ${fallback}`,
-    );
-  }
-  return value;
 }
 
 function warnWhenDown(display: string): (status: RedisStatus, error?: Error) => void {
