@@ -13,6 +13,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
     store,
     logger,
     anonymous: config.anonymous,
+    tcpNoDelay: config.tcpNoDelay,
     subscriptions: config.subscriptions,
     corsOrigins: config.corsOrigins,
     publishOrigins: config.publishOrigins,

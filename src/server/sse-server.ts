@@ -99,7 +99,11 @@ export class SseServer implements StreamHolder {
     );
     const http1 = res as ServerResponse;
     http1.writeHead(200, req.httpVersionMinor === 0 ? HTTP10_HEADERS : HTTP1_HEADERS);
-    this.#open(stream, new NodeSink(http1 as NodeResponse, stream, http1.socket), http1.destroyed);
+    this.#open(
+      stream,
+      new NodeSink(http1 as NodeResponse, stream, http1.socket, config.tcpNoDelay),
+      http1.destroyed,
+    );
     compactHeader(http1);
     return stream;
   }

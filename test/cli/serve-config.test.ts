@@ -56,6 +56,7 @@ test('defaults apply when nothing is given', () => {
   assert.equal(config.store, 'memory');
   assert.equal(config.workers, 1);
   assert.equal(config.anonymous, false);
+  assert.equal(config.tcpNoDelay, false, 'Nagle batches updates on busy streams');
   assert.deepEqual(config.corsOrigins, []);
   assert.equal(config.logLevel, 'info');
   assert.equal(config.heartbeatMs, undefined);
@@ -105,6 +106,7 @@ test('every kind of value is read from each source', () => {
     'https://a.example, *',
     '--heartbeat=1m30s',
     '--no-subscriptions',
+    '--tcp-nodelay',
     '--store',
     'redis://127.0.0.1:6379',
   ]);
@@ -112,10 +114,17 @@ test('every kind of value is read from each source', () => {
   assert.deepEqual(flags.corsOrigins, ['https://a.example', '*']);
   assert.equal(flags.heartbeatMs, 90_000);
   assert.equal(flags.subscriptions, false);
+  assert.equal(flags.tcpNoDelay, true);
   assert.equal(flags.store, 'redis://127.0.0.1:6379');
 
-  const env = resolve([], { HERALD_JWT_KEY: 's', HERALD_ANONYMOUS: 'yes', HERALD_SUBSCRIPTIONS: '0' });
+  const env = resolve([], {
+    HERALD_JWT_KEY: 's',
+    HERALD_ANONYMOUS: 'yes',
+    HERALD_SUBSCRIPTIONS: '0',
+    HERALD_TCP_NODELAY: '1',
+  });
   assert.equal(env.anonymous, true);
+  assert.equal(env.tcpNoDelay, true);
   assert.equal(env.subscriptions, false);
   // A flag turns off what the environment turned on.
   assert.equal(

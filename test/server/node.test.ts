@@ -232,3 +232,55 @@ test('closeAll sends the retry hint, then ends each response', async () => {
   client.close();
   await close();
 });
+
+/** Records what a stream asks of its socket's TCP_NODELAY setting. */
+function spyNoDelay(socket: import('node:net').Socket): boolean[] {
+  const calls: boolean[] = [];
+  const original = socket.setNoDelay.bind(socket);
+  socket.setNoDelay = (enable?: boolean) => {
+    calls.push(enable !== false);
+    return original(enable);
+  };
+  return calls;
+}
+
+test('node:http: Nagle is on while a stream lasts (tcpNoDelay false), and off again after', async () => {
+  const sse = new SseServer({ heartbeatMs: 0 });
+  let stream!: SseStream;
+  let calls: boolean[] = [];
+  const { port, close } = await listen((req, res) => {
+    calls = spyNoDelay(req.socket);
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  assert.deepEqual(calls, [false], 'Nagle turned on when the stream opened');
+  for (let i = 0; i < 20; i++) stream.send({ data: String(i) });
+  await client.until((c) => c.body().includes('data: 19\n\n'));
+  stream.close();
+  await client.untilEnd();
+  assert.deepEqual(calls, [false, true], 'TCP_NODELAY restored when the stream ended');
+  client.close();
+  await close();
+});
+
+test('node:http: tcpNoDelay true leaves TCP_NODELAY alone; a bad value is refused', async () => {
+  const sse = new SseServer({ heartbeatMs: 0, tcpNoDelay: true });
+  let stream!: SseStream;
+  let calls: boolean[] = [];
+  const { port, close } = await listen((req, res) => {
+    calls = spyNoDelay(req.socket);
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  stream.close();
+  await client.untilEnd();
+  assert.deepEqual(calls, []);
+  client.close();
+  await close();
+  assert.throws(
+    () => new SseServer({ tcpNoDelay: 'yes' as unknown as boolean }),
+    /tcpNoDelay must be true or false \(got "yes"\)/,
+  );
+});

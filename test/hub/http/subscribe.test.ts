@@ -189,3 +189,38 @@ describe('subscriber authorization', () => {
     assert.equal(hub.hub.subscriberCount, 0);
   });
 });
+
+describe('subscribe: TCP_NODELAY on subscriber sockets', () => {
+  /** Starts a hub and records each connection's setNoDelay calls (true: no delay). */
+  async function spiedHub(tcpNoDelay?: boolean): Promise<{ hub: TestHub; calls: boolean[] }> {
+    const hub = await startHub({ anonymous: true, ...(tcpNoDelay !== undefined && { tcpNoDelay }) });
+    const calls: boolean[] = [];
+    hub.server.on('connection', (socket: import('node:net').Socket) => {
+      const original = socket.setNoDelay.bind(socket);
+      socket.setNoDelay = (enable?: boolean) => {
+        calls.push(enable !== false);
+        return original(enable);
+      };
+    });
+    return { hub, calls };
+  }
+
+  test('by default a subscriber stream runs with Nagle on, and still gets every update', async () => {
+    const { hub, calls } = await spiedHub();
+    const pub = await signDraft07({ publish: ['*'] });
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'n']]));
+    for (let i = 0; i < 5; i++) await publish(hub, { topic: 'n', data: `u${i}` }, pub);
+    for (let i = 0; i < 5; i++) assert.equal((await sub.next()).data, `u${i}`);
+    assert.deepEqual(calls, [false]);
+    sub.close();
+    await hub.close();
+  });
+
+  test('tcpNoDelay: true keeps node:http default (no delay)', async () => {
+    const { hub, calls } = await spiedHub(true);
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'n']]));
+    assert.deepEqual(calls, []);
+    sub.close();
+    await hub.close();
+  });
+});
