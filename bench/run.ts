@@ -17,7 +17,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LatencyHistogram } from './load/histogram.js';
-import { treeCpuSeconds, treeRssBytes } from './load/proc-tree.js';
+import { treeCpu, treeRssBytes } from './load/proc-tree.js';
 import { writeReport } from './load/report.js';
 import type { RunResult, Summary } from './load/results.js';
 import { type Scenario, scenarios } from './load/scenarios.js';
@@ -61,6 +61,9 @@ for (const peer of ALL) {
     console.error(`${peer.name}: not available, skipped; ${missing}`);
   } else peers.push(peer);
 }
+// The hub runs from dist/, as users run it: build the current sources first.
+if (peers.includes(herald))
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const chosen = scenarios(QUICK).filter(
   (s) => !values.scenarios || values.scenarios.split(',').includes(s.key),
 );
@@ -167,7 +170,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       result.memoryPerSubscriberBytes = (result.rssAfterBytes - result.rssBeforeBytes) / result.made;
 
     if (scenario.throughput) {
-      const cpu0 = treeCpuSeconds(roots);
+      const cpu0 = treeCpu(roots);
       const done = next<{ ok: number; errors: number; wallMs: number }>(publisher, 'throughput', 300_000);
       publisher.send({
         type: 'throughput',
@@ -176,7 +179,8 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         ...scenario.throughput,
       });
       const t = await done;
-      const cpu = treeCpuSeconds(roots) - cpu0;
+      const cpu1 = treeCpu(roots);
+      const cpu = cpu1.user + cpu1.system - cpu0.user - cpu0.system;
       result.throughput = {
         ok: t.ok,
         errors: t.errors,
@@ -189,7 +193,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         child.send({ type: 'expect', events: scenario.events });
         return c;
       });
-      const cpu0 = treeCpuSeconds(roots);
+      const cpu0 = treeCpu(roots);
       const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 3_600_000);
       publisher.send({
         type: 'publish',
@@ -207,7 +211,9 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
           timedOut = true;
         }),
       ]);
-      const cpu = treeCpuSeconds(roots) - cpu0;
+      const cpu1 = treeCpu(roots);
+      const user = cpu1.user - cpu0.user;
+      const cpu = user + cpu1.system - cpu0.system;
       const histogram = new LatencyHistogram();
       let received = 0;
       let lost = 0;
@@ -239,6 +245,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         complete: !timedOut,
         deliveriesPerSecond: received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
         cpuMicrosPerDelivery: received > 0 ? (cpu * 1e6) / received : Number.NaN,
+        userCpuShare: cpu > 0 ? user / cpu : Number.NaN,
         latencyMs: {
           p50: histogram.quantileUs(0.5) / 1000,
           p90: histogram.quantileUs(0.9) / 1000,
@@ -275,7 +282,7 @@ function line(r: RunResult): string {
     parts.push(
       `${f.received}/${f.expected} events, lost ${f.lost}, dup ${f.duplicates}, ${Math.round(f.deliveriesPerSecond)}/s,`,
       `p50 ${f.latencyMs.p50.toFixed(1)} p99 ${f.latencyMs.p99.toFixed(1)} max ${f.latencyMs.max.toFixed(1)} ms,`,
-      `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery${f.complete ? '' : ' (TIMED OUT)'}`,
+      `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery (${Math.round(f.userCpuShare * 100)}% user)${f.complete ? '' : ' (TIMED OUT)'}`,
     );
   }
   if (r.throughput) {

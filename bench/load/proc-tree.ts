@@ -12,7 +12,8 @@ const PAGE_BYTES = 4096;
 interface Stat {
   pid: number;
   ppid: number;
-  cpuTicks: number;
+  userTicks: number;
+  systemTicks: number;
   rssPages: number;
 }
 
@@ -29,7 +30,8 @@ function readStat(pid: number): Stat | undefined {
   return {
     pid,
     ppid: Number(rest[1]),
-    cpuTicks: Number(rest[11]) + Number(rest[12]),
+    userTicks: Number(rest[11]),
+    systemTicks: Number(rest[12]),
     rssPages: Number(rest[21]),
   };
 }
@@ -56,11 +58,17 @@ export function processTree(root: number): Stat[] {
   return out;
 }
 
-/** User + system CPU seconds of the whole tree so far (10 ms resolution). */
-export function treeCpuSeconds(roots: number[]): number {
-  let ticks = 0;
-  for (const root of roots) for (const s of processTree(root)) ticks += s.cpuTicks;
-  return ticks / TICKS_PER_SECOND;
+/** User and system CPU seconds of the whole tree so far (10 ms resolution). */
+export function treeCpu(roots: number[]): { user: number; system: number } {
+  let user = 0;
+  let system = 0;
+  for (const root of roots) {
+    for (const s of processTree(root)) {
+      user += s.userTicks;
+      system += s.systemTicks;
+    }
+  }
+  return { user: user / TICKS_PER_SECOND, system: system / TICKS_PER_SECOND };
 }
 
 /** Resident memory of the whole tree, in bytes. */

@@ -29,6 +29,8 @@ export interface RunResult {
     deliveriesPerSecond: number;
     /** Server CPU (user + system, whole process tree) from the first publish to the last delivery. */
     cpuMicrosPerDelivery: number;
+    /** The part of that CPU spent in user space (the rest is the kernel's, mostly TCP sends). */
+    userCpuShare: number;
     /** From each event's due time at the publisher to its arrival at a subscriber. */
     latencyMs: { p50: number; p90: number; p99: number; max: number };
   };

@@ -1,6 +1,7 @@
 /**
- * The Herald hub as `herald serve` runs it (from the sources, through tsx): anonymous subscribers, a
- * publisher JWT signed with a throwaway HS256 key, the memory store, `--workers N` past one process.
+ * The Herald hub as users run it, `herald serve` from the build (`dist/`, which `npm run bench`
+ * rebuilds first): anonymous subscribers, a publisher JWT signed with a throwaway HS256 key, the
+ * memory store, `--workers N` past one process.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,22 +28,11 @@ export const herald: Peer = {
       .setProtectedHeader({ alg: 'HS256' })
       .sign(new TextEncoder().encode(key));
     const flags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-    const args = [
-      ...flags,
-      '--import',
-      'tsx',
-      join(ROOT, 'src/cli/main.ts'),
-      'serve',
-      '--host',
-      host,
-      '--port',
-      String(port),
-    ];
+    const args = [...flags, join(ROOT, 'dist/cli/main.js'), 'serve', '--host', host, '--port', String(port)];
     args.push('--jwt-key', key, '--anonymous', '--log-level', 'warn');
     if (workers > 1) args.push('--workers', String(workers));
     const child = spawnPinned(core, process.execPath, args, 'herald');
     try {
-      // Each worker compiles the sources through tsx first: slow on a busy machine.
       await waitForPort(host, port, child, 30_000 * workers);
       await waitForHealthy(host, port, workers);
     } catch (error) {
