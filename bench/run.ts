@@ -320,6 +320,7 @@ function summarize(results: RunResult[]): Summary[] {
         memoryPerSubscriberBytes: m((r) => r.memoryPerSubscriberBytes),
         deliveriesPerSecond: m((r) => r.fanout?.deliveriesPerSecond),
         cpuMicrosPerDelivery: m((r) => r.fanout?.cpuMicrosPerDelivery),
+        userCpuShare: m((r) => r.fanout?.userCpuShare),
         p50Ms: m((r) => r.fanout?.latencyMs.p50),
         p90Ms: m((r) => r.fanout?.latencyMs.p90),
         p99Ms: m((r) => r.fanout?.latencyMs.p99),

@@ -8,6 +8,7 @@ const int = (n: number | undefined): string =>
   n === undefined ? '–' : Math.round(n).toLocaleString('en-US');
 const fix = (n: number | undefined, d: number): string => (n === undefined ? '–' : n.toFixed(d));
 const kb = (bytes: number | undefined): string => (bytes === undefined ? '–' : (bytes / 1024).toFixed(1));
+const pct = (n: number | undefined): string => (n === undefined ? '–' : `${Math.round(n * 100)}%`);
 /** herald / peer, as "1.23x". */
 const ratio = (a: number | undefined, b: number | undefined): string =>
   a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}x`;
@@ -49,6 +50,8 @@ function markdown(report: Report): string {
   for (const s of report.notRun) out.push(`- ${s.system} skipped in \`${s.scenario}\`: ${s.why}.`);
   if (report.skipped.length + report.notRun.length > 0) out.push('');
 
+  out.push(...targets(report, peers), '');
+
   // Memory per idle subscriber.
   const connectCases = report.scenarios.filter((s) => s.subscribers > 0);
   out.push(
@@ -76,15 +79,15 @@ function markdown(report: Report): string {
     '',
     "Latency runs from each event's due time at the publisher (so a server that holds publishers up is charged for it) to its arrival at a subscriber; deliveries/s is events received by all subscribers over the time from the first due time to the last delivery; CPU is user + system time of the server's process tree over the same span, per delivered event.",
     '',
-    '| case | system | runs | deliveries/s | CPU µs/delivery | p50 ms | p90 ms | p99 ms | max ms | lost | dup | runs timed out |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | system | runs | deliveries/s | CPU µs/delivery | of it user | p50 ms | p90 ms | p99 ms | max ms | lost | dup | runs timed out |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
   for (const sc of fanoutCases) {
     for (const n of names) {
       const s = find(report, sc.key, n);
       if (!s) continue;
       out.push(
-        `| ${sc.title} | ${n}${s.workers > 1 ? ` (${s.workers} workers)` : ''} | ${s.runs} | ${int(s.deliveriesPerSecond)} | ${fix(s.cpuMicrosPerDelivery, 2)} | ${fix(s.p50Ms, 1)} | ${fix(s.p90Ms, 1)} | ${fix(s.p99Ms, 1)} | ${fix(s.maxMs, 1)} | ${s.lost} | ${s.duplicates} | ${s.incomplete} |`,
+        `| ${sc.title} | ${n}${s.workers > 1 ? ` (${s.workers} workers)` : ''} | ${s.runs} | ${int(s.deliveriesPerSecond)} | ${fix(s.cpuMicrosPerDelivery, 2)} | ${pct(s.userCpuShare)} | ${fix(s.p50Ms, 1)} | ${fix(s.p90Ms, 1)} | ${fix(s.p99Ms, 1)} | ${fix(s.maxMs, 1)} | ${s.lost} | ${s.duplicates} | ${s.incomplete} |`,
       );
     }
   }
@@ -149,6 +152,92 @@ function markdown(report: Report): string {
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** Memory per idle subscriber the hub must stay under (the benchmark issue's target). */
+const MEMORY_TARGET_BYTES = 8 * 1024;
+
+/**
+ * The targets of the hub, each with the hub's figure and every peer's from this run, and whether the
+ * hub met it: the section a reader checks first.
+ */
+function targets(report: Report, peers: string[]): string[] {
+  const h = (key: string) => find(report, key, 'herald');
+  const peerCells = (key: string, show: (s: Summary) => string) =>
+    peers.map((p) => {
+      const s = find(report, key, p);
+      return s ? show(s) : 'not run';
+    });
+  const rows: string[][] = [];
+  /** Compares the hub with nchan: `higher` means a bigger figure is better. */
+  const versusNchan = (
+    key: string,
+    what: string,
+    f: (s: Summary) => number | undefined,
+    show: (n: number | undefined) => string,
+    higher: boolean,
+  ) => {
+    const mine = h(key);
+    const nchan = find(report, key, 'nchan');
+    const a = mine && f(mine);
+    const b = nchan && f(nchan);
+    const met =
+      a === undefined || b === undefined ? 'not measured' : (higher ? a >= b : a <= b) ? 'met' : 'missed';
+    rows.push([what, `${higher ? '≥' : '≤'} nchan`, show(a), ...peerCells(key, (s) => show(f(s))), met]);
+  };
+  versusNchan(
+    'fanout-1k-1000',
+    'deliveries/s, 1k subs x 1,000 msgs/s',
+    (s) => s.deliveriesPerSecond,
+    int,
+    true,
+  );
+  versusNchan(
+    'fanout-1k-100',
+    'CPU µs per delivery, 1k subs x 100 msgs/s',
+    (s) => s.cpuMicrosPerDelivery,
+    (n) => fix(n, 2),
+    false,
+  );
+  versusNchan(
+    'fanout-1k-100',
+    'p99 latency ms, 1k subs x 100 msgs/s',
+    (s) => s.p99Ms,
+    (n) => fix(n, 1),
+    false,
+  );
+  const idle = h('idle-19k');
+  const memory = idle?.memoryPerSubscriberBytes;
+  rows.push([
+    'memory per idle subscriber KB, 19k subs',
+    `≤ ${kb(MEMORY_TARGET_BYTES)}`,
+    kb(memory),
+    ...peerCells('idle-19k', (s) => kb(s.memoryPerSubscriberBytes)),
+    memory === undefined ? 'not measured' : memory <= MEMORY_TARGET_BYTES ? 'met' : 'missed',
+  ]);
+  const big = h('broadcast-100k');
+  const proof = (s: Summary) =>
+    `${int(s.made)} connected, ${s.lost} lost${s.incomplete > 0 ? ', timed out' : ''}`;
+  rows.push([
+    'broadcast to 100k subscribers (workers)',
+    'all receive',
+    big ? proof(big) : '–',
+    ...peerCells('broadcast-100k', proof),
+    big === undefined
+      ? 'not measured'
+      : big.made === 100_000 && big.lost === 0 && big.incomplete === 0 && big.errors.length === 0
+        ? 'met'
+        : 'missed',
+  ]);
+  return [
+    '## Targets',
+    '',
+    "Each target of the hub (one process, one core, except the 100k case) with every system's median from this run.",
+    '',
+    `| figure | target | herald | ${peers.join(' | ')} | verdict |`,
+    `| --- | --- | ---: | ${peers.map(() => '---:').join(' | ')} | --- |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
 }
 
 function svg(report: Report): string {

@@ -49,6 +49,7 @@ export interface Summary {
   memoryPerSubscriberBytes: number | undefined;
   deliveriesPerSecond: number | undefined;
   cpuMicrosPerDelivery: number | undefined;
+  userCpuShare: number | undefined;
   p50Ms: number | undefined;
   p90Ms: number | undefined;
   p99Ms: number | undefined;

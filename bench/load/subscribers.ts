@@ -37,6 +37,11 @@ const CONNECT_WINDOW = 400;
 const HEAD_TIMEOUT_MS = 30_000;
 const MARK = Buffer.from('#b');
 const HTTP_200 = Buffer.from('HTTP/1.1 200');
+/**
+ * Every socket reads into this one buffer (`onread`), handled before the next read: no Buffer per
+ * read and no stream events, which let one generator process keep up with ~2x the deliveries/s.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 const send = (m: object): void => void process.send!(m);
 const histogram = new LatencyHistogram();
@@ -54,10 +59,11 @@ class Subscriber {
   duplicates = 0;
   carry: Buffer | undefined;
 
-  feed(chunk: Buffer): void {
-    let buf = chunk;
+  /** Reads the markers in `chunk[0, length)`; the chunk is reused after this returns. */
+  feed(chunk: Buffer, length: number): void {
+    let buf = chunk.subarray(0, length);
     if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk]);
+      buf = Buffer.concat([this.carry, buf]);
       this.carry = undefined;
     }
     const n = buf.length;
@@ -123,9 +129,36 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
     const path = m.paths[index % m.paths.length]!.replaceAll('{i}', String(index));
     const localPort = nextPort++;
     if (nextPort > LAST_LOCAL_PORT) nextPort = FIRST_LOCAL_PORT;
-    const socket = net.connect({ host: m.host, port: m.port, localAddress: m.sourceAddress, localPort });
-    sub.socket = socket;
     let settled = false;
+    let headSeen = false;
+    const onHead = (head: Buffer): void => {
+      socket.setTimeout(0);
+      if (settled) return;
+      settled = true;
+      const ok = head.subarray(0, HTTP_200.length).equals(HTTP_200);
+      if (!ok) console.error(`subscriber ${index}: ${head.toString('latin1', 0, 80).split('\r\n')[0]}`);
+      sub.open = ok;
+      settle(ok);
+    };
+    const socket = net.connect({
+      host: m.host,
+      port: m.port,
+      localAddress: m.sourceAddress,
+      localPort,
+      onread: {
+        buffer: READ_BUFFER,
+        callback: (length: number, buf: Uint8Array) => {
+          const bytes = buf as Buffer;
+          if (!headSeen) {
+            headSeen = true;
+            onHead(bytes.subarray(0, length));
+          }
+          sub.feed(bytes, length);
+          return true;
+        },
+      },
+    });
+    sub.socket = socket;
     socket.setNoDelay(true);
     socket.setTimeout(HEAD_TIMEOUT_MS, () => {
       if (settled) return;
@@ -136,17 +169,6 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
     });
     socket.once('connect', () => {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${m.host}:${m.port}\r\nAccept: text/event-stream\r\n\r\n`);
-    });
-    socket.once('data', (head: Buffer) => {
-      socket.setTimeout(0);
-      if (settled) return;
-      settled = true;
-      const ok = head.subarray(0, HTTP_200.length).equals(HTTP_200);
-      if (!ok) console.error(`subscriber ${index}: ${head.toString('latin1', 0, 80).split('\r\n')[0]}`);
-      sub.open = ok;
-      settle(ok);
-      socket.on('data', (chunk: Buffer) => sub.feed(chunk));
-      sub.feed(head);
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;
