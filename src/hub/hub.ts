@@ -117,6 +117,9 @@ class HeraldHub implements Hub, HubContext {
       retryMs: options.retryMs ?? null,
       maxQueueBytes: options.maxQueuedBytes,
       tcpNoDelay: options.tcpNoDelay,
+      // ~2 KB less per HTTP/1.1 subscriber; `close()` ends every stream, so nothing relies on
+      // node:http's closeAllConnections() to reach them.
+      detachConnections: true,
       overflow: 'close',
       // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
       lastEventIdParams: [],

@@ -6,13 +6,15 @@
  *
  * On an HTTP/1.1 chunked response, once Node has sent the head and the response owns its socket,
  * body writes skip `ServerResponse.write` and go to the socket as one pre-framed chunk (see
- * chunked-frame.ts). Node's own writes keep working after that: `res.end()` frames its last chunk
- * and writes the `0\r\n\r\n` terminator as it would after its own writes, since a chunked response
- * keeps no count of body bytes.
+ * chunked-frame.ts), and node:http hands the connection over to the stream (http1-handover.ts),
+ * which then ends the response itself. Where the hand-over does not apply, Node's own writes keep
+ * working: `res.end()` frames its last chunk and writes the `0\r\n\r\n` terminator as it would
+ * after its own writes, since a chunked response keeps no count of body bytes.
  */
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { frameChunk } from './chunked-frame.js';
+import { endHandedOver, type HandOverTarget, handOver, queueHandOver } from './http1-handover.js';
 import type { Sink, SinkOwner } from './sink.js';
 
 /** The part of `ServerResponse` / `ServerHttp2Stream` a sink uses. */
@@ -84,27 +86,38 @@ function onError(this: Tagged): void {
   this[kOwner]?.lost();
 }
 
-export class NodeSink implements Sink {
+export class NodeSink implements Sink, HandOverTarget {
   readonly #res: Tagged;
   readonly #owner: SinkOwner;
   /** The HTTP/1.1 socket to write to once the response owns it; null for HTTP/2. */
   #socket: TaggedSocket | null;
   /** True once body writes go straight to `#socket`. */
   #direct = false;
+  /** True once node:http let go of the connection (see http1-handover.ts): the sink ends it. */
+  #handedOver = false;
   /** True while this stream has Nagle's algorithm on for its socket (see `tcpNoDelay`). */
   #nagle = false;
 
+  /** Whether to take the connection over from node:http once the head is out. */
+  readonly #detach: boolean;
+
   /**
-   * `socket`: for an `http.ServerResponse` only, its socket, which lets body writes bypass
-   * `ServerResponse.write` once the head is out (HTTP/1.1 chunked responses). `tcpNoDelay` false
-   * turns Nagle's algorithm on for that socket while the stream lasts.
+   * `http1`: for an `http.ServerResponse` only, its socket, which lets body writes bypass
+   * `ServerResponse.write` once the head is out (HTTP/1.1 chunked responses), and the stream's
+   * `tcpNoDelay` (false turns Nagle's algorithm on while the stream lasts) and `detachConnections`.
    */
-  constructor(res: NodeResponse, owner: SinkOwner, socket: Socket | null = null, tcpNoDelay = true) {
+  constructor(
+    res: NodeResponse,
+    owner: SinkOwner,
+    http1: { socket: Socket | null; tcpNoDelay: boolean; detachConnections: boolean } | null = null,
+  ) {
     const tagged = res as Tagged;
+    const socket = http1?.socket ?? null;
     this.#res = tagged;
     this.#owner = owner;
     this.#socket = socket;
-    if (socket !== null && !tcpNoDelay) {
+    this.#detach = http1?.detachConnections === true;
+    if (socket !== null && !http1!.tcpNoDelay) {
       socket.setNoDelay(false);
       this.#nagle = true;
     }
@@ -125,6 +138,7 @@ export class NodeSink implements Sink {
     const socket = this.#socket;
     if (socket !== null && ownsSocket(this.#res as unknown as Http1Response, socket)) {
       this.#direct = true;
+      if (this.#detach) queueHandOver(this);
       const tagged = socket as TaggedSocket;
       tagged[kOwner] = this.#owner;
       tagged.on('drain', onSocketDrain);
@@ -134,12 +148,22 @@ export class NodeSink implements Sink {
     return ok;
   }
 
+  /** @internal Queued when writes went direct; does nothing if the stream ended meanwhile. */
+  handOver(): void {
+    if (!this.#direct || this.#res.destroyed) return;
+    this.#handedOver = handOver(this.#res as unknown as ServerResponse, this.#socket!);
+  }
+
   buffered(): number {
     return this.#res.writableLength;
   }
 
   end(chunk: Uint8Array | null): void {
     if (this.#res.destroyed) return;
+    if (this.#handedOver) {
+      endHandedOver(this.#socket!, chunk === null || chunk.byteLength === 0 ? null : frameChunk(chunk));
+      return;
+    }
     if (chunk === null) this.#res.end();
     else this.#res.end(chunk);
   }

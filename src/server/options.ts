@@ -67,6 +67,14 @@ export interface StreamOptions {
    * Ignored on HTTP/2, whose connection carries other streams too.
    */
   tcpNoDelay?: boolean;
+  /**
+   * HTTP/1.1: once a stream's head is out, take its connection over from node:http, which then
+   * frees what it keeps per connection to parse a next request (~2 KB: see http1-handover.ts).
+   * Default false. When true, the stream ends its response by closing the connection, and
+   * `server.closeAllConnections()` no longer reaches these connections: end them with
+   * {@link SseServer.closeAll} (or `stream.close()`) before closing the server.
+   */
+  detachConnections?: boolean;
 }
 
 /** Options of an {@link SseServer}: the shared heartbeat plus the defaults of its streams. */
@@ -83,6 +91,7 @@ export interface StreamConfig {
   readonly lastEventIdParams: readonly string[];
   readonly logger: ServerLogger | undefined;
   readonly tcpNoDelay: boolean;
+  readonly detachConnections: boolean;
   /** A comment (so browsers fire `open` at once) and the `retry:` hint, in one buffer. */
   readonly openBytes: Uint8Array;
 }
@@ -138,15 +147,32 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     );
   }
   const logger = options.logger ?? base?.logger;
-  const tcpNoDelay = options.tcpNoDelay ?? base?.tcpNoDelay ?? false;
-  if (typeof tcpNoDelay !== 'boolean') {
+  const tcpNoDelay = flag('tcpNoDelay', options.tcpNoDelay ?? base?.tcpNoDelay ?? false);
+  const detachConnections = flag(
+    'detachConnections',
+    options.detachConnections ?? base?.detachConnections ?? false,
+  );
+  const openBytes = base !== undefined && retryMs === base.retryMs ? base.openBytes : buildOpenBytes(retryMs);
+  return {
+    retryMs,
+    maxQueueBytes,
+    overflow,
+    lastEventIdParams,
+    logger,
+    tcpNoDelay,
+    detachConnections,
+    openBytes,
+  };
+}
+
+function flag(option: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
     throw new InvalidServerOptionError(
-      'tcpNoDelay',
-      `tcpNoDelay must be true or false (got ${JSON.stringify(tcpNoDelay)})`,
+      option,
+      `${option} must be true or false (got ${JSON.stringify(value)})`,
     );
   }
-  const openBytes = base !== undefined && retryMs === base.retryMs ? base.openBytes : buildOpenBytes(retryMs);
-  return { retryMs, maxQueueBytes, overflow, lastEventIdParams, logger, tcpNoDelay, openBytes };
+  return value;
 }
 
 function buildOpenBytes(retryMs: number | null): Uint8Array {

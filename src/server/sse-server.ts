@@ -101,7 +101,11 @@ export class SseServer implements StreamHolder {
     http1.writeHead(200, req.httpVersionMinor === 0 ? HTTP10_HEADERS : HTTP1_HEADERS);
     this.#open(
       stream,
-      new NodeSink(http1 as NodeResponse, stream, http1.socket, config.tcpNoDelay),
+      new NodeSink(http1 as NodeResponse, stream, {
+        socket: http1.socket,
+        tcpNoDelay: config.tcpNoDelay,
+        detachConnections: config.detachConnections,
+      }),
       http1.destroyed,
     );
     compactHeader(http1);

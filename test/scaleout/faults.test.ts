@@ -149,10 +149,12 @@ for (const count of [2, 3]) {
           await Promise.all(subs.map((s, i) => s.until((x) => x.comments >= comments[i]! + 2)));
 
           await redis.restart();
-          // Publish as soon as a node takes it again; every node reads it once its reader is back.
+          // Each node in turn publishes as soon as it takes publishes again, so that every node is
+          // back (its writer reconnects on its own schedule) before the next phase publishes; every
+          // node reads each update once its reader is back.
           let taken = 0;
-          for (let attempt = 0; taken < 5; attempt++) {
-            const { status } = await publishTo(nodes[attempt % count]!.hubUrl, token, {
+          while (taken < 5) {
+            const { status } = await publishTo(nodes[taken % count]!.hubUrl, token, {
               topic: TOPIC,
               data: `back-${taken}`,
             });

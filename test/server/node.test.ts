@@ -284,3 +284,57 @@ test('node:http: tcpNoDelay true leaves TCP_NODELAY alone; a bad value is refuse
     /tcpNoDelay must be true or false \(got "yes"\)/,
   );
 });
+
+test('node:http: detachConnections hands the connection over: events, close by either side, no parser kept', async () => {
+  const sse = new SseServer({ heartbeatMs: 0, detachConnections: true });
+  const streams: SseStream[] = [];
+  const sockets: import('node:net').Socket[] = [];
+  const { port, close } = await listen((req, res) => {
+    sockets.push(req.socket);
+    streams.push(sse.stream(req, res));
+  });
+
+  // The server ends the stream: every event, the last chunk, then the connection closes.
+  const a = new RawClient(port);
+  await a.until((c) => c.body().includes('retry:'));
+  assert.equal((sockets[0] as unknown as { parser: unknown }).parser, null, "node:http's parser released");
+  for (let i = 0; i < 50; i++) streams[0]!.send({ id: String(i), data: `e${i}` });
+  await a.until((c) => c.body().includes('data: e49\n\n'));
+  streams[0]!.close(encodeEvent({ data: 'bye' }));
+  await a.untilEnd();
+  assert.ok(a.text().endsWith('data: bye\n\n\r\n0\r\n\r\n'), 'chunked body terminated');
+  await eventually(() => sockets[0]!.destroyed, 'connection closed after the stream ended');
+
+  // The client goes away: the stream closes.
+  const b = new RawClient(port);
+  await eventually(() => streams.length === 2, 'second stream');
+  await b.until((c) => c.body().includes('retry:'));
+  b.socket.destroy();
+  await eventually(() => streams[1]!.closed, 'stream closed when the client left');
+
+  // The client half-closes (FIN) and sends more bytes first: they are ignored, the stream ends.
+  const c = new RawClient(port);
+  await eventually(() => streams.length === 3, 'third stream');
+  await c.until((x) => x.body().includes('retry:'));
+  c.socket.end('GET /next HTTP/1.1\r\nHost: x\r\n\r\n');
+  await eventually(() => streams[2]!.closed, 'stream closed on the client FIN');
+  await c.untilEnd();
+  assert.equal(sse.size, 0);
+  await close();
+});
+
+test('node:http: by default node:http keeps the connection (closeAllConnections reaches it)', async () => {
+  const sse = new SseServer({ heartbeatMs: 0 });
+  let stream!: SseStream;
+  let socket!: import('node:net').Socket;
+  const { port, close } = await listen((req, res) => {
+    socket = req.socket;
+    stream = sse.stream(req, res);
+  });
+  const client = new RawClient(port);
+  await client.until((c) => c.body().includes('retry:'));
+  assert.notEqual((socket as unknown as { parser: unknown }).parser, null);
+  await close(); // closeAllConnections() then close(): would hang on a detached stream
+  await eventually(() => stream.closed, 'stream closed with the server');
+  client.close();
+});
