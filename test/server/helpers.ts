@@ -26,6 +26,16 @@ export async function listen(
   };
 }
 
+/** Records a socket's setNoDelay calls from now on (true: no delay, false: Nagle on) in `calls`. */
+export function spyNoDelay(socket: net.Socket, calls: boolean[] = []): boolean[] {
+  const original = socket.setNoDelay.bind(socket);
+  socket.setNoDelay = (enable?: boolean) => {
+    calls.push(enable !== false);
+    return original(enable);
+  };
+  return calls;
+}
+
 /** A raw HTTP/1.1 client: sends one GET and collects the response bytes as they come. */
 export class RawClient {
   readonly socket: net.Socket;

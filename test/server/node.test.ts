@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { test } from 'node:test';
 import { encodeEvent } from '../../src/protocol/index.js';
 import { Channel, createStream, SseServer, type SseStream } from '../../src/server/index.js';
-import { eventually, listen, RawClient } from './helpers.js';
+import { eventually, listen, RawClient, spyNoDelay } from './helpers.js';
 
 test('node:http: headers, opening comment and retry hint arrive before any event', async () => {
   const sse = new SseServer();
@@ -233,19 +233,9 @@ test('closeAll sends the retry hint, then ends each response', async () => {
   await close();
 });
 
-/** Records what a stream asks of its socket's TCP_NODELAY setting. */
-function spyNoDelay(socket: import('node:net').Socket): boolean[] {
-  const calls: boolean[] = [];
-  const original = socket.setNoDelay.bind(socket);
-  socket.setNoDelay = (enable?: boolean) => {
-    calls.push(enable !== false);
-    return original(enable);
-  };
-  return calls;
-}
-
-test('node:http: Nagle is on while a stream lasts (tcpNoDelay false), and off again after', async () => {
-  const sse = new SseServer({ heartbeatMs: 0 });
+/** A server whose stream's socket records its setNoDelay calls, and one client on it. */
+async function spiedStream(options: ConstructorParameters<typeof SseServer>[0]) {
+  const sse = new SseServer({ heartbeatMs: 0, ...options });
   let stream!: SseStream;
   let calls: boolean[] = [];
   const { port, close } = await listen((req, res) => {
@@ -254,29 +244,26 @@ test('node:http: Nagle is on while a stream lasts (tcpNoDelay false), and off ag
   });
   const client = new RawClient(port);
   await client.until((c) => c.body().includes('retry:'));
-  assert.deepEqual(calls, [false], 'Nagle turned on when the stream opened');
+  return { stream, calls: () => calls, client, close };
+}
+
+test('node:http: Nagle is on while a stream lasts (tcpNoDelay false), and off again after', async () => {
+  const { stream, calls, client, close } = await spiedStream({});
+  assert.deepEqual(calls(), [false], 'Nagle turned on when the stream opened');
   for (let i = 0; i < 20; i++) stream.send({ data: String(i) });
   await client.until((c) => c.body().includes('data: 19\n\n'));
   stream.close();
   await client.untilEnd();
-  assert.deepEqual(calls, [false, true], 'TCP_NODELAY restored when the stream ended');
+  assert.deepEqual(calls(), [false, true], 'TCP_NODELAY restored when the stream ended');
   client.close();
   await close();
 });
 
 test('node:http: tcpNoDelay true leaves TCP_NODELAY alone; a bad value is refused', async () => {
-  const sse = new SseServer({ heartbeatMs: 0, tcpNoDelay: true });
-  let stream!: SseStream;
-  let calls: boolean[] = [];
-  const { port, close } = await listen((req, res) => {
-    calls = spyNoDelay(req.socket);
-    stream = sse.stream(req, res);
-  });
-  const client = new RawClient(port);
-  await client.until((c) => c.body().includes('retry:'));
+  const { stream, calls, client, close } = await spiedStream({ tcpNoDelay: true });
   stream.close();
   await client.untilEnd();
-  assert.deepEqual(calls, []);
+  assert.deepEqual(calls(), []);
   client.close();
   await close();
   assert.throws(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { spyNoDelay } from '../../server/helpers.js';
 import {
   openStream,
   publish,
@@ -195,13 +196,7 @@ describe('subscribe: TCP_NODELAY on subscriber sockets', () => {
   async function spiedHub(tcpNoDelay?: boolean): Promise<{ hub: TestHub; calls: boolean[] }> {
     const hub = await startHub({ anonymous: true, ...(tcpNoDelay !== undefined && { tcpNoDelay }) });
     const calls: boolean[] = [];
-    hub.server.on('connection', (socket: import('node:net').Socket) => {
-      const original = socket.setNoDelay.bind(socket);
-      socket.setNoDelay = (enable?: boolean) => {
-        calls.push(enable !== false);
-        return original(enable);
-      };
-    });
+    hub.server.on('connection', (socket: import('node:net').Socket) => spyNoDelay(socket, calls));
     return { hub, calls };
   }
 
