@@ -133,7 +133,8 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
 /** Ends a handed-over response: `framed` (an HTTP/1.1 chunk, or null), the last chunk, then FIN. */
 export function endHandedOver(socket: Socket, framed: Uint8Array | null): void {
-  if (socket.destroyed) return;
+  // Already ended: the client's FIN came first (onClientEnd).
+  if (socket.destroyed || socket.writableEnded) return;
   if (framed !== null) socket.write(framed);
   socket.end(LAST_CHUNK);
 }
