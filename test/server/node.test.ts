@@ -53,14 +53,15 @@ test('node:http: an HTTP/1.0 client gets no keep-alive and no chunked framing', 
 test('node:http: a stream created after the client left is closed at once and not registered', async () => {
   const sse = new SseServer();
   let stream: SseStream | undefined;
+  let received = false;
   const { port, close } = await listen((req, res) => {
+    received = true;
     req.socket.once('close', () => {
       stream = sse.stream(req, res);
     });
   });
   const client = new RawClient(port);
-  await eventually(() => client.socket.bytesWritten > 0, 'request sent');
-  await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => received, 'request received');
   client.close();
   await eventually(() => stream !== undefined, 'handler ran');
   assert.equal(stream!.closed, true);
