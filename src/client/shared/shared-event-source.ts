@@ -12,7 +12,7 @@
 import { EventSourceErrorEvent } from '../error-event.js';
 import { EventSource } from '../event-source.js';
 import { EventSourceBase, type ReadyState, resolveEventSourceUrl } from '../event-source-base.js';
-import { checkOptions, type EventSourceOptions } from '../options.js';
+import { checkOptions, type EventSourceOptions, toOptionsDictionary } from '../options.js';
 import { toByteString } from '../request.js';
 import { groupName } from './group-name.js';
 import { RecentIds } from './recent-ids.js';
@@ -84,8 +84,9 @@ export class SharedEventSource extends EventSourceBase {
   /** The last event ID the leader's own connection saw, to tell events that set an ID. */
   #sourceLastEventId = '';
 
-  constructor(url: string | URL, options: SharedEventSourceOptions = {}) {
+  constructor(url: string | URL, init?: SharedEventSourceOptions | null) {
     const resolved = resolveEventSourceUrl(url);
+    const options = toOptionsDictionary(init);
     const withCredentials = Boolean(options.withCredentials);
     super(resolved, withCredentials);
     checkOptions(options);
