@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { SharedEventSource } from '../../src/client/index.js';
+import { InvalidEventSourceOptionError, SharedEventSource } from '../../src/client/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
 /**
@@ -324,4 +324,17 @@ test('without Web Locks (Node 20) it is a plain EventSource of its own', async (
   for await (const event of source.events()) if (event.data === '3') break;
   assert.deepEqual(received, sequence(3));
   assert.equal(source.readyState, 2);
+});
+
+test('leaderTimeoutMs must be a positive number of milliseconds', () => {
+  for (const leaderTimeoutMs of [0, -1, Number.NaN, '5000']) {
+    assert.throws(
+      () =>
+        new SharedEventSource('http://127.0.0.1:1/events', { leaderTimeoutMs: leaderTimeoutMs as number }),
+      (error: unknown) =>
+        error instanceof InvalidEventSourceOptionError &&
+        error.option === 'leaderTimeoutMs' &&
+        /leaderTimeoutMs must be a positive number of milliseconds/.test(error.message),
+    );
+  }
 });
