@@ -2,7 +2,7 @@
  * The registry of open streams: it makes them from requests, drives their shared heartbeat and ends
  * them all on shutdown.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import { encodeComment, encodeRetry } from '../protocol/index.js';
 import { HTTP1_HEADERS, HTTP10_HEADERS, STREAM_HEADERS } from './headers.js';
@@ -100,7 +100,10 @@ export class SseServer implements StreamHolder {
    */
   stream(req: NodeRequest, res: NodeServerResponse, options?: StreamOptions): SseStream {
     if (req.httpVersionMajor === 2 && 'stream' in res) {
-      return this.http2Stream(res.stream, req.headers, options);
+      // `respond()` on the core stream bypasses the compat response: carry what was set on it
+      // (CORS, cookies, a resume cursor) into that one call, as node:http's writeHead merges them.
+      const compat = res as Http2ServerResponse;
+      return this.#http2Stream(res.stream, req.headers, options, compat.getHeaders());
     }
     const config = this.#configFor(options);
     const stream = new SseStream(
@@ -124,6 +127,15 @@ export class SseServer implements StreamHolder {
 
   /** Starts an event stream on a node:http2 core-API stream (`server.on('stream', ...)`). */
   http2Stream(h2: ServerHttp2Stream, headers: IncomingHttpHeaders, options?: StreamOptions): SseStream {
+    return this.#http2Stream(h2, headers, options, undefined);
+  }
+
+  #http2Stream(
+    h2: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    options: StreamOptions | undefined,
+    extra: OutgoingHttpHeaders | undefined,
+  ): SseStream {
     const config = this.#configFor(options);
     const stream = new SseStream(
       config,
@@ -134,7 +146,7 @@ export class SseServer implements StreamHolder {
       ),
     );
     if (h2.destroyed || h2.closed) return this.#open(stream, null, true);
-    h2.respond({ ':status': 200, ...STREAM_HEADERS });
+    h2.respond({ ...extra, ':status': 200, ...STREAM_HEADERS });
     return this.#open(stream, new NodeSink(h2 as NodeResponse, stream), false);
   }
 
