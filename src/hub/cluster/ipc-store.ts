@@ -12,6 +12,8 @@ import {
   type Batch,
   type IpcPort,
   isHeraldMessage,
+  type MetricJson,
+  type MetricsRequest,
   type Note,
   type Outbox,
   type Request,
@@ -45,8 +47,21 @@ export class PrimaryConnection {
     this.#port = port;
     this.#listeners = new ListenerSet(onListenerError);
     this.#stop = port.onMessage((message) => {
-      if (isHeraldMessage(message) && message.herald === 'batch') this.#receive(message as Batch);
+      if (!isHeraldMessage(message)) return;
+      if (message.herald === 'batch') this.#receive(message as Batch);
+      else if (message.herald === 'metrics-request') this.#report((message as MetricsRequest).id);
     });
+  }
+
+  /** What this worker reports when the primary gathers the group's metrics; none by default. */
+  metricsSource: (() => Promise<MetricJson[]>) | undefined;
+
+  #report(id: number): void {
+    const source = this.metricsSource;
+    (source === undefined ? Promise.resolve([]) : source()).then(
+      (metrics) => this.notify({ herald: 'metrics-report', id, metrics }),
+      () => this.notify({ herald: 'metrics-report', id, metrics: [] }),
+    );
   }
 
   /** Requests still waiting for their reply. */

@@ -3,6 +3,7 @@
  * so that other IPC traffic on the same channel is ignored. Node's IPC channel serializes each
  * message as JSON and keeps order per worker; the relay relies on that order.
  */
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
 
@@ -18,12 +19,25 @@ export type Request =
   | { herald: 'append'; seq: number; update: Update }
   | { herald: 'after'; seq: number; lastEventId: string; limit: number }
   | { herald: 'lastId'; seq: number }
-  | { herald: 'presence-list'; seq: number };
+  | { herald: 'presence-list'; seq: number }
+  /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
+  | { herald: 'metrics'; seq: number };
 
 /** Fire-and-forget notes from a worker. */
 export type Note =
   | { herald: 'presence-join'; record: SubscriberRecord }
-  | { herald: 'presence-leave'; id: string };
+  | { herald: 'presence-leave'; id: string }
+  /** A worker's answer to a `MetricsRequest`: its registries, as `getMetricsAsJSON()` gives them. */
+  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] };
+
+/** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
+export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
+
+/** Sent by the primary to every worker to gather the group's metrics; answered by `metrics-report`. */
+export interface MetricsRequest {
+  herald: 'metrics-request';
+  id: number;
+}
 
 /**
  * What a worker sends, at most once per event-loop turn: its requests and notes of that turn, in

@@ -80,7 +80,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     const onHello = (message: unknown) => {
       if (!isHeraldMessage(message) || message.herald !== 'hello') return;
       worker.off('message', onHello);
-      relay.attach(worker.id, port(worker));
+      relay.attach(worker.id, port(worker), String(slot));
       worker.send({ herald: 'setup', config: options.setup, slot } satisfies WorkerSetup<T>);
       // A worker still starting when the shutdown began missed that order: repeat it.
       if (stopping !== undefined) worker.send(stopping);
