@@ -77,6 +77,8 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
   await createHub(toHubOptions(config, createMemoryStore(DEFAULT_RETENTION), logger)).close();
   const workers = startCluster({
     workers: config.workers,
+    maxWorkerBacklogBytes: config.workerBacklogBytes,
+    requestTimeoutMs: config.primaryTimeoutMs,
     store,
     setup: config,
     logger,

@@ -9,7 +9,11 @@ import type { Update } from '../update.js';
 
 /** One end of an IPC channel: `process` in a worker, a `cluster.Worker` in the primary. */
 export interface IpcPort {
-  send(message: unknown): void;
+  /**
+   * Sends a message. `onWritten`, when given, is called once the message left this process (or
+   * could not be sent): until then it sits in the channel's queue, in this process's memory.
+   */
+  send(message: unknown, onWritten?: () => void): void;
   /** Listens to messages; returns the function that stops listening. */
   onMessage(listener: (message: unknown) => void): () => void;
 }
@@ -90,6 +94,8 @@ export interface WorkerSetup<T> {
   config: T;
   /** The worker's slot, 0 to N-1; a replacement worker takes the slot of the one it replaces. */
   slot: number;
+  /** How long the worker waits for the primary to answer a request before failing it, in ms. */
+  requestTimeoutMs?: number;
 }
 
 export function isHeraldMessage(message: unknown): message is { herald: string } {

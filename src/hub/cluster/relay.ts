@@ -29,8 +29,26 @@ import {
  */
 export const METRICS_GATHER_MS = 2_000;
 
+/**
+ * What the primary may hold for one worker, sent but not yet taken by it (estimated bytes), by
+ * default. Past it the worker counts as stalled: it is dropped from the relay and `onStalled` is
+ * called (the cluster kills it; its replacement's subscribers resume from history).
+ */
+export const DEFAULT_MAX_WORKER_BACKLOG_BYTES = 64 * 1024 * 1024;
+
+export interface StoreRelayOptions {
+  /** See {@link DEFAULT_MAX_WORKER_BACKLOG_BYTES}. */
+  maxWorkerBacklogBytes?: number;
+  /** A worker went past the backlog bound; it is already detached. */
+  onStalled?: (key: string | number, backlog: { bytes: number; messages: number }) => void;
+}
+
 interface Attached {
+  key: string | number;
   port: IpcPort;
+  /** Estimated bytes of the messages sent to it and not yet written to its channel. */
+  backlogBytes: number;
+  backlogMessages: number;
   /** The `worker` label of its metrics: its slot, kept by a replacement. */
   label: string;
   replies: Reply[];
@@ -59,22 +77,47 @@ export interface StoreRelay {
   close(): void;
 }
 
-export function createStoreRelay(store: Store): StoreRelay {
+export function createStoreRelay(store: Store, options: StoreRelayOptions = {}): StoreRelay {
+  const maxBacklog = options.maxWorkerBacklogBytes ?? DEFAULT_MAX_WORKER_BACKLOG_BYTES;
   const workers = new Map<string | number, Attached>();
   let pending: Update[] = [];
   let scheduled = false;
   let relayed = 0;
+  let stalled = 0;
+
+  // node:cluster's `send` never refuses: what a worker does not read piles up in this process. So
+  // each message's size is estimated (without serializing twice) and counted until Node reports
+  // it written; a worker whose count passes the bound is cut off rather than let it take the
+  // primary's memory.
+  const send = (worker: Attached, message: Batch, bytes: number) => {
+    worker.backlogBytes += bytes;
+    worker.backlogMessages++;
+    worker.port.send(message, () => {
+      worker.backlogBytes -= bytes;
+      worker.backlogMessages--;
+    });
+    if (worker.backlogBytes > maxBacklog && workers.get(worker.key) === worker) {
+      const backlog = { bytes: worker.backlogBytes, messages: worker.backlogMessages };
+      stalled++;
+      detach(worker.key);
+      options.onStalled?.(worker.key, backlog);
+    }
+  };
 
   const flush = () => {
     scheduled = false;
     const updates = pending;
     pending = [];
     relayed += updates.length;
+    let updatesBytes = 0;
+    for (const update of updates) updatesBytes += estimateUpdate(update);
     for (const worker of workers.values()) {
       if (updates.length === 0 && worker.replies.length === 0) continue;
       const batch: Batch = { herald: 'batch', updates, replies: worker.replies };
+      let bytes = updatesBytes + 32;
+      for (const reply of worker.replies) bytes += estimateReply(reply);
       worker.replies = [];
-      worker.port.send(batch);
+      send(worker, batch, bytes);
     }
   };
   const schedule = () => {
@@ -91,6 +134,25 @@ export function createStoreRelay(store: Store): StoreRelay {
     registers: [registry],
     collect() {
       this.set(workers.size);
+    },
+  });
+  new Counter({
+    name: 'herald_cluster_workers_stalled_total',
+    help: 'Workers cut off because they left more than the backlog bound unread on their channel.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stalled);
+    },
+  });
+  new Gauge({
+    name: 'herald_cluster_backlog_bytes',
+    help: 'Estimated bytes sent to the workers and not yet written to their channels, all workers.',
+    registers: [registry],
+    collect() {
+      let bytes = 0;
+      for (const worker of workers.values()) bytes += worker.backlogBytes;
+      this.set(bytes);
     },
   });
   new Counter({
@@ -129,6 +191,17 @@ export function createStoreRelay(store: Store): StoreRelay {
     const own = [...(await registry.getMetricsAsJSON()), ...(await processRegistry().getMetricsAsJSON())];
     return AggregatorRegistry.aggregate([labelled(own, 'primary'), ...gathering.reports]).metrics();
   };
+
+  function detach(key: string | number): void {
+    const worker = workers.get(key);
+    if (worker === undefined) return;
+    worker.detach();
+    workers.delete(key);
+    // A scrape waiting for it has nothing more to wait for.
+    for (const gathering of gatherings.values()) {
+      if (gathering.waiting.delete(worker) && gathering.waiting.size === 0) gathering.done();
+    }
+  }
 
   const stopListening = store.subscribe((update) => {
     pending.push(update);
@@ -182,7 +255,16 @@ export function createStoreRelay(store: Store): StoreRelay {
 
   return {
     attach(key, port, label = String(key)) {
-      const worker: Attached = { port, label, replies: [], presence: new Map(), detach: () => {} };
+      const worker: Attached = {
+        key,
+        port,
+        backlogBytes: 0,
+        backlogMessages: 0,
+        label,
+        replies: [],
+        presence: new Map(),
+        detach: () => {},
+      };
       worker.detach = port.onMessage((message) => {
         if (isHeraldMessage(message) && message.herald === 'outbox') {
           for (const item of (message as Outbox).items) serve(worker, item);
@@ -190,16 +272,7 @@ export function createStoreRelay(store: Store): StoreRelay {
       });
       workers.set(key, worker);
     },
-    detach(key) {
-      const worker = workers.get(key);
-      if (worker === undefined) return;
-      worker.detach();
-      workers.delete(key);
-      // A scrape waiting for it has nothing more to wait for.
-      for (const gathering of gatherings.values()) {
-        if (gathering.waiting.delete(worker) && gathering.waiting.size === 0) gathering.done();
-      }
-    },
+    detach,
     get relayed() {
       return relayed;
     },
@@ -210,6 +283,26 @@ export function createStoreRelay(store: Store): StoreRelay {
       workers.clear();
     },
   };
+}
+
+/** About the JSON size of an update, from its string lengths (not exact: escapes are ignored). */
+function estimateUpdate(update: Update): number {
+  let bytes = 96 + update.id.length + update.data.length + (update.type?.length ?? 0);
+  for (const topic of update.topics) bytes += topic.length + 3;
+  return bytes;
+}
+
+/** About the JSON size of a reply: history pages and metrics texts are the large ones. */
+function estimateReply(reply: Reply): number {
+  const value = reply.value as unknown;
+  let bytes = 32;
+  if (typeof value === 'string') bytes += value.length;
+  else if (typeof value === 'object' && value !== null) {
+    const updates = (value as { updates?: unknown }).updates;
+    if (Array.isArray(updates)) for (const u of updates as Update[]) bytes += estimateUpdate(u);
+    else bytes += 256 * (Array.isArray(value) ? value.length : 1);
+  }
+  return bytes;
 }
 
 /** A scrape in progress: the workers yet to report, and the reports so far. */

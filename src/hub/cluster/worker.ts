@@ -73,6 +73,8 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
       if (!isHeraldMessage(message)) return;
       if (message.herald === 'shutdown') order((message as Shutdown).retryMs, 'the primary is shutting down');
       if (message.herald === 'setup') {
+        const timeoutMs = (message as WorkerSetup<T>).requestTimeoutMs;
+        if (timeoutMs !== undefined) connection.timeoutMs = timeoutMs;
         resolve({
           setup: (message as WorkerSetup<T>).config,
           slot: (message as WorkerSetup<T>).slot,
