@@ -8,6 +8,7 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';
