@@ -130,7 +130,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'string',
     value: '<addr>',
     help: 'address to listen on',
-    shownDefault: 'all interfaces',
+    shownDefault: 'all interfaces; localhost with --demo',
   },
   {
     key: 'jwtKey',
