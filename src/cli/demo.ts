@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { DEMO_TOPICS, type DemoOptions } from '../hub/demo/index.js';
-import { HUB_PATH } from '../hub/options.js';
+import { DEMO_TOPICS, type DemoOptions, HUB_PATH } from '../hub/index.js';
 import { isPem } from './serve-config.js';
 import type { ServeConfig } from './serve-options.js';
 

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseStoreSpec } from '../hub/stores/spec.js';
+import { parseStoreSpec } from '../hub/index.js';
 import { parseDuration } from './duration.js';
 import {
   CONFIG_FLAG,

@@ -4,8 +4,7 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, JWT_ALGORITHMS } from '../hub/options.js';
-import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETENTION, JWT_ALGORITHMS } from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */

@@ -4,20 +4,21 @@
  */
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { startCluster } from '../hub/cluster/primary.js';
-import { connectToPrimary } from '../hub/cluster/worker.js';
-import { type Demo, mountDemo } from '../hub/demo/index.js';
-import { createHub } from '../hub/index.js';
-import { createRedisPresence } from '../hub/presence/redis-presence.js';
 import {
+  connectToPrimary,
+  createHub,
   createMemoryStore,
+  createRedisPresence,
   DEFAULT_RETENTION,
+  type Demo,
+  mountDemo,
   type OpenStoreOptions,
   openStore,
+  type Presence,
   parseStoreSpec,
-} from '../hub/stores/index.js';
-import type { Store } from '../hub/stores/store.js';
-import type { Presence } from '../hub/subscribers/presence.js';
+  type Store,
+  startCluster,
+} from '../hub/index.js';
 import type { NodeRequest, NodeServerResponse } from '../server/index.js';
 import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';

@@ -8,6 +8,8 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
+export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
 export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { type PublishInput, toUpdate } from './http/publish-input.js';
@@ -24,6 +26,7 @@ export {
   HUB_PATH,
   HubOptionError,
   type HubOptions,
+  JWT_ALGORITHMS,
   type JwtKeyOptions,
   type ResolvedHubOptions,
   resolveHubOptions,
@@ -35,9 +38,11 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
+  createMemoryStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openStore,
+  parseStoreSpec,
   type Retention,
   type Store,
   StoreUnavailableError,
