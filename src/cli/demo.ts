@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { DEMO_TOPICS, type DemoOptions, HUB_PATH } from '../hub/index.js';
-import { isPem } from './serve-config.js';
+import { DEMO_TOPICS, type DemoOptions, HUB_PATH, isPemKey } from '../hub/index.js';
+
 import type { ServeConfig } from './serve-options.js';
 
 /** The topic the printed commands use: the demo's notifications page shows what is published there. */
@@ -47,7 +47,7 @@ export function applyDemo(requested: ServeConfig): ServeConfig {
  */
 export async function demoPublisherToken(config: ServeConfig): Promise<string | undefined> {
   const key = config.publisherJwtKey ?? config.jwtKey;
-  if (key === undefined || isPem(key)) return undefined;
+  if (key === undefined || isPemKey(key)) return undefined;
   const algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
   return new SignJWT({ mercure: { publish: ['*'], subscribe: ['*'] } })
     .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
@@ -63,7 +63,7 @@ export async function demoPublisherToken(config: ServeConfig): Promise<string | 
 export function demoMountOptions(config: ServeConfig, publishers: boolean): DemoOptions {
   const key = config.publisherJwtKey ?? config.jwtKey;
   const options: DemoOptions = { publishers };
-  if (key !== undefined && !isPem(key)) {
+  if (key !== undefined && !isPemKey(key)) {
     options.publisherKey = key;
     options.algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
   }

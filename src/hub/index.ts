@@ -8,6 +8,7 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './auth/index.js';
 export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
 export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
 export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
@@ -28,6 +29,8 @@ export {
   type HubOptions,
   JWT_ALGORITHMS,
   type JwtKeyOptions,
+  ORIGIN_RULE,
+  parseOrigin,
   type ResolvedHubOptions,
   resolveHubOptions,
 } from './options.js';
