@@ -4,10 +4,14 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_PRIMARY_TIMEOUT_MS } from '../hub/cluster/ipc-store.js';
-import { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from '../hub/cluster/relay.js';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
-import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  DEFAULT_PRIMARY_TIMEOUT_MS,
+  DEFAULT_RETENTION,
+  DEFAULT_RETRY_MS,
+  JWT_ALGORITHMS,
+} from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -138,7 +142,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'string',
     value: '<addr>',
     help: 'address to listen on',
-    shownDefault: 'all interfaces',
+    shownDefault: 'all interfaces; localhost with --demo',
   },
   {
     key: 'jwtKey',
