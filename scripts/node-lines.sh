@@ -11,7 +11,8 @@
 # better-sqlite3, a native addon built for the machine's Node ABI, is compiled once against that
 # line's headers (shipped in the package's include/node; node-gyp cannot download them here) into
 # .cache/better-sqlite3/abi-<n>.node. For the run, that file takes the place of the addon in
-# node_modules; the machine's own is put back afterwards, whatever happens.
+# node_modules; the machine's own is put back afterwards, whatever happens. Both are replaced, not
+# written into: a process still running with the old file mapped keeps it intact.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,7 +35,7 @@ mkdir -p "$cache/better-sqlite3"
 machine_abi="$(node -p process.versions.modules)"
 machine_copy="$cache/better-sqlite3/abi-$machine_abi.node"
 cp "$addon" "$machine_copy"
-restore() { cp "$machine_copy" "$addon"; }
+restore() { cp --remove-destination "$machine_copy" "$addon"; }
 trap restore EXIT
 
 node_gyp="$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")/node_modules/node-gyp/bin/node-gyp.js"
@@ -91,7 +92,7 @@ for line in "${LINES[@]}"; do
   bin="$cache/node-$version/bin/node"
   abi="$("$bin" -p process.versions.modules)"
   [ -f "$cache/better-sqlite3/abi-$abi.node" ] || build_addon "$version" "$abi"
-  cp "$cache/better-sqlite3/abi-$abi.node" "$addon"
+  cp --remove-destination "$cache/better-sqlite3/abi-$abi.node" "$addon"
   if [ "$#" -gt 0 ]; then filters=("$@"); else read -r -a filters <<<"${FILTERS[$line]:-}"; fi
   echo "node-lines: Node $version: ${filters[*]:-every test}"
   start=$SECONDS
