@@ -37,6 +37,7 @@ export interface TestHub {
 export async function startHub(options: HubOptions = {}): Promise<TestHub> {
   const hub = createHub({ jwt: { key: TEST_KEY }, audience: TEST_AUDIENCE, issuer: TEST_ISSUER, ...options });
   const server = http.createServer((req, res) => hub.handle(req, res));
+  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -4,11 +4,10 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
-import type { SseStream } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import type { Subscriber } from './subscriber.js';
+import type { AttachableStream, Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import { UpdateFrames } from './update-frames.js';
 
@@ -66,7 +65,7 @@ export class SubscriberRegistry {
   }
 
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
-  attach(subscriber: Subscriber, stream: SseStream): void {
+  attach(subscriber: Subscriber, stream: AttachableStream): void {
     subscriber.stream = stream;
     subscriber.onStreamClosed = this.#streamClosed;
     stream.on('slow', this.#streamSlow);
