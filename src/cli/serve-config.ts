@@ -230,6 +230,13 @@ function readValue(spec: OptionSpec, raw: Raw): unknown {
         );
       }
       const list = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+      if (spec.choices !== undefined) {
+        const bad = list.find((item) => !spec.choices!.includes(item));
+        if (bad !== undefined || list.length === 0) {
+          throw invalid(source, value, `must list one or more of ${spec.choices.join(', ')}`);
+        }
+        return list;
+      }
       for (const origin of list) checkOrigin(source, origin);
       return list;
     }

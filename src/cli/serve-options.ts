@@ -4,8 +4,9 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, JWT_ALGORITHMS } from '../hub/options.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_POLL_TIMEOUT_MS, JWT_ALGORITHMS } from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import { WIRE_FORMATS } from '../hub/subscribers/wire-format.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -49,6 +50,8 @@ export interface ServeConfig {
   tlsKey: string | undefined;
   workers: number;
   maxConnectionsPerAddress: number;
+  transports: string[];
+  pollTimeoutMs: number | undefined;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -103,6 +106,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tlsKey: undefined,
   workers: 1,
   maxConnectionsPerAddress: 0,
+  transports: [...WIRE_FORMATS],
+  pollTimeoutMs: undefined,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -328,6 +333,25 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'transports',
+    flag: 'transports',
+    env: 'HERALD_TRANSPORTS',
+    kind: 'list',
+    value: '<list>',
+    choices: WIRE_FORMATS,
+    help: 'how subscribers may connect: sse, ws (WebSocket), poll (long polling), comma-separated',
+    shownDefault: WIRE_FORMATS.join(','),
+  },
+  {
+    key: 'pollTimeoutMs',
+    flag: 'poll-timeout',
+    env: 'HERALD_POLL_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'how long a long poll waits for an update before answering an empty list',
+    shownDefault: formatDuration(DEFAULT_POLL_TIMEOUT_MS),
   },
   {
     key: 'demo',
