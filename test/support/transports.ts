@@ -208,53 +208,46 @@ export async function openFeed(
   }
   // poll: a loop of polls; each answer's updates are queued in order.
   const queue: UpdateObject[] = [];
-  const waiting: ((u: UpdateObject) => void)[] = [];
+  const waiting: { resolve: (u: UpdateObject) => void; reject: (e: Error) => void }[] = [];
   let cursor = lastEventId;
-  let stopped = false;
+  let stopped: Error | undefined;
   const controller = new AbortController();
-  let firstAnswer: () => void = () => {};
-  const ready = new Promise<void>((r) => (firstAnswer = r));
+  const stop = (error: Error) => {
+    stopped ??= error;
+    controller.abort();
+    for (const w of waiting.splice(0)) w.reject(stopped);
+  };
   const loop = async () => {
-    while (!stopped) {
+    while (stopped === undefined) {
       const params: [string, string][] = [['transport', 'poll']];
       if (cursor !== undefined) params.push(['lastEventID', cursor]);
-      const pollUrl = withQuery(url, params);
-      let res: Response;
-      try {
-        res = await fetch(pollUrl, {
-          headers,
-          signal: controller.signal,
-        });
-      } catch {
-        return;
-      }
-      const body = (await res.json()) as { lastEventID: string; updates: UpdateObject[] };
-      if (res.status !== 200) throw new Error(`poll refused: ${res.status}`);
+      const res = await fetch(withQuery(url, params), { headers, signal: controller.signal });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`poll answered ${res.status}: ${text}`);
+      const body = JSON.parse(text) as { lastEventID: string; updates: UpdateObject[] };
       cursor = body.lastEventID;
       for (const u of body.updates) {
         const w = waiting.shift();
-        if (w !== undefined) w(u);
+        if (w !== undefined) w.resolve(u);
         else queue.push(u);
       }
-      firstAnswer();
     }
   };
-  void loop();
-  if (cursor !== undefined) firstAnswer();
+  loop().catch((error: Error) => stop(error));
   return {
     transport,
     get lastEventId() {
       return cursor;
     },
-    ready,
+    ready: Promise.resolve(),
     next() {
       const u = queue.shift();
       if (u !== undefined) return Promise.resolve(u);
-      return new Promise((r) => waiting.push(r));
+      if (stopped !== undefined) return Promise.reject(stopped);
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
     },
     close() {
-      stopped = true;
-      controller.abort();
+      stop(new Error('feed closed'));
     },
   };
 }
