@@ -169,7 +169,9 @@ export async function openFeed(
 ): Promise<Feed> {
   const target = lastEventId === undefined ? url : withQuery(url, [['lastEventID', lastEventId]]);
   if (transport === 'sse') {
-    const stream = await openStream(target, headers);
+    // A connection of its own: a stream the hub ends closes its connection (while its head says
+    // keep-alive), which a pooling agent would otherwise hand to the next request.
+    const stream = await openStream(target, headers, false);
     if (stream.status !== 200) throw new Error(`sse refused: ${stream.status} ${stream.text}`);
     let last = lastEventId ?? (stream.headers['last-event-id'] as string | undefined);
     return {
