@@ -4,7 +4,12 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_POLL_TIMEOUT_MS, JWT_ALGORITHMS } from '../hub/options.js';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_POLL_TIMEOUT_MS,
+  DEFAULT_RETRY_MS,
+  JWT_ALGORITHMS,
+} from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
 import { WIRE_FORMATS } from '../hub/subscribers/wire-format.js';
 import { formatDuration } from './duration.js';
@@ -46,6 +51,7 @@ export interface ServeConfig {
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
+  retryMs: number | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
@@ -102,6 +108,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
+  retryMs: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
@@ -288,7 +295,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'duration',
     value: '<duration>',
     shownDefault: formatDuration(DEFAULT_HEARTBEAT_MS),
-    help: 'interval of keep-alive comments on idle streams; 0 disables them',
+    help: 'longest silence of a stream: idle streams get a keep-alive comment; 0 disables them',
+  },
+  {
+    key: 'retryMs',
+    flag: 'retry',
+    env: 'HERALD_RETRY',
+    kind: 'duration',
+    value: '<duration>',
+    shownDefault: formatDuration(DEFAULT_RETRY_MS),
+    help: 'reconnection delay (retry:) sent to subscribers when their stream opens',
   },
   {
     key: 'tcpNoDelay',
