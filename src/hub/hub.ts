@@ -438,6 +438,9 @@ class HeraldHub implements Hub, HubContext {
     this.closing = true;
     this.#closed = (async () => {
       this.sse.closeAll({ retryMs: options.retryMs });
+      // Waiting long polls answer now, with no update and their cursor.
+      const polls = [...this.registry.values()].filter((s) => s.format === 'poll');
+      for (const s of polls) s.stream?.close();
       await this.#ws.close(options.retryMs);
       this.registry.close();
       this.#unsubscribe();

@@ -51,6 +51,7 @@ const SAFE_HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 export class WebSocketTransport implements ClosingState {
   shutdown: { code: number; reason: string } | null = null;
+  readonly closing = new Set<WebSocket>();
   /** The WebSocket streams: their heartbeat (a ping) and shutdown. */
   readonly server: SseServer;
   readonly #ctx: HubContext;
@@ -75,8 +76,8 @@ export class WebSocketTransport implements ClosingState {
       noServer: true,
       perMessageDeflate: false,
       maxPayload: WS_MAX_PAYLOAD,
-      // The set of open sockets serves the shutdown only; streams are tracked by `server`.
-      clientTracking: true,
+      // Streams are tracked by `server`; ws's own set would add a closure per socket.
+      clientTracking: false,
       WebSocket: HubWebSocket,
       verifyClient: (info, done) => {
         this.#verify(info.req as UpgradeRequest, done);
@@ -165,11 +166,11 @@ export class WebSocketTransport implements ClosingState {
       reason: `hub shutting down: reconnect${when} with lastEventID`,
     };
     this.server.closeAll();
-    const clients = this.#wss.clients;
-    if (clients.size > 0) {
+    const closing = this.closing;
+    if (closing.size > 0) {
       const deadline = Date.now() + SHUTDOWN_GRACE_MS;
-      while (clients.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const ws of clients) ws.terminate();
+      while (closing.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const ws of closing) ws.terminate();
     }
     this.#wss.close();
   }

@@ -43,6 +43,12 @@ export const Reason = {
 export interface ClosingState {
   /** Set while the hub shuts down: every stream ending then ends with it. */
   readonly shutdown: { code: number; reason: string } | null;
+  /** Sockets closed by the shutdown, until they are gone (the shutdown cuts the slow ones). */
+  readonly closing: Set<WebSocket>;
+}
+
+function forgetClosed(this: TaggedWs, state: ClosingState): void {
+  state.closing.delete(this);
 }
 
 const kSink = Symbol('herald.wsSink');
@@ -121,8 +127,13 @@ export class WebSocketSink implements Sink {
     this.#done = true;
     if (chunk !== null && chunk.byteLength > 0 && this.#ws.readyState === OPEN) this.#socket.write(chunk);
     const shutdown = this.#state.shutdown;
-    if (shutdown !== null) this.#ws.close(shutdown.code, shutdown.reason);
-    else if (this.#subscriber.expiresAt <= Date.now()) this.#ws.close(CloseCode.normal, Reason.expired);
+    if (shutdown !== null) {
+      // Tracked only now: in normal operation no set holds every socket.
+      const ws = this.#ws;
+      this.#state.closing.add(ws);
+      ws.once('close', forgetClosed.bind(ws, this.#state));
+      ws.close(shutdown.code, shutdown.reason);
+    } else if (this.#subscriber.expiresAt <= Date.now()) this.#ws.close(CloseCode.normal, Reason.expired);
     else this.#ws.close(CloseCode.normal, Reason.ended);
   }
 
