@@ -178,7 +178,12 @@ describe('long polling (transport=poll)', () => {
 test('hub.close() answers waiting polls at once, with their cursor', async () => {
   const hub = await startHub({ anonymous: true, pollTimeoutMs: 60_000 });
   await hub.hub.publish({ topics: ['p/close'], data: 'x', id: 'p-close-0' });
-  const waiting = pollOnce(pollUrl(hub, [['topic', 'p/close'], ['lastEventID', 'p-close-0']]));
+  const waiting = pollOnce(
+    pollUrl(hub, [
+      ['topic', 'p/close'],
+      ['lastEventID', 'p-close-0'],
+    ]),
+  );
   await subscribers(hub, 1);
   await hub.close();
   assert.deepEqual((await waiting).body, { lastEventID: 'p-close-0', updates: [] });

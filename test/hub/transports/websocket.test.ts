@@ -284,6 +284,35 @@ describe('WebSocket subscribers (Upgrade on /.well-known/mercure)', () => {
   });
 });
 
+test('past maxConnectionsPerAddress an upgrade gets 429 with Retry-After; a closed socket frees its place', async (t) => {
+  const hub = await startHub({ anonymous: true, maxConnectionsPerAddress: 2 });
+  t.after(() => hub.close());
+  const url = subscribeUrl(hub, [['topic', 'ws/limit']]);
+  const first = await mustOpenSocket(url);
+  const second = await mustOpenSocket(url);
+  const third = refused(await openSocket(url));
+  assert.equal(third.status, 429);
+  assert.equal(third.headers['retry-after'], '1');
+  assert.match(third.body, /maxConnectionsPerAddress/);
+  // An event stream from the same address is counted with them.
+  const sse = await fetch(url);
+  assert.equal(sse.status, 429);
+  await sse.text();
+  first.close();
+  await first.closed;
+  let again = await openSocket(url);
+  // The hub sees the close a moment after the client: retry until the place is free.
+  while (!('ws' in again)) {
+    await new Promise((r) => setTimeout(r, 10));
+    again = await openSocket(url);
+  }
+  await hub.hub.publish({ topics: ['ws/limit'], data: 'in', id: 'ws-limit-1' });
+  assert.equal((await again.next()).data, 'in');
+  assert.equal((await second.next()).data, 'in');
+  again.close();
+  second.close();
+});
+
 describe('WebSocket origin rules under corsOrigins *', () => {
   test('any origin may connect, but its cookie does not authorize', async () => {
     const hub = await startHub({ anonymous: true, corsOrigins: ['*'] });
