@@ -8,6 +8,12 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './auth/index.js';
+export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
+export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
+export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
+export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
+export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';
@@ -24,7 +30,10 @@ export {
   HUB_PATH,
   HubOptionError,
   type HubOptions,
+  JWT_ALGORITHMS,
   type JwtKeyOptions,
+  ORIGIN_RULE,
+  parseOrigin,
   type ResolvedHubOptions,
   resolveHubOptions,
 } from './options.js';
@@ -35,9 +44,11 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
+  createMemoryStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openStore,
+  parseStoreSpec,
   type Retention,
   type Store,
   StoreUnavailableError,
