@@ -115,7 +115,7 @@ class HeraldHub implements Hub, HubContext {
     this.cors = new Cors(options.corsOrigins);
     this.sse = new SseServer({ heartbeatMs: options.heartbeatMs });
     this.streamOptions = {
-      retryMs: options.retryMs ?? null,
+      retryMs: options.retryMs,
       maxQueueBytes: options.maxQueuedBytes,
       tcpNoDelay: options.tcpNoDelay,
       // ~2 KB less per HTTP/1.1 subscriber; `close()` ends every stream, so nothing relies on

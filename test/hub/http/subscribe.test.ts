@@ -30,6 +30,14 @@ describe('subscribe (GET /.well-known/mercure)', () => {
     sub.close();
   });
 
+  test('a stream opens with a comment and the retry hint, 3000 ms by default', async () => {
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'opening']]));
+    await publish(hub, { topic: 'opening', data: 'first' }, pub);
+    assert.equal((await sub.next()).data, 'first');
+    assert.ok(sub.text.startsWith(': ok\nretry: 3000\n\n'), JSON.stringify(sub.text));
+    sub.close();
+  });
+
   test('draft-07 topic=: exact strings, URI templates and *', async () => {
     const exact = await openStream(subscribeUrl(hub, [['topic', 'https://example.com/books/1']]));
     const template = await openStream(subscribeUrl(hub, [['topic', 'https://example.com/books/{id}']]));
