@@ -53,14 +53,19 @@ test('node:http: an HTTP/1.0 client gets no keep-alive and no chunked framing', 
 test('node:http: a stream created after the client left is closed at once and not registered', async () => {
   const sse = new SseServer();
   let stream: SseStream | undefined;
+  let handling: () => void;
+  const handled = new Promise<void>((resolve) => {
+    handling = resolve;
+  });
   const { port, close } = await listen((req, res) => {
     req.socket.once('close', () => {
       stream = sse.stream(req, res);
     });
+    handling();
   });
   const client = new RawClient(port);
-  await eventually(() => client.socket.bytesWritten > 0, 'request sent');
-  await new Promise((r) => setTimeout(r, 20));
+  // The client leaves only once the handler holds the request.
+  await handled;
   client.close();
   await eventually(() => stream !== undefined, 'handler ran');
   assert.equal(stream!.closed, true);

@@ -37,6 +37,11 @@ export interface VerifierOptions {
   cacheSize?: number;
   /** Base URL for relative URL-pattern grants: the hub's URL (see `compileSelector`). */
   baseUrl?: string;
+  /**
+   * The clock `exp` and `nbf` are checked against, in ms since the epoch. Default `Date.now`; tests
+   * pass a fake one to see a token expire without waiting for it.
+   */
+  now?: () => number;
 }
 
 /** Verifies access tokens; create it once, at startup (keys are imported then). */
@@ -112,6 +117,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   // A signature verified once stays verified; only the validity window depends on the time.
   const verified = cacheSize >= 2 ? new LruCache<string, Claims>(cacheSize) : undefined;
+  const clock = options.now;
+  const now = clock ?? Date.now;
 
   return {
     async verify(token: string): Promise<Claims> {
@@ -122,7 +129,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         );
       }
       const known = verified?.get(token);
-      if (known !== undefined && withinValidity(known.raw, clockTolerance)) return known;
+      if (known !== undefined && withinValidity(known.raw, clockTolerance, now())) return known;
       if (!COMPACT_JWS.test(token)) {
         throw AuthError.invalidToken('the access token is not a compact JWS (three base64url parts)');
       }
@@ -147,6 +154,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         );
       }
       const verifyOptions: JWTVerifyOptions = { clockTolerance };
+      if (clock !== undefined) verifyOptions.currentDate = new Date(clock());
       if (is10) {
         if (audience === undefined || issuer === undefined) {
           throw AuthError.invalidToken(
@@ -168,8 +176,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
 }
 
 /** The `exp` and `nbf` checks jose made at verification, made again for a remembered token. */
-function withinValidity(payload: JWTPayload, toleranceSec: number): boolean {
-  const now = Math.floor(Date.now() / 1000);
+function withinValidity(payload: JWTPayload, toleranceSec: number, nowMs: number): boolean {
+  const now = Math.floor(nowMs / 1000);
   if (typeof payload.exp === 'number' && payload.exp <= now - toleranceSec) return false;
   if (typeof payload.nbf === 'number' && payload.nbf > now + toleranceSec) return false;
   return true;

@@ -392,13 +392,22 @@ describe('signatures and keys', () => {
   });
 
   test('a remembered token is still refused once expired', async () => {
-    const verifier = hmac({ clockToleranceSec: 0 });
-    const exp = now() + 1;
+    // A fake clock: the token expires when the test says so, not after a real wait.
+    let clock = Date.now();
+    const verifier = hmac({ clockToleranceSec: 0, now: () => clock });
+    const exp = Math.floor(clock / 1000) + 60;
     const token = await sign({ exp, mercure: { publish: ['*'] } }, SECRET);
     const first = await verifier.verify(token);
     assert.equal(await verifier.verify(token), first, 'the second use is served from the cache');
-    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    clock = exp * 1000 - 1000;
+    assert.equal(await verifier.verify(token), first, 'still valid a second before exp');
+    clock = exp * 1000;
     await invalidToken(verifier.verify(token), /expired/);
+    // The full verification (no cache) reads the same clock.
+    await invalidToken(
+      hmac({ clockToleranceSec: 0, cacheSize: 0, now: () => clock }).verify(token),
+      /expired/,
+    );
     // Without the cache, each use is a full verification.
     const uncached = hmac({ cacheSize: 0 });
     const token2 = await sign({ mercure: { publish: ['*'] } }, SECRET);
