@@ -9,7 +9,9 @@
  */
 
 export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './auth/index.js';
+export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
 export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
+export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
 export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
 export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
@@ -24,6 +26,7 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,
   DEFAULT_MAX_TOPICS_PER_UPDATE,
+  DEFAULT_RETRY_MS,
   HUB_PATH,
   HubOptionError,
   type HubOptions,

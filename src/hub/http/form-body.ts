@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HubHttpError } from './errors.js';
+import { parseStrictForm } from './strict-form.js';
 
 function tooLarge(maxBytes: number, size: number | string): HubHttpError {
   return new HubHttpError(
@@ -12,6 +13,9 @@ function tooLarge(maxBytes: number, size: number | string): HubHttpError {
     `publish bodies are limited to ${maxBytes} bytes (got ${size}); send less data or raise maxBodyBytes`,
   );
 }
+
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** True when the Content-Type is form-urlencoded (parameters such as charset allowed). */
 export function isFormContentType(contentType: string | undefined): boolean {
@@ -23,7 +27,8 @@ export function isFormContentType(contentType: string | undefined): boolean {
 
 /**
  * Resolves the body's fields. Rejects with 413 past `maxBytes` (the request is then drained no
- * further: the caller answers and closes), 400 when the body is not valid UTF-8.
+ * further: the caller answers and closes), 400 when the body, or a value once
+ * percent-decoded, is not valid UTF-8.
  */
 export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
   const declared = req.headers['content-length'];
@@ -47,7 +52,8 @@ export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<UR
       cleanup();
       let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size));
+        // A publish body usually arrives in one chunk: decode it as is.
+        text = UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
       } catch (cause) {
         reject(
           new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8', undefined, {
@@ -56,7 +62,11 @@ export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<UR
         );
         return;
       }
-      resolve(new URLSearchParams(text));
+      try {
+        resolve(parseStrictForm(text, 'body'));
+      } catch (error) {
+        reject(error);
+      }
     };
     const onError = (error: Error) => {
       cleanup();

@@ -391,27 +391,36 @@ describe('signatures and keys', () => {
     await invalidToken(hmac().verify(await token10([], { exp: now() - 60 })), /expired/);
   });
 
-  test('a remembered token is still refused once expired', async () => {
-    // A fake clock: the token expires when the test says so, not after a real wait.
-    let clock = Date.now();
-    const verifier = hmac({ clockToleranceSec: 0, now: () => clock });
-    const exp = Math.floor(clock / 1000) + 60;
+  test('a remembered token is still refused once expired (fake clock)', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const verifier = hmac({ clockToleranceSec: 0 });
+    const exp = now() + 60;
     const token = await sign({ exp, mercure: { publish: ['*'] } }, SECRET);
     const first = await verifier.verify(token);
     assert.equal(await verifier.verify(token), first, 'the second use is served from the cache');
-    clock = exp * 1000 - 1000;
-    assert.equal(await verifier.verify(token), first, 'still valid a second before exp');
-    clock = exp * 1000;
+    t.mock.timers.setTime(exp * 1000 - 1);
+    assert.equal(await verifier.verify(token), first, 'valid up to its exp');
+    t.mock.timers.setTime(exp * 1000);
     await invalidToken(verifier.verify(token), /expired/);
     // The full verification (no cache) reads the same clock.
-    await invalidToken(
-      hmac({ clockToleranceSec: 0, cacheSize: 0, now: () => clock }).verify(token),
-      /expired/,
-    );
+    await invalidToken(hmac({ clockToleranceSec: 0, cacheSize: 0 }).verify(token), /expired/);
     // Without the cache, each use is a full verification.
     const uncached = hmac({ cacheSize: 0 });
     const token2 = await sign({ mercure: { publish: ['*'] } }, SECRET);
     assert.notEqual(await uncached.verify(token2), await uncached.verify(token2));
+  });
+
+  test('a remembered token honours nbf again after the clock steps back; failures are not remembered', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const verifier = hmac({ clockToleranceSec: 0 });
+    const start = now();
+    const early = await sign({ nbf: start + 60, mercure: { publish: ['*'] } }, SECRET);
+    await invalidToken(verifier.verify(early), /nbf/);
+    await invalidToken(verifier.verify(early), /nbf/);
+    t.mock.timers.setTime((start + 60) * 1000);
+    await verifier.verify(early);
+    t.mock.timers.setTime((start + 59) * 1000);
+    await invalidToken(verifier.verify(early), /nbf/);
   });
 
   test('malformed and oversized tokens are refused before verification', async () => {
