@@ -58,7 +58,17 @@ test('TLS: a certificate that is not PEM is bad usage (exit 2)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { key } = selfSigned(dir);
-  const herald = startHerald(['serve', '--jwt-key', 'k', '--port', '0', '--tls-cert', key, '--tls-key', key]);
+  const herald = startHerald([
+    'serve',
+    '--jwt-key',
+    'k'.repeat(32),
+    '--port',
+    '0',
+    '--tls-cert',
+    key,
+    '--tls-key',
+    key,
+  ]);
   t.after(() => herald.kill());
   assert.equal(await herald.exited, 2);
   assert.match(
