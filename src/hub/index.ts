@@ -26,6 +26,7 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,
   DEFAULT_MAX_TOPICS_PER_UPDATE,
+  DEFAULT_POLL_TIMEOUT_MS,
   DEFAULT_RETRY_MS,
   HUB_PATH,
   HubOptionError,
@@ -36,6 +37,7 @@ export {
   parseOrigin,
   type ResolvedHubOptions,
   resolveHubOptions,
+  type Transport,
 } from './options.js';
 export {
   createRedisPresence,
@@ -60,4 +62,5 @@ export {
   type SelectorSyntax,
   type SubscriberRecord,
 } from './subscribers/presence.js';
+export { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
 export type { Update } from './update.js';
