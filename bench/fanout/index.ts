@@ -6,7 +6,8 @@
  * child pinned to core 1, so the server's CPU time is its own. Each implementation publishes at full
  * speed (every event in one synchronous loop, as a burst of publishes would arrive) and at a fixed
  * rate (one event per event-loop turn). Runs are interleaved (herald, better-sse, herald, ...) and
- * the median of each figure is reported. Results go to bench/results/fanout.md.
+ * the median of each figure is reported. Results go to bench/results/raw/fanout.md (`--update`:
+ * bench/results/fanout.md, the committed figures; `--out PATH`: anywhere).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,6 +17,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { resultsFile } from '../results-file.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -26,7 +28,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     size: { type: 'string', default: '100' },
     timeout: { type: 'string', default: '300' },
-    out: { type: 'string', default: join(here, '..', 'results', 'fanout.md') },
+    out: { type: 'string' },
+    update: { type: 'boolean', default: false },
     // For quick checks while developing: e.g. --only herald --modes full
     only: { type: 'string' },
     modes: { type: 'string', default: 'full,rate' },
@@ -218,9 +221,10 @@ Run on ${new Date().toISOString().slice(0, 10)} with:
 npm run bench:fanout -- --subscribers ${SUBSCRIBERS} --events ${EVENTS} --runs ${RUNS} --rate ${RATE} --size ${SIZE}
 \`\`\`
 `;
-mkdirSync(dirname(values.out!), { recursive: true });
-writeFileSync(values.out!, report);
-console.error(`wrote ${values.out}`);
+const out = values.out ?? resultsFile('fanout.md');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, report);
+console.error(`wrote ${out}`);
 
 function betterSseVersion(): string {
   // better-sse does not export its package.json; read it next to its resolved entry point.

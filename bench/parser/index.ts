@@ -1,7 +1,8 @@
 /**
  * Parser throughput: herald's parser against eventsource-parser 3.x on the same inputs, in one run.
  *
- *   npm run bench:parser                      # full run, writes bench/results/parser.md
+ *   npm run bench:parser                      # full run, writes bench/results/raw/parser.md
+ *   npm run bench:parser -- --update          # the same, replacing the committed bench/results/parser.md
  *   BENCH_ROUNDS=5 BENCH_ONLY=small npm run bench:parser -- --no-write   # a quick look while developing
  *
  * Each pass creates a parser (one per connection, as a client does) and feeds it every chunk of a
@@ -25,6 +26,7 @@ import {
   type StreamFixture,
   smallEvents,
 } from '../fixtures/event-streams.js';
+import { resultsFile } from '../results-file.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const MIN_MS = Number(process.env.BENCH_MS ?? 60);
@@ -298,6 +300,7 @@ process CPU time, can fall inside the timed window and weighs more on the parser
 On bytes herald decodes ASCII streams through Node's SIMD UTF-8 path (\`src/protocol/utf8-chunk-decoder.ts\`) and switches to
 a streaming \`TextDecoder\` once a stream shows other text (the \`large-json\` fixture has accented letters).
 `;
-  writeFileSync(new URL('../results/parser.md', import.meta.url), md);
-  console.error('wrote bench/results/parser.md');
+  const out = resultsFile('parser.md');
+  writeFileSync(out, md);
+  console.error(`wrote ${out}`);
 }

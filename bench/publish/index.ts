@@ -6,7 +6,8 @@
  * the two do not take turns on one core. Each mode runs `rounds` times, alternating, after a warm-up
  * of each; figures are over all rounds.
  *
- * Usage: npm run bench:publish [-- --requests 2000 --concurrency 16 --rounds 2 --out bench/results/publish.md]
+ * Usage: npm run bench:publish [-- --requests 2000 --concurrency 16 --rounds 2 --update | --out PATH]
+ * Writes bench/results/raw/publish.md; `--update` replaces the committed bench/results/publish.md.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createPublisher, encodeUpdateForm, type Publisher } from '../../src/publisher/index.js';
+import { resultsFile } from '../results-file.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,7 +24,8 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '500' },
-    out: { type: 'string', default: 'bench/results/publish.md' },
+    out: { type: 'string' },
+    update: { type: 'boolean', default: false },
   },
 });
 const requests = Number(values.requests);
@@ -181,5 +184,6 @@ ${ratio}.
 
 Rerun: \`npm run bench:publish -- --requests ${requests} --concurrency ${concurrency} --rounds ${rounds}\`.
 `;
-writeFileSync(values.out!, report);
-console.log(`wrote ${values.out}`);
+const out = values.out ?? resultsFile('publish.md');
+writeFileSync(out, report);
+console.log(`wrote ${out}`);

@@ -31,13 +31,13 @@ test('bad usage prints one line on stderr and exits 2', async () => {
     [[], {}, /^$/],
     [['start'], {}, /^herald: unknown command "start"; the command is "herald serve"/],
     [
-      ['serve', '--port', 'abc', '--jwt-key', 'k'],
+      ['serve', '--port', 'abc', '--jwt-key', 'k'.repeat(32)],
       {},
       /^herald: --port must be a whole number from 0 to 65535 \(got "abc"\)\n$/,
     ],
     [
       ['serve'],
-      { HERALD_JWT_KEY: 'k', HERALD_HEARTBEAT: '15' },
+      { HERALD_JWT_KEY: 'k'.repeat(32), HERALD_HEARTBEAT: '15' },
       /^herald: HERALD_HEARTBEAT must be a duration/,
     ],
     // Refused by the hub's own checks, before any worker starts.

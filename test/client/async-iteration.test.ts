@@ -2,6 +2,7 @@
 // connection fails, closes the source when the loop breaks, bounded queue.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
 import { test } from 'node:test';
 import { EventSource, EventSourceError } from '../../src/client/index.js';
 import { EVENT_STREAM_HEADERS, startStreamServer } from './stream-server.js';
@@ -62,7 +63,9 @@ test('keeps iterating across reconnects; throws an EventSourceError when the con
 });
 
 test('a consumer more than maxQueued events behind gets HERALD_ERR_QUEUE_OVERFLOW; the source closes', async (t) => {
+  let served: ServerResponse | undefined;
   const server = await startStreamServer(t, (_req, res) => {
+    served = res;
     res.writeHead(200, EVENT_STREAM_HEADERS).write('data: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\n');
   });
   const es = new EventSource(server.url);
@@ -78,7 +81,8 @@ test('a consumer more than maxQueued events behind gets HERALD_ERR_QUEUE_OVERFLO
   // The third event found the queue full: the iteration failed and closed the source, which stops
   // the rest of the chunk.
   assert.equal(es.readyState, EventSource.CLOSED);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Once the server sees the connection gone, nothing more can arrive: the fourth event never did.
+  if (!served!.destroyed) await once(served!, 'close');
   assert.deepEqual(seenByListener, ['1', '2', '3']);
   assert.equal((await iterator.next()).value?.data, '1');
   assert.equal((await iterator.next()).value?.data, '2');

@@ -113,7 +113,8 @@ for (const count of [2, 3]) {
           const during = Array.from({ length: 6 }, (_, i) =>
             publishTo(nodes[i % count]!.hubUrl, token, { topic: TOPIC, data: `p-${i}` }),
           );
-          await new Promise((r) => setTimeout(r, 700));
+          // Every node's XADD reached the paused Redis and waits there, unread.
+          await redis.waitForUnreadCommands(count);
           redis.resume();
           const results = await Promise.all(during);
           assert.deepEqual(
@@ -149,17 +150,17 @@ for (const count of [2, 3]) {
           await Promise.all(subs.map((s, i) => s.until((x) => x.comments >= comments[i]! + 2)));
 
           await redis.restart();
-          // Each node in turn publishes as soon as it takes publishes again, so that every node is
-          // back (its writer reconnects on its own schedule) before the next phase publishes; every
-          // node reads each update once its reader is back.
-          let taken = 0;
-          while (taken < 5) {
-            const { status } = await publishTo(nodes[taken % count]!.hubUrl, token, {
+          // Each node says when its connections are back (its second "redis available": the first
+          // was at start); from then on it takes publishes, and its reader reads what any node appends.
+          await Promise.all(
+            nodes.map((node) => node.proc.waitForOutput(/("msg":"redis available"[\s\S]*){2}/)),
+          );
+          for (let i = 0; i < 5; i++) {
+            const { status, body } = await publishTo(nodes[i % count]!.hubUrl, token, {
               topic: TOPIC,
-              data: `back-${taken}`,
+              data: `back-${i}`,
             });
-            if (status === 200) taken++;
-            else await new Promise((r) => setTimeout(r, 50));
+            assert.equal(status, 200, body);
           }
           await Promise.all(subs.map((s) => s.until((x) => x.events.length >= 5)));
           for (const s of subs) {

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
@@ -63,6 +64,26 @@ export class OwnRedis {
 
   resume(): void {
     this.#child?.kill('SIGCONT');
+  }
+
+  /**
+   * Resolves once at least `connections` client connections have bytes waiting in this Redis's
+   * receive queues: commands sent to it while it is paused, which it has not read. Linux only (it
+   * reads /proc/net/tcp); checked again on each turn of a 10 ms timer, never a fixed wait.
+   */
+  async waitForUnreadCommands(connections: number): Promise<void> {
+    const port = this.port.toString(16).toUpperCase().padStart(4, '0');
+    for (;;) {
+      let waiting = 0;
+      for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+        const [, local, , state, queues] = line.trim().split(/\s+/);
+        // 01: ESTABLISHED; the receive queue is the hex count after the colon.
+        if (local?.endsWith(`:${port}`) && state === '01' && Number.parseInt(queues!.split(':')[1]!, 16) > 0)
+          waiting++;
+      }
+      if (waiting >= connections) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** Kills it (SIGKILL: no goodbye to clients) and waits for the exit. */

@@ -402,6 +402,8 @@ describe('signatures and keys', () => {
     assert.equal(await verifier.verify(token), first, 'valid up to its exp');
     t.mock.timers.setTime(exp * 1000);
     await invalidToken(verifier.verify(token), /expired/);
+    // The full verification (no cache) reads the same clock.
+    await invalidToken(hmac({ clockToleranceSec: 0, cacheSize: 0 }).verify(token), /expired/);
     // Without the cache, each use is a full verification.
     const uncached = hmac({ cacheSize: 0 });
     const token2 = await sign({ mercure: { publish: ['*'] } }, SECRET);
