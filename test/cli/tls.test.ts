@@ -1,44 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
+import { selfSigned } from '../support/self-signed.js';
 import { startHerald } from './herald-process.js';
 import { listeningUrl, openHttp2Stream, openStream, publish, publisherToken } from './streams.js';
 
 const HUB = '/.well-known/mercure';
-
-/** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */
-function selfSigned(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 test('TLS: HTTP/2 and HTTP/1.1 clients subscribe on the same port and both receive', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
@@ -102,7 +72,17 @@ test('TLS: a certificate that is not PEM is bad usage (exit 2)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { key } = selfSigned(dir);
-  const herald = startHerald(['serve', '--jwt-key', 'k', '--port', '0', '--tls-cert', key, '--tls-key', key]);
+  const herald = startHerald([
+    'serve',
+    '--jwt-key',
+    'tls-test-secret-key-of-32-bytes-long',
+    '--port',
+    '0',
+    '--tls-cert',
+    key,
+    '--tls-key',
+    key,
+  ]);
   t.after(() => herald.kill());
   assert.equal(await herald.exited, 2);
   assert.match(

@@ -7,15 +7,17 @@ import type { Logger } from 'pino';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import type { AttachableStream, Subscriber } from './subscriber.js';
+import {
+  type AttachableStream,
+  NO_PRIVATE_ACCESS,
+  type PrivateAccess,
+  type Subscriber,
+} from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import { UpdateFrames } from './update-frames.js';
 import type { WireFormat } from './wire-format.js';
 
 export { encodeUpdate } from './update-frames.js';
-
-/** Polls a stream's queue during replay; history is not a hot path and the stream has no drain event. */
-const REPLAY_POLL_MS = 5;
 
 export class SubscriberRegistry {
   readonly index = new SubscriberIndex();
@@ -24,6 +26,8 @@ export class SubscriberRegistry {
   readonly #maxQueuedBytes: number;
   readonly #expiry: ExpiryQueue<Subscriber>;
   readonly #scratch: Subscriber[] = [];
+  /** Per update: grant set -> may it read the (private) update. */
+  readonly #readers = new Map<PrivateAccess, boolean>();
   readonly #onClosed: (subscriber: Subscriber) => void;
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
@@ -109,6 +113,7 @@ export class SubscriberRegistry {
     const n = matches.length;
     if (n === 0) return;
     const frames = new UpdateFrames(update);
+    if (update.private) this.#readers.clear();
     // Counted per format in locals: the common case (every subscriber on SSE) adds one comparison.
     let sse = 0;
     let ws = 0;
@@ -116,7 +121,7 @@ export class SubscriberRegistry {
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
-      if (update.private && !s.access.matchesAny(update.topics)) continue;
+      if (update.private && !this.#mayRead(s.access, update)) continue;
       if (s.state === 'live') {
         let bytes: Uint8Array;
         try {
@@ -146,6 +151,21 @@ export class SubscriberRegistry {
       if (poll > 0) this.#count('poll', poll, frames);
       metrics.observeLatency(update.time);
     }
+  }
+
+  /**
+   * Whether a grant set reads a private update, decided once per distinct grant set and update:
+   * subscribers of one token share its claims' grant set (the verifier remembers the token), so
+   * thousands of subscribers of a few tokens cost a few evaluations. Cleared for each update.
+   */
+  #mayRead(access: PrivateAccess, update: Update): boolean {
+    if (access === NO_PRIVATE_ACCESS) return false;
+    let allowed = this.#readers.get(access);
+    if (allowed === undefined) {
+      allowed = access.matchesAny(update.topics);
+      this.#readers.set(access, allowed);
+    }
+    return allowed;
   }
 
   #count(format: WireFormat, deliveries: number, frames: UpdateFrames): void {
@@ -185,7 +205,7 @@ export class SubscriberRegistry {
       if (sent.has(update.id) || !s.wants(update)) continue;
       const bytes = new UpdateFrames(update).get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
-        await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+        await stream.whenDrained();
       }
       if (s.state !== 'replaying' || !stream.write(bytes)) return;
       sent.add(update.id);
