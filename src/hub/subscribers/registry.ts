@@ -4,13 +4,13 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
-import type { SseStream } from '../../server/index.js';
+import type { SlowConsumerError, SseStream } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
-import { UpdateFrames } from './update-frames.js';
+import { streamKey, UpdateFrames } from './update-frames.js';
 
 export { encodeUpdate } from './update-frames.js';
 
@@ -28,8 +28,9 @@ export class SubscriberRegistry {
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
   readonly #streamClosed = (subscriber: Subscriber) => this.drop(subscriber);
-  readonly #streamSlow = () => {
-    this.#metrics.slowClientsDropped++;
+  readonly #streamSlow = (error: SlowConsumerError) => {
+    // Under the 'conflate' policy a slow subscriber keeps its stream.
+    if (error.action !== 'conflate') this.#metrics.slowClientsDropped++;
   };
 
   constructor(
@@ -68,6 +69,7 @@ export class SubscriberRegistry {
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
   attach(subscriber: Subscriber, stream: SseStream): void {
     subscriber.stream = stream;
+    if (stream.maxRate !== null) this.#metrics.rateLimited++;
     subscriber.onStreamClosed = this.#streamClosed;
     stream.on('slow', this.#streamSlow);
     stream.hold(subscriber);
@@ -78,6 +80,7 @@ export class SubscriberRegistry {
     if (subscriber.state === 'closed') return;
     subscriber.state = 'closed';
     subscriber.pending = null;
+    if (subscriber.stream?.maxRate != null) this.#metrics.rateLimited--;
     this.index.remove(subscriber);
     this.#expiry.remove(subscriber);
     this.#metrics.connections--;
@@ -99,7 +102,9 @@ export class SubscriberRegistry {
     const n = matches.length;
     if (n === 0) return;
     const frames = new UpdateFrames(update);
+    const key = frames.streamKey;
     let delivered = 0;
+    let conflated = 0;
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
@@ -113,12 +118,20 @@ export class SubscriberRegistry {
           matches.length = 0;
           return;
         }
-        if (s.stream!.write(bytes)) delivered++;
+        const stream = s.stream!;
+        if (key === undefined) {
+          if (stream.write(bytes)) delivered++;
+        } else {
+          const before = stream.conflatedEvents ?? 0;
+          if (stream.write(bytes, key)) delivered++;
+          conflated += (stream.conflatedEvents ?? 0) - before;
+        }
       } else if (s.state === 'replaying') {
         this.#buffer(s, frames);
       }
     }
     matches.length = 0;
+    if (conflated > 0) this.#metrics.updatesConflated += conflated;
     if (delivered > 0) {
       this.#metrics.delivered += delivered;
       this.#metrics.observeLatency(update.time);
@@ -139,19 +152,30 @@ export class SubscriberRegistry {
 
   /**
    * Writes history (already filtered by the store to what follows the requested ID) to a
-   * replaying subscriber, waiting for its queue to drain as needed. Returns the IDs written.
+   * replaying subscriber, waiting for its queue to drain as needed. Of the keyed updates of a page
+   * only the latest per key is written (at its place): a resuming client wants the current value of
+   * each key, not every stale one. Adds the IDs written or passed over to `sent`.
    */
   async replay(s: Subscriber, history: Update[], sent: Set<string>): Promise<void> {
     const stream = s.stream!;
     const budget = this.#maxQueuedBytes >> 1;
+    const latest = latestPerKey(s, history, sent);
     for (const update of history) {
       if (s.state !== 'replaying') return;
       if (sent.has(update.id) || !s.wants(update)) continue;
-      const bytes = new UpdateFrames(update).get(s.format);
+      const frames = new UpdateFrames(update);
+      const key = frames.streamKey;
+      if (key !== undefined && latest!.get(key) !== update) {
+        // Superseded later in this page. Marked sent so that go-live does not send it either.
+        sent.add(update.id);
+        this.#metrics.updatesConflated++;
+        continue;
+      }
+      const bytes = frames.get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
         await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
       }
-      if (s.state !== 'replaying' || !stream.write(bytes)) return;
+      if (s.state !== 'replaying' || !stream.write(bytes, key)) return;
       sent.add(update.id);
       this.#metrics.delivered++;
     }
@@ -174,8 +198,9 @@ export class SubscriberRegistry {
     for (let i = from; i < pending.length; i++) {
       const frames = pending[i]!;
       if (sent.has(frames.update.id)) continue;
-      // The bytes built when the update was delivered live, shared with the live subscribers.
-      if (!stream.write(frames.get(s.format))) return;
+      // The bytes built when the update was delivered live, shared with the live subscribers; keyed
+      // ones conflate in the stream's queue (all of these are written in this one turn).
+      if (!stream.write(frames.get(s.format), frames.streamKey)) return;
       this.#metrics.delivered++;
     }
   }
@@ -184,4 +209,15 @@ export class SubscriberRegistry {
   close(): void {
     this.#expiry.clear();
   }
+}
+
+/** The last update of each stream key in a history page that the subscriber would be sent; null when none is keyed. */
+function latestPerKey(s: Subscriber, history: Update[], sent: Set<string>): Map<string, Update> | null {
+  let latest: Map<string, Update> | null = null;
+  for (const update of history) {
+    if (update.key === undefined || sent.has(update.id) || !s.wants(update)) continue;
+    latest ??= new Map();
+    latest.set(streamKey(update)!, update);
+  }
+  return latest;
 }
