@@ -4,7 +4,14 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_CONFLATION_KEYS,
+  DEFAULT_RETRY_MS,
+  JWT_ALGORITHMS,
+  SLOW_CONSUMER_POLICIES,
+  type SlowConsumerPolicy,
+} from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
 import { formatDuration } from './duration.js';
 
@@ -13,6 +20,8 @@ export type OptionKind =
   | 'string'
   | 'boolean'
   | 'integer'
+  /** A positive decimal number (rates: `1`, `0.5`). */
+  | 'rate'
   | 'duration'
   | 'list'
   /** A JWT key: HMAC secret, PEM public key, or `@path` to read it from a file. */
@@ -50,6 +59,10 @@ export interface ServeConfig {
   tlsKey: string | undefined;
   workers: number;
   maxConnectionsPerAddress: number;
+  slowConsumerPolicy: SlowConsumerPolicy;
+  maxConflationKeys: number | undefined;
+  defaultMaxRate: number | undefined;
+  maxRateCap: number | undefined;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -105,6 +118,10 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tlsKey: undefined,
   workers: 1,
   maxConnectionsPerAddress: 0,
+  slowConsumerPolicy: 'close',
+  maxConflationKeys: undefined,
+  defaultMaxRate: undefined,
+  maxRateCap: undefined,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -339,6 +356,44 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'slowConsumerPolicy',
+    flag: 'slow-consumer-policy',
+    env: 'HERALD_SLOW_CONSUMER_POLICY',
+    kind: 'string',
+    value: '<policy>',
+    choices: SLOW_CONSUMER_POLICIES,
+    shownDefault: 'close',
+    help: 'a subscriber that cannot keep up: close (it resumes) or conflate (keeps its stream, gets the latest of each herald.key)',
+  },
+  {
+    key: 'maxConflationKeys',
+    flag: 'max-conflation-keys',
+    env: 'HERALD_MAX_CONFLATION_KEYS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    shownDefault: String(DEFAULT_MAX_CONFLATION_KEYS),
+    help: 'with conflate, most keys a subscriber past its queue bound may hold; one more closes it',
+  },
+  {
+    key: 'defaultMaxRate',
+    flag: 'max-rate',
+    env: 'HERALD_MAX_RATE',
+    kind: 'rate',
+    value: '<per-second>',
+    shownDefault: 'no limit',
+    help: 'updates per second sent to subscribers that ask no maxRate (keyed ones conflated between sends)',
+  },
+  {
+    key: 'maxRateCap',
+    flag: 'max-rate-cap',
+    env: 'HERALD_MAX_RATE_CAP',
+    kind: 'rate',
+    value: '<per-second>',
+    shownDefault: 'no cap',
+    help: 'highest maxRate a subscriber may ask (past it, 400)',
   },
   {
     key: 'demo',

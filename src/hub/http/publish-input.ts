@@ -160,7 +160,10 @@ export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now(
 function checkKey(key: unknown): string {
   const fix = `send 1 to ${MAX_KEY_BYTES} bytes of UTF-8 text, or no ${KEY_FIELD} field for an update never conflated`;
   if (typeof key !== 'string' || key === '') {
-    throw badRequest(`${KEY_FIELD} must not be empty (got ${JSON.stringify(key)}); ${fix}`, 'HERALD_ERR_HUB_INVALID_KEY');
+    throw badRequest(
+      `${KEY_FIELD} must not be empty (got ${JSON.stringify(key)}); ${fix}`,
+      'HERALD_ERR_HUB_INVALID_KEY',
+    );
   }
   // A lone surrogate (hub.publish) has no UTF-8 form; U+FFFD is what a form body's invalid
   // percent-encoded bytes (%FF) decode to.

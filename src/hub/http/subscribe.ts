@@ -80,6 +80,45 @@ function releaseParsedHeaders(req: Req): void {
   if (req.httpVersionMajor === 1) (req as unknown as { headers: unknown }).headers = null;
 }
 
+/** The subscribe query parameter asking for a rate limit (a Herald extension; Mercure hubs ignore it). */
+export const MAX_RATE_PARAM = 'maxRate';
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/**
+ * The rate limit of a subscription, in updates per second: the `maxRate` parameter, else the hub's
+ * default; undefined for none. Throws 400 on a value that is not a positive number or is above the
+ * hub's cap.
+ */
+export function parseMaxRate(
+  query: URLSearchParams,
+  defaultRate: number | undefined,
+  cap: number | undefined,
+): number | undefined {
+  const values = query.getAll(MAX_RATE_PARAM);
+  if (values.length === 0) return defaultRate;
+  if (values.length > 1) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} may be given once (got ${values.length} values); keep one`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  const text = values[0]!;
+  const rate = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(rate) || rate <= 0) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} must be a positive number of updates per second, such as 1 or 0.5 (got ${JSON.stringify(text)})`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  if (cap !== undefined && rate > cap) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} may be at most ${cap} updates per second on this hub (got ${text}); ask for ${cap} or less`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  return rate;
+}
+
 /** The requested resume point: the header wins over either query parameter (both drafts). */
 function requestedLastEventId(req: Req, query: URLSearchParams): string | undefined {
   const header = req.headers['last-event-id'];
@@ -101,6 +140,7 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
   const { options, registry } = ctx;
   const query = url.searchParams;
   const selectors = parseSelectors(query, options.maxSelectors);
+  const maxRate = parseMaxRate(query, options.defaultMaxRate, options.maxRateCap);
   const auth = await ctx.auth.subscriber(req.headers, url);
   if (auth === undefined && !options.anonymous) throw missingToken('subscribing');
   if (options.maxSubscribers > 0 && registry.size >= options.maxSubscribers) {
@@ -163,6 +203,8 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     registry.drop(subscriber);
     throw error;
   }
+  // Before anything is written: replay and live updates alike go through the limit.
+  if (maxRate !== undefined && !stream.closed) stream.maxRate = maxRate;
   registry.attach(subscriber, stream);
   releaseParsedHeaders(req);
   if (stream.closed) return;
