@@ -108,16 +108,14 @@ function round(value: number): number {
  */
 export function publishTick(hub: Hub, ticker: Ticker): Promise<unknown> {
   return Promise.all(
-    ticker
-      .step()
-      .map((quote) =>
-        hub.publish({
-          topics: [DEMO_TOPICS.ticker],
-          type: 'quote',
-          key: quote[0],
-          data: JSON.stringify(quote),
-        }),
-      ),
+    ticker.step().map((quote) =>
+      hub.publish({
+        topics: [DEMO_TOPICS.ticker],
+        type: 'quote',
+        key: quote[0],
+        data: JSON.stringify(quote),
+      }),
+    ),
   );
 }
 
