@@ -69,7 +69,7 @@ export class SubscriberRegistry {
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
   attach(subscriber: Subscriber, stream: SseStream): void {
     subscriber.stream = stream;
-    if (stream.maxRate !== null) this.#metrics.rateLimited++;
+    if (stream.maxRate != null) this.#metrics.rateLimited++;
     subscriber.onStreamClosed = this.#streamClosed;
     stream.on('slow', this.#streamSlow);
     stream.hold(subscriber);
