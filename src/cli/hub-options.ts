@@ -1,7 +1,6 @@
 /** Turns `herald serve`'s checked options into the hub's own (`HubOptions`) and the store's. */
 import type { Logger } from 'pino';
-import type { HubOptions, JwtKeyOptions } from '../hub/options.js';
-import type { Retention, Store } from '../hub/stores/store.js';
+import type { HubOptions, JwtKeyOptions, Retention, Store } from '../hub/index.js';
 import type { ServeConfig } from './serve-options.js';
 
 /**

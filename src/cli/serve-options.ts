@@ -7,12 +7,14 @@
 import {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_CONFLATION_KEYS,
+  DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  DEFAULT_PRIMARY_TIMEOUT_MS,
+  DEFAULT_RETENTION,
   DEFAULT_RETRY_MS,
   JWT_ALGORITHMS,
   SLOW_CONSUMER_POLICIES,
   type SlowConsumerPolicy,
-} from '../hub/options.js';
-import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+} from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -58,6 +60,8 @@ export interface ServeConfig {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
+  workerBacklogBytes: number;
+  primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number | undefined;
@@ -117,6 +121,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
   slowConsumerPolicy: 'close',
   maxConflationKeys: undefined,
@@ -149,7 +155,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'string',
     value: '<addr>',
     help: 'address to listen on',
-    shownDefault: 'all interfaces',
+    shownDefault: 'all interfaces; localhost with --demo',
   },
   {
     key: 'jwtKey',
@@ -346,6 +352,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     max: 256,
     help: 'processes sharing the port (one holds about 20k connections)',
     shownDefault: '1',
+  },
+  {
+    key: 'workerBacklogBytes',
+    flag: 'worker-backlog',
+    env: 'HERALD_WORKER_BACKLOG',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 65_536,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'with --workers: bytes the primary holds for a worker that stopped reading before it kills and replaces it',
+    shownDefault: String(DEFAULT_MAX_WORKER_BACKLOG_BYTES),
+  },
+  {
+    key: 'primaryTimeoutMs',
+    flag: 'primary-timeout',
+    env: 'HERALD_PRIMARY_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: "with --workers: how long a worker waits for the primary's answer (publish, history) before a 503; 0 waits forever",
+    shownDefault: formatDuration(DEFAULT_PRIMARY_TIMEOUT_MS),
   },
   {
     key: 'maxConnectionsPerAddress',

@@ -8,8 +8,14 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './auth/index.js';
+export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
+export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
+export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
+export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
+export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
-export { type PublishInput, toUpdate } from './http/publish-input.js';
+export { KEY_FIELD, MAX_KEY_BYTES, type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';
 export { HubMetrics } from './metrics/hub-metrics.js';
 export {
@@ -17,6 +23,7 @@ export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_HISTORY_PAGE_SIZE,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,
   DEFAULT_MAX_TOPICS_PER_UPDATE,
@@ -24,9 +31,14 @@ export {
   HUB_PATH,
   HubOptionError,
   type HubOptions,
+  JWT_ALGORITHMS,
   type JwtKeyOptions,
+  ORIGIN_RULE,
+  parseOrigin,
   type ResolvedHubOptions,
   resolveHubOptions,
+  SLOW_CONSUMER_POLICIES,
+  type SlowConsumerPolicy,
 } from './options.js';
 export {
   createRedisPresence,
@@ -35,9 +47,11 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
+  createMemoryStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openStore,
+  parseStoreSpec,
   type Retention,
   type Store,
   StoreUnavailableError,

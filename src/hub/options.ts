@@ -11,6 +11,7 @@ import {
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
 } from '../server/index.js';
+import { AuthConfigError, checkJwtKey } from './auth/index.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
 
@@ -251,6 +252,24 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
+/** What an origin option must hold, for messages: the rule and an example. */
+export const ORIGIN_RULE =
+  'must be "*" or an origin such as "https://example.com" (scheme://host[:port], no path)';
+
+/**
+ * The origin `value` names, as browsers send it in `Origin` (RFC 6454: scheme://host[:port]), or
+ * `*`; a trailing slash is dropped, since `https://example.com/` can only mean that origin.
+ * Undefined when `value` is no origin (a path, a query, no scheme, an opaque origin): the one
+ * check of the hub's origin lists and of the CLI's flags.
+ */
+export function parseOrigin(value: unknown): string | undefined {
+  if (value === '*') return value;
+  if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
+  const parsed = new URL(value);
+  if (parsed.origin === 'null' || parsed.origin !== value.replace(/\/$/, '')) return undefined;
+  return parsed.origin;
+}
+
 function origins(name: string, value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
@@ -260,19 +279,10 @@ function origins(name: string, value: unknown): string[] {
     );
   }
   return value.map((origin, i) => {
-    if (origin === '*') return origin;
-    let parsed: URL | undefined;
-    try {
-      parsed = typeof origin === 'string' ? new URL(origin) : undefined;
-    } catch {}
-    // An origin is scheme://host[:port] (RFC 6454): what browsers send in `Origin`, no path.
-    if (parsed === undefined || parsed.origin === 'null' || parsed.origin !== origin.replace(/\/$/, '')) {
-      throw new HubOptionError(
-        `${name}[${i}]`,
-        `must be "*" or an origin such as "https://example.com", without path (got ${show(origin)})`,
-      );
-    }
-    return parsed.origin;
+    const parsed = parseOrigin(origin);
+    if (parsed === undefined)
+      throw new HubOptionError(`${name}[${i}]`, `${ORIGIN_RULE} (got ${show(origin)})`);
+    return parsed;
   });
 }
 
@@ -306,11 +316,13 @@ function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
   if (out.key === undefined && out.jwksUrl === undefined) {
     throw new HubOptionError(name, 'needs a key (HMAC secret or PEM public key) or a jwksUrl');
   }
-  if (out.key !== undefined && out.algorithm?.startsWith('HS') === false && !out.key.includes('-----BEGIN')) {
-    throw new HubOptionError(
-      `${name}.key`,
-      `algorithm ${out.algorithm} needs a PEM public key ("-----BEGIN PUBLIC KEY-----..."); got a plain string`,
-    );
+  if (out.key !== undefined) {
+    try {
+      checkJwtKey({ key: out.key, ...(out.algorithm !== undefined && { algorithm: out.algorithm }) });
+    } catch (error) {
+      if (!(error instanceof AuthConfigError)) throw error;
+      throw new HubOptionError(`${name}.key`, error.message.replace(/^key\.key /, ''));
+    }
   }
   return out;
 }

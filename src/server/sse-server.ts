@@ -54,11 +54,15 @@ export type NodeServerResponse = ServerResponse | Http2ServerResponse;
  *
  * @example
  * const sse = new SseServer({ heartbeatMs: 15_000 });
- * http.createServer((req, res) => {
+ * const server = http.createServer((req, res) => {
  *   const stream = sse.stream(req, res);
  *   stream.send({ data: 'hello' });
  * });
- * process.on('SIGTERM', () => sse.closeAll({ retryMs: 1000 + Math.random() * 4000 }));
+ * process.on('SIGTERM', () => {
+ *   server.close();
+ *   sse.closeAll({ retryMs: 1000 + Math.random() * 4000 });
+ *   setTimeout(() => server.closeAllConnections(), 1000).unref(); // keep-alive connections left
+ * });
  */
 export class SseServer implements StreamHolder {
   /** Heartbeat interval in ms; 0 when heartbeats are off. */
@@ -202,7 +206,9 @@ export class SseServer implements StreamHolder {
 
   /**
    * Ends every open stream: queued events go out, then a `retry:` hint if `retryMs` is given, then
-   * the response ends. Clients reconnect after that delay (to this or another instance).
+   * the response ends. Clients reconnect after that delay (to this or another instance). An HTTP/1.1
+   * connection stays open for its next request (unless `detachConnections`): on shutdown, close the
+   * server and, once the hints are out, its connections (see the class example).
    */
   closeAll(options: CloseAllOptions = {}): void {
     const final = options.retryMs === undefined ? undefined : encodeRetry(Math.round(options.retryMs));
