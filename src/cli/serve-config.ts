@@ -248,10 +248,15 @@ function readValue(spec: OptionSpec, raw: Raw): unknown {
           'must be a comma-separated list (or, in the config file, an array of strings)',
         );
       }
-      return (items as string[])
-        .map((item) => item.trim())
-        .filter((item) => item !== '')
-        .map((origin) => checkOrigin(source, origin));
+      const list = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+      if (spec.choices !== undefined) {
+        const bad = list.find((item) => !spec.choices!.includes(item));
+        if (bad !== undefined || list.length === 0) {
+          throw invalid(source, value, `must list one or more of ${spec.choices.join(', ')}`);
+        }
+        return list;
+      }
+      return list.map((origin) => checkOrigin(source, origin));
     }
     case 'string': {
       if (text === undefined || text === '') throw invalid(source, value, 'must be a non-empty string');

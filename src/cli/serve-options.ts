@@ -8,12 +8,14 @@ import {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  DEFAULT_POLL_TIMEOUT_MS,
   DEFAULT_PRIMARY_TIMEOUT_MS,
   DEFAULT_RETENTION,
   DEFAULT_RETRY_MS,
   JWT_ALGORITHMS,
   SLOW_CONSUMER_POLICIES,
   type SlowConsumerPolicy,
+  WIRE_FORMATS,
 } from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
@@ -67,6 +69,8 @@ export interface ServeConfig {
   maxConflationKeys: number | undefined;
   defaultMaxRate: number | undefined;
   maxRateCap: number | undefined;
+  transports: string[];
+  pollTimeoutMs: number | undefined;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -128,6 +132,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   maxConflationKeys: undefined,
   defaultMaxRate: undefined,
   maxRateCap: undefined,
+  transports: [...WIRE_FORMATS],
+  pollTimeoutMs: undefined,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -420,6 +426,25 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: '<per-second>',
     shownDefault: 'no cap',
     help: 'highest maxRate a subscriber may ask (past it, 400)',
+  },
+  {
+    key: 'transports',
+    flag: 'transports',
+    env: 'HERALD_TRANSPORTS',
+    kind: 'list',
+    value: '<list>',
+    choices: WIRE_FORMATS,
+    help: 'how subscribers may connect: sse, ws (WebSocket), poll (long polling), comma-separated',
+    shownDefault: WIRE_FORMATS.join(','),
+  },
+  {
+    key: 'pollTimeoutMs',
+    flag: 'poll-timeout',
+    env: 'HERALD_POLL_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'how long a long poll waits for an update before answering an empty list',
+    shownDefault: formatDuration(DEFAULT_POLL_TIMEOUT_MS),
   },
   {
     key: 'demo',

@@ -45,8 +45,10 @@ export async function serve(requested: ServeConfig): Promise<void> {
   const presence = await openPresence(config, logger);
   const hub = createHub({ ...toHubOptions(config, store, logger), ...(presence && { presence }) });
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, true)) : undefined;
-  const listener = createHttpListener(tlsFiles(config), (req, res) =>
-    hub.handle(req, res, pages(demo, req, res)),
+  const listener = createHttpListener(
+    tlsFiles(config),
+    (req, res) => hub.handle(req, res, pages(demo, req, res)),
+    (req, socket, head) => hub.handleUpgrade(req, socket, head),
   );
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
@@ -119,7 +121,9 @@ export async function serveWorker(): Promise<void> {
     if (isMetricsRequest(req)) return serveGroupMetrics(link, res, logger);
     hub.handle(req, res, pages(demo, req, res));
   };
-  const listener = createHttpListener(tlsFiles(config), handler);
+  const listener = createHttpListener(tlsFiles(config), handler, (req, socket, head) =>
+    hub.handleUpgrade(req, socket, head),
+  );
   const drain = async (retryMs: number) => {
     listener.stopAccepting();
     demo?.close();

@@ -27,6 +27,7 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,
   DEFAULT_MAX_TOPICS_PER_UPDATE,
+  DEFAULT_POLL_TIMEOUT_MS,
   DEFAULT_RETRY_MS,
   HUB_PATH,
   HubOptionError,
@@ -39,6 +40,7 @@ export {
   resolveHubOptions,
   SLOW_CONSUMER_POLICIES,
   type SlowConsumerPolicy,
+  type Transport,
 } from './options.js';
 export {
   createRedisPresence,
@@ -63,4 +65,5 @@ export {
   type SelectorSyntax,
   type SubscriberRecord,
 } from './subscribers/presence.js';
+export { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
 export type { Update } from './update.js';

@@ -14,6 +14,13 @@ import {
 import { AuthConfigError, checkJwtKey } from './auth/index.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
+import { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
+
+/**
+ * A way subscribers connect: `sse` (an event stream, Mercure's own), `ws` (WebSocket on the hub URL)
+ * or `poll` (long polling, `?transport=poll`). See docs/transports.md.
+ */
+export type Transport = WireFormat;
 
 /** A key that verifies JWTs: an HMAC secret or a PEM public key, with its algorithm. */
 export interface JwtKeyOptions {
@@ -116,6 +123,16 @@ export interface HubOptions {
    * stream gets 80-100% of it, so streams opened together do not all reconnect together. 0: none.
    */
   maxConnectionMs?: number;
+  /**
+   * The transports subscribers may use, any of `sse`, `ws`, `poll`. Default all three. A request for
+   * one that is off gets 404 naming the ones that are on.
+   */
+  transports?: Transport[];
+  /**
+   * How long a long-poll request waits for an update before it returns an empty list, in ms.
+   * Default {@link DEFAULT_POLL_TIMEOUT_MS}.
+   */
+  pollTimeoutMs?: number;
 }
 
 /** {@link HubOptions} with every default applied; what the hub reads. */
@@ -149,6 +166,8 @@ export interface ResolvedHubOptions {
   maxSubscribers: number;
   maxConnectionsPerAddress: number;
   maxConnectionMs: number;
+  transports: Transport[];
+  pollTimeoutMs: number;
 }
 
 export { DEFAULT_MAX_CONFLATION_KEYS };
@@ -179,6 +198,11 @@ export const DEFAULT_MAX_SELECTORS = 100;
 export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * 25 s: under the 30 s idle timeout of the strictest common proxies and CDNs, so a long poll ends
+ * with its (empty) answer rather than cut by a proxy.
+ */
+export const DEFAULT_POLL_TIMEOUT_MS = 25_000;
 /** 500 updates of ~1 KiB: a page stays well under the default queue bound of a subscriber. */
 export const DEFAULT_HISTORY_PAGE_SIZE = 500;
 
@@ -286,6 +310,19 @@ function origins(name: string, value: unknown): string[] {
   });
 }
 
+function transports(name: string, value: unknown): Transport[] {
+  if (value === undefined) return [...WIRE_FORMATS];
+  const list = Array.isArray(value) ? value : undefined;
+  const bad = list === undefined ? value : list.find((t) => !WIRE_FORMATS.includes(t as Transport));
+  if (list === undefined || bad !== undefined || list.length === 0) {
+    throw new HubOptionError(
+      name,
+      `must be a non-empty list of ${WIRE_FORMATS.map((t) => `"${t}"`).join(', ')} (got ${show(bad === undefined ? value : bad)})`,
+    );
+  }
+  return WIRE_FORMATS.filter((t) => list.includes(t));
+}
+
 function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -358,6 +395,8 @@ const KNOWN = new Set<string>([
   'maxSubscribers',
   'maxConnectionsPerAddress',
   'maxConnectionMs',
+  'transports',
+  'pollTimeoutMs',
 ]);
 
 /**
@@ -455,5 +494,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
     maxConnectionsPerAddress: integer('maxConnectionsPerAddress', o.maxConnectionsPerAddress, 0, 0),
     maxConnectionMs: integer('maxConnectionMs', o.maxConnectionMs, 0, 0),
+    transports: transports('transports', o.transports),
+    pollTimeoutMs: integer('pollTimeoutMs', o.pollTimeoutMs, DEFAULT_POLL_TIMEOUT_MS, 1),
   };
 }

@@ -22,6 +22,7 @@ export {
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RETRY_MS,
+  HEARTBEAT_BYTES,
   type OverflowAction,
   type OverflowHandler,
   type ServerLogger,
@@ -30,6 +31,7 @@ export {
   type StreamOptions,
 } from './options.js';
 export { RATE_TICK_MS } from './rate-timer.js';
+export type { Sink, SinkOwner } from './sink.js';
 export {
   type CloseAllOptions,
   type FetchStream,

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
-import { encodeComment, encodeRetry } from '../protocol/index.js';
+import { encodeRetry } from '../protocol/index.js';
 import { HTTP1_HEADERS, HTTP10_HEADERS, STREAM_HEADERS } from './headers.js';
 import { pickLastEventId } from './last-event-id.js';
 import { type NodeResponse, NodeSink } from './node-sink.js';
@@ -15,11 +15,9 @@ import {
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
+import type { Sink, SinkOwner } from './sink.js';
 import { SseStream, type StreamHolder } from './sse-stream.js';
 import { WebSink } from './web-sink.js';
-
-/** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
-const HEARTBEAT = encodeComment();
 
 /**
  * The shared heartbeat timer ticks this many times per `heartbeatMs`, and a stream gets a comment
@@ -170,7 +168,22 @@ export class SseServer implements StreamHolder {
     return { stream, response };
   }
 
-  #open(stream: SseStream, sink: NodeSink | WebSink | null, gone: boolean): SseStream {
+  /**
+   * Starts a stream over a transport of the caller's: `createSink` gets the stream (the owner its
+   * sink reports drain and loss to) and returns the sink. The stream gets this server's queue bound,
+   * overflow policy, heartbeat and {@link SseServer.closeAll}; pass `openBytes` and `heartbeatBytes`
+   * in `options` when the transport does not carry an event stream (a WebSocket, for instance).
+   */
+  open(
+    createSink: (owner: SinkOwner) => Sink,
+    options?: StreamOptions,
+    lastEventId: string | null = null,
+  ): SseStream {
+    const stream = new SseStream(this.#configFor(options), lastEventId);
+    return this.#open(stream, createSink(stream), false);
+  }
+
+  #open(stream: SseStream, sink: Sink | null, gone: boolean): SseStream {
     if (sink !== null) stream.attach(sink);
     if (gone) {
       stream.lost();
@@ -201,7 +214,7 @@ export class SseServer implements StreamHolder {
    * interval gets a comment, so no stream is silent for longer than `heartbeatMs`.
    */
   beat(): void {
-    for (const stream of this.#streams) stream.beat(HEARTBEAT, IDLE_TICKS);
+    for (const stream of this.#streams) stream.beat(stream.config.heartbeatBytes, IDLE_TICKS);
   }
 
   /**

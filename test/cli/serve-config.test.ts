@@ -196,6 +196,13 @@ test('every validation error names the source, the value and the fix', () => {
       /^--cors-origins: each origin must be "\*" or an origin such as "https:\/\/example.com" \(scheme:\/\/host\[:port\], no path\) \(got "https:\/\/a.example\/path"\)$/,
     ],
     [['--publish-origins', 'example.com', ...KEY], {}, /^--publish-origins: each origin must be/],
+    [
+      ['--transports', 'sse,smtp', ...KEY],
+      {},
+      /^--transports must list one or more of sse, ws, poll \(got "sse,smtp"\)$/,
+    ],
+    [KEY, { HERALD_TRANSPORTS: ',' }, /^HERALD_TRANSPORTS must list one or more of sse, ws, poll/],
+    [['--poll-timeout', '25', ...KEY], {}, /^--poll-timeout must be a duration with a unit/],
     [['--jwks-url', 'ftp://x', ...KEY], {}, /^--jwks-url must be an http\(s\) URL/],
     [
       ['--tls-cert', 'missing.pem', '--tls-key', 'missing.pem', ...KEY],
@@ -273,6 +280,17 @@ test('every validation error names the source, the value and the fix', () => {
   writeFileSync(join(dir, 'cert.pem'), 'x');
   cases.push([['--tls-cert', 'cert.pem', ...KEY], {}, /^--tls-cert and --tls-key go together/]);
   for (const [argv, env, message] of cases) refuses(argv, env, message);
+});
+
+test('--transports and --poll-timeout reach the hub options from flags, environment and config file', () => {
+  assert.deepEqual(resolve(KEY).transports, ['sse', 'ws', 'poll']);
+  assert.deepEqual(resolve(['--transports', 'sse, ws', ...KEY]).transports, ['sse', 'ws']);
+  assert.deepEqual(resolve(KEY, { HERALD_TRANSPORTS: 'poll' }).transports, ['poll']);
+  const file = configFile('transports.json', { transports: ['ws'], pollTimeout: '10s' });
+  const fromFile = resolve(['--config', file, ...KEY]);
+  assert.deepEqual(fromFile.transports, ['ws']);
+  assert.equal(fromFile.pollTimeoutMs, 10_000);
+  assert.equal(resolve(['--poll-timeout', '2s', ...KEY]).pollTimeoutMs, 2000);
 });
 
 test('--demo needs no key', () => {

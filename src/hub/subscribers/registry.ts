@@ -4,13 +4,19 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
-import type { SlowConsumerError, SseStream } from '../../server/index.js';
+import type { SlowConsumerError } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import { NO_PRIVATE_ACCESS, type PrivateAccess, type Subscriber } from './subscriber.js';
+import {
+  type AttachableStream,
+  NO_PRIVATE_ACCESS,
+  type PrivateAccess,
+  type Subscriber,
+} from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import { streamKey, UpdateFrames } from './update-frames.js';
+import type { WireFormat } from './wire-format.js';
 
 export { encodeUpdate } from './update-frames.js';
 
@@ -27,9 +33,11 @@ export class SubscriberRegistry {
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
   readonly #streamClosed = (subscriber: Subscriber) => this.drop(subscriber);
-  readonly #streamSlow = (error: SlowConsumerError) => {
-    // Under the 'conflate' policy a slow subscriber keeps its stream.
-    if (error.action !== 'conflate') this.#metrics.slowClientsDropped++;
+  // One slow handler per transport: the stream does not know its subscriber's format.
+  readonly #streamSlow: Record<WireFormat, (error?: SlowConsumerError) => void> = {
+    sse: (error) => this.#slow('sse', error),
+    ws: (error) => this.#slow('ws', error),
+    poll: (error) => this.#slow('poll', error),
   };
 
   constructor(
@@ -50,6 +58,13 @@ export class SubscriberRegistry {
     });
   }
 
+  #slow(format: WireFormat, error?: SlowConsumerError): void {
+    // Under the 'conflate' policy a slow subscriber keeps its stream.
+    if (error?.action === 'conflate') return;
+    this.#metrics.slowClientsDropped++;
+    this.#metrics.transports[format].dropped++;
+  }
+
   get size(): number {
     return this.index.size;
   }
@@ -62,15 +77,16 @@ export class SubscriberRegistry {
     this.index.add(subscriber);
     if (Number.isFinite(subscriber.expiresAt)) this.#expiry.add(subscriber);
     this.#metrics.connections++;
+    this.#metrics.transports[subscriber.format].connections++;
     this.#metrics.subscriptions += subscriber.selectors.length;
   }
 
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
-  attach(subscriber: Subscriber, stream: SseStream): void {
+  attach(subscriber: Subscriber, stream: AttachableStream): void {
     subscriber.stream = stream;
     if (stream.maxRate != null) this.#metrics.rateLimited++;
     subscriber.onStreamClosed = this.#streamClosed;
-    stream.on('slow', this.#streamSlow);
+    stream.on('slow', this.#streamSlow[subscriber.format]);
     stream.hold(subscriber);
   }
 
@@ -83,6 +99,7 @@ export class SubscriberRegistry {
     this.index.remove(subscriber);
     this.#expiry.remove(subscriber);
     this.#metrics.connections--;
+    this.#metrics.transports[subscriber.format].connections--;
     this.#metrics.subscriptions -= subscriber.selectors.length;
     this.#onClosed(subscriber);
   }
@@ -103,8 +120,11 @@ export class SubscriberRegistry {
     const frames = new UpdateFrames(update);
     if (update.private) this.#readers.clear();
     const key = frames.streamKey;
-    let delivered = 0;
     let conflated = 0;
+    // Counted per format in locals: the common case (every subscriber on SSE) adds one comparison.
+    let sse = 0;
+    let ws = 0;
+    let poll = 0;
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
@@ -119,12 +139,18 @@ export class SubscriberRegistry {
           return;
         }
         const stream = s.stream!;
-        if (key === undefined) {
-          if (stream.write(bytes)) delivered++;
-        } else {
+        let written: boolean;
+        if (key === undefined) written = stream.write(bytes);
+        else {
           const before = stream.conflatedEvents ?? 0;
-          if (stream.write(bytes, key)) delivered++;
+          written = stream.write(bytes, key);
           conflated += (stream.conflatedEvents ?? 0) - before;
+        }
+        if (written) {
+          const format = s.format;
+          if (format === 'sse') sse++;
+          else if (format === 'ws') ws++;
+          else poll++;
         }
       } else if (s.state === 'replaying') {
         this.#buffer(s, frames);
@@ -132,9 +158,14 @@ export class SubscriberRegistry {
     }
     matches.length = 0;
     if (conflated > 0) this.#metrics.updatesConflated += conflated;
+    const delivered = sse + ws + poll;
     if (delivered > 0) {
-      this.#metrics.delivered += delivered;
-      this.#metrics.observeLatency(update.time);
+      const metrics = this.#metrics;
+      metrics.delivered += delivered;
+      if (sse > 0) this.#count('sse', sse, frames);
+      if (ws > 0) this.#count('ws', ws, frames);
+      if (poll > 0) this.#count('poll', poll, frames);
+      metrics.observeLatency(update.time);
     }
   }
 
@@ -153,13 +184,26 @@ export class SubscriberRegistry {
     return allowed;
   }
 
+  #count(format: WireFormat, deliveries: number, frames: UpdateFrames): void {
+    const counters = this.#metrics.transports[format];
+    counters.delivered += deliveries;
+    counters.bytes += deliveries * frames.get(format).byteLength;
+  }
+
+  #countOne(format: WireFormat, bytes: Uint8Array): void {
+    this.#metrics.delivered++;
+    const counters = this.#metrics.transports[format];
+    counters.delivered++;
+    counters.bytes += bytes.byteLength;
+  }
+
   #buffer(s: Subscriber, frames: UpdateFrames): void {
     const update = frames.update;
     s.pending!.push(frames);
     s.pendingBytes += update.data.length + update.id.length + 16;
     if (s.pendingBytes > this.#maxQueuedBytes) {
       // Replay is slower than the live feed: the same bound as a slow stream applies.
-      this.#metrics.slowClientsDropped++;
+      this.#slow(s.format);
       if (s.stream !== null) s.stream.close();
       else this.drop(s);
     }
@@ -192,7 +236,7 @@ export class SubscriberRegistry {
       }
       if (s.state !== 'replaying' || !stream.write(bytes, key)) return;
       sent.add(update.id);
-      this.#metrics.delivered++;
+      this.#countOne(s.format, bytes);
     }
   }
 
@@ -215,8 +259,9 @@ export class SubscriberRegistry {
       if (sent.has(frames.update.id)) continue;
       // The bytes built when the update was delivered live, shared with the live subscribers; keyed
       // ones conflate in the stream's queue (all of these are written in this one turn).
-      if (!stream.write(frames.get(s.format), frames.streamKey)) return;
-      this.#metrics.delivered++;
+      const bytes = frames.get(s.format);
+      if (!stream.write(bytes, frames.streamKey)) return;
+      this.#countOne(s.format, bytes);
     }
   }
 
