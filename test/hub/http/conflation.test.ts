@@ -13,6 +13,7 @@ import { DEFAULT_RETENTION, openStore, type Store } from '../../../src/hub/store
 import type { SubscriberRegistry } from '../../../src/hub/subscribers/registry.js';
 import type { ParsedEvent } from '../../../src/protocol/index.js';
 import { openStream, publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
+import { mustOpenSocket, openSocket } from '../../support/transports.js';
 import { REDIS_URL, redisPrefix } from '../stores/redis-support.js';
 
 const KEY = 'herald.key';
@@ -104,6 +105,35 @@ describe('herald.key and maxRate', () => {
     assert.equal(conflated, fastGot.length - slowGot.length);
     slow.close();
     fast.close();
+  });
+
+  test('WebSocket subscribers conflate too: maxRate on the upgrade URL, latest of each key, keyless in order', async () => {
+    const s = await mustOpenSocket(
+      subscribeUrl(hub, [
+        ['topic', 'ws-prices'],
+        ['maxRate', '1'],
+      ]),
+    );
+    await s.opening;
+    await hub.hub.publish({ topics: ['ws-prices'], data: 'first', key: 'k' });
+    assert.equal((await s.next()).data, 'first'); // the first send goes at once
+    for (let i = 0; i < 30; i++) {
+      await hub.hub.publish({ topics: ['ws-prices'], data: `k=${i}`, key: 'k' });
+      if (i % 10 === 0) await hub.hub.publish({ topics: ['ws-prices'], data: `note ${i}` });
+    }
+    await hub.hub.publish({ topics: ['ws-prices'], data: 'end' });
+    const got: string[] = [];
+    for (let u = await s.next(); u.data !== 'end'; u = await s.next()) got.push(u.data);
+    // All of these waited for the next send: one slot for k, at its first place.
+    assert.deepEqual(got, ['k=29', 'note 0', 'note 10', 'note 20']);
+    s.close();
+    const bad = await openSocket(
+      subscribeUrl(hub, [
+        ['topic', 'ws-prices'],
+        ['maxRate', '0'],
+      ]),
+    );
+    assert.ok(!('ws' in bad) && bad.status === 400, 'a bad rate refuses the upgrade');
   });
 
   test('the same key on two topics: two keys (the canonical topic is part of it)', async () => {
