@@ -28,6 +28,10 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.pollTimeoutMs !== undefined) options.pollTimeoutMs = config.pollTimeoutMs;
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
+  options.slowConsumerPolicy = config.slowConsumerPolicy;
+  if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
+  if (config.defaultMaxRate !== undefined) options.defaultMaxRate = config.defaultMaxRate;
+  if (config.maxRateCap !== undefined) options.maxRateCap = config.maxRateCap;
   return options;
 }
 

@@ -221,6 +221,18 @@ function readValue(spec: OptionSpec, raw: Raw): unknown {
       }
       return n;
     }
+    case 'rate': {
+      const n =
+        typeof value === 'number'
+          ? value
+          : text !== undefined && /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text)
+            ? Number(text)
+            : Number.NaN;
+      if (!Number.isFinite(n) || n <= 0) {
+        throw invalid(source, value, 'must be a positive number of updates per second, such as 1 or 0.5');
+      }
+      return n;
+    }
     case 'duration': {
       const ms = value === 0 ? 0 : text === undefined ? undefined : parseDuration(text);
       if (ms === undefined)
@@ -336,6 +348,15 @@ function readStore(source: string, value: unknown, baseDir: string): string {
 
 /** Rules that involve two options or more. */
 function checkCombinations(config: ServeConfig): void {
+  if (
+    config.defaultMaxRate !== undefined &&
+    config.maxRateCap !== undefined &&
+    config.defaultMaxRate > config.maxRateCap
+  ) {
+    throw new UsageError(
+      `--max-rate (${config.defaultMaxRate}) must not exceed --max-rate-cap (${config.maxRateCap}): lower one or raise the other`,
+    );
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new UsageError(
       '--tls-cert and --tls-key go together: give both to serve HTTPS, or neither for HTTP',

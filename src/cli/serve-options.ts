@@ -6,12 +6,15 @@
 
 import {
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   DEFAULT_POLL_TIMEOUT_MS,
   DEFAULT_PRIMARY_TIMEOUT_MS,
   DEFAULT_RETENTION,
   DEFAULT_RETRY_MS,
   JWT_ALGORITHMS,
+  SLOW_CONSUMER_POLICIES,
+  type SlowConsumerPolicy,
   WIRE_FORMATS,
 } from '../hub/index.js';
 import { formatDuration } from './duration.js';
@@ -21,6 +24,8 @@ export type OptionKind =
   | 'string'
   | 'boolean'
   | 'integer'
+  /** A positive decimal number (rates: `1`, `0.5`). */
+  | 'rate'
   | 'duration'
   | 'list'
   /** A JWT key: HMAC secret, PEM public key, or `@path` to read it from a file. */
@@ -60,6 +65,10 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  slowConsumerPolicy: SlowConsumerPolicy;
+  maxConflationKeys: number | undefined;
+  defaultMaxRate: number | undefined;
+  maxRateCap: number | undefined;
   transports: string[];
   pollTimeoutMs: number | undefined;
   demo: boolean;
@@ -119,6 +128,10 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  slowConsumerPolicy: 'close',
+  maxConflationKeys: undefined,
+  defaultMaxRate: undefined,
+  maxRateCap: undefined,
   transports: [...WIRE_FORMATS],
   pollTimeoutMs: undefined,
   demo: false,
@@ -375,6 +388,44 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'slowConsumerPolicy',
+    flag: 'slow-consumer-policy',
+    env: 'HERALD_SLOW_CONSUMER_POLICY',
+    kind: 'string',
+    value: '<policy>',
+    choices: SLOW_CONSUMER_POLICIES,
+    shownDefault: 'close',
+    help: 'a subscriber that cannot keep up: close (it resumes) or conflate (keeps its stream, gets the latest of each herald.key)',
+  },
+  {
+    key: 'maxConflationKeys',
+    flag: 'max-conflation-keys',
+    env: 'HERALD_MAX_CONFLATION_KEYS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    shownDefault: String(DEFAULT_MAX_CONFLATION_KEYS),
+    help: 'with conflate, most keys a subscriber past its queue bound may hold; one more closes it',
+  },
+  {
+    key: 'defaultMaxRate',
+    flag: 'max-rate',
+    env: 'HERALD_MAX_RATE',
+    kind: 'rate',
+    value: '<per-second>',
+    shownDefault: 'no limit',
+    help: 'updates per second sent to subscribers that ask no maxRate (keyed ones conflated between sends)',
+  },
+  {
+    key: 'maxRateCap',
+    flag: 'max-rate-cap',
+    env: 'HERALD_MAX_RATE_CAP',
+    kind: 'rate',
+    value: '<per-second>',
+    shownDefault: 'no cap',
+    help: 'highest maxRate a subscriber may ask (past it, 400)',
   },
   {
     key: 'transports',

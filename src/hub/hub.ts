@@ -139,7 +139,8 @@ class HeraldHub implements Hub, HubContext {
       // ~2 KB less per HTTP/1.1 subscriber; `close()` ends every stream, so nothing relies on
       // node:http's closeAllConnections() to reach them.
       detachConnections: true,
-      overflow: 'close',
+      overflow: options.slowConsumerPolicy,
+      maxConflationKeys: options.maxConflationKeys,
       // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
       lastEventIdParams: [],
       logger: options.logger,

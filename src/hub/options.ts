@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import {
+  DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
 } from '../server/index.js';
@@ -76,6 +77,22 @@ export interface HubOptions {
   /** Bytes queued for one slow subscriber before it is dropped (it resumes with Last-Event-ID). */
   maxQueuedBytes?: number;
   /**
+   * What happens to a subscriber past `maxQueuedBytes`. `'close'` (default): its stream ends and
+   * it resumes with Last-Event-ID. `'conflate'`: it keeps its stream; keyed updates (`herald.key`)
+   * replace the unsent one of their key, so it gets the latest of each when it reads again; a
+   * keyless update past the budget, or more than `maxConflationKeys` keys, still closes it.
+   */
+  slowConsumerPolicy?: SlowConsumerPolicy;
+  /** Under `'conflate'`, most distinct keys a subscriber past its budget may hold (default 10,000). */
+  maxConflationKeys?: number;
+  /**
+   * Updates per second sent to a subscriber that does not ask (`maxRate` query parameter); between
+   * sends keyed updates are conflated, keyless ones batched. Default: no limit.
+   */
+  defaultMaxRate?: number;
+  /** Highest `maxRate` a subscriber may ask; past it, 400. Default: no cap. */
+  maxRateCap?: number;
+  /**
    * Send each update to an HTTP/1.x subscriber at once in a TCP segment of its own. Default false:
    * Nagle's algorithm batches updates that follow one another within a round trip, for about a
    * third less CPU per delivery on busy topics (see `tcpNoDelay` in herald/server).
@@ -137,6 +154,10 @@ export interface ResolvedHubOptions {
   heartbeatMs: number;
   retryMs: number | null;
   maxQueuedBytes: number;
+  slowConsumerPolicy: SlowConsumerPolicy;
+  maxConflationKeys: number;
+  defaultMaxRate: number | undefined;
+  maxRateCap: number | undefined;
   tcpNoDelay: boolean;
   maxSelectors: number;
   maxTopicsPerUpdate: number;
@@ -148,6 +169,12 @@ export interface ResolvedHubOptions {
   transports: Transport[];
   pollTimeoutMs: number;
 }
+
+export { DEFAULT_MAX_CONFLATION_KEYS };
+
+/** What the hub does with a subscriber that reads slower than updates arrive. */
+export type SlowConsumerPolicy = 'close' | 'conflate';
+export const SLOW_CONSUMER_POLICIES: readonly SlowConsumerPolicy[] = ['close', 'conflate'];
 
 /** The path every Mercure hub answers on (spec: "Discovery"). */
 export const HUB_PATH = '/.well-known/mercure';
@@ -229,6 +256,14 @@ function integer(name: string, value: unknown, fallback: number, min: number, or
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new HubOptionError(name, `must be an integer >= ${min}${orElse} (got ${show(value)})`);
+  }
+  return value;
+}
+
+function rate(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new HubOptionError(name, `must be a positive number of updates per second (got ${show(value)})`);
   }
   return value;
 }
@@ -348,6 +383,10 @@ const KNOWN = new Set<string>([
   'heartbeatMs',
   'retryMs',
   'maxQueuedBytes',
+  'slowConsumerPolicy',
+  'maxConflationKeys',
+  'defaultMaxRate',
+  'maxRateCap',
   'tcpNoDelay',
   'maxSelectors',
   'maxTopicsPerUpdate',
@@ -409,6 +448,22 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     throw new HubOptionError('cookieName', `must be a cookie name token (got ${show(cookieName)})`);
   }
 
+  const slowConsumerPolicy = (o.slowConsumerPolicy ?? 'close') as SlowConsumerPolicy;
+  if (!SLOW_CONSUMER_POLICIES.includes(slowConsumerPolicy)) {
+    throw new HubOptionError(
+      'slowConsumerPolicy',
+      `must be one of ${SLOW_CONSUMER_POLICIES.join(', ')} (got ${show(o.slowConsumerPolicy)})`,
+    );
+  }
+  const defaultMaxRate = rate('defaultMaxRate', o.defaultMaxRate);
+  const maxRateCap = rate('maxRateCap', o.maxRateCap);
+  if (defaultMaxRate !== undefined && maxRateCap !== undefined && defaultMaxRate > maxRateCap) {
+    throw new HubOptionError(
+      'defaultMaxRate',
+      `must not exceed maxRateCap (got ${defaultMaxRate} > ${maxRateCap}); lower it or raise the cap`,
+    );
+  }
+
   return {
     store,
     logger,
@@ -427,6 +482,10 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     heartbeatMs: integer('heartbeatMs', o.heartbeatMs, DEFAULT_HEARTBEAT_MS, 0),
     retryMs,
     maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
+    slowConsumerPolicy,
+    maxConflationKeys: integer('maxConflationKeys', o.maxConflationKeys, DEFAULT_MAX_CONFLATION_KEYS, 0),
+    defaultMaxRate,
+    maxRateCap,
     tcpNoDelay: bool('tcpNoDelay', o.tcpNoDelay, false),
     maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
     maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),

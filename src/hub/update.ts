@@ -15,6 +15,12 @@ export interface Update {
   retry?: number;
   /** The payload (SSE `data`); may be empty. */
   data: string;
+  /**
+   * Conflation key (the `herald.key` publish field, a Herald extension): a subscriber's unsent
+   * update with the same key and canonical topic may be replaced by this one, and a resuming
+   * subscriber gets only the latest update per key. Absent: never conflated.
+   */
+  key?: string;
   /** When the hub accepted it, in ms since the epoch (retention by age; publish-to-write latency). */
   time: number;
 }

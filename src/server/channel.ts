@@ -38,10 +38,15 @@ export class Channel implements StreamHolder {
     return true;
   }
 
-  /** Queues the same bytes on every stream; returns how many streams took them. */
-  broadcast(chunk: Uint8Array): number {
+  /**
+   * Queues the same bytes on every stream; returns how many streams took them. With a `key`, each
+   * stream replaces its unsent event of that key (see {@link SseStream.write}).
+   *
+   * @example prices.broadcast(encodeEvent({ event: 'price', data: '12.5' }), 'EURUSD');
+   */
+  broadcast(chunk: Uint8Array, key?: string): number {
     let written = 0;
-    for (const stream of this.#streams) if (stream.write(chunk)) written++;
+    for (const stream of this.#streams) if (stream.write(chunk, key)) written++;
     return written;
   }
 

@@ -16,7 +16,9 @@ export class InvalidServerOptionError extends HeraldError {
 export class SlowConsumerError extends HeraldError {
   readonly queuedBytes: number;
   readonly maxQueueBytes: number;
-  constructor(queuedBytes: number, maxQueueBytes: number) {
+  /** What the stream does about it: `'close'`, `'drop'` (events) or `'conflate'` (keeps the stream). */
+  readonly action: 'close' | 'drop' | 'conflate';
+  constructor(queuedBytes: number, maxQueueBytes: number, action: 'close' | 'drop' | 'conflate' = 'close') {
     super(
       'HERALD_ERR_SLOW_CONSUMER',
       `stream queue would exceed maxQueueBytes (${queuedBytes} > ${maxQueueBytes} bytes): the client reads ` +
@@ -24,5 +26,6 @@ export class SlowConsumerError extends HeraldError {
     );
     this.queuedBytes = queuedBytes;
     this.maxQueueBytes = maxQueueBytes;
+    this.action = action;
   }
 }

@@ -19,6 +19,7 @@ export { pickLastEventId } from './last-event-id.js';
 export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_LAST_EVENT_ID_PARAMS,
+  DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RETRY_MS,
   HEARTBEAT_BYTES,
@@ -29,6 +30,7 @@ export {
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
+export { RATE_TICK_MS } from './rate-timer.js';
 export type { Sink, SinkOwner } from './sink.js';
 export {
   type CloseAllOptions,
@@ -37,7 +39,7 @@ export {
   type NodeServerResponse,
   SseServer,
 } from './sse-server.js';
-export { SseStream } from './sse-stream.js';
+export { SseStream, type WriteOptions } from './sse-stream.js';
 
 /** Options of the `create*` helpers: stream options plus the registry to use. */
 export interface CreateStreamOptions extends StreamOptions {

@@ -31,12 +31,23 @@ export const DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024;
 /** Query parameter read for the last event ID when no `Last-Event-ID` header came (e.g. a first connect). */
 export const DEFAULT_LAST_EVENT_ID_PARAMS: readonly string[] = ['lastEventId'];
 
+/**
+ * Most distinct keys a stream over its byte budget may hold under the `'conflate'` policy. The
+ * bytes are shared (each queued chunk is one encoded buffer written to every subscriber), so what a
+ * stream owns per key is a queue slot and an index entry, ~50 bytes: 10,000 keys cost ~0.5 MB,
+ * half the default byte budget, and cover a full equity or crypto exchange's instrument list.
+ */
+export const DEFAULT_MAX_CONFLATION_KEYS = 10_000;
+
 /** What to do with an event that would put a stream over `maxQueueBytes`. */
-export type OverflowAction = 'close' | 'drop';
+export type OverflowAction = 'close' | 'drop' | 'conflate';
 
 /**
  * A policy chosen per event: `'close'` ends the stream (its client resumes with Last-Event-ID),
- * `'drop'` discards the event and counts it in `stream.droppedEvents`.
+ * `'drop'` discards the event and counts it in `stream.droppedEvents`, `'conflate'` keeps the
+ * stream: a keyed event replaces the queued one of its key, or joins the queue while fewer than
+ * `maxConflationKeys` keys are queued; a keyless event (or one key too many) closes the stream, as
+ * `'close'` does, so nothing is silently lost.
  */
 export type OverflowHandler = (stream: SseStream, chunk: Uint8Array) => OverflowAction;
 
@@ -53,6 +64,17 @@ export interface StreamOptions {
   maxQueueBytes?: number;
   /** What happens when the bound is hit (default `'close'`). */
   overflow?: OverflowAction | OverflowHandler;
+  /**
+   * Under the `'conflate'` policy, most distinct keys queued past `maxQueueBytes` (default
+   * {@link DEFAULT_MAX_CONFLATION_KEYS}); one more closes the stream.
+   */
+  maxConflationKeys?: number;
+  /**
+   * Most sends per second to each stream (default: no limit). Between sends, keyed events are
+   * conflated (the latest per key is sent) and keyless ones wait, in order, to go out together.
+   * Change it per stream with `stream.maxRate`.
+   */
+  maxRate?: number | null;
   /** Query parameters tried, in order, for the last event ID when the header is absent. */
   lastEventIdParams?: readonly string[];
   /** Receives a warning when a stream is closed or starts dropping as a slow consumer. */
@@ -100,6 +122,9 @@ export interface StreamConfig {
   readonly retryMs: number | null;
   readonly maxQueueBytes: number;
   readonly overflow: OverflowAction | OverflowHandler;
+  readonly maxConflationKeys: number;
+  /** Sends per second; null: no limit. */
+  readonly maxRate: number | null;
   readonly lastEventIdParams: readonly string[];
   readonly logger: ServerLogger | undefined;
   readonly tcpNoDelay: boolean;
@@ -113,13 +138,24 @@ export interface StreamConfig {
 /** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
 export const HEARTBEAT_BYTES: Uint8Array = encodeComment();
 
-function nonNegativeInteger(option: string, value: unknown): number {
+function nonNegativeInteger(option: string, value: unknown, unit?: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new InvalidServerOptionError(
       option,
       `${option} must be a non-negative integer (got ${String(value)}); pass a number of ${
-        option.endsWith('Ms') ? 'milliseconds' : 'bytes'
+        unit ?? (option.endsWith('Ms') ? 'milliseconds' : 'bytes')
       }`,
+    );
+  }
+  return value;
+}
+
+/** Checks a rate in sends per second: a positive, finite number (fractions allowed: 0.5 is one every 2 s). */
+export function checkMaxRate(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidServerOptionError(
+      'maxRate',
+      `maxRate must be a positive number of sends per second (got ${String(value)}); pass null for no limit`,
     );
   }
   return value;
@@ -149,12 +185,27 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     );
   }
   const overflow = options.overflow ?? base?.overflow ?? 'close';
-  if (overflow !== 'close' && overflow !== 'drop' && typeof overflow !== 'function') {
+  if (
+    overflow !== 'close' &&
+    overflow !== 'drop' &&
+    overflow !== 'conflate' &&
+    typeof overflow !== 'function'
+  ) {
     throw new InvalidServerOptionError(
       'overflow',
-      `overflow must be 'close', 'drop' or a function (got ${JSON.stringify(overflow)})`,
+      `overflow must be 'close', 'drop', 'conflate' or a function (got ${JSON.stringify(overflow)})`,
     );
   }
+  const maxConflationKeys =
+    options.maxConflationKeys === undefined
+      ? (base?.maxConflationKeys ?? DEFAULT_MAX_CONFLATION_KEYS)
+      : nonNegativeInteger('maxConflationKeys', options.maxConflationKeys, 'keys');
+  const maxRate =
+    options.maxRate === undefined
+      ? (base?.maxRate ?? null)
+      : options.maxRate === null
+        ? null
+        : checkMaxRate(options.maxRate);
   const lastEventIdParams =
     options.lastEventIdParams ?? base?.lastEventIdParams ?? DEFAULT_LAST_EVENT_ID_PARAMS;
   if (!Array.isArray(lastEventIdParams) || lastEventIdParams.some((p) => typeof p !== 'string')) {
@@ -183,6 +234,8 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     retryMs,
     maxQueueBytes,
     overflow,
+    maxConflationKeys,
+    maxRate,
     lastEventIdParams,
     logger,
     tcpNoDelay,

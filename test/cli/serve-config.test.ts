@@ -312,3 +312,46 @@ test('HMAC secrets as long as the hash are accepted, for each algorithm', () => 
     assert.equal(config.jwtKey!.length, bytes);
   }
 });
+
+test('conflation options: policy, key cap, default rate and cap; bad values name the rule', async () => {
+  const config = resolve(
+    [...KEY, '--slow-consumer-policy', 'conflate', '--max-rate', '0.5', '--max-conflation-keys', '500'],
+    { HERALD_MAX_RATE_CAP: '10' },
+  );
+  assert.equal(config.slowConsumerPolicy, 'conflate');
+  assert.equal(config.defaultMaxRate, 0.5);
+  assert.equal(config.maxRateCap, 10);
+  assert.equal(config.maxConflationKeys, 500);
+  const { toHubOptions } = await import('../../src/cli/hub-options.js');
+  const { resolveHubOptions } = await import('../../src/hub/options.js');
+  const hub = resolveHubOptions({
+    ...toHubOptions(config, undefined as never, undefined as never),
+    store: undefined,
+    logger: undefined,
+  });
+  assert.deepEqual(
+    [hub.slowConsumerPolicy, hub.defaultMaxRate, hub.maxRateCap, hub.maxConflationKeys],
+    ['conflate', 0.5, 10, 500],
+  );
+  refuses(
+    [...KEY, '--slow-consumer-policy', 'drop'],
+    {},
+    /--slow-consumer-policy must be one of close, conflate \(got "drop"\)/,
+  );
+  refuses([...KEY, '--max-rate', '0'], {}, /--max-rate must be a positive number of updates per second/);
+  refuses([...KEY], { HERALD_MAX_RATE_CAP: 'fast' }, /HERALD_MAX_RATE_CAP must be a positive number/);
+  refuses(
+    [...KEY, '--max-rate', '20', '--max-rate-cap', '10'],
+    {},
+    /--max-rate \(20\) must not exceed --max-rate-cap \(10\)/,
+  );
+  assert.throws(
+    () => resolveHubOptions({ defaultMaxRate: 5, maxRateCap: 1 }),
+    /defaultMaxRate: must not exceed maxRateCap/,
+  );
+  assert.throws(
+    () => resolveHubOptions({ slowConsumerPolicy: 'drop' as never }),
+    /slowConsumerPolicy: must be one of close, conflate/,
+  );
+  assert.throws(() => resolveHubOptions({ maxRateCap: -1 }), /maxRateCap: must be a positive number/);
+});

@@ -10,7 +10,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { mountDemo } from '../../src/hub/demo/index.js';
+import { type DemoOptions, mountDemo } from '../../src/hub/demo/index.js';
+import { publishTick, Ticker } from '../../src/hub/demo/ticker.js';
 import { createHub } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
@@ -18,9 +19,9 @@ const KEY = 'demo-test-key-0123456789abcdef0123456789';
 const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === '1';
 const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 
-async function startDemoHub(t: import('node:test').TestContext) {
+async function startDemoHub(t: import('node:test').TestContext, options: DemoOptions = {}) {
   const hub = createHub({ jwt: { key: KEY }, anonymous: true });
-  const demo = await mountDemo(hub, { publisherKey: KEY, clientBundle: await bundleClient() });
+  const demo = await mountDemo(hub, { publisherKey: KEY, clientBundle: await bundleClient(), ...options });
   const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -123,15 +124,12 @@ test('the demo pages work in Chromium', async (t) => {
     const page = await newPage(browser);
     await page.goto(`${origin}/ticker.html`);
     await page.waitForFunction(() => document.querySelectorAll('#quotes tbody tr').length === 50);
-    // Two columns, each under its own header.
+    // Two panes (full rate, maxRate=1), each a table of every symbol under its own header.
+    await page.waitForFunction(() => document.querySelectorAll('#quotes-limited tbody tr').length === 50);
     const headers = await page
-      .locator('#quotes table')
+      .locator('.pane table')
       .evaluateAll((tables) => tables.map((table) => table.querySelector('thead')?.textContent));
     assert.deepEqual(headers, ['SymbolPriceChange', 'SymbolPriceChange']);
-    assert.deepEqual(
-      await page.locator('#quotes tbody').evaluateAll((bodies) => bodies.map((b) => b.children.length)),
-      [25, 25],
-    );
     await page.waitForFunction(() => Number(document.querySelector('#updates')!.textContent) >= 20, null, {
       timeout: 30_000,
     });
@@ -143,6 +141,46 @@ test('the demo pages work in Chromium', async (t) => {
     await screenshot(page, 'ticker');
     await page.close();
   });
+
+  await t.test(
+    'the ticker panes: full rate and maxRate=1 end with the same prices, the limited one with fewer updates',
+    async () => {
+      // A hub of its own whose ticker the test drives, so that it can stop and compare.
+      const ticker = new Ticker();
+      const own = await startDemoHub(t, { publishers: false, ticker });
+      const page = await newPage(browser);
+      await page.goto(`${own.origin}/ticker.html`);
+      await page.waitForFunction(
+        () =>
+          document.querySelectorAll('#quotes tbody tr').length === 50 &&
+          document.querySelectorAll('#quotes-limited tbody tr').length === 50 &&
+          document.querySelectorAll('[data-pane][data-open="true"]').length === 2,
+      );
+      const ticks = 40;
+      for (let i = 0; i < ticks; i++) {
+        await publishTick(own.hub, ticker);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const final = Object.fromEntries(ticker.snapshot().map(([symbol, price]) => [symbol, String(price)]));
+      // The limited pane gets its last send within a second of the last update.
+      await page.waitForFunction(
+        (expected) =>
+          ['#quotes', '#quotes-limited'].every((table) =>
+            [...document.querySelectorAll<HTMLElement>(`${table} tbody tr`)].every(
+              (tr) => tr.dataset.price === expected[tr.dataset.symbol!],
+            ),
+          ),
+        final,
+        { timeout: 30_000 },
+      );
+      const full = Number(await page.locator('#updates').textContent());
+      const limited = Number(await page.locator('#updates-limited').textContent());
+      assert.ok(full <= ticks * 10 && full > 0, `full rate: ${full} of ${ticks * 10}`);
+      assert.ok(limited < full, `limited: ${limited} < full: ${full}`);
+      await screenshot(page, 'ticker-panes');
+      await page.close();
+    },
+  );
 
   await t.test('a notification reaches every tab; a tab that was away catches up, once', async () => {
     const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });

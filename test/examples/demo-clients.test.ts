@@ -17,7 +17,7 @@ async function startDemoHub(t: import('node:test').TestContext) {
   return { hubUrl: hubUrl!, token: token! };
 }
 
-test('examples/client-node.ts: prints five batches of the demo ticker, then closes and exits 0', async (t) => {
+test('examples/client-node.ts: prints five quotes of the demo ticker, then closes and exits 0', async (t) => {
   const { hubUrl } = await startDemoHub(t);
   const example = startExample('client-node.ts', [hubUrl]);
   t.after(() => example.kill());
@@ -25,7 +25,7 @@ test('examples/client-node.ts: prints five batches of the demo ticker, then clos
   const lines = example.stdout().trim().split('\n');
   assert.equal(lines.length, 5, example.stdout());
   for (const line of lines)
-    assert.match(line, /^quotes urn:uuid:[\w-]+: [A-Z]+ \d+(\.\d+)?(, [A-Z]+ \d+(\.\d+)?)*$/);
+    assert.match(line, /^quote urn:uuid:[\w-]+: [A-Z]+ \d+(\.\d+)? \([+-]\d+(\.\d+)?\)$/);
 });
 
 test('examples/publisher.ts: publishes to the demo notifications topic with the printed token', async (t) => {

@@ -18,6 +18,11 @@ interface Figures {
   warnings: string[];
   registry: number;
   resumedEvents: number;
+  conflated: number;
+  latestKeys: number;
+  olderAfterNewer: number;
+  keys: number;
+  eventBytes: number;
 }
 
 function runSubject(policy: string): Figures {
@@ -108,4 +113,23 @@ test('whenDrained() paces a writer: 6 MiB through a 512 KiB bound to a slow read
   await stream.whenDrained(); // resolves at once on a closed stream
   client.close();
   await close();
+});
+
+test("a client that never reads: 'conflate' keeps the stream, its queue bounded by keys; the latest of every key arrives", () => {
+  const f = runSubject('conflate');
+  assert.ok(f.offered >= 32 * 1024 * 1024, `offered ${f.offered}`);
+  assert.equal(f.closed, false);
+  assert.equal(f.dropped, 0);
+  assert.ok(f.conflated > 0);
+  // The budget (64 KiB here) is below 50 keys' worth of events: past it the queue grows by keys
+  // only. Plus what the socket held when it pushed back (its 64 KiB high-water mark and one write).
+  const bound = f.max + f.keys * f.eventBytes + 64 * 1024 + f.eventBytes;
+  assert.ok(f.maxQueued <= bound, `queued ${f.maxQueued} <= ${bound}`);
+  // The same slack as the other policies' 1 MiB budget (heap left over after gc()), far from the
+  // 32 MiB offered.
+  assert.ok(f.maxGrowth < 6 * 1024 * 1024, `memory grew ${f.maxGrowth} bytes (32 MiB offered)`);
+  assert.equal(f.slowEvents, 1, 'reported once, when conflating past the budget starts');
+  assert.deepEqual(f.warnings, ['slow event-stream client: conflating keyed events']);
+  assert.equal(f.latestKeys, f.keys, 'the last value of every key arrives once the client reads');
+  assert.equal(f.olderAfterNewer, 0, 'never an older value after a newer one');
 });

@@ -31,6 +31,8 @@ export interface DemoOptions {
    * worker should, or every event would be published once per worker. Default: true.
    */
   publishers?: boolean;
+  /** The simulated market behind the ticker page and `/demo/ticker.json`. Default: a new one. */
+  ticker?: Ticker;
   /** The client bundle to serve as `/herald-client.js`; default: `dist/browser/herald-client.js`. */
   clientBundle?: string;
   /** Where publisher failures are reported. Default: the hub's logger. */
@@ -64,7 +66,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
       : loadClientBundle();
   for (const [path, file] of bundle) files.set(path, file);
 
-  const ticker = new Ticker();
+  const ticker = options.ticker ?? new Ticker();
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
     stops.push(startClock(hub, onError), startTicker(hub, ticker, onError), startStats(hub, onError));

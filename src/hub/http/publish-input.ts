@@ -3,7 +3,7 @@
  * "Publication" section that hold whatever the token (both drafts): at least one topic, none
  * addressing the hub's own namespace or equal to `*`, no control or format characters in topics,
  * `id` and `type`, an `id` that is not `earliest` and does not start with `#`, a `type` other than
- * the reserved `mercure`, a `retry` made of digits.
+ * the reserved `mercure`, a `retry` made of digits; and Herald's conflation key (`herald.key`).
  */
 import { randomUUID } from 'node:crypto';
 import { HUB_PATH } from '../options.js';
@@ -20,12 +20,31 @@ export interface PublishInput {
   type?: string;
   /** Reconnection time in ms; a string must be digits only (form field). */
   retry?: number | string;
+  /**
+   * Conflation key (Herald extension, form field {@link KEY_FIELD}): 1 to {@link MAX_KEY_BYTES}
+   * bytes of UTF-8, no control or invisible format characters.
+   */
+  key?: string;
 }
+
+/**
+ * The publish field carrying the conflation key. Namespaced so it cannot meet a future Mercure
+ * field; Mercure hubs and clients ignore fields they do not know, so the update stays a plain
+ * Mercure update for them.
+ */
+export const KEY_FIELD = 'herald.key';
+
+/**
+ * Longest conflation key, in UTF-8 bytes. Keys name instruments, rows or users (`EURUSD`, a UUID,
+ * a URL path); 256 bytes holds any of them, and bounds what each subscriber's key index keeps.
+ */
+export const MAX_KEY_BYTES = 256;
 
 // C0, DEL, C1 and Unicode format characters (Cf: bidi and zero-width controls), per Mercure 1.0
 // "Terminology": invisible characters enable spoofing, line breaks and NUL would break framing.
 const FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\p{Cf}]/u;
 const DIGITS = /^[0-9]+$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const RESERVED_TYPE = 'mercure';
 const EARLIEST = 'earliest';
 // A base for resolving relative topics: only the path is compared, so the host does not matter.
@@ -147,7 +166,35 @@ export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now(
     }
     update.retry = retry;
   }
+  if (input.key !== undefined) update.key = checkKey(input.key);
   if (typeof update.data !== 'string')
     throw badRequest('data must be a string', 'HERALD_ERR_HUB_INVALID_UPDATE');
   return update;
+}
+
+function checkKey(key: unknown): string {
+  const fix = `send 1 to ${MAX_KEY_BYTES} bytes of UTF-8 text, or no ${KEY_FIELD} field for an update never conflated`;
+  if (typeof key !== 'string' || key === '') {
+    throw badRequest(
+      `${KEY_FIELD} must not be empty (got ${JSON.stringify(key)}); ${fix}`,
+      'HERALD_ERR_HUB_INVALID_KEY',
+    );
+  }
+  // A lone surrogate (hub.publish) has no UTF-8 form; U+FFFD is what a form body's invalid
+  // percent-encoded bytes (%FF) decode to.
+  if (LONE_SURROGATE.test(key) || key.includes('\uFFFD')) {
+    throw badRequest(
+      `${KEY_FIELD} must be valid UTF-8 (got ${JSON.stringify(key)}, with an invalid byte sequence); ${fix}`,
+      'HERALD_ERR_HUB_INVALID_KEY',
+    );
+  }
+  const bytes = Buffer.byteLength(key);
+  if (bytes > MAX_KEY_BYTES) {
+    throw badRequest(
+      `${KEY_FIELD} may be at most ${MAX_KEY_BYTES} bytes long (got ${bytes} bytes); ${fix}`,
+      'HERALD_ERR_HUB_INVALID_KEY',
+    );
+  }
+  checkField(KEY_FIELD, key);
+  return key;
 }

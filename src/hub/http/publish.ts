@@ -6,7 +6,7 @@ import { canPublish } from '../topics/index.js';
 import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope } from './errors.js';
 import { isFormContentType, readFormBody } from './form-body.js';
-import { toUpdate } from './publish-input.js';
+import { KEY_FIELD, toUpdate } from './publish-input.js';
 
 export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
   const { claims } = await ctx.auth.publisher(req.headers, url);
@@ -29,6 +29,7 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
       id: form.get('id') ?? undefined,
       type: form.get('type') ?? undefined,
       retry: form.get('retry') ?? undefined,
+      key: form.get(KEY_FIELD) ?? undefined,
     },
     ctx.options.maxTopicsPerUpdate,
   );

@@ -87,6 +87,45 @@ function releaseParsedHeaders(req: Req): void {
   if (req.httpVersionMajor === 1) (req as unknown as { headers: unknown }).headers = null;
 }
 
+/** The subscribe query parameter asking for a rate limit (a Herald extension; Mercure hubs ignore it). */
+export const MAX_RATE_PARAM = 'maxRate';
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
+
+/**
+ * The rate limit of a subscription, in updates per second: the `maxRate` parameter, else the hub's
+ * default; undefined for none. Throws 400 on a value that is not a positive number or is above the
+ * hub's cap.
+ */
+export function parseMaxRate(
+  query: URLSearchParams,
+  defaultRate: number | undefined,
+  cap: number | undefined,
+): number | undefined {
+  const values = query.getAll(MAX_RATE_PARAM);
+  if (values.length === 0) return defaultRate;
+  if (values.length > 1) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} may be given once (got ${values.length} values); keep one`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  const text = values[0]!;
+  const rate = DECIMAL.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(rate) || rate <= 0) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} must be a positive number of updates per second, such as 1 or 0.5 (got ${JSON.stringify(text)})`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  if (cap !== undefined && rate > cap) {
+    throw badRequest(
+      `${MAX_RATE_PARAM} may be at most ${cap} updates per second on this hub (got ${text}); ask for ${cap} or less`,
+      'HERALD_ERR_HUB_BAD_RATE',
+    );
+  }
+  return rate;
+}
+
 /** The requested resume point: the header wins over either query parameter (both drafts). */
 function requestedLastEventId(req: Req, query: URLSearchParams): string | undefined {
   const header = req.headers['last-event-id'];
@@ -126,6 +165,8 @@ export interface Admitted {
   /** Which draft's cursor header(s) the request speaks: draft-07 `Last-Event-ID`, 1.0 `Mercure-Last-Event-ID`. */
   readonly draft07: boolean;
   readonly v1: boolean;
+  /** Most sends per second (`maxRate`, else the hub's default); undefined for no limit. */
+  readonly maxRate: number | undefined;
 }
 
 /**
@@ -143,6 +184,7 @@ export async function admit(
   const { options: hub, registry } = ctx;
   const query = url.searchParams;
   const selectors = parseSelectors(query, hub.maxSelectors);
+  const maxRate = parseMaxRate(query, hub.defaultMaxRate, hub.maxRateCap);
   const headers = options.ignoreCookie === true ? { ...req.headers, cookie: undefined } : req.headers;
   const auth = await ctx.auth.subscriber(headers, url);
   if (auth === undefined && !hub.anonymous) throw missingToken('subscribing');
@@ -208,6 +250,7 @@ export async function admit(
     resumed,
     draft07: query.has('lastEventID') || selectors.some((s) => s.syntax === 'topic'),
     v1: query.has('last_event_id') || selectors.some((s) => s.syntax !== 'topic'),
+    maxRate,
   };
 }
 
@@ -234,6 +277,10 @@ export async function serve(
   const { options, registry } = ctx;
   const subscriber = admitted.subscriber;
   let history = admitted.history;
+  // Before anything is written: replay and live updates alike go through the limit. Event streams
+  // and WebSocket streams are herald/server streams; a long poll answers once and has no rate.
+  if (admitted.maxRate !== undefined && subscriber.format !== 'poll' && !stream.closed)
+    stream.maxRate = admitted.maxRate;
   registry.attach(subscriber, stream);
   if (stream.closed) return;
   if (announce) {

@@ -41,6 +41,13 @@ export class HubMetrics {
   delivered = 0;
   /** Subscribers closed because their queue went over `maxQueuedBytes`. */
   slowClientsDropped = 0;
+  /**
+   * Keyed updates not sent to a subscriber because a newer one of the same key replaced them in its
+   * queue, or superseded them in the history it resumed from (one per subscriber and update).
+   */
+  updatesConflated = 0;
+  /** Open subscriber streams with a rate limit (`maxRate`) in force (gauge). */
+  rateLimited = 0;
   /** Subscriptions refused: auth failures, bad selectors, limits. */
   subscribeRejected = 0;
   /** Publishes refused (4xx) or failed (5xx). */
@@ -95,6 +102,16 @@ export class HubMetrics {
       'herald_hub_slow_clients_dropped_total',
       'Subscribers closed because they read slower than events arrived.',
       () => this.slowClientsDropped,
+    );
+    counter(
+      'herald_hub_updates_conflated_total',
+      'Keyed updates replaced by a newer one of the same key before being sent to a subscriber.',
+      () => this.updatesConflated,
+    );
+    gauge(
+      'herald_hub_rate_limited_streams',
+      'Open subscriber streams with a rate limit (maxRate) in force.',
+      () => this.rateLimited,
     );
     counter(
       'herald_hub_subscribe_rejected_total',

@@ -4,6 +4,7 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
+import type { SlowConsumerError } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
@@ -14,7 +15,7 @@ import {
   type Subscriber,
 } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
-import { UpdateFrames } from './update-frames.js';
+import { streamKey, UpdateFrames } from './update-frames.js';
 import type { WireFormat } from './wire-format.js';
 
 export { encodeUpdate } from './update-frames.js';
@@ -33,10 +34,10 @@ export class SubscriberRegistry {
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
   readonly #streamClosed = (subscriber: Subscriber) => this.drop(subscriber);
   // One slow handler per transport: the stream does not know its subscriber's format.
-  readonly #streamSlow: Record<WireFormat, () => void> = {
-    sse: () => this.#slow('sse'),
-    ws: () => this.#slow('ws'),
-    poll: () => this.#slow('poll'),
+  readonly #streamSlow: Record<WireFormat, (error?: SlowConsumerError) => void> = {
+    sse: (error) => this.#slow('sse', error),
+    ws: (error) => this.#slow('ws', error),
+    poll: (error) => this.#slow('poll', error),
   };
 
   constructor(
@@ -57,7 +58,9 @@ export class SubscriberRegistry {
     });
   }
 
-  #slow(format: WireFormat): void {
+  #slow(format: WireFormat, error?: SlowConsumerError): void {
+    // Under the 'conflate' policy a slow subscriber keeps its stream.
+    if (error?.action === 'conflate') return;
     this.#metrics.slowClientsDropped++;
     this.#metrics.transports[format].dropped++;
   }
@@ -81,6 +84,7 @@ export class SubscriberRegistry {
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
   attach(subscriber: Subscriber, stream: AttachableStream): void {
     subscriber.stream = stream;
+    if (stream.maxRate != null) this.#metrics.rateLimited++;
     subscriber.onStreamClosed = this.#streamClosed;
     stream.on('slow', this.#streamSlow[subscriber.format]);
     stream.hold(subscriber);
@@ -91,6 +95,7 @@ export class SubscriberRegistry {
     if (subscriber.state === 'closed') return;
     subscriber.state = 'closed';
     subscriber.pending = null;
+    if (subscriber.stream?.maxRate != null) this.#metrics.rateLimited--;
     this.index.remove(subscriber);
     this.#expiry.remove(subscriber);
     this.#metrics.connections--;
@@ -114,6 +119,8 @@ export class SubscriberRegistry {
     if (n === 0) return;
     const frames = new UpdateFrames(update);
     if (update.private) this.#readers.clear();
+    const key = frames.streamKey;
+    let conflated = 0;
     // Counted per format in locals: the common case (every subscriber on SSE) adds one comparison.
     let sse = 0;
     let ws = 0;
@@ -131,7 +138,15 @@ export class SubscriberRegistry {
           matches.length = 0;
           return;
         }
-        if (s.stream!.write(bytes)) {
+        const stream = s.stream!;
+        let written: boolean;
+        if (key === undefined) written = stream.write(bytes);
+        else {
+          const before = stream.conflatedEvents ?? 0;
+          written = stream.write(bytes, key);
+          conflated += (stream.conflatedEvents ?? 0) - before;
+        }
+        if (written) {
           const format = s.format;
           if (format === 'sse') sse++;
           else if (format === 'ws') ws++;
@@ -142,6 +157,7 @@ export class SubscriberRegistry {
       }
     }
     matches.length = 0;
+    if (conflated > 0) this.#metrics.updatesConflated += conflated;
     const delivered = sse + ws + poll;
     if (delivered > 0) {
       const metrics = this.#metrics;
@@ -195,19 +211,30 @@ export class SubscriberRegistry {
 
   /**
    * Writes history (already filtered by the store to what follows the requested ID) to a
-   * replaying subscriber, waiting for its queue to drain as needed. Returns the IDs written.
+   * replaying subscriber, waiting for its queue to drain as needed. Of the keyed updates of a page
+   * only the latest per key is written (at its place): a resuming client wants the current value of
+   * each key, not every stale one. Adds the IDs written or passed over to `sent`.
    */
   async replay(s: Subscriber, history: Update[], sent: Set<string>): Promise<void> {
     const stream = s.stream!;
     const budget = this.#maxQueuedBytes >> 1;
+    const latest = latestPerKey(s, history, sent);
     for (const update of history) {
       if (s.state !== 'replaying') return;
       if (sent.has(update.id) || !s.wants(update)) continue;
-      const bytes = new UpdateFrames(update).get(s.format);
+      const frames = new UpdateFrames(update);
+      const key = frames.streamKey;
+      if (key !== undefined && latest!.get(key) !== update) {
+        // Superseded later in this page. Marked sent so that go-live does not send it either.
+        sent.add(update.id);
+        this.#metrics.updatesConflated++;
+        continue;
+      }
+      const bytes = frames.get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
         await stream.whenDrained();
       }
-      if (s.state !== 'replaying' || !stream.write(bytes)) return;
+      if (s.state !== 'replaying' || !stream.write(bytes, key)) return;
       sent.add(update.id);
       this.#countOne(s.format, bytes);
     }
@@ -230,9 +257,10 @@ export class SubscriberRegistry {
     for (let i = from; i < pending.length; i++) {
       const frames = pending[i]!;
       if (sent.has(frames.update.id)) continue;
-      // The bytes built when the update was delivered live, shared with the live subscribers.
+      // The bytes built when the update was delivered live, shared with the live subscribers; keyed
+      // ones conflate in the stream's queue (all of these are written in this one turn).
       const bytes = frames.get(s.format);
-      if (!stream.write(bytes)) return;
+      if (!stream.write(bytes, frames.streamKey)) return;
       this.#countOne(s.format, bytes);
     }
   }
@@ -241,4 +269,15 @@ export class SubscriberRegistry {
   close(): void {
     this.#expiry.clear();
   }
+}
+
+/** The last update of each stream key in a history page that the subscriber would be sent; null when none is keyed. */
+function latestPerKey(s: Subscriber, history: Update[], sent: Set<string>): Map<string, Update> | null {
+  let latest: Map<string, Update> | null = null;
+  for (const update of history) {
+    if (update.key === undefined || sent.has(update.id) || !s.wants(update)) continue;
+    latest ??= new Map();
+    latest.set(streamKey(update)!, update);
+  }
+  return latest;
 }

@@ -49,6 +49,10 @@ export interface SubscriberStream {
   close(final?: Uint8Array): void;
   /** Resolves once the queue went out (or the stream closed). */
   whenDrained(): Promise<void>;
+  /** Keyed chunks replaced before being sent (herald/server streams; absent: never conflates). */
+  readonly conflatedEvents?: number;
+  /** Most sends per second, null for no limit (herald/server streams; absent: no rate limits). */
+  maxRate?: number | null;
 }
 
 /** A subscriber stream the registry can bind: it tells its holder when it closes, and when it is slow. */

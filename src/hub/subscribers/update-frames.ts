@@ -24,14 +24,26 @@ export function updateJson(update: Update): string {
   return JSON.stringify(object);
 }
 
+/**
+ * The key a stream conflates an update under: its canonical topic and its key, so that the same
+ * key on two topics (`/prices/EURUSD` and `/trades/EURUSD`, both keyed `EURUSD`) never replace
+ * each other. Topics cannot contain a line feed (publish-input.ts), so the joined form is unambiguous.
+ */
+export function streamKey(update: Update): string | undefined {
+  return update.key === undefined ? undefined : `${update.topics[0]}\n${update.key}`;
+}
+
 export class UpdateFrames {
   readonly update: Update;
+  /** {@link streamKey}, computed once for every subscriber; undefined for a keyless update. */
+  readonly streamKey: string | undefined;
   #sse: Uint8Array | undefined;
   #json: Buffer | undefined;
   #ws: Buffer | undefined;
 
   constructor(update: Update) {
     this.update = update;
+    this.streamKey = update.key === undefined ? undefined : streamKey(update);
   }
 
   /** The bytes to write to a stream of this format; the same buffer on every call. May throw (SSE field rules). */

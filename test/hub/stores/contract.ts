@@ -91,13 +91,14 @@ export function storeContract(name: string, open: StoreFactory): void {
         type: 'price',
         retry: 2500,
         data: 'line one\nline two\r\n\u0000 é 😀 "quoted"',
+        key: 'EUR/USD ü 😀',
       });
       const bare = makeUpdate('bare', Date.now(), { data: '' });
       await store.append(full);
       await store.append(bare);
       const { updates } = await store.after('earliest', 10);
       assert.deepEqual(updates, [full, bare]);
-      assert.ok(!('type' in updates[1]) && !('retry' in updates[1]));
+      assert.ok(!('type' in updates[1]) && !('retry' in updates[1]) && !('key' in updates[1]));
     });
 
     test('limit caps how many updates after() returns', async (t) => {
