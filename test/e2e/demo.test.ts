@@ -59,7 +59,10 @@ test('the demo pages work in Chromium', async (t) => {
     assert.deepEqual(links, ['/clock.html', '/ticker.html', '/notifications.html', '/why-sse.html']);
     await screenshot(page, 'index');
     await page.goto(`${origin}/why-sse.html`);
-    assert.match((await page.locator('table.compare').textContent()) ?? '', /Last-Event-ID/);
+    assert.match((await page.locator('table.compare').last().textContent()) ?? '', /Last-Event-ID/);
+    await page.waitForFunction(
+      () => document.querySelector('[data-pane="sse"][data-field="state"]')?.textContent === 'OPEN',
+    );
     await screenshot(page, 'why-sse');
     await page.close();
   });
