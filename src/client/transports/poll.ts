@@ -1,8 +1,9 @@
 /**
- * Long polling, for paths whose proxies buffer streamed responses: one `fetch` at a time asks for
- * the updates after the last event ID; the hub answers at once when there are some, or holds the
- * request a bounded time for the next ones (docs/transports.md). Each answer is a whole response,
- * which every proxy passes on.
+ * Long polling, for paths whose proxies buffer streamed responses: one `fetch` at a time,
+ * `GET <hub>?topic=…&transport=poll&lastEventID=…`, asks for the updates after the last event ID;
+ * the hub answers at once when there are some, or holds the request a bounded time for the next
+ * ones, with `{"lastEventID": "<new position>", "updates": [<update>, …]}` (docs/transports.md).
+ * Each answer is a whole response, which every proxy passes on.
  */
 import type { FetchLike } from '../options.js';
 import { invalidUpdate, type JsonUpdate, resumeUrl } from './message.js';
@@ -110,7 +111,6 @@ class PollConnection implements TransportConnection {
     }
     if (this.#closed) return null;
     const status = response.status;
-    if (status === 204) return this.#advance(response, []);
     if (status !== 200) {
       const retry = RETRY_STATUSES.has(status);
       this.#end(retry ? 'lost' : 'failed', {
@@ -122,11 +122,16 @@ class PollConnection implements TransportConnection {
     }
     let rule: string | null = null;
     let updates: JsonUpdate[] = [];
+    let cursor: string | undefined;
     try {
-      const value: unknown = JSON.parse(text);
-      if (!Array.isArray(value)) rule = 'the answer must be a JSON array';
+      const value = JSON.parse(text) as { lastEventID?: unknown; updates?: unknown } | null;
+      if (typeof value !== 'object' || value === null || !Array.isArray(value.updates))
+        rule = 'the answer must be an object with an "updates" list';
+      else if (value.lastEventID !== undefined && typeof value.lastEventID !== 'string')
+        rule = '"lastEventID" must be a string';
       else {
-        updates = value as JsonUpdate[];
+        updates = value.updates as JsonUpdate[];
+        cursor = value.lastEventID as string | undefined;
         for (const update of updates) {
           rule = invalidUpdate(update);
           if (rule !== null) break;
@@ -143,18 +148,17 @@ class PollConnection implements TransportConnection {
       });
       return null;
     }
-    return this.#advance(response, updates);
+    return this.#advance(cursor, updates);
   }
 
   /**
-   * The hub names the position of an answer in `Last-Event-ID` (the last update sent, or where an
-   * empty answer leaves the reader), so that the next poll misses nothing published meanwhile.
+   * The answer names the reader's new position (`lastEventID`: the last update sent, or where an
+   * empty answer leaves it), so that the next poll misses nothing published meanwhile.
    */
-  #advance(response: Response, updates: JsonUpdate[]): JsonUpdate[] {
-    const header = response.headers.get('last-event-id') ?? response.headers.get('mercure-last-event-id');
-    if (updates.length === 0 && header !== null && header !== '' && header !== 'earliest') {
-      this.#lastEventId = header;
-      this.#events.lastEventId(header);
+  #advance(cursor: string | undefined, updates: JsonUpdate[]): JsonUpdate[] {
+    if (updates.length === 0 && cursor !== undefined && cursor !== '' && cursor !== 'earliest') {
+      this.#lastEventId = cursor;
+      this.#events.lastEventId(cursor);
     }
     return updates;
   }
