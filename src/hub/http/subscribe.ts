@@ -202,7 +202,7 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
       if (subscriber.state !== 'replaying' || history.length < options.historyPageSize) break;
       const pending = subscriber.pending!;
       const last = history[history.length - 1]!;
-      if (pending.some((u) => u.id === last.id)) break;
+      if (pending.some((f) => f.update.id === last.id)) break;
       const page = await ctx.store.after(last.id, options.historyPageSize);
       if (!page.found) break;
       history = page.updates;
