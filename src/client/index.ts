@@ -25,11 +25,15 @@ export {
   resolveEventSourceUrl,
 } from './event-source-base.js';
 export {
+  DEFAULT_FALLBACK_AFTER_MS,
   DEFAULT_MAX_BUFFER_SIZE,
   DEFAULT_RECONNECTION_TIME_MS,
   type EventSourceOptions,
   type FetchLike,
   type HeadersOption,
   type ReplayableBody,
+  type WebSocketConstructor,
+  type WebSocketLike,
 } from './options.js';
+export { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';
 export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';
