@@ -35,5 +35,5 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './options.js';
-export { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';
 export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';
+export { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';

@@ -156,7 +156,7 @@ class PollConnection implements TransportConnection {
    * empty answer leaves it), so that the next poll misses nothing published meanwhile.
    */
   #advance(cursor: string | undefined, updates: JsonUpdate[]): JsonUpdate[] {
-    if (updates.length === 0 && cursor !== undefined && cursor !== '' && cursor !== 'earliest') {
+    if (updates.length === 0 && cursor !== undefined && cursor !== '' && cursor !== this.#lastEventId) {
       this.#lastEventId = cursor;
       this.#events.lastEventId(cursor);
     }

@@ -1,6 +1,6 @@
 /**
- * Updates over a WebSocket on the hub's URL: each text frame one JSON update
- * (docs/transports.md). The global `WebSocket` of browsers and Node 22+, or the `WebSocket` option
+ * Updates over a WebSocket on the hub's URL: a first frame `{"herald":"open","lastEventID":…}`
+ * naming where the subscription starts, then each text frame one JSON update (docs/transports.md). The global `WebSocket` of browsers and Node 22+, or the `WebSocket` option
  * (Node 20: the `ws` package's). The server pings; browsers and `ws` answer by themselves.
  */
 import type { WebSocketConstructor, WebSocketLike } from '../options.js';
@@ -119,13 +119,13 @@ class WebSocketConnection implements TransportConnection {
 
   #onMessage(raw: unknown): void {
     if (this.#closed) return;
-    let update: JsonUpdate;
+    let value: unknown;
     let rule: string | null;
     if (typeof raw !== 'string') rule = 'a frame must be text, not binary';
     else {
       try {
-        update = JSON.parse(raw) as JsonUpdate;
-        rule = invalidUpdate(update);
+        value = JSON.parse(raw);
+        rule = isHubFrame(value) ? null : invalidUpdate(value);
       } catch (error) {
         rule = `a frame must be JSON (${describe(error)})`;
       }
@@ -137,7 +137,16 @@ class WebSocketConnection implements TransportConnection {
       });
       return;
     }
-    update = update!;
+    if (isHubFrame(value)) {
+      // The opening frame names where the subscription starts: resuming from there after a drop
+      // (or a fallback) before the first update misses nothing published since.
+      if (value.herald === 'open' && typeof value.lastEventID === 'string' && value.lastEventID !== '') {
+        this.#lastEventId = value.lastEventID;
+        this.#events.lastEventId(value.lastEventID);
+      }
+      return;
+    }
+    const update = value as JsonUpdate;
     if (update.retry !== undefined) this.#events.retry(update.retry);
     if (update.id !== undefined) this.#lastEventId = update.id;
     this.#events.message(update.type ?? 'message', update.data, this.#lastEventId);
@@ -148,6 +157,11 @@ class WebSocketConnection implements TransportConnection {
     this.close();
     this.#events[kind](reason);
   }
+}
+
+/** A frame of the hub's own (`{"herald":"open",…}`): updates never have a `herald` key. */
+function isHubFrame(value: unknown): value is { herald: unknown; lastEventID?: unknown } {
+  return typeof value === 'object' && value !== null && 'herald' in value;
 }
 
 /** Updates as JSON text frames over one WebSocket. */
