@@ -90,7 +90,8 @@ export interface EventSourceOptions {
    * along (`['websocket', 'sse']`, `['sse', 'poll']`): a transport that cannot open, or delivers
    * nothing within {@link fallbackAfterMs} (a proxy buffering the stream), gives way to the next,
    * resuming after the last event ID. Once a transport delivers, the source keeps to it. The
-   * `websocket` and `poll` transports speak Herald's hub formats (docs/transports.md).
+   * `websocket` and `poll` transports speak Herald's hub formats (docs/transports.md). A long poll
+   * opens with its first answer, which may wait for the hub's poll timeout: put `poll` last.
    */
   transport?: TransportName | readonly TransportName[];
   /**

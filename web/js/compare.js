@@ -26,9 +26,9 @@ for (const name of Object.keys(PANES)) {
     latencies: [],
     opens: 0,
     reconnects: 0,
-    /** `Date.now()` of the drop this pane has not yet come back from. */
+    /** `Date.now()` of the last drop. */
     droppedAt: null,
-    /** After the last drop: ms until open, and the first number received then. */
+    /** After the last drop: ms until reopened (or, polling, until the next update), what came first and what came before. */
     resume: null,
     serverBytes: null,
     receivedBytes: 0,
@@ -69,7 +69,7 @@ function render(name) {
   cell(name, 'resume').textContent =
     resume === null
       ? String(pane.reconnects)
-      : `${pane.reconnects}; back in ${resume.ms} ms${resume.firstN === null ? '' : `, resumed at #${resume.firstN} after #${resume.afterN}`}`;
+      : `${pane.reconnects}; ${resume.ms === null ? 'coming back' : `back in ${resume.ms} ms`}${resume.firstN === null ? '' : `, resumed at #${resume.firstN} after #${resume.afterN}`}`;
 }
 
 function open(name) {
@@ -85,10 +85,7 @@ function open(name) {
   source.addEventListener('open', () => {
     pane.opens++;
     if (pane.opens > 1) pane.reconnects++;
-    if (pane.droppedAt !== null) {
-      pane.resume = { ms: Date.now() - pane.droppedAt, firstN: null, afterN: pane.lastN };
-      pane.droppedAt = null;
-    }
+    if (pane.resume !== null && pane.resume.ms === null) pane.resume.ms = Date.now() - pane.droppedAt;
     render(name);
   });
   source.addEventListener('error', () => render(name));
@@ -101,7 +98,12 @@ function open(name) {
       return;
     }
     if (pane.lastN !== null && n > pane.lastN + 1) pane.gaps += n - pane.lastN - 1;
-    if (pane.resume !== null && pane.resume.firstN === null) pane.resume.firstN = n;
+    // A long poll has no connection to lose: the hub answers the waiting poll and the next one
+    // follows; its figure is the time to the first update after the drop.
+    if (pane.resume !== null && pane.resume.firstN === null) {
+      pane.resume.firstN = n;
+      pane.resume.ms ??= Date.now() - pane.droppedAt;
+    }
     pane.lastN = n;
     pane.received++;
     render(name);
@@ -169,7 +171,12 @@ readStats();
 const dropResult = document.querySelector('#drop-result');
 document.querySelector('#drop').addEventListener('click', async () => {
   const at = Date.now();
-  for (const pane of Object.values(panes)) if (pane.source !== null) pane.droppedAt = at;
+  const before = new Map();
+  for (const pane of Object.values(panes)) before.set(pane, pane.resume);
+  for (const pane of Object.values(panes)) {
+    pane.droppedAt = at;
+    pane.resume = { ms: null, firstN: null, afterN: pane.lastN };
+  }
   const response = await fetch('/demo/drop', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -180,7 +187,7 @@ document.querySelector('#drop').addEventListener('click', async () => {
     window.heraldCompare.drops++;
     dropResult.textContent = `The hub ended ${body.dropped} connection${body.dropped === 1 ? '' : 's'}.`;
   } else {
-    for (const pane of Object.values(panes)) pane.droppedAt = null;
+    for (const [pane, resume] of before) pane.resume = resume;
     dropResult.textContent = body.error;
   }
 });

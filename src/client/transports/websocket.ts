@@ -41,7 +41,9 @@ class WebSocketConnection implements TransportConnection {
     const socket = this.#socket;
     this.#socket = null;
     if (socket === null) return;
-    socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+    socket.onopen = socket.onmessage = socket.onclose = null;
+    // Closing a socket still connecting makes it report an error (ws throws one nobody listens to).
+    socket.onerror = ignore;
     // 1000: the client is done; closing a CONNECTING socket aborts the handshake.
     try {
       socket.close(1000);
@@ -158,6 +160,8 @@ class WebSocketConnection implements TransportConnection {
     this.#events[kind](reason);
   }
 }
+
+function ignore(): void {}
 
 /** A frame of the hub's own (`{"herald":"open",…}`): updates never have a `herald` key. */
 function isHubFrame(value: unknown): value is { herald: unknown; lastEventID?: unknown } {
