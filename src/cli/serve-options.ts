@@ -4,7 +4,9 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, JWT_ALGORITHMS } from '../hub/options.js';
+import { DEFAULT_PRIMARY_TIMEOUT_MS } from '../hub/cluster/ipc-store.js';
+import { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from '../hub/cluster/relay.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
 import { formatDuration } from './duration.js';
 
@@ -45,9 +47,12 @@ export interface ServeConfig {
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
+  retryMs: number | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
+  workerBacklogBytes: number;
+  primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
   demo: boolean;
   logLevel: string;
@@ -99,9 +104,12 @@ export const SERVE_DEFAULTS: ServeConfig = {
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
+  retryMs: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
   demo: false,
   logLevel: 'info',
@@ -283,7 +291,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'duration',
     value: '<duration>',
     shownDefault: formatDuration(DEFAULT_HEARTBEAT_MS),
-    help: 'interval of keep-alive comments on idle streams; 0 disables them',
+    help: 'longest silence of a stream: idle streams get a keep-alive comment; 0 disables them',
+  },
+  {
+    key: 'retryMs',
+    flag: 'retry',
+    env: 'HERALD_RETRY',
+    kind: 'duration',
+    value: '<duration>',
+    shownDefault: formatDuration(DEFAULT_RETRY_MS),
+    help: 'reconnection delay (retry:) sent to subscribers when their stream opens',
   },
   {
     key: 'tcpNoDelay',
@@ -318,6 +335,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     max: 256,
     help: 'processes sharing the port (one holds about 20k connections)',
     shownDefault: '1',
+  },
+  {
+    key: 'workerBacklogBytes',
+    flag: 'worker-backlog',
+    env: 'HERALD_WORKER_BACKLOG',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 65_536,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'with --workers: bytes the primary holds for a worker that stopped reading before it kills and replaces it',
+    shownDefault: String(DEFAULT_MAX_WORKER_BACKLOG_BYTES),
+  },
+  {
+    key: 'primaryTimeoutMs',
+    flag: 'primary-timeout',
+    env: 'HERALD_PRIMARY_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: "with --workers: how long a worker waits for the primary's answer (publish, history) before a 503; 0 waits forever",
+    shownDefault: formatDuration(DEFAULT_PRIMARY_TIMEOUT_MS),
   },
   {
     key: 'maxConnectionsPerAddress',

@@ -5,7 +5,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { startCluster } from '../hub/cluster/primary.js';
-import { connectToPrimary } from '../hub/cluster/worker.js';
+import { connectToPrimary, type WorkerLink } from '../hub/cluster/worker.js';
 import { type Demo, mountDemo } from '../hub/demo/index.js';
 import { createHub } from '../hub/index.js';
 import { createRedisPresence } from '../hub/presence/redis-presence.js';
@@ -77,6 +77,8 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
   await createHub(toHubOptions(config, createMemoryStore(DEFAULT_RETENTION), logger)).close();
   const workers = startCluster({
     workers: config.workers,
+    maxWorkerBacklogBytes: config.workerBacklogBytes,
+    requestTimeoutMs: config.primaryTimeoutMs,
     store,
     setup: config,
     logger,
@@ -108,8 +110,11 @@ export async function serveWorker(): Promise<void> {
   // One worker runs the demo's clock and ticker; each one serves the pages.
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
   const pid = String(process.pid);
+  link.reportMetrics(() => hub.metrics.collect());
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
+    // Whichever worker a scrape reaches answers for the whole group.
+    if (isMetricsRequest(req)) return serveGroupMetrics(link, res, logger);
     hub.handle(req, res, pages(demo, req, res));
   };
   const listener = createHttpListener(tlsFiles(config), handler);
@@ -195,4 +200,34 @@ async function announce(config: ServeConfig, logger: Logger, url: string, worker
 /** The store spec without credentials, for logs. */
 function redactStore(spec: string): string {
   return spec.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function isMetricsRequest(req: { method?: string; url?: string }): boolean {
+  const url = req.url ?? '';
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') && (url === '/metrics' || url.startsWith('/metrics?'))
+  );
+}
+
+/** `/metrics` in a worker: the group's series, gathered by the primary (see `StoreRelay.metrics`). */
+function serveGroupMetrics(link: WorkerLink<ServeConfig>, res: NodeServerResponse, logger: Logger): void {
+  link.metrics().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, {
+        'Content-Type': contentType,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(body);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'cluster metrics unavailable');
+      const body = 'the cluster metrics are unavailable right now; retry later\n';
+      res.writeHead(503, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    },
+  );
 }

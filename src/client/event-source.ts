@@ -14,6 +14,7 @@ import {
   DEFAULT_FALLBACK_AFTER_MS,
   DEFAULT_RECONNECTION_TIME_MS,
   type EventSourceOptions,
+  toOptionsDictionary,
 } from './options.js';
 import { pollTransport } from './transports/poll.js';
 import { sseTransport } from './transports/sse.js';
@@ -70,11 +71,13 @@ export class EventSource extends EventSourceBase {
   #origin = '';
 
   /**
-   * Throws a `SyntaxError` DOMException when `url` is not a URL, and an
+   * Throws a `SyntaxError` DOMException when `url` is not a URL, a `TypeError` when `init` is not an
+   * object (`null` and `undefined` are no options, as for the native EventSource), and an
    * `InvalidEventSourceOptionError` for an option that cannot work.
    */
-  constructor(url: string | URL, options: EventSourceOptions = {}) {
+  constructor(url: string | URL, init?: EventSourceOptions | null) {
     const target = resolveEventSourceUrl(url);
+    const options = toOptionsDictionary(init);
     checkOptions(options);
     super(target, Boolean(options.withCredentials));
     this.#target = target;

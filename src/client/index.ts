@@ -28,6 +28,7 @@ export {
   DEFAULT_FALLBACK_AFTER_MS,
   DEFAULT_MAX_BUFFER_SIZE,
   DEFAULT_RECONNECTION_TIME_MS,
+  DEFAULT_RETRY_STATUSES,
   type EventSourceOptions,
   type FetchLike,
   type HeadersOption,

@@ -1,43 +1,13 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { selfSigned } from '../support/self-signed.js';
 import { startHerald } from './herald-process.js';
 import { listeningUrl, openHttp2Stream, openStream, publish, publisherToken } from './streams.js';
 
 const HUB = '/.well-known/mercure';
-
-/** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */
-function selfSigned(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 test('TLS: HTTP/2 and HTTP/1.1 clients subscribe on the same port and both receive', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));

@@ -4,7 +4,7 @@
  * protocol's parser. https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import { BufferOverflowError, createParser } from '../../protocol/index.js';
-import { DEFAULT_MAX_BUFFER_SIZE, type FetchLike } from '../options.js';
+import { DEFAULT_MAX_BUFFER_SIZE, type FetchLike, retryStatuses } from '../options.js';
 import { buildHeaders, isEventStreamType, requestUrl } from '../request.js';
 import {
   describe,
@@ -114,6 +114,15 @@ class SseConnection implements TransportConnection {
     this.#lastActivity = Date.now();
 
     const status = response.status;
+    if (status !== 200 && retryStatuses(options.retryOnStatus).has(status)) {
+      // A proxy saying the server behind it is down: retried as the dropped connection it stands for.
+      this.#lost({
+        code: 'HERALD_ERR_BAD_STATUS',
+        status,
+        message: `EventSource response status must be 200 (got ${status}); reconnecting, as retryOnStatus allows`,
+      });
+      return;
+    }
     if (status !== 200) {
       this.#failed({
         code: 'HERALD_ERR_BAD_STATUS',

@@ -6,7 +6,15 @@
  * observed once per update and node (the worst local subscriber: the last write of the fan-out),
  * not once per delivery, which would cost more than the write itself at large fan-outs.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 
 /** What the hub counts. Numbers are totals since the hub started, except the two gauges. */
 export class HubMetrics {
@@ -98,6 +106,12 @@ export class HubMetrics {
     const registry = this.#withProcess ? Registry.merge([this.registry, processRegistry()]) : this.registry;
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
+
+  /** The same metrics as plain objects (`getMetricsAsJSON`), for a cluster primary to gather. */
+  async collect(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const own = await this.registry.getMetricsAsJSON();
+    return this.#withProcess ? [...own, ...(await processRegistry().getMetricsAsJSON())] : own;
+  }
 }
 
 let processMetrics: Registry | undefined;
@@ -106,7 +120,7 @@ let processMetrics: Registry | undefined;
  * CPU, memory, event-loop lag and GC of this process, collected once per process however many hubs
  * it runs: each collection installs observers that cannot be removed.
  */
-function processRegistry(): Registry {
+export function processRegistry(): Registry {
   if (processMetrics === undefined) {
     processMetrics = new Registry();
     collectDefaultMetrics({ register: processMetrics, prefix: 'herald_' });

@@ -14,9 +14,6 @@ import { UpdateFrames } from './update-frames.js';
 
 export { encodeUpdate } from './update-frames.js';
 
-/** Polls a stream's queue during replay; history is not a hot path and the stream has no drain event. */
-const REPLAY_POLL_MS = 5;
-
 export class SubscriberRegistry {
   readonly index = new SubscriberIndex();
   readonly #metrics: HubMetrics;
@@ -149,7 +146,7 @@ export class SubscriberRegistry {
       if (sent.has(update.id) || !s.wants(update)) continue;
       const bytes = new UpdateFrames(update).get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
-        await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+        await stream.whenDrained();
       }
       if (s.state !== 'replaying' || !stream.write(bytes)) return;
       sent.add(update.id);
