@@ -4,10 +4,16 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_PRIMARY_TIMEOUT_MS } from '../hub/cluster/ipc-store.js';
-import { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from '../hub/cluster/relay.js';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
-import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  DEFAULT_POLL_TIMEOUT_MS,
+  DEFAULT_PRIMARY_TIMEOUT_MS,
+  DEFAULT_RETENTION,
+  DEFAULT_RETRY_MS,
+  JWT_ALGORITHMS,
+  WIRE_FORMATS,
+} from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -54,6 +60,8 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  transports: string[];
+  pollTimeoutMs: number | undefined;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -111,6 +119,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  transports: [...WIRE_FORMATS],
+  pollTimeoutMs: undefined,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -138,7 +148,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'string',
     value: '<addr>',
     help: 'address to listen on',
-    shownDefault: 'all interfaces',
+    shownDefault: 'all interfaces; localhost with --demo',
   },
   {
     key: 'jwtKey',
@@ -365,6 +375,25 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'transports',
+    flag: 'transports',
+    env: 'HERALD_TRANSPORTS',
+    kind: 'list',
+    value: '<list>',
+    choices: WIRE_FORMATS,
+    help: 'how subscribers may connect: sse, ws (WebSocket), poll (long polling), comma-separated',
+    shownDefault: WIRE_FORMATS.join(','),
+  },
+  {
+    key: 'pollTimeoutMs',
+    flag: 'poll-timeout',
+    env: 'HERALD_POLL_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'how long a long poll waits for an update before answering an empty list',
+    shownDefault: formatDuration(DEFAULT_POLL_TIMEOUT_MS),
   },
   {
     key: 'demo',

@@ -1,6 +1,6 @@
 /**
- * The demo served by `herald serve --demo`: pages from `web/` (a live clock, a stock ticker, a
- * notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
+ * The demo served by `herald serve --demo`: pages from `web/` (a live front page, a clock, a stock
+ * ticker, a notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
  *
  * @example
  * const demo = await mountDemo(hub, { publisherKey: secret });
@@ -13,6 +13,7 @@ import { HUB_PATH } from '../options.js';
 import { startClock } from './clock.js';
 import { createDropHandler, startComparePublisher, transportStats } from './compare.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
+import { startStats } from './stats.js';
 import { startTicker, Ticker } from './ticker.js';
 import { DEMO_TOPICS } from './topics.js';
 
@@ -27,7 +28,7 @@ export interface DemoOptions {
   /** HMAC algorithm of that key. Default: `HS256`. */
   algorithm?: string;
   /**
-   * Whether this process runs the clock and ticker publishers. With `--workers`, exactly one
+   * Whether this process runs the clock, ticker and stats publishers. With `--workers`, exactly one
    * worker should, or every event would be published once per worker. Default: true.
    */
   publishers?: boolean;
@@ -70,6 +71,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
     stops.push(
       startClock(hub, onError),
       startTicker(hub, ticker, onError),
+      startStats(hub, onError),
       startComparePublisher(hub, onError),
     );
   }
