@@ -41,19 +41,11 @@ export interface TransportStats {
   bytes: number;
 }
 
-/** This process's counters by transport (`sse`, `ws`, `poll`); zeros for a transport it lacks. */
+/** This process's counters by transport (`sse`, `ws`, `poll`). */
 export function transportStats(hub: Hub): Record<string, TransportStats> {
-  const byTransport = (hub.metrics as { transports?: Record<string, Partial<TransportStats>> }).transports;
   const out: Record<string, TransportStats> = {};
-  for (const name of ['sse', 'ws', 'poll']) {
-    const counters = byTransport?.[name];
-    out[name] = {
-      connections:
-        counters?.connections ?? (name === 'sse' && byTransport === undefined ? hub.metrics.connections : 0),
-      delivered:
-        counters?.delivered ?? (name === 'sse' && byTransport === undefined ? hub.metrics.delivered : 0),
-      bytes: counters?.bytes ?? 0,
-    };
+  for (const [name, { connections, delivered, bytes }] of Object.entries(hub.metrics.transports)) {
+    out[name] = { connections, delivered, bytes };
   }
   return out;
 }
