@@ -5,11 +5,15 @@
  *   npm run bench                       every scenario, 3 runs each (under 20 minutes)
  *   npm run bench -- --quick            a small subset, 1 run, results under bench/results/raw/
  *   npm run bench -- --only herald,nchan --scenarios fanout-1k-100 --runs 1
+ *   npm run bench -- --only transports  the hub over SSE, WebSocket and long polling, and a plain
+ *                                       ws server, on the 1k fan-out cases only
  *
  * Each system runs pinned to core 0 and the load generator (subscriber processes and the publisher)
  * to core 1 (`taskset`). Systems are interleaved within each scenario (herald, nchan, better-sse,
  * pushpin, herald, ...), and the median of each figure over the runs is reported with the ratios of
- * the hub's figures to each peer's. Writes bench/results/bench.{json,md,svg}.
+ * the hub's figures to each peer's. Writes bench/results/bench.{json,md,svg}, and
+ * bench/results/transports.{json,md,svg} for the transport comparison (the hub's WebSocket and
+ * long-polling paths and a plain `ws` server run the 1k fan-out cases beside the hub's SSE path).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -21,12 +25,14 @@ import { treeCpu, treeRssBytes } from './load/proc-tree.js';
 import { writeReport } from './load/report.js';
 import type { RunResult, Summary } from './load/results.js';
 import { type Scenario, scenarios } from './load/scenarios.js';
+import { TRANSPORT_SCENARIOS, writeTransportsReport } from './load/transports-report.js';
 import { betterSse } from './peers/better-sse.js';
-import { herald } from './peers/herald.js';
+import { herald, heraldPoll, heraldWs } from './peers/herald.js';
 import { nchan } from './peers/nchan.js';
 import type { Peer, RunningPeer } from './peers/peer.js';
 import { RAW, ROOT, spawnPinned, stopProcess } from './peers/process.js';
 import { pushpin } from './peers/pushpin.js';
+import { wsBroadcast } from './peers/ws-broadcast.js';
 
 const { values } = parseArgs({
   options: {
@@ -49,8 +55,12 @@ const LOAD_CORE = 1;
 const SOCKETS_PER_GENERATOR = 18_000;
 const EVENT_BYTES = 100;
 
-const ALL: Peer[] = [herald, nchan, betterSse, pushpin];
-const wanted = values.only?.split(',');
+const ALL: Peer[] = [herald, nchan, betterSse, pushpin, heraldWs, heraldPoll, wsBroadcast];
+/** `--only transports`: the transport comparison alone. */
+const TRANSPORTS_ONLY = values.only === 'transports';
+const wanted = TRANSPORTS_ONLY
+  ? ['herald', ...ALL.filter((p) => p.suite === 'transports').map((p) => p.name)]
+  : values.only?.split(',');
 const peers: Peer[] = [];
 const skipped: { name: string; why: string }[] = [];
 for (const peer of ALL) {
@@ -65,8 +75,13 @@ for (const peer of ALL) {
 if (peers.includes(herald))
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
 const chosen = scenarios(QUICK).filter(
-  (s) => !values.scenarios || values.scenarios.split(',').includes(s.key),
+  (s) =>
+    (!values.scenarios || values.scenarios.split(',').includes(s.key)) &&
+    (!TRANSPORTS_ONLY || TRANSPORT_SCENARIOS.includes(s.key)),
 );
+/** Whether a peer runs a scenario: the transport comparison's peers run its cases only. */
+const runsIn = (peer: Peer, scenario: Scenario): boolean =>
+  peer.suite !== 'transports' || TRANSPORT_SCENARIOS.includes(scenario.key);
 
 function next<T>(child: ChildProcess, type: string, timeoutMs = 120_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -154,6 +169,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         firstIndex: first,
         count: share,
         sourceAddress: `127.0.${1 + (runCounter % 250)}.${g + 2}`,
+        protocol: running!.protocol,
       });
       return done;
     });
@@ -343,6 +359,7 @@ const notRun: { scenario: string; system: string; why: string }[] = [];
 for (const scenario of chosen) {
   for (let run = 1; run <= (RUNS ?? scenario.runs); run++) {
     for (const peer of peers) {
+      if (!runsIn(peer, scenario)) continue;
       const workers = peer.scales ? scenario.workers : 1;
       if (scenario.subscribers > peer.capacity(workers)) {
         if (run === 1) {
@@ -362,7 +379,7 @@ for (const scenario of chosen) {
 /** Writes the report of the runs so far: an interrupted run still leaves its figures. */
 function report(): void {
   const load = os.loadavg();
-  writeReport(OUT, {
+  const all = {
     quick: QUICK,
     started: started.toISOString(),
     finished: new Date().toISOString(),
@@ -381,7 +398,25 @@ function report(): void {
     summaries: summarize(results),
     results,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
-  });
+  };
+  const inSuite = (system: string) => ALL.find((p) => p.name === system)?.suite === 'transports';
+  if (peers.some((p) => p.suite === 'transports')) {
+    writeTransportsReport(OUT, {
+      ...all,
+      scenarios: all.scenarios.filter((s) => TRANSPORT_SCENARIOS.includes(s.key)),
+      summaries: all.summaries.filter((s) => TRANSPORT_SCENARIOS.includes(s.scenario)),
+      results: all.results.filter((r) => TRANSPORT_SCENARIOS.includes(r.scenario)),
+    });
+  }
+  // The main report compares the hub with its SSE peers; the transport cases have their own.
+  if (!TRANSPORTS_ONLY) {
+    writeReport(OUT, {
+      ...all,
+      versions: Object.fromEntries(Object.entries(all.versions).filter(([name]) => !inSuite(name))),
+      summaries: all.summaries.filter((s) => !inSuite(s.system)),
+      results: all.results.filter((r) => !inSuite(r.system)),
+    });
+  }
 }
 report();
 const finished = new Date();

@@ -8,7 +8,8 @@ export interface Panel {
   /** Which way is better, said under the title. */
   better: 'higher' | 'lower';
   unit: string;
-  bars: { label: string; value: number | undefined }[];
+  /** `highlight`: one of the hub's own bars (the bar labelled `herald` is too). */
+  bars: { label: string; value: number | undefined; highlight?: boolean }[];
 }
 
 const WIDTH = 720;
@@ -39,7 +40,7 @@ export function chart(title: string, panels: Panel[]): string {
     for (const bar of panel.bars) {
       const w =
         bar.value === undefined ? 0 : Math.max(1, ((WIDTH - LABEL_W - VALUE_W - 24) * bar.value) / max);
-      const fill = bar.label === 'herald' ? '#d9480f' : '#868e96';
+      const fill = bar.label === 'herald' || bar.highlight ? '#d9480f' : '#868e96';
       const text = bar.value === undefined ? 'not run' : `${format(bar.value)} ${panel.unit}`;
       parts.push(
         `<text x="${LABEL_W}" y="${y + 14}" text-anchor="end" class="l">${xml(bar.label)}</text>`,

@@ -3,8 +3,11 @@
  * 20,000 per process), each bound to an explicit local port on its own 127.0.x.y source address (the
  * kernel's ephemeral port search slows down past ~14k connections from one address). It reads the
  * `#b<seq>.<µs>#` marker of each event straight from the socket bytes, checks the sequence per
- * subscriber and records publish-to-receive latency. Driven over IPC:
- *   <- connect {host, port, paths, firstIndex, count, sourceAddress}  -> connected {made, failed}
+ * subscriber and records publish-to-receive latency. Three wire protocols: an event stream, a
+ * WebSocket (upgrade, then server frames read raw; pings answered with a pong), and long polling
+ * (one keep-alive request after another, each naming the cursor of the answer before).
+ * Driven over IPC:
+ *   <- connect {host, port, paths, firstIndex, count, sourceAddress, protocol?}  -> connected {made, failed}
  *   <- expect {events}   -> complete once every subscriber has the last event
  *   <- report            -> report {received, lost, duplicates, lastUs, histogram}
  *   <- close             closes every socket and exits
@@ -12,6 +15,9 @@
 import net from 'node:net';
 import { LatencyHistogram } from './histogram.js';
 import { nowUs } from './payload.js';
+
+/** How subscribers read: an event stream, a WebSocket, or long polling (`?transport=poll`). */
+export type Protocol = 'sse' | 'ws' | 'poll';
 
 type Message =
   | {
@@ -23,6 +29,8 @@ type Message =
       firstIndex: number;
       count: number;
       sourceAddress: string;
+      /** Default `sse`. */
+      protocol?: Protocol;
     }
   | { type: 'expect'; events: number }
   | { type: 'report' }
@@ -37,6 +45,12 @@ const CONNECT_WINDOW = 400;
 const HEAD_TIMEOUT_MS = 30_000;
 const MARK = Buffer.from('#b');
 const HTTP_200 = Buffer.from('HTTP/1.1 200');
+const HTTP_101 = Buffer.from('HTTP/1.1 101');
+const HEAD_END = Buffer.from('\r\n\r\n');
+/** A client's empty pong: FIN + opcode 0xA, masked, zero length, zero mask (RFC 6455 5.5.3). */
+const PONG = Buffer.from([0x8a, 0x80, 0, 0, 0, 0]);
+const CURSOR = Buffer.from('{"lastEventID":');
+const CONTENT_LENGTH = /\r\ncontent-length:\s*(\d+)/i;
 /**
  * Every socket reads into this one buffer (`onread`), handled before the next read: no Buffer per
  * read and no stream events, which let one generator process keep up with ~2x the deliveries/s.
@@ -58,6 +72,88 @@ class Subscriber {
   lost = 0;
   duplicates = 0;
   carry: Buffer | undefined;
+  // WebSocket: the frame walk, to find pings (markers are read from the raw bytes as for SSE).
+  /** Payload bytes of the current frame still to pass over. */
+  skip = 0;
+  /** A frame header split across reads. */
+  header: Buffer | undefined;
+  // Long polling: the answer being read, and what to ask next.
+  pollPath = '';
+  pollHost = '';
+  answer: Buffer | undefined;
+  /** Body bytes the current answer still lacks; -1 while its head is being read. */
+  bodyLeft = -1;
+
+  /** WebSocket bytes after the handshake head: walks the frames, answering each ping. */
+  walkFrames(buf: Buffer): void {
+    if (this.header) {
+      buf = Buffer.concat([this.header, buf]);
+      this.header = undefined;
+    }
+    let i = 0;
+    const n = buf.length;
+    while (i < n) {
+      if (this.skip > 0) {
+        const step = Math.min(this.skip, n - i);
+        this.skip -= step;
+        i += step;
+        continue;
+      }
+      if (n - i < 2) break;
+      const opcode = buf[i]! & 0x0f;
+      const len7 = buf[i + 1]! & 0x7f;
+      const ext = len7 === 126 ? 2 : len7 === 127 ? 8 : 0;
+      if (n - i < 2 + ext) break;
+      const length =
+        ext === 0 ? len7 : ext === 2 ? buf.readUInt16BE(i + 2) : Number(buf.readBigUInt64BE(i + 2));
+      i += 2 + ext;
+      if (opcode === 0x9) this.socket?.write(PONG);
+      this.skip = length;
+    }
+    if (i < n) this.header = Buffer.from(buf.subarray(i));
+  }
+
+  /** Long-poll bytes: one answer after another on a keep-alive connection; asks again after each. */
+  readAnswers(chunk: Buffer): void {
+    this.answer = this.answer ? Buffer.concat([this.answer, chunk]) : Buffer.from(chunk);
+    for (;;) {
+      if (this.bodyLeft < 0) {
+        const end = this.answer.indexOf(HEAD_END);
+        if (end === -1) return;
+        const head = this.answer.toString('latin1', 0, end);
+        if (!head.startsWith('HTTP/1.1 200')) {
+          console.error(`poll: ${head.split('\r\n')[0]}`);
+          this.socket?.destroy();
+          return;
+        }
+        this.bodyLeft = Number(CONTENT_LENGTH.exec(head)?.[1] ?? 0);
+        this.answer = this.answer.subarray(end + 4);
+      }
+      if (this.answer.length < this.bodyLeft) return;
+      const body = this.answer.subarray(0, this.bodyLeft);
+      this.answer = this.answer.subarray(this.bodyLeft);
+      this.bodyLeft = -1;
+      this.feed(body, body.length);
+      // {"lastEventID":"<cursor>", ...}: the position to ask from next.
+      const at = body.indexOf(CURSOR);
+      const cursor =
+        at === -1
+          ? ''
+          : (JSON.parse(body.toString('utf8', at + CURSOR.length, body.indexOf(',', at))) as string);
+      this.ask(cursor);
+      if (this.answer.length === 0) {
+        this.answer = undefined;
+        return;
+      }
+    }
+  }
+
+  ask(cursor: string): void {
+    const after = cursor === '' ? '' : `&lastEventID=${encodeURIComponent(cursor)}`;
+    this.socket?.write(
+      `GET ${this.pollPath}${after} HTTP/1.1\r\nHost: ${this.pollHost}\r\nAccept: application/json\r\n\r\n`,
+    );
+  }
 
   /** Reads the markers in `chunk[0, length)`; the chunk is reused after this returns. */
   feed(chunk: Buffer, length: number): void {
@@ -129,13 +225,15 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
     const path = m.paths[index % m.paths.length]!.replaceAll('{i}', String(index));
     const localPort = nextPort++;
     if (nextPort > LAST_LOCAL_PORT) nextPort = FIRST_LOCAL_PORT;
+    const protocol = m.protocol ?? 'sse';
     let settled = false;
-    let headSeen = false;
+    let headSeen = protocol === 'poll';
     const onHead = (head: Buffer): void => {
       socket.setTimeout(0);
       if (settled) return;
       settled = true;
-      const ok = head.subarray(0, HTTP_200.length).equals(HTTP_200);
+      const expected = protocol === 'ws' ? HTTP_101 : HTTP_200;
+      const ok = head.subarray(0, expected.length).equals(expected);
       if (!ok) console.error(`subscriber ${index}: ${head.toString('latin1', 0, 80).split('\r\n')[0]}`);
       sub.open = ok;
       settle(ok);
@@ -149,10 +247,17 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
         buffer: READ_BUFFER,
         callback: (length: number, buf: Uint8Array) => {
           const bytes = buf as Buffer;
+          if (protocol === 'poll') {
+            sub.readAnswers(bytes.subarray(0, length));
+            return true;
+          }
+          let from = 0;
           if (!headSeen) {
             headSeen = true;
             onHead(bytes.subarray(0, length));
+            if (protocol === 'ws') from = bytes.subarray(0, length).indexOf(HEAD_END) + 4;
           }
+          if (protocol === 'ws' && from < length) sub.walkFrames(bytes.subarray(from, length));
           sub.feed(bytes, length);
           return true;
         },
@@ -168,7 +273,22 @@ function connectAll(m: Extract<Message, { type: 'connect' }>): void {
       settle(false);
     });
     socket.once('connect', () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${m.host}:${m.port}\r\nAccept: text/event-stream\r\n\r\n`);
+      const host = `${m.host}:${m.port}`;
+      if (protocol === 'poll') {
+        // A long poll answers only when there is something: connected once the first request is out.
+        sub.pollPath = path;
+        sub.pollHost = host;
+        sub.ask('');
+        socket.setTimeout(0);
+        settled = true;
+        sub.open = true;
+        settle(true);
+      } else if (protocol === 'ws') {
+        socket.write(
+          `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            'Sec-WebSocket-Key: aGVyYWxkLWJlbmNoLWtleQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+      } else socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n\r\n`);
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (settled) return;

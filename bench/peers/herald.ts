@@ -7,60 +7,79 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import type { Protocol } from '../load/subscribers.js';
 import { OWN_PREFIX, type Peer, type RunningPeer, SHARED, type StartOptions } from './peer.js';
 import { freePort, ROOT, spawnPinned, stopProcess, waitForPort } from './process.js';
 
 const TOPIC_BASE = 'https://bench.example/topics/';
 
-export const herald: Peer = {
-  name: 'herald',
-  scales: true,
-  version: () =>
-    (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
-  missing: () => undefined,
-  // One process holds < 20,000 files; keep room for the listener, the publisher and the IPC channel.
-  capacity: (workers) => workers * 19_000,
-  async start({ core, workers, cpuProfileDir }: StartOptions): Promise<RunningPeer> {
-    const host = '127.0.0.1';
-    const port = await freePort();
-    const key = randomBytes(32).toString('hex');
-    const token = await new SignJWT({ mercure: { publish: ['*'] } })
-      .setProtectedHeader({ alg: 'HS256' })
-      .sign(new TextEncoder().encode(key));
-    const flags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
-    const args = [...flags, join(ROOT, 'dist/cli/main.js'), 'serve', '--host', host, '--port', String(port)];
-    args.push('--jwt-key', key, '--anonymous', '--log-level', 'warn');
-    if (workers > 1) args.push('--workers', String(workers));
-    const child = spawnPinned(core, process.execPath, args, 'herald');
-    try {
-      await waitForPort(host, port, child, 30_000 * workers);
-      await waitForHealthy(host, port, workers);
-    } catch (error) {
-      await stopProcess(child);
-      throw error;
-    }
-    const shared = encodeURIComponent(TOPIC_BASE + SHARED);
-    const own = encodeURIComponent(`${TOPIC_BASE}${OWN_PREFIX}/`);
-    return {
-      host,
-      port,
-      pids: [child.pid!],
-      subscribePath: (topics) =>
-        topics === 'shared'
-          ? `/.well-known/mercure?topic=${shared}`
-          : `/.well-known/mercure?topic=${own}{i}&topic=${shared}`,
-      publishTarget: {
+/** The hub over one of its transports: `herald` (event streams), `herald-ws`, `herald-poll`. */
+function heraldOver(protocol: Protocol): Peer {
+  return {
+    name: protocol === 'sse' ? 'herald' : `herald-${protocol}`,
+    ...(protocol !== 'sse' && { suite: 'transports' as const }),
+    scales: true,
+    version: () =>
+      (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    missing: () => undefined,
+    // One process holds < 20,000 files; keep room for the listener, the publisher and the IPC channel.
+    capacity: (workers) => workers * 19_000,
+    async start({ core, workers, cpuProfileDir }: StartOptions): Promise<RunningPeer> {
+      const host = '127.0.0.1';
+      const port = await freePort();
+      const key = randomBytes(32).toString('hex');
+      const token = await new SignJWT({ mercure: { publish: ['*'] } })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(key));
+      const flags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+      const args = [
+        ...flags,
+        join(ROOT, 'dist/cli/main.js'),
+        'serve',
+        '--host',
+        host,
+        '--port',
+        String(port),
+      ];
+      args.push('--jwt-key', key, '--anonymous', '--log-level', 'warn');
+      if (workers > 1) args.push('--workers', String(workers));
+      const child = spawnPinned(core, process.execPath, args, 'herald');
+      try {
+        await waitForPort(host, port, child, 30_000 * workers);
+        await waitForHealthy(host, port, workers);
+      } catch (error) {
+        await stopProcess(child);
+        throw error;
+      }
+      const shared = encodeURIComponent(TOPIC_BASE + SHARED);
+      const own = encodeURIComponent(`${TOPIC_BASE}${OWN_PREFIX}/`);
+      const poll = protocol === 'poll' ? '&transport=poll' : '';
+      return {
         host,
         port,
-        path: '/.well-known/mercure',
-        format: 'mercure',
-        topic: TOPIC_BASE + SHARED,
-        headers: { authorization: `Bearer ${token}` },
-      },
-      stop: () => stopProcess(child),
-    };
-  },
-};
+        pids: [child.pid!],
+        protocol,
+        subscribePath: (topics) =>
+          topics === 'shared'
+            ? `/.well-known/mercure?topic=${shared}${poll}`
+            : `/.well-known/mercure?topic=${own}{i}&topic=${shared}${poll}`,
+        publishTarget: {
+          host,
+          port,
+          path: '/.well-known/mercure',
+          format: 'mercure',
+          topic: TOPIC_BASE + SHARED,
+          headers: { authorization: `Bearer ${token}` },
+        },
+        stop: () => stopProcess(child),
+      };
+    },
+  };
+}
+
+export const herald = heraldOver('sse');
+export const heraldWs = heraldOver('ws');
+export const heraldPoll = heraldOver('poll');
 
 /**
  * With workers, the port answers as soon as the first worker listens: ask /healthz until as many

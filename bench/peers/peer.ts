@@ -3,6 +3,7 @@
  * subscribe and publish, measure its processes, stop it.
  */
 import type { PublishTarget } from '../load/payload.js';
+import type { Protocol } from '../load/subscribers.js';
 
 export interface StartOptions {
   /** The core to pin every process of the system to (`taskset`); undefined: no pinning. */
@@ -26,6 +27,8 @@ export interface RunningPeer {
    */
   subscribePath(topics: 'shared' | 'own+shared'): string;
   publishTarget: PublishTarget;
+  /** How the load generator subscribes. Default: an event stream. */
+  protocol?: Protocol;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,11 @@ export interface Peer {
   scales: boolean;
   /** Why it is left out unless named in `--only`, when it is installed but does not work here. */
   optIn?: string;
+  /**
+   * The transport comparison (`--only transports`): these peers run the 1k fan-out cases only, and
+   * are reported in bench/results/transports.* against the hub's event stream.
+   */
+  suite?: 'transports';
   start(options: StartOptions): Promise<RunningPeer>;
 }
 

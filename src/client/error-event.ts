@@ -26,7 +26,13 @@ export type EventSourceErrorCode =
   /** A line or an event exceeded `maxBufferSize`: aborted, reconnecting. */
   | 'HERALD_ERR_BUFFER_OVERFLOW'
   /** `backoff.maxRetries` reconnects failed in a row: closed. */
-  | 'HERALD_ERR_RETRIES_EXHAUSTED';
+  | 'HERALD_ERR_RETRIES_EXHAUSTED'
+  /** A WebSocket frame or a poll answer is not the documented JSON update: reconnecting. */
+  | 'HERALD_ERR_BAD_MESSAGE'
+  /** The transport cannot run here (no `WebSocket` class, headers a browser WebSocket cannot send). */
+  | 'HERALD_ERR_TRANSPORT_UNAVAILABLE'
+  /** A transport of the fallback list could not open or delivered nothing in time: the next one opens. */
+  | 'HERALD_ERR_TRANSPORT_FALLBACK';
 
 export interface EventSourceErrorEventInit extends EventInit {
   code: EventSourceErrorCode;

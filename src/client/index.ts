@@ -25,6 +25,7 @@ export {
   resolveEventSourceUrl,
 } from './event-source-base.js';
 export {
+  DEFAULT_FALLBACK_AFTER_MS,
   DEFAULT_MAX_BUFFER_SIZE,
   DEFAULT_RECONNECTION_TIME_MS,
   DEFAULT_RETRY_STATUSES,
@@ -32,5 +33,8 @@ export {
   type FetchLike,
   type HeadersOption,
   type ReplayableBody,
+  type WebSocketConstructor,
+  type WebSocketLike,
 } from './options.js';
 export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';
+export { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';

@@ -1,5 +1,6 @@
 import type { BackoffOptions } from './backoff.js';
 import { InvalidEventSourceOptionError } from './errors.js';
+import { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';
 
 /** The reconnection time before the server sets one with `retry:` (HTML leaves it to the UA). */
 export const DEFAULT_RECONNECTION_TIME_MS = 3000;
@@ -12,6 +13,12 @@ export const DEFAULT_RECONNECTION_TIME_MS = 3000;
 export const DEFAULT_RETRY_STATUSES: readonly number[] = [502, 503, 504];
 /** The most characters one line or one event's data may hold, by default: 16 Mi. */
 export const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
+/**
+ * How long a transport of a fallback list has to deliver its first bytes before the next is tried.
+ * Herald's hub answers a stream with a comment at once, so only a buffering proxy or a refused
+ * path keeps it silent this long.
+ */
+export const DEFAULT_FALLBACK_AFTER_MS = 5000;
 
 /** Headers sent with every request, or a function (sync or async) called before each one. */
 export type HeadersOption = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
@@ -27,6 +34,18 @@ export type ReplayableBody =
 
 /** The `fetch` the source calls; the global one by default. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** The parts of a WHATWG `WebSocket` the client uses (the `ws` package's class has them too). */
+export interface WebSocketLike {
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  close(code?: number, reason?: string): void;
+}
+
+/** A `WebSocket` constructor: the global one, or `ws`'s in Node 20. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /**
  * Options of `new EventSource(url, options)`. `withCredentials` is the standard one; every other is a
@@ -81,6 +100,26 @@ export interface EventSourceOptions {
    * `HERALD_ERR_BUFFER_OVERFLOW` error. Default: {@link DEFAULT_MAX_BUFFER_SIZE}.
    */
   maxBufferSize?: number;
+  /**
+   * The wire to read updates from: `'sse'` (the event stream, the default), `'websocket'` (JSON text
+   * frames on the same URL, `ws:`/`wss:`) or `'poll'` (long polling); or an ordered list to fall back
+   * along (`['websocket', 'sse']`, `['sse', 'poll']`): a transport that cannot open, or delivers
+   * nothing within {@link fallbackAfterMs} (a proxy buffering the stream), gives way to the next,
+   * resuming after the last event ID. Once a transport delivers, the source keeps to it. The
+   * `websocket` and `poll` transports speak Herald's hub formats (docs/transports.md). A long poll
+   * opens with its first answer, which may wait for the hub's poll timeout: put `poll` last.
+   */
+  transport?: TransportName | readonly TransportName[];
+  /**
+   * With a fallback list: how long a transport may stay without delivering its first bytes before
+   * the next one is tried. Default: {@link DEFAULT_FALLBACK_AFTER_MS}.
+   */
+  fallbackAfterMs?: number;
+  /**
+   * The `WebSocket` class of the `websocket` transport. Default: the global one (browsers, Node 22+);
+   * Node 20 has none: pass `ws`'s (`import WebSocket from 'ws'`).
+   */
+  WebSocket?: WebSocketConstructor;
 }
 
 /**
@@ -129,6 +168,9 @@ export function checkOptions(options: EventSourceOptions): void {
     body,
     lastEventId,
     lastEventIdParam,
+    transport,
+    fallbackAfterMs,
+    WebSocket,
     retryOnStatus,
   } = options;
   if (retryOnStatus !== undefined && typeof retryOnStatus !== 'boolean')
@@ -139,6 +181,36 @@ export function checkOptions(options: EventSourceOptions): void {
       'must be true, false or an array of HTTP statuses other than 200, such as [502, 503, 504]',
       JSON.stringify(retryOnStatus),
     );
+  if (transport !== undefined) {
+    const list = typeof transport === 'string' ? [transport] : transport;
+    check(
+      Array.isArray(list) &&
+        list.length > 0 &&
+        list.every((name) => TRANSPORT_NAMES.includes(name)) &&
+        new Set(list).size === list.length,
+      'transport',
+      `must be one of ${TRANSPORT_NAMES.map((n) => `'${n}'`).join(', ')} or a list of distinct ones`,
+      JSON.stringify(transport),
+    );
+    if (list.some((name) => name !== 'sse')) {
+      check(
+        method === undefined || method.toUpperCase() === 'GET',
+        'method',
+        "applies to the 'sse' transport only; the websocket and poll transports send GET",
+        method,
+      );
+      check(body === undefined || body === null, 'body', "applies to the 'sse' transport only", body);
+    }
+  }
+  if (fallbackAfterMs !== undefined)
+    check(
+      isNonNegativeNumber(fallbackAfterMs) && fallbackAfterMs > 0,
+      'fallbackAfterMs',
+      'must be a positive number of milliseconds',
+      fallbackAfterMs,
+    );
+  if (WebSocket !== undefined)
+    check(typeof WebSocket === 'function', 'WebSocket', 'must be a WebSocket constructor', WebSocket);
   if (lastEventIdParam !== undefined)
     check(
       typeof lastEventIdParam === 'string' && lastEventIdParam !== '',

@@ -71,6 +71,12 @@ export interface Hub {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Publishes from this process (no token needed); resolves with the stored update. */
   publish(input: PublishInput): Promise<Update>;
+  /**
+   * Ends every subscriber connection of this process, whatever its transport, as a restart would,
+   * and keeps serving: clients reconnect and resume after their last event ID. Returns how many
+   * were ended. For maintenance, tests and the demo's "drop all connections".
+   */
+  disconnectSubscribers(): number;
   /** Stops accepting, ends every stream with the retry hint, then closes presence and the store. */
   close(options?: HubCloseOptions): Promise<void>;
 }
@@ -177,6 +183,16 @@ class HeraldHub implements Hub, HubContext {
     const update = toUpdate(input, this.options.maxTopicsPerUpdate);
     await this.append(update);
     return update;
+  }
+
+  disconnectSubscribers(): number {
+    // A copy: each close removes its subscriber from the registry.
+    const subscribers = [...this.registry.values()];
+    for (const subscriber of subscribers) {
+      if (subscriber.stream !== null) subscriber.stream.close();
+      else this.registry.drop(subscriber);
+    }
+    return subscribers.length;
   }
 
   announce(subscriber: Subscriber, active: boolean): void {

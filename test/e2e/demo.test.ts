@@ -59,8 +59,11 @@ test('the demo pages work in Chromium', async (t) => {
       .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
     assert.deepEqual(links, ['/clock.html', '/ticker.html', '/notifications.html', '/why-sse.html']);
     await page.goto(`${origin}/why-sse.html`);
-    assert.match((await page.locator('table.compare').textContent()) ?? '', /Last-Event-ID/);
+    assert.match((await page.locator('table.compare').last().textContent()) ?? '', /Last-Event-ID/);
     await page.waitForSelector('[data-status][data-ready-state="open"]');
+    await page.waitForFunction(
+      () => document.querySelector('[data-pane="sse"][data-field="state"]')?.textContent === 'OPEN',
+    );
     await screenshot(page, 'why-sse');
     await page.close();
   });

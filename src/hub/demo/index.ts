@@ -11,6 +11,7 @@ import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
 import { HUB_PATH } from '../options.js';
 import { startClock } from './clock.js';
+import { createDropHandler, startComparePublisher, transportStats } from './compare.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
 import { startStats } from './stats.js';
 import { startTicker, Ticker } from './ticker.js';
@@ -69,7 +70,12 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   const ticker = options.ticker ?? new Ticker();
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
-    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError), startStats(hub, onError));
+    stops.push(
+      startClock(hub, onError),
+      startTicker(hub, ticker, onError),
+      startStats(hub, onError),
+      startComparePublisher(hub, onError),
+    );
   }
 
   const notifyToken =
@@ -81,6 +87,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
           .setExpirationTime(NOTIFY_TOKEN_LIFETIME)
           .sign(new TextEncoder().encode(options.publisherKey));
 
+  const drop = createDropHandler(hub);
   const json = (res: NodeServerResponse, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -94,6 +101,10 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
         return json(res, { hub: HUB_PATH, topics: DEMO_TOPICS, notifyToken });
       }
       if (path === '/demo/ticker.json') return json(res, { quotes: ticker.snapshot() });
+      if (path === '/demo/transports.json') {
+        return json(res, { transports: transportStats(hub), published: hub.metrics.published });
+      }
+      if (path === '/demo/drop') return drop(req, res);
       if (path === '/herald-client.js' && !files.has(path)) {
         res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('the browser bundle of herald/client is missing: run `npm run build`\n');

@@ -5,4 +5,5 @@ export const DEMO_TOPICS = {
   notifications: 'https://example.com/demo/notifications',
   /** The hub's own figures (connections, updates per second), once a second: the front page shows them. */
   stats: 'https://example.com/demo/stats',
+  compare: 'https://example.com/demo/compare',
 } as const;

@@ -1,0 +1,85 @@
+/**
+ * The browser bundle's transports in real Chromium against a real hub: the native WebSocket, long
+ * polling through fetch, and a fallback list moving past a transport the hub switched off.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type TestContext, test } from 'node:test';
+import { mountDemo } from '../../src/hub/demo/index.js';
+import { createHub, type HubOptions } from '../../src/hub/index.js';
+import { bundleClient, launchChromium } from '../support/browser.js';
+
+const KEY = 'transports-chromium-key-0123456789abcdef';
+const TOPIC = 'https://example.com/books/1';
+
+async function startPageHub(t: TestContext, options: HubOptions) {
+  const hub = createHub({ jwt: { key: KEY }, anonymous: true, pollTimeoutMs: 500, ...options });
+  // The demo serves the bundle as /herald-client.js and a page to run it from.
+  const demo = await mountDemo(hub, { publishers: false, clientBundle: await bundleClient() });
+  const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
+  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    demo.close();
+    await hub.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return { hub, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** In the page: a source over `transport`, resolved with its transport and the first two updates. */
+const receiveTwo = async ([topic, transportOption]: [string, string | string[]]) => {
+  const { EventSource } = await import('/herald-client.js' as string);
+  const url = new URL('/.well-known/mercure', location.href);
+  url.searchParams.set('topic', topic);
+  const source = new EventSource(url, { transport: transportOption, fallbackAfterMs: 2000 });
+  const errors: string[] = [];
+  source.addEventListener('error', (e: { code?: string }) => errors.push(e.code ?? 'error'));
+  await new Promise((resolve) => source.addEventListener('open', resolve, { once: true }));
+  (globalThis as { publishNow?: boolean }).publishNow = true;
+  const data: string[] = [];
+  await new Promise<void>((resolve) =>
+    source.addEventListener('message', (e: MessageEvent) => {
+      data.push(e.data);
+      if (data.length === 2) resolve();
+    }),
+  );
+  const used = source.transport;
+  source.close();
+  return { used, data, errors };
+};
+
+for (const [name, transport, hubTransports, expected, errors] of [
+  ['websocket', 'websocket', ['sse', 'ws', 'poll'], 'websocket', []],
+  ['poll', 'poll', ['sse', 'ws', 'poll'], 'poll', []],
+  [
+    'fallback past a switched-off WebSocket',
+    ['websocket', 'poll'],
+    ['sse', 'poll'],
+    'poll',
+    ['HERALD_ERR_TRANSPORT_FALLBACK'],
+  ],
+] as const) {
+  test(`Chromium, browser bundle: ${name}`, async (t) => {
+    const browser = await launchChromium(t);
+    if (!browser) return;
+    const { hub, origin } = await startPageHub(t, { transports: [...hubTransports] });
+    const page = await browser.newPage();
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    await page.goto(`${origin}/index.html`);
+    const result = page.evaluate(receiveTwo, [TOPIC, transport as string | string[]] as [
+      string,
+      string | string[],
+    ]);
+    await page.waitForFunction(() => (globalThis as { publishNow?: boolean }).publishNow === true, null, {
+      timeout: 30_000,
+    });
+    await hub.publish({ topics: [TOPIC], data: 'one' });
+    await hub.publish({ topics: [TOPIC], data: 'two' });
+    assert.deepEqual(await result, { used: expected, data: ['one', 'two'], errors: [...errors] });
+  });
+}

@@ -1,0 +1,247 @@
+// The transport comparison: one feed over SSE, WebSocket and long polling, each pane measuring
+// what it receives; the hub's per-transport counters; the drop button; the six-connection test.
+// `window.heraldCompare` exposes the figures (the Chromium test reads them).
+import { EventSource } from '/herald-client.js';
+import { loadConfig, subscribe } from './demo.js';
+
+const config = await loadConfig();
+const STATES = ['CONNECTING', 'OPEN', 'CLOSED'];
+/** Pane name (client transport) → the hub's name for the same transport in its counters. */
+const PANES = { sse: 'sse', websocket: 'ws', poll: 'poll' };
+const LATENCY_WINDOW = 100;
+const BACKOFF = { initialMs: 250, maxMs: 4000 };
+
+const feedUrl = new URL(config.hub, location.href);
+feedUrl.searchParams.append('topic', config.topics.compare);
+
+/** Per pane: what it saw. */
+const panes = {};
+for (const name of Object.keys(PANES)) {
+  panes[name] = {
+    source: null,
+    received: 0,
+    gaps: 0,
+    dups: 0,
+    lastN: null,
+    latencies: [],
+    opens: 0,
+    reconnects: 0,
+    /** `Date.now()` of the last drop. */
+    droppedAt: null,
+    /** After the last drop: ms until reopened (or, polling, until the next update), what came first and what came before. */
+    resume: null,
+    serverBytes: null,
+    receivedBytes: 0,
+    polls: 0,
+    newConnections: 0,
+  };
+}
+window.heraldCompare = { panes, drops: 0, six: null };
+
+function cell(name, field) {
+  return document.querySelector(`[data-pane="${name}"][data-field="${field}"]`);
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function render(name) {
+  const pane = panes[name];
+  const source = pane.source;
+  const state = source === null ? 'PAUSED' : STATES[source.readyState];
+  cell(name, 'state').textContent = state;
+  cell(name, 'received').textContent = String(pane.received);
+  cell(name, 'integrity').textContent = `${pane.gaps} / ${pane.dups}`;
+  if (pane.latencies.length > 0) {
+    const sorted = [...pane.latencies].sort((a, b) => a - b);
+    cell(name, 'latency').textContent = `${percentile(sorted, 50)} ms / ${percentile(sorted, 95)} ms`;
+  }
+  if (pane.serverBytes !== null) cell(name, 'bytes').textContent = pane.serverBytes;
+  if (name === 'poll' && pane.received > 0) {
+    cell(name, 'received-bytes').textContent =
+      `${Math.round(pane.receivedBytes / pane.received)} B (${pane.polls} responses)`;
+  }
+  const held = source !== null && source.readyState === 1 ? 1 : 0;
+  const opened = name === 'poll' ? `${pane.newConnections} TCP, ${pane.polls} requests` : `${pane.opens}`;
+  cell(name, 'connections').textContent = `${held} / ${opened}`;
+  const resume = pane.resume;
+  cell(name, 'resume').textContent =
+    resume === null
+      ? String(pane.reconnects)
+      : `${pane.reconnects}; ${resume.ms === null ? 'coming back' : `back in ${resume.ms} ms`}${resume.firstN === null ? '' : `, resumed at #${resume.firstN} after #${resume.afterN}`}`;
+}
+
+function open(name) {
+  const pane = panes[name];
+  const options = { transport: name, backoff: BACKOFF, lastEventIdParam: 'lastEventID' };
+  // Resume after what the pane saw before a pause.
+  if (pane.source?.lastEventId) options.lastEventId = pane.source.lastEventId;
+  else if (pane.lastEventId) options.lastEventId = pane.lastEventId;
+  // The SSE pane is the one the status strip follows.
+  const source =
+    name === 'sse' ? subscribe(config, config.topics.compare, options) : new EventSource(feedUrl, options);
+  pane.source = source;
+  source.addEventListener('open', () => {
+    pane.opens++;
+    if (pane.opens > 1) pane.reconnects++;
+    if (pane.resume !== null && pane.resume.ms === null) pane.resume.ms = Date.now() - pane.droppedAt;
+    render(name);
+  });
+  source.addEventListener('error', () => render(name));
+  source.addEventListener('message', (event) => {
+    const { n, t } = JSON.parse(event.data);
+    pane.lastEventId = event.lastEventId;
+    if (pane.lastN !== null && n <= pane.lastN) {
+      pane.dups++;
+      render(name);
+      return;
+    }
+    if (pane.lastN !== null && n > pane.lastN + 1) pane.gaps += n - pane.lastN - 1;
+    // A long poll has no connection to lose: the hub answers the waiting poll and the next one
+    // follows; its figure is the time to the first update after the drop.
+    if (pane.resume !== null && pane.resume.firstN === null) {
+      pane.resume.firstN = n;
+      pane.resume.ms ??= Date.now() - pane.droppedAt;
+    }
+    pane.lastN = n;
+    pane.received++;
+    render(name);
+    // Publish → render: after the browser painted the new figures.
+    requestAnimationFrame(() => {
+      pane.latencies.push(Date.now() - t);
+      if (pane.latencies.length > LATENCY_WINDOW) pane.latencies.shift();
+    });
+  });
+  render(name);
+}
+
+function pause(name) {
+  const pane = panes[name];
+  if (pane.source === null) return;
+  pane.lastEventId = pane.source.lastEventId;
+  pane.source.close();
+  pane.source = null;
+  render(name);
+}
+
+for (const name of Object.keys(PANES)) open(name);
+
+// Long polling, seen from this page: each answer's transfer size (body and response head) and
+// whether it needed a new TCP connection.
+new PerformanceObserver((list) => {
+  const pane = panes.poll;
+  for (const entry of list.getEntries()) {
+    if (!entry.name.includes('transport=poll')) continue;
+    pane.polls++;
+    pane.receivedBytes += entry.transferSize;
+    if (entry.connectEnd > entry.connectStart) pane.newConnections++;
+  }
+  performance.clearResourceTimings();
+}).observe({ type: 'resource', buffered: true });
+
+// The hub's counters: bytes written per update, per transport, from the change between two reads.
+let previous = null;
+let statsPaused = false;
+async function readStats() {
+  if (statsPaused) return;
+  try {
+    const response = await fetch('/demo/transports.json', { cache: 'no-store' });
+    const { transports } = await response.json();
+    if (previous !== null) {
+      for (const [name, hubName] of Object.entries(PANES)) {
+        const now = transports[hubName];
+        const before = previous[hubName];
+        const delivered = now.delivered - before.delivered;
+        const bytes = now.bytes - before.bytes;
+        if (delivered > 0 && bytes > 0) {
+          panes[name].serverBytes = `${Math.round(bytes / delivered)} B (${now.connections} open)`;
+        } else if (now.connections === 0) panes[name].serverBytes = 'no subscriber';
+        render(name);
+      }
+    }
+    previous = transports;
+  } catch {
+    // The next read tries again.
+  }
+}
+setInterval(readStats, 2000);
+readStats();
+
+const dropResult = document.querySelector('#drop-result');
+document.querySelector('#drop').addEventListener('click', async () => {
+  const at = Date.now();
+  const before = new Map();
+  for (const pane of Object.values(panes)) before.set(pane, pane.resume);
+  for (const pane of Object.values(panes)) {
+    pane.droppedAt = at;
+    pane.resume = { ms: null, firstN: null, afterN: pane.lastN };
+  }
+  const response = await fetch('/demo/drop', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const body = await response.json();
+  if (response.ok) {
+    window.heraldCompare.drops++;
+    dropResult.textContent = `The hub ended ${body.dropped} connection${body.dropped === 1 ? '' : 's'}.`;
+  } else {
+    for (const [pane, resume] of before) pane.resume = resume;
+    dropResult.textContent = body.error;
+  }
+});
+
+// The six-connection limit, live on the protocol this page came over.
+const protocol = performance.getEntriesByType('navigation')[0]?.nextHopProtocol || 'unknown';
+document.querySelector('#protocol').textContent = protocol === 'h2' ? 'HTTP/2' : protocol.toUpperCase();
+document.querySelector('#six-other').textContent =
+  protocol === 'h2'
+    ? 'Over HTTP/1.1 the same test opens six streams and leaves the other four waiting until one closes.'
+    : 'Over HTTP/2 (a hub with TLS) the same test opens all ten at once, on one connection.';
+const STREAMS = 10;
+const WAIT_MS = 4000;
+document.querySelector('#six-run').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  button.disabled = true;
+  statsPaused = true;
+  pause('sse');
+  pause('poll');
+  const list = document.querySelector('#six-streams');
+  list.replaceChildren();
+  const started = performance.now();
+  const opened = new Array(STREAMS).fill(null);
+  const sources = [];
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, WAIT_MS);
+    for (let i = 0; i < STREAMS; i++) {
+      const li = document.createElement('li');
+      li.textContent = `stream ${i + 1}: waiting`;
+      list.append(li);
+      const url = new URL(feedUrl);
+      url.searchParams.set('stream', String(i + 1));
+      const source = new EventSource(url);
+      sources.push(source);
+      source.addEventListener('open', () => {
+        opened[i] = Math.round(performance.now() - started);
+        li.textContent = `stream ${i + 1}: open after ${opened[i]} ms`;
+        li.className = 'open';
+        if (opened.every((ms) => ms !== null)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+  for (const source of sources) source.close();
+  const count = opened.filter((ms) => ms !== null).length;
+  window.heraldCompare.six = { protocol, opened: count, streams: STREAMS };
+  document.querySelector('#six-result').textContent =
+    count === STREAMS
+      ? `All ${STREAMS} streams opened (${protocol}).`
+      : `${count} of ${STREAMS} opened within ${WAIT_MS / 1000} s over ${protocol}; stream ${count + 1} stalled behind the per-host limit.`;
+  open('sse');
+  open('poll');
+  statsPaused = false;
+  button.disabled = false;
+});
