@@ -21,6 +21,7 @@ export {
   DEFAULT_LAST_EVENT_ID_PARAMS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RETRY_MS,
+  HEARTBEAT_BYTES,
   type OverflowAction,
   type OverflowHandler,
   type ServerLogger,
@@ -28,6 +29,7 @@ export {
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
+export type { Sink, SinkOwner } from './sink.js';
 export {
   type CloseAllOptions,
   type FetchStream,

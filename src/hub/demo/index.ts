@@ -1,6 +1,6 @@
 /**
- * The demo served by `herald serve --demo`: pages from `web/` (a live clock, a stock ticker, a
- * notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
+ * The demo served by `herald serve --demo`: pages from `web/` (a live front page, a clock, a stock
+ * ticker, a notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
  *
  * @example
  * const demo = await mountDemo(hub, { publisherKey: secret });
@@ -12,6 +12,7 @@ import type { Hub } from '../hub.js';
 import { HUB_PATH } from '../options.js';
 import { startClock } from './clock.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
+import { startStats } from './stats.js';
 import { startTicker, Ticker } from './ticker.js';
 import { DEMO_TOPICS } from './topics.js';
 
@@ -26,7 +27,7 @@ export interface DemoOptions {
   /** HMAC algorithm of that key. Default: `HS256`. */
   algorithm?: string;
   /**
-   * Whether this process runs the clock and ticker publishers. With `--workers`, exactly one
+   * Whether this process runs the clock, ticker and stats publishers. With `--workers`, exactly one
    * worker should, or every event would be published once per worker. Default: true.
    */
   publishers?: boolean;
@@ -66,7 +67,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   const ticker = new Ticker();
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
-    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError));
+    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError), startStats(hub, onError));
   }
 
   const notifyToken =

@@ -3,4 +3,6 @@ export const DEMO_TOPICS = {
   clock: 'https://example.com/demo/clock',
   ticker: 'https://example.com/demo/ticker',
   notifications: 'https://example.com/demo/notifications',
+  /** The hub's own figures (connections, updates per second), once a second: the front page shows them. */
+  stats: 'https://example.com/demo/stats',
 } as const;

@@ -98,6 +98,8 @@ const hmac = (extra: Partial<VerifierOptions> = {}) =>
 describe('draft-07 tokens (mercure claim)', () => {
   test('HS256/384/512 with a secret; publish, subscribe, payload, exp and sub are read', async () => {
     const exp = now() + 600;
+    // 68 bytes: long enough for every HMAC algorithm (HS512 needs 64, RFC 7518 section 3.2).
+    const long = SECRET.repeat(2);
     for (const alg of ['HS256', 'HS384', 'HS512']) {
       const token = await sign(
         {
@@ -109,10 +111,10 @@ describe('draft-07 tokens (mercure claim)', () => {
             payload: { user: 'alice' },
           },
         },
-        SECRET,
+        long,
         { alg },
       );
-      const claims = await hmac().verify(token);
+      const claims = await hmac({ key: { key: long } }).verify(token);
       assert.equal(claims.version, 'draft-07');
       assert.deepEqual(claims.publish, ['https://example.com/books/{id}']);
       assert.deepEqual(claims.subscribe, ['*']);
@@ -578,5 +580,35 @@ describe('JWK Set by URL', () => {
     );
     assert.equal(err.status, 503);
     assert.equal(err.code, 'HERALD_ERR_AUTH_KEYS_UNAVAILABLE');
+  });
+});
+
+describe('HMAC key length (RFC 7518 section 3.2: at least the hash size)', () => {
+  test('a secret shorter than its algorithm needs is refused with the rule, the length and the fix', () => {
+    for (const [algorithm, bytes] of [
+      ['HS256', 31],
+      ['HS384', 47],
+      ['HS512', 63],
+    ] as const) {
+      assert.throws(
+        () => createVerifier({ key: { key: 'k'.repeat(bytes), algorithm } }),
+        (error: unknown) =>
+          error instanceof AuthConfigError &&
+          error.message.includes(`an HMAC secret for ${algorithm} must be at least ${bytes + 1} bytes`) &&
+          error.message.includes(`this one has ${bytes}`) &&
+          error.message.includes('openssl rand'),
+        algorithm,
+      );
+    }
+  });
+
+  test('without an algorithm, a secret verifies only what it is long enough for', async () => {
+    const key = 'k'.repeat(40); // enough for HS256 only
+    const verifier = createVerifier({ key: { key } });
+    const claims = await verifier.verify(
+      await sign({ mercure: { subscribe: ['*'] } }, key, { alg: 'HS256' }),
+    );
+    assert.deepEqual(claims.subscribe, ['*']);
+    await invalidToken(verifier.verify(await sign({}, key, { alg: 'HS384' })), /HS384/);
   });
 });
