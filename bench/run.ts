@@ -43,6 +43,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Writes a V8 CPU profile of the hub's processes to this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
+    // The subscriber side of the load generator: `c` (bench/load/c/subscribers.c, built with the
+    // machine's cc; the default when cc exists) or `node` (bench/load/subscribers.ts).
+    generator: { type: 'string' },
   },
 });
 const QUICK = values.quick!;
@@ -104,10 +107,43 @@ function next<T>(child: ChildProcess, type: string, timeoutMs = 120_000): Promis
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const tsxChild = (file: string, log: string): ChildProcess =>
-  spawnPinned(LOAD_CORE, process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load', file)], log, {
-    stdio: 'ipc',
-  });
+const tsxChild = (file: string, log: string, args: string[] = []): ChildProcess =>
+  spawnPinned(
+    LOAD_CORE,
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench', 'load', file), ...args],
+    log,
+    {
+      stdio: 'ipc',
+    },
+  );
+
+/**
+ * Compiles the C subscriber side into .cache/bench/ (gitignored) when it is asked for or by default
+ * when `cc` exists; returns its path, or undefined for the Node generator.
+ */
+function buildCGenerator(): string | undefined {
+  const wanted = values.generator ?? 'c';
+  if (wanted === 'node') return undefined;
+  if (wanted !== 'c') throw new Error(`--generator must be c or node (got ${JSON.stringify(wanted)})`);
+  const out = join(ROOT, '.cache', 'bench', 'sse-subscribers');
+  mkdirSync(join(ROOT, '.cache', 'bench'), { recursive: true });
+  try {
+    execFileSync('cc', ['-O2', '-o', out, join(ROOT, 'bench', 'load', 'c', 'subscribers.c'), '-lm'], {
+      stdio: 'inherit',
+    });
+  } catch (error) {
+    if (values.generator === 'c') throw error;
+    console.error(`cc failed (${(error as Error).message}): the Node generator is used`);
+    return undefined;
+  }
+  return out;
+}
+const C_GENERATOR = buildCGenerator();
+const generatorChild = (): ChildProcess =>
+  C_GENERATOR === undefined
+    ? tsxChild('subscribers.ts', 'generator')
+    : tsxChild('c-subscribers.ts', 'generator', [C_GENERATOR]);
 
 let runCounter = 0;
 /** What to stop if the run is interrupted. */
@@ -144,7 +180,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
     });
     live.add(running);
     const count = Math.ceil(scenario.subscribers / SOCKETS_PER_GENERATOR);
-    for (let g = 0; g < count; g++) generators.push(tsxChild('subscribers.ts', 'generator'));
+    for (let g = 0; g < count; g++) generators.push(generatorChild());
     publisher = tsxChild('publisher.ts', 'publisher');
     for (const child of [...generators, publisher]) {
       const handle = { stop: () => stopProcess(child) };
@@ -211,6 +247,8 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         return c;
       });
       const cpu0 = treeCpu(roots);
+      const generatorPids = generators.map((c) => c.pid!);
+      const generatorCpu0 = treeCpu(generatorPids);
       const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 3_600_000);
       publisher.send({
         type: 'publish',
@@ -229,8 +267,11 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         }),
       ]);
       const cpu1 = treeCpu(roots);
+      const generatorCpu1 = treeCpu(generatorPids);
       const user = cpu1.user - cpu0.user;
       const cpu = user + cpu1.system - cpu0.system;
+      const generatorCpu =
+        generatorCpu1.user + generatorCpu1.system - generatorCpu0.user - generatorCpu0.system;
       const histogram = new LatencyHistogram();
       let received = 0;
       let lost = 0;
@@ -263,6 +304,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         deliveriesPerSecond: received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
         cpuMicrosPerDelivery: received > 0 ? (cpu * 1e6) / received : Number.NaN,
         userCpuShare: cpu > 0 ? user / cpu : Number.NaN,
+        generatorCoreShare: generatorCpu / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
         latencyMs: {
           p50: histogram.quantileUs(0.5) / 1000,
           p90: histogram.quantileUs(0.9) / 1000,
@@ -299,7 +341,8 @@ function line(r: RunResult): string {
     parts.push(
       `${f.received}/${f.expected} events, lost ${f.lost}, dup ${f.duplicates}, ${Math.round(f.deliveriesPerSecond)}/s,`,
       `p50 ${f.latencyMs.p50.toFixed(1)} p99 ${f.latencyMs.p99.toFixed(1)} max ${f.latencyMs.max.toFixed(1)} ms,`,
-      `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery (${Math.round(f.userCpuShare * 100)}% user)${f.complete ? '' : ' (TIMED OUT)'}`,
+      `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery (${Math.round(f.userCpuShare * 100)}% user),`,
+      `generator at ${Math.round(f.generatorCoreShare * 100)}% of its core${f.complete ? '' : ' (TIMED OUT)'}`,
     );
   }
   if (r.throughput) {

@@ -31,6 +31,8 @@ export interface RunResult {
     cpuMicrosPerDelivery: number;
     /** The part of that CPU spent in user space (the rest is the kernel's, mostly TCP sends). */
     userCpuShare: number;
+    /** CPU of the subscriber-side generator over the same span, as a share of one core. */
+    generatorCoreShare: number;
     /** From each event's due time at the publisher to its arrival at a subscriber. */
     latencyMs: { p50: number; p90: number; p99: number; max: number };
   };

@@ -25,6 +25,7 @@ import {
   manyLineEvents,
   type StreamFixture,
   smallEvents,
+  tokenEvents,
 } from '../fixtures/event-streams.js';
 import { resultsFile } from '../results-file.js';
 
@@ -202,19 +203,31 @@ function runCase(fixture: StreamFixture, chunking: string, chunkSize: number): R
   };
 }
 
-const fixtures = [smallEvents(FIXTURE_BYTES), largeJsonEvents(FIXTURE_BYTES), manyLineEvents(FIXTURE_BYTES)];
+const fixtures = [
+  smallEvents(FIXTURE_BYTES),
+  largeJsonEvents(FIXTURE_BYTES),
+  manyLineEvents(FIXTURE_BYTES),
+  tokenEvents(FIXTURE_BYTES),
+];
 const chunkings: Array<[string, number]> = [
   ['1 KB', 1024],
   ['16 KB', 16 * 1024],
   ['whole', Number.POSITIVE_INFINITY],
 ];
+/** Tokens arrive as the model makes them: a read holds one to a few events. */
+const tokenChunkings: Array<[string, number]> = [
+  ['16 B', 16],
+  ['64 B', 64],
+  ['1 KB', 1024],
+];
+const chunkingsOf = (fixture: StreamFixture) => (fixture.name === 'ai-tokens' ? tokenChunkings : chunkings);
 
 // Each case runs in a child process of its own, so the code the JIT optimised for one input shape
 // (and the garbage it left) does not tilt the next case.
 const CASE = process.env.BENCH_CASE;
 if (CASE !== undefined) {
   const [f, c] = CASE.split(':').map(Number);
-  const [label, size] = chunkings[c];
+  const [label, size] = chunkingsOf(fixtures[f])[c];
   process.stdout.write(JSON.stringify(runCase(fixtures[f], label, size)));
   process.exit(0);
 }
@@ -222,13 +235,13 @@ if (CASE !== undefined) {
 const rows: Row[] = [];
 for (const [f, fixture] of fixtures.entries()) {
   if (ONLY !== undefined && !ONLY.includes(fixture.name)) continue;
-  for (const c of chunkings.keys()) {
+  for (const c of chunkingsOf(fixture).keys()) {
     const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
       env: { ...process.env, BENCH_CASE: `${f}:${c}` },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    if (child.status !== 0) throw new Error(`case ${fixture.name} / ${chunkings[c][0]} failed`);
+    if (child.status !== 0) throw new Error(`case ${fixture.name} / ${chunkingsOf(fixture)[c][0]} failed`);
     const row = JSON.parse(child.stdout) as Row;
     rows.push(row);
     const vsBaseline =

@@ -68,6 +68,14 @@ interface Parser {
   _consumed?: unknown;
 }
 
+/**
+ * `res._onPendingData`, bound per connection to node:http's connection state (its four bound
+ * socket listeners, request queues): it tracks bytes a response buffers while another one holds the
+ * socket, for pipelining, which cannot happen once the connection is the stream's. Replacing it lets
+ * that state go (~0.6 KB per subscriber); where it is not this function, it is left alone.
+ */
+const PENDING_DATA = 'bound updateOutgoingData';
+
 function discard(): void {}
 
 function onClientEnd(this: Socket): void {
@@ -156,6 +164,10 @@ export function handOver(res: ServerResponse, socket: Socket): boolean {
   const bound = res.listeners('finish').find((fn) => fn.name === FINISH_BOUND);
   if (bound !== undefined) res.removeListener('finish', bound as (...args: unknown[]) => void);
   (res as { req: unknown }).req = null;
+  const pending = res as unknown as { _onPendingData?: unknown };
+  if (typeof pending._onPendingData === 'function' && pending._onPendingData.name === PENDING_DATA) {
+    pending._onPendingData = discard;
+  }
 
   socket.on('data', discard);
   socket.on('end', onClientEnd);

@@ -40,12 +40,14 @@ async function start() {
   const sse = new SseServer({ heartbeatMs: 0, detachConnections: true });
   const streams = new Map<string, SseStream>();
   const sockets = new Map<string, Socket>();
+  const responses = new Map<string, http.ServerResponse>();
   const reasons = new Map<string, string | undefined>();
   const { port, close } = await listen((req, res) => {
     const path = req.url!;
     CHANGES[path]!(req, res);
     reasons.set(path, unexpected(res, req.socket));
     sockets.set(path, req.socket);
+    responses.set(path, res);
     streams.set(path, sse.stream(req, res));
   });
   const clients = new Map<string, RawClient>();
@@ -57,11 +59,11 @@ async function start() {
   // The hand-over runs on the turn after the first body write.
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
-  return { sse, streams, sockets, reasons, clients, close };
+  return { sse, streams, sockets, responses, reasons, clients, close };
 }
 
 test('hand-over: where node:http internals differ, the connection stays with node:http, byte for byte the same', async () => {
-  const { sse, streams, sockets, reasons, clients, close } = await start();
+  const { sse, streams, sockets, responses, reasons, clients, close } = await start();
 
   assert.equal(reasons.get('/as-is'), undefined, 'the internals of this Node line are recognised');
   assert.match(reasons.get('/socket-data-renamed')!, /'data' listener named 'bound socketOnData'/);
@@ -69,8 +71,14 @@ test('hand-over: where node:http internals differ, the connection stays with nod
   assert.match(reasons.get('/finish-renamed')!, /'finish' listener/);
   const parserOf = (path: string) => (sockets.get(path) as unknown as { parser: unknown }).parser;
   assert.equal(parserOf('/as-is'), null, 'handed over');
+  // node:http's per-connection state (bound listeners, request queue) is reachable from the
+  // response through a bound `_onPendingData` until the hand-over lets it go.
+  const pendingOf = (path: string) =>
+    (responses.get(path) as unknown as { _onPendingData: { name: string } })._onPendingData.name;
+  assert.notEqual(pendingOf('/as-is'), 'bound updateOutgoingData');
   for (const path of ['/socket-data-renamed', '/socket-end-renamed', '/finish-renamed']) {
     assert.notEqual(parserOf(path), null, `${path}: left to node:http`);
+    assert.equal(pendingOf(path), 'bound updateOutgoingData', `${path}: node's state kept`);
   }
 
   // The same events to every stream: small ones, several in one turn, a large one, then a last one
