@@ -14,7 +14,12 @@ export {
   EventSourceErrorEvent,
   type EventSourceErrorEventInit,
 } from './error-event.js';
-export { EventSourceError, InvalidEventSourceOptionError } from './errors.js';
+export {
+  EventSourceError,
+  InvalidEventSourceOptionError,
+  StreamAbortedError,
+  StreamReadError,
+} from './errors.js';
 export { DEFAULT_MAX_QUEUED } from './event-queue.js';
 export { EventSource } from './event-source.js';
 export {
@@ -32,4 +37,5 @@ export {
   type HeadersOption,
   type ReplayableBody,
 } from './options.js';
+export { type ReadStreamOptions, readStream } from './read-stream.js';
 export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';

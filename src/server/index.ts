@@ -28,6 +28,7 @@ export {
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
+export * from './resumable/index.js';
 export {
   type CloseAllOptions,
   type FetchStream,
