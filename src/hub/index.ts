@@ -34,10 +34,15 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
+  createRedisResumableStore,
+  createSqliteResumableStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openStore,
+  type RedisResumableStore,
+  type RedisResumableStoreOptions,
   type Retention,
+  type SqliteResumableStoreOptions,
   type Store,
   StoreUnavailableError,
 } from './stores/index.js';

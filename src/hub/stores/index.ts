@@ -16,9 +16,15 @@ export {
 export type { ListenerErrorHandler } from './listeners.js';
 export { createMemoryStore, type StoreOptions } from './memory.js';
 export type { RedisStatus, RedisStore, RedisStoreOptions } from './redis.js';
+export {
+  createRedisResumableStore,
+  type RedisResumableStore,
+  type RedisResumableStoreOptions,
+} from './redis-resumable.js';
 export { checkRetention, DEFAULT_RETENTION } from './retention.js';
 export { parseStoreSpec, type StoreLocation } from './spec.js';
 export type { SqliteStoreOptions } from './sqlite.js';
+export { createSqliteResumableStore, type SqliteResumableStoreOptions } from './sqlite-resumable.js';
 export type { Retention, Store } from './store.js';
 
 /** Options of `openStore`: those of every store, plus those of the store the spec names. */

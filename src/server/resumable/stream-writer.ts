@@ -45,6 +45,8 @@ export class StreamWriter {
   #count = 0;
   #decoder: TextDecoder | null = null;
   #drainWaiters: (() => void)[] = [];
+  /** The abort that followed a failed append, once started. */
+  #aborting: Promise<void> | null = null;
 
   /** @internal Made by `ResumableStreams.writer()` once the stream exists. */
   constructor(owner: WriterOwner, streamId: string, tag: string) {
@@ -116,12 +118,19 @@ export class StreamWriter {
 
   /** Stores what is written, then the end marker: readers get every chunk, then the `end` event. */
   async end(): Promise<StreamInfo> {
-    if (this.#done && this.#error === undefined) throw new StreamEndedError(this.streamId, 'ended');
+    if (this.#error !== undefined) {
+      await this.#aborting;
+      throw this.#error;
+    }
+    if (this.#done) throw new StreamEndedError(this.streamId, 'ended');
     this.#flushDecoder();
     this.#done = true;
     try {
       await this.flushed();
       return await this.#owner.store.finish(this.streamId, 'ended', undefined, this.#owner.expireAfterMs);
+    } catch (error) {
+      await this.#aborting;
+      throw error;
     } finally {
       this.#owner.writerDone(this);
     }
@@ -132,10 +141,18 @@ export class StreamWriter {
    * event with `reason`. Resolves false when the stream had already finished.
    */
   async abort(reason = 'the producer aborted the stream'): Promise<boolean> {
+    if (this.#aborting !== null) {
+      await this.#aborting;
+      return false;
+    }
     this.#done = true;
     try {
       this.#flushDecoder();
       await this.flushed().catch(() => {});
+      if (this.#aborting !== null) {
+        await this.#aborting;
+        return false;
+      }
       await this.#owner.store.finish(this.streamId, 'aborted', reason, this.#owner.expireAfterMs);
       return true;
     } catch (error) {
@@ -179,6 +196,17 @@ export class StreamWriter {
       this.#batch = [];
       this.#batchBytes = 0;
       this.#wakeDrainWaiters();
+      // The stream cannot be completed any more (too large, or the store lost it): abort it now, so
+      // readers learn why at once instead of after abortAfterMs.
+      this.#done = true;
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#aborting = this.#owner.store
+        .finish(this.streamId, 'aborted', reason, this.#owner.expireAfterMs)
+        .then(
+          () => {},
+          () => {},
+        );
+      this.#owner.writerDone(this);
     }
     if (this.#batch.length > 0 && this.#error === undefined) this.#inFlight = this.#append();
     else this.#inFlight = null;
