@@ -34,10 +34,9 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
-  createRedisResumableStore,
-  createSqliteResumableStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
+  openResumableStore,
   openStore,
   type RedisResumableStore,
   type RedisResumableStoreOptions,
