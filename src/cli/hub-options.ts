@@ -25,6 +25,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.jwtAudience !== undefined) options.audience = config.jwtAudience;
   if (config.jwtIssuer !== undefined) options.issuer = config.jwtIssuer;
   if (config.heartbeatMs !== undefined) options.heartbeatMs = config.heartbeatMs;
+  if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
   return options;
 }

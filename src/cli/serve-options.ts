@@ -4,7 +4,7 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, JWT_ALGORITHMS } from '../hub/options.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
 import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
 import { formatDuration } from './duration.js';
 
@@ -45,6 +45,7 @@ export interface ServeConfig {
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
+  retryMs: number | undefined;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
@@ -99,6 +100,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
+  retryMs: undefined,
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
@@ -283,7 +285,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'duration',
     value: '<duration>',
     shownDefault: formatDuration(DEFAULT_HEARTBEAT_MS),
-    help: 'interval of keep-alive comments on idle streams; 0 disables them',
+    help: 'longest silence of a stream: idle streams get a keep-alive comment; 0 disables them',
+  },
+  {
+    key: 'retryMs',
+    flag: 'retry',
+    env: 'HERALD_RETRY',
+    kind: 'duration',
+    value: '<duration>',
+    shownDefault: formatDuration(DEFAULT_RETRY_MS),
+    help: 'reconnection delay (retry:) sent to subscribers when their stream opens',
   },
   {
     key: 'tcpNoDelay',

@@ -14,6 +14,7 @@ import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
 import { handlePublish } from './http/publish.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
+import { assertStrictForm } from './http/strict-form.js';
 import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
@@ -114,7 +115,7 @@ class HeraldHub implements Hub, HubContext {
     this.cors = new Cors(options.corsOrigins);
     this.sse = new SseServer({ heartbeatMs: options.heartbeatMs });
     this.streamOptions = {
-      retryMs: options.retryMs ?? null,
+      retryMs: options.retryMs,
       maxQueueBytes: options.maxQueuedBytes,
       tcpNoDelay: options.tcpNoDelay,
       // ~2 KB less per HTTP/1.1 subscriber; `close()` ends every stream, so nothing relies on
@@ -214,6 +215,9 @@ class HeraldHub implements Hub, HubContext {
       return;
     }
     this.cors.apply(req, res);
+    // Every hub route reads its query through `url.searchParams`, which would turn bytes that are
+    // not UTF-8 into U+FFFD: refuse them once, here.
+    assertStrictForm(url.search.slice(1), 'query');
     if (this.closing) {
       res.setHeader('Retry-After', '1');
       throw new HubHttpError(

@@ -6,7 +6,10 @@
  */
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
-import { DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS } from '../server/index.js';
+import {
+  DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
+  DEFAULT_RETRY_MS as SERVER_RETRY_MS,
+} from '../server/index.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
 
@@ -57,8 +60,11 @@ export interface HubOptions {
 
   /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 15 000. */
   heartbeatMs?: number;
-  /** Reconnection time sent when a stream opens, in ms; undefined sends none. */
-  retryMs?: number;
+  /**
+   * Reconnection time sent when a stream opens (`retry:`), in ms. Default 3000 (herald/server's
+   * `DEFAULT_RETRY_MS`, what browsers assume anyway, now said so every client agrees); null sends none.
+   */
+  retryMs?: number | null;
   /** Bytes queued for one slow subscriber before it is dropped (it resumes with Last-Event-ID). */
   maxQueuedBytes?: number;
   /**
@@ -111,7 +117,7 @@ export interface ResolvedHubOptions {
   hubUrl: string;
   metrics: boolean;
   heartbeatMs: number;
-  retryMs: number | undefined;
+  retryMs: number | null;
   maxQueuedBytes: number;
   tcpNoDelay: boolean;
   maxSelectors: number;
@@ -132,6 +138,11 @@ export const DEFAULT_COOKIE_NAME = 'mercureAuthorization';
  * strictest common proxies and CDNs (Mercure's own default, 40 s, is not).
  */
 export const DEFAULT_HEARTBEAT_MS = SERVER_HEARTBEAT_MS;
+/**
+ * The `retry:` every stream opens with: herald/server's default, 3 s, what Chromium and Firefox
+ * assume without one. Sending it makes other clients (Node, Safari) agree.
+ */
+export const DEFAULT_RETRY_MS = SERVER_RETRY_MS;
 /** 1 MiB: a few hundred typical updates; past it a subscriber is not keeping up. */
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 /** Enough for any real client; bounds the per-connection matching work. */
@@ -189,10 +200,10 @@ function bool(name: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
-function integer(name: string, value: unknown, fallback: number, min: number): number {
+function integer(name: string, value: unknown, fallback: number, min: number, orElse = ''): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new HubOptionError(name, `must be an integer >= ${min} (got ${show(value)})`);
+    throw new HubOptionError(name, `must be an integer >= ${min}${orElse} (got ${show(value)})`);
   }
   return value;
 }
@@ -340,7 +351,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     );
   }
 
-  const retryMs = o.retryMs === undefined ? undefined : integer('retryMs', o.retryMs, 0, 0);
+  const retryMs = o.retryMs === null ? null : integer('retryMs', o.retryMs, DEFAULT_RETRY_MS, 0, ' or null');
   const cookieName = optionalString('cookieName', o.cookieName) ?? DEFAULT_COOKIE_NAME;
   // RFC 6265 cookie-name is an RFC 7230 token.
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(cookieName)) {

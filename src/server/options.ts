@@ -14,9 +14,10 @@ import type { SseStream } from './sse-stream.js';
 export const DEFAULT_RETRY_MS = 3000;
 
 /**
- * Interval of the shared heartbeat. Idle connections are cut by proxies and load balancers after
+ * Interval of the shared heartbeat: no stream is silent for longer (idle ones get a comment every
+ * 7/8 of it, see sse-server.ts). Idle connections are cut by proxies and load balancers after
  * 30 s (some CDNs, older nginx setups) to 60 s (nginx `proxy_read_timeout`, AWS ALB); 15 s stays
- * under the shortest with a margin for a late timer, and costs 3 bytes per idle stream per beat.
+ * under the shortest, and costs 3 bytes per idle stream per beat.
  */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 
@@ -79,7 +80,10 @@ export interface StreamOptions {
 
 /** Options of an {@link SseServer}: the shared heartbeat plus the defaults of its streams. */
 export interface SseServerOptions extends StreamOptions {
-  /** Heartbeat interval in ms (default {@link DEFAULT_HEARTBEAT_MS}); 0 disables heartbeats. */
+  /**
+   * Longest silence of any stream, in ms (default {@link DEFAULT_HEARTBEAT_MS}): a stream that sent
+   * nothing for 7/8 of it gets a comment. Keep it under every proxy's idle timeout. 0 disables.
+   */
   heartbeatMs?: number;
 }
 

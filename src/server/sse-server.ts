@@ -2,7 +2,7 @@
  * The registry of open streams: it makes them from requests, drives their shared heartbeat and ends
  * them all on shutdown.
  */
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import { encodeComment, encodeRetry } from '../protocol/index.js';
 import { HTTP1_HEADERS, HTTP10_HEADERS, STREAM_HEADERS } from './headers.js';
@@ -20,6 +20,16 @@ import { WebSink } from './web-sink.js';
 
 /** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
 const HEARTBEAT = encodeComment();
+
+/**
+ * The shared heartbeat timer ticks this many times per `heartbeatMs`, and a stream gets a comment
+ * once it has been silent for all but one of them. Its silence is then at most 7/8 of the interval,
+ * whenever its last write fell, leaving 1/8 (~1.9 s at 15 s) for a late timer; an idle stream gets a
+ * comment every 7/8 of the interval. Eight passes over the streams per interval cost little: a
+ * pass over 20,000 streams only increments a counter on each but the few due a comment.
+ */
+const TICKS_PER_INTERVAL = 8;
+const IDLE_TICKS = TICKS_PER_INTERVAL - 1;
 
 /** A stream over a Fetch `Response`: return `response` from the handler, write to `stream`. */
 export interface FetchStream {
@@ -90,7 +100,10 @@ export class SseServer implements StreamHolder {
    */
   stream(req: NodeRequest, res: NodeServerResponse, options?: StreamOptions): SseStream {
     if (req.httpVersionMajor === 2 && 'stream' in res) {
-      return this.http2Stream(res.stream, req.headers, options);
+      // `respond()` on the core stream bypasses the compat response: carry what was set on it
+      // (CORS, cookies, a resume cursor) into that one call, as node:http's writeHead merges them.
+      const compat = res as Http2ServerResponse;
+      return this.#http2Stream(res.stream, req.headers, options, compat.getHeaders());
     }
     const config = this.#configFor(options);
     const stream = new SseStream(
@@ -114,6 +127,15 @@ export class SseServer implements StreamHolder {
 
   /** Starts an event stream on a node:http2 core-API stream (`server.on('stream', ...)`). */
   http2Stream(h2: ServerHttp2Stream, headers: IncomingHttpHeaders, options?: StreamOptions): SseStream {
+    return this.#http2Stream(h2, headers, options, undefined);
+  }
+
+  #http2Stream(
+    h2: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    options: StreamOptions | undefined,
+    extra: OutgoingHttpHeaders | undefined,
+  ): SseStream {
     const config = this.#configFor(options);
     const stream = new SseStream(
       config,
@@ -124,7 +146,7 @@ export class SseServer implements StreamHolder {
       ),
     );
     if (h2.destroyed || h2.closed) return this.#open(stream, null, true);
-    h2.respond({ ':status': 200, ...STREAM_HEADERS });
+    h2.respond({ ...extra, ':status': 200, ...STREAM_HEADERS });
     return this.#open(stream, new NodeSink(h2 as NodeResponse, stream), false);
   }
 
@@ -153,7 +175,7 @@ export class SseServer implements StreamHolder {
     this.#streams.add(stream);
     stream.hold(this);
     if (this.#timer === null && this.heartbeatMs > 0) {
-      this.#timer = setInterval(beat, this.heartbeatMs, this);
+      this.#timer = setInterval(beat, Math.max(1, Math.floor(this.heartbeatMs / TICKS_PER_INTERVAL)), this);
       // Open sockets keep the process alive; the heartbeat alone should not.
       this.#timer.unref();
     }
@@ -169,9 +191,13 @@ export class SseServer implements StreamHolder {
     }
   }
 
-  /** @internal One heartbeat tick over every stream. */
+  /**
+   * @internal One tick of the heartbeat over every stream (the timer ticks
+   * {@link TICKS_PER_INTERVAL} times per `heartbeatMs`): a stream silent for all but one tick of an
+   * interval gets a comment, so no stream is silent for longer than `heartbeatMs`.
+   */
   beat(): void {
-    for (const stream of this.#streams) stream.beat(HEARTBEAT);
+    for (const stream of this.#streams) stream.beat(HEARTBEAT, IDLE_TICKS);
   }
 
   /**

@@ -62,8 +62,11 @@ export class SseStream implements SinkOwner {
   /** True once the stream ended, by either side. Writes are then ignored. */
   closed = false;
 
-  /** @internal Set by the heartbeat: bytes went out since the last beat. */
-  active = false;
+  /**
+   * @internal Ticks of the shared heartbeat since bytes last went out (see {@link SseStream.beat}).
+   * A number rather than a flag costs nothing more per stream (both are one tagged field).
+   */
+  idleTicks = 0;
 
   readonly #config: StreamConfig;
   #sink: Sink | null = null;
@@ -88,7 +91,7 @@ export class SseStream implements SinkOwner {
   /** @internal Connects the transport and writes the opening bytes (headers are already sent). */
   attach(sink: Sink): void {
     this.#sink = sink;
-    this.active = true;
+    this.idleTicks = 0;
     if (!sink.write(this.#config.openBytes)) this.#block(sink);
   }
 
@@ -153,7 +156,7 @@ export class SseStream implements SinkOwner {
     const chunk = queue.length === 1 ? queue[0]! : joinChunks(queue, this.#queuedBytes);
     queue.length = 0;
     this.#queuedBytes = 0;
-    this.active = true;
+    this.idleTicks = 0;
     if (!sink.write(chunk)) this.#block(sink);
     else if (this.#drainWaiters !== null) this.#wakeDrainWaiters();
   }
@@ -178,16 +181,18 @@ export class SseStream implements SinkOwner {
   }
 
   /**
-   * @internal One heartbeat tick: a stream that sent nothing since the last tick gets `bytes` (a
-   * comment) written at once; a busy one only has its mark cleared.
+   * @internal One tick of the shared heartbeat, which ticks several times per interval. A stream
+   * that sent nothing for `idleLimit` ticks gets `bytes` (a comment) at once; one that sent
+   * something since only counts the tick. Counting ticks, rather than skipping the next tick after
+   * any write, is what bounds the silence: a write just after a tick no longer pushes the next
+   * comment to almost two intervals later.
    */
-  beat(bytes: Uint8Array): void {
-    if (this.active) {
-      this.active = false;
-      return;
-    }
+  beat(bytes: Uint8Array, idleLimit: number): void {
+    if (++this.idleTicks < idleLimit) return;
     const sink = this.#sink;
+    // Queued bytes leave in this turn's flush; a blocked transport is still sending earlier bytes.
     if (this.closed || this.#blocked || this.#queuedBytes > 0 || sink === null) return;
+    this.idleTicks = 0;
     if (!sink.write(bytes)) this.#block(sink);
   }
 

@@ -58,7 +58,28 @@ test('SIGTERM: connected subscribers get the retry hint, their streams end, the 
 
   herald.child.kill('SIGTERM');
   await Promise.all(streams.map((s) => s.ended));
-  for (const s of streams) assert.match(s.text(), /data: before\n\n(?:.*\n)*retry: 1500\n/);
+  for (const s of streams) {
+    assert.ok(s.text().startsWith(': ok\nretry: 3000\n\n'), 'streams open with the default retry hint');
+    assert.match(s.text(), /data: before\n\n(?:.*\n)*retry: 1500\n/);
+  }
   assert.equal(await herald.exited, 0);
   assert.match(herald.stdout(), /"msg":"stopped"/);
+});
+
+test('--retry sets the retry hint streams open with', async (t) => {
+  const herald = startHerald(
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous', '--retry', '5s'],
+    {
+      HERALD_JWT_KEY: 'retry-test-secret-key-of-32-bytes!!',
+    },
+  );
+  t.after(() => herald.kill());
+  const base = await listeningUrl(herald);
+  const stream = await openStream(`${base}${HUB}?topic=${encodeURIComponent('https://example.com/r')}`);
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200);
+  await stream.waitFor(/^: ok\nretry: \d+\n\n/);
+  assert.ok(stream.text().startsWith(': ok\nretry: 5000\n\n'), JSON.stringify(stream.text()));
+  herald.child.kill('SIGTERM');
+  assert.equal(await herald.exited, 0);
 });

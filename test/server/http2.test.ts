@@ -106,3 +106,30 @@ test('node:http2 compat API: createStream-style call on (req, res)', async () =>
   server.close();
   await once(server, 'close');
 });
+
+test('node:http2 compat API: headers set on the response before the stream opens are sent', async () => {
+  const sse = new SseServer();
+  const streams: SseStream[] = [];
+  const server = http2.createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', 'https://app.example');
+    res.setHeader('x-cursor', 'c-9');
+    res.setHeader('set-cookie', ['a=1', 'b=2']);
+    // The stream's own headers win over a conflicting one, as with node:http's writeHead.
+    res.setHeader('content-type', 'text/plain');
+    streams.push(sse.stream(req, res));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const a = await request(port, '/');
+  assertHeaders(a.head);
+  assert.equal(a.head['access-control-allow-origin'], 'https://app.example');
+  assert.equal(a.head['x-cursor'], 'c-9');
+  assert.deepEqual(a.head['set-cookie'], ['a=1', 'b=2']);
+  streams[0]!.send({ data: 'with headers' });
+  await a.until('data: with headers\n\n');
+  a.session.destroy();
+  await eventually(() => sse.size === 0, 'session destroyed, stream gone');
+  server.close();
+  await once(server, 'close');
+});

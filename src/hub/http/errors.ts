@@ -3,9 +3,10 @@
  * Messages are plain text and name the rule, the value and the fix; auth failures follow RFC 6750
  * section 3 (a `WWW-Authenticate: Bearer` challenge; no error code when no token was presented).
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError } from '../../errors.js';
 import { AuthError, type BearerChallengeParams, bearerChallenge } from '../auth/index.js';
+import { endAfterDrain, hasUnreadBody } from './refused-body.js';
 
 /** A request the hub refuses: carries the HTTP status and, for auth failures, the RFC 6750 error. */
 export class HubHttpError extends HeraldError {
@@ -104,11 +105,16 @@ export function sendError(res: ServerResponse, error: unknown, params?: BearerCh
   }
   if (challenge !== undefined) res.setHeader('WWW-Authenticate', challenge);
   const body = `${message}\n`;
+  // Refused before its body was read (413, 401, 415 on a publish): the client may still be sending.
+  const req = res.req as IncomingMessage | undefined;
+  const unread = hasUnreadBody(req);
+  if (unread) res.setHeader('Connection', 'close');
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
   });
-  res.end(body);
+  if (unread) endAfterDrain(req, res, body);
+  else res.end(body);
   return status;
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { HubHttpError } from './errors.js';
+import { parseStrictForm } from './strict-form.js';
 
 function tooLarge(maxBytes: number, size: number | string): HubHttpError {
   return new HubHttpError(
@@ -23,7 +24,8 @@ export function isFormContentType(contentType: string | undefined): boolean {
 
 /**
  * Resolves the body's fields. Rejects with 413 past `maxBytes` (the request is then drained no
- * further: the caller answers and closes), 400 when the body is not valid UTF-8.
+ * further: the caller answers and closes), 400 when the body, or a value once
+ * percent-decoded, is not valid UTF-8.
  */
 export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
   const declared = req.headers['content-length'];
@@ -56,7 +58,11 @@ export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<UR
         );
         return;
       }
-      resolve(new URLSearchParams(text));
+      try {
+        resolve(parseStrictForm(text, 'body'));
+      } catch (error) {
+        reject(error);
+      }
     };
     const onError = (error: Error) => {
       cleanup();

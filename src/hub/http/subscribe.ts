@@ -7,7 +7,6 @@
  * resume cursor, history is written, then the pending updates not already sent, then it is live.
  */
 import { randomUUID } from 'node:crypto';
-import type { Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
 import { compileSelector, SelectorError } from '../topics/index.js';
@@ -70,19 +69,6 @@ export function parseSelectors(query: URLSearchParams, max: number, baseUrl?: st
     );
   }
   return selectors;
-}
-
-/**
- * herald/server answers an HTTP/2 compat request with `respond()` on the core stream, which skips
- * headers set on the compat response (the cursor, CORS): fold them into that one call.
- */
-function carryHeadersToHttp2(res: Res): void {
-  const h2 = (res as unknown as Http2ServerResponse).stream as ServerHttp2Stream | undefined;
-  if (h2 === undefined || typeof h2.respond !== 'function') return;
-  const extra = res.getHeaders();
-  if (Object.keys(extra).length === 0) return;
-  const respond = h2.respond;
-  h2.respond = (headers, options) => respond.call(h2, { ...extra, ...headers }, options);
 }
 
 /**
@@ -172,7 +158,6 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
   }
   let stream: ReturnType<typeof ctx.sse.stream>;
   try {
-    if (req.httpVersionMajor === 2) carryHeadersToHttp2(res);
     stream = ctx.sse.stream(req, res, ctx.streamOptions);
   } catch (error) {
     registry.drop(subscriber);
@@ -202,7 +187,7 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
       if (subscriber.state !== 'replaying' || history.length < options.historyPageSize) break;
       const pending = subscriber.pending!;
       const last = history[history.length - 1]!;
-      if (pending.some((u) => u.id === last.id)) break;
+      if (pending.some((f) => f.update.id === last.id)) break;
       const page = await ctx.store.after(last.id, options.historyPageSize);
       if (!page.found) break;
       history = page.updates;

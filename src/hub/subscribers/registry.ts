@@ -4,18 +4,15 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
-import { encodeEvent } from '../../protocol/index.js';
 import type { SseStream } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import type { Subscriber } from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
+import { UpdateFrames } from './update-frames.js';
 
-/** The event-stream bytes of an update. */
-export function encodeUpdate(update: Update): Uint8Array {
-  return encodeEvent({ id: update.id, event: update.type, retry: update.retry, data: update.data });
-}
+export { encodeUpdate } from './update-frames.js';
 
 /** Polls a stream's queue during replay; history is not a hot path and the stream has no drain event. */
 const REPLAY_POLL_MS = 5;
@@ -93,29 +90,32 @@ export class SubscriberRegistry {
     return this.index.values();
   }
 
-  /** Fan-out of one update (from the store): encode once, write the same bytes to every match. */
+  /**
+   * Fan-out of one update (from the store): encode once per wire format in use, write the same
+   * bytes to every match of that format.
+   */
   deliver(update: Update): void {
     const matches = this.index.collect(update, this.#scratch);
     const n = matches.length;
     if (n === 0) return;
-    let bytes: Uint8Array | undefined;
+    const frames = new UpdateFrames(update);
     let delivered = 0;
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
       if (update.private && !s.access.matchesAny(update.topics)) continue;
       if (s.state === 'live') {
-        if (bytes === undefined) {
-          try {
-            bytes = encodeUpdate(update);
-          } catch (error) {
-            this.#logger?.error({ err: error, id: update.id }, 'update cannot be encoded; not delivered');
-            return;
-          }
+        let bytes: Uint8Array;
+        try {
+          bytes = frames.get(s.format);
+        } catch (error) {
+          this.#logger?.error({ err: error, id: update.id }, 'update cannot be encoded; not delivered');
+          matches.length = 0;
+          return;
         }
         if (s.stream!.write(bytes)) delivered++;
       } else if (s.state === 'replaying') {
-        this.#buffer(s, update);
+        this.#buffer(s, frames);
       }
     }
     matches.length = 0;
@@ -125,8 +125,9 @@ export class SubscriberRegistry {
     }
   }
 
-  #buffer(s: Subscriber, update: Update): void {
-    s.pending!.push(update);
+  #buffer(s: Subscriber, frames: UpdateFrames): void {
+    const update = frames.update;
+    s.pending!.push(frames);
     s.pendingBytes += update.data.length + update.id.length + 16;
     if (s.pendingBytes > this.#maxQueuedBytes) {
       // Replay is slower than the live feed: the same bound as a slow stream applies.
@@ -146,7 +147,7 @@ export class SubscriberRegistry {
     for (const update of history) {
       if (s.state !== 'replaying') return;
       if (sent.has(update.id) || !s.wants(update)) continue;
-      const bytes = encodeUpdate(update);
+      const bytes = new UpdateFrames(update).get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
         await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
       }
@@ -169,11 +170,12 @@ export class SubscriberRegistry {
     // them already. Pending is in store order, so skip through that ID.
     let from = 0;
     if (s.lastEventId !== undefined && pending.length > 0)
-      from = pending.findIndex((u) => u.id === s.lastEventId) + 1;
+      from = pending.findIndex((f) => f.update.id === s.lastEventId) + 1;
     for (let i = from; i < pending.length; i++) {
-      const update = pending[i]!;
-      if (sent.has(update.id)) continue;
-      if (!stream.write(encodeUpdate(update))) return;
+      const frames = pending[i]!;
+      if (sent.has(frames.update.id)) continue;
+      // The bytes built when the update was delivered live, shared with the live subscribers.
+      if (!stream.write(frames.get(s.format))) return;
       this.#metrics.delivered++;
     }
   }

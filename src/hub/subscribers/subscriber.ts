@@ -5,6 +5,8 @@
 import type { Update } from '../update.js';
 import type { Expiring } from './expiry-queue.js';
 import type { SelectorSyntax, SubscriberRecord } from './presence.js';
+import type { UpdateFrames } from './update-frames.js';
+import type { WireFormat } from './wire-format.js';
 
 /** Anything that says whether a topic matches (a compiled selector). */
 export interface TopicMatcher {
@@ -30,12 +32,23 @@ export interface PrivateAccess {
   matchesAny(topics: readonly string[]): boolean;
 }
 
-/** The part of a server stream the hub uses (herald/server `SseStream`). */
+/**
+ * The part of a server stream the hub uses: herald/server's `SseStream`, over an HTTP response
+ * (SSE) or a WebSocket sink, so every transport shares one bounded, coalescing queue.
+ */
 export interface SubscriberStream {
   readonly closed: boolean;
   readonly queuedBytes: number;
-  write(chunk: Uint8Array): boolean;
+  /**
+   * Queues pre-encoded bytes (shared between subscribers: never changed). `key` names what the chunk
+   * supersedes (conflation): a queued, unsent chunk with the same key may be replaced. False when
+   * the stream is closed or the chunk was dropped.
+   */
+  write(chunk: Uint8Array, key?: string): boolean;
+  /** Sends what is queued, then `final` if given, then ends. */
   close(final?: Uint8Array): void;
+  /** Resolves once the queue went out (or the stream closed). */
+  whenDrained(): Promise<void>;
 }
 
 /** Never reads private updates: anonymous subscribers and tokens without subscribe claims. */
@@ -57,6 +70,8 @@ export class Subscriber implements Expiring {
   readonly payload: unknown;
   readonly since: number;
   readonly lastEventId: string | undefined;
+  /** The bytes this subscriber's stream takes (its transport). */
+  format: WireFormat = 'sse';
 
   stream: SubscriberStream | null = null;
   /** @internal Called once when its stream closes (the subscriber is the stream's holder). */
@@ -64,8 +79,8 @@ export class Subscriber implements Expiring {
   /** True once reported to presence and announced: leaving is then reported too. */
   joined = false;
   state: SubscriberState = 'replaying';
-  /** Live updates received while history is replayed, sent after it. */
-  pending: Update[] | null = [];
+  /** Live updates received while history is replayed (with their encoded bytes), sent after it. */
+  pending: UpdateFrames[] | null = [];
   /** Bytes of `pending` data, bounded like the stream queue. */
   pendingBytes = 0;
   /** @internal Dispatch sequence number this subscriber was last collected for (dedupe). */

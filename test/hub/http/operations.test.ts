@@ -173,6 +173,21 @@ describe('slow subscribers and shutdown', () => {
     assert.equal(hub.hub.subscriberCount, 0);
   });
 
+  test('retryMs sets the retry hint a stream opens with; null sends none', async () => {
+    for (const [retryMs, opening] of [
+      [5000, ': ok\nretry: 5000\n\n'],
+      [null, ': ok\n'],
+    ] as const) {
+      const hub = await startHub({ anonymous: true, retryMs });
+      const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]));
+      await hub.hub.publish({ topics: ['a'], data: 'x' });
+      await sub.next();
+      assert.ok(sub.text.startsWith(`${opening}id: `), JSON.stringify(sub.text));
+      sub.close();
+      await hub.close();
+    }
+  });
+
   test('close({ retryMs }) ends every stream with the retry hint, then refuses requests', async () => {
     const hub = await startHub({ anonymous: true });
     const sub = await openStream(subscribeUrl(hub, [['topic', 'a']]));
@@ -191,6 +206,7 @@ describe('resolveHubOptions', () => {
     ['a non-boolean', { anonymous: 'yes' }, /anonymous: must be true or false \(got "yes"\)/],
     ['a negative duration', { heartbeatMs: -1 }, /heartbeatMs: must be an integer >= 0 \(got -1\)/],
     ['a zero queue', { maxQueuedBytes: 0 }, /maxQueuedBytes: must be an integer >= 1/],
+    ['a negative retry', { retryMs: -5 }, /retryMs: must be an integer >= 0 or null \(got -5\)/],
     [
       'an origin with a path',
       { corsOrigins: ['https://a.example/app'] },

@@ -95,6 +95,47 @@ describe('publish (POST /.well-known/mercure)', () => {
     });
   }
 
+  // Percent-escapes whose bytes are not UTF-8 must not become U+FFFD: the field is named.
+  const notUtf8: [string, string, string][] = [
+    ['a topic ending in %FF%FE', 'topic=https%3A%2F%2Fexample.com%2Fa%FF%FE&data=x', 'topic'],
+    ['data holding %FF%FE%FD', 'topic=t&data=ok%FF%FE%FD', 'data'],
+    ['a topic with a broken escape', 'topic=%E0%A4%A', 'topic'],
+    ['an id holding an encoded lone surrogate', 'topic=t&id=a%ED%A0%80b', 'id'],
+    ['a type with a truncated sequence', 'topic=t&type=%E2%82', 'type'],
+  ];
+  for (const [name, body, field] of notUtf8) {
+    test(`400 for ${name}, naming the field, and nothing is published`, async () => {
+      const sub = await openStream(subscribeUrl(hub, [['topic', '*']]));
+      const res = await fetch(hub.hubUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+        body,
+      });
+      try {
+        const text = await res.text();
+        assert.equal(res.status, 400, text);
+        assert.ok(text.includes(`"${field}" is not valid UTF-8 after percent-decoding`), text);
+        // The next update is the first this subscriber sees.
+        await publish(hub, { topic: 'after', data: 'next' }, token);
+        assert.equal((await sub.next()).data, 'next');
+      } finally {
+        sub.close();
+      }
+    });
+  }
+
+  test('valid multibyte escapes and literal non-ASCII text are kept exactly', async () => {
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'https://example.com/é']]));
+    const res = await fetch(hub.hubUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${token}` },
+      body: 'topic=https%3A%2F%2Fexample.com%2F%C3%A9&data=%E2%82%AC+%F0%9F%98%80+€%41',
+    });
+    assert.equal(res.status, 200, await res.text());
+    assert.equal((await sub.next()).data, '€ 😀 €A');
+    sub.close();
+  });
+
   test('413 past maxBodyBytes, whether announced or streamed', async () => {
     const big = 'x'.repeat(5000);
     const res = await publish(hub, { topic: 't', data: big }, token);

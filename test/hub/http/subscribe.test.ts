@@ -30,6 +30,14 @@ describe('subscribe (GET /.well-known/mercure)', () => {
     sub.close();
   });
 
+  test('a stream opens with a comment and the retry hint, 3000 ms by default', async () => {
+    const sub = await openStream(subscribeUrl(hub, [['topic', 'opening']]));
+    await publish(hub, { topic: 'opening', data: 'first' }, pub);
+    assert.equal((await sub.next()).data, 'first');
+    assert.ok(sub.text.startsWith(': ok\nretry: 3000\n\n'), JSON.stringify(sub.text));
+    sub.close();
+  });
+
   test('draft-07 topic=: exact strings, URI templates and *', async () => {
     const exact = await openStream(subscribeUrl(hub, [['topic', 'https://example.com/books/1']]));
     const template = await openStream(subscribeUrl(hub, [['topic', 'https://example.com/books/{id}']]));
@@ -89,6 +97,40 @@ describe('subscribe (GET /.well-known/mercure)', () => {
     ['a match-prefixed name in another case', [['MATCH', 'a']], /unknown topic matcher/],
     ['an invalid URL pattern', [['match_urlpattern', 'https://example.com/(']], /./],
   ];
+  // Raw query strings: URLSearchParams would turn these into U+FFFD and subscribe to another topic.
+  const notUtf8: [string, string, string][] = [
+    ['a topic ending in %FF%FE', 'topic=https%3A%2F%2Fexample.com%2Fa%FF%FE', 'topic'],
+    ['a match with a broken escape', 'match=%E0%A4%A', 'match'],
+    [
+      'a match_urlpattern with an encoded lone surrogate',
+      'match_urlpattern=%2Fa%ED%A0%80',
+      'match_urlpattern',
+    ],
+    ['a lastEventID that is not UTF-8', 'topic=a&lastEventID=%C3', 'lastEventID'],
+    ['a last_event_id that is not UTF-8', 'match=a&last_event_id=x%FF', 'last_event_id'],
+    ['an authorization parameter that is not UTF-8', 'topic=a&authorization=%80', 'authorization'],
+  ];
+  for (const [name, query, field] of notUtf8) {
+    test(`400 for ${name}, naming the field`, async () => {
+      const sub = await openStream(`${hub.hubUrl}?${query}`);
+      try {
+        assert.equal(sub.status, 400);
+        await sub.ended;
+        assert.ok(sub.text.includes(`"${field}" is not valid UTF-8 after percent-decoding`), sub.text);
+      } finally {
+        sub.close();
+      }
+    });
+  }
+
+  test('valid multibyte escapes in a query select the exact topic', async () => {
+    const sub = await openStream(`${hub.hubUrl}?topic=caf%C3%A9%F0%9F%98%80`);
+    assert.equal(sub.status, 200);
+    await publish(hub, { topic: 'café😀', data: 'é' }, pub);
+    assert.equal((await sub.next()).data, 'é');
+    sub.close();
+  });
+
   for (const [name, params, message] of refused) {
     test(`400 for ${name}`, async () => {
       const sub = await openStream(subscribeUrl(hub, params));

@@ -1,0 +1,89 @@
+/**
+ * Strict `application/x-www-form-urlencoded` parsing, for publish bodies and subscribe queries.
+ *
+ * The WHATWG parser behind `URLSearchParams` turns percent-escapes whose bytes are not UTF-8
+ * (`%FF%FE`, a truncated `%E0%A4`, an encoded lone surrogate `%ED%A0%80`) into U+FFFD and carries
+ * on: a topic or a payload would be silently corrupted. Here such a value is a 400 naming the field.
+ *
+ * Only escapes of bytes 0x80-0xFF can be invalid: literal characters are whole code points, and
+ * the UTF-8 of a code point never starts with a continuation byte, so a run of consecutive escapes
+ * is valid or not on its own. When every run is valid, `URLSearchParams` yields exactly what a
+ * strict parser would, so it does the parsing. The check costs next to nothing in the common case:
+ * for a query, a walk over its `%` signs that finds no escape of a high byte; for a publish body
+ * (the hot path), a look for U+FFFD in the parsed fields, where every invalid sequence ends up.
+ */
+import { badRequest, type HubHttpError } from './errors.js';
+
+const REPLACEMENT = '\uFFFD';
+// A maximal run of escapes holding at least one high byte.
+const ESCAPE_RUN = /(?:%[0-9a-fA-F]{2})*%[89a-fA-F][0-9a-fA-F](?:%[0-9a-fA-F]{2})*/g;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+function isValidRun(run: string): boolean {
+  const bytes = new Uint8Array(run.length / 3);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(run.slice(i * 3 + 1, i * 3 + 3), 16);
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The field a position of `text` belongs to, decoded leniently for the message. */
+function fieldAt(text: string, index: number): { name: string; isName: boolean } {
+  const start = text.lastIndexOf('&', index) + 1;
+  const end = text.indexOf('&', index);
+  const pair = text.slice(start, end === -1 ? text.length : end);
+  const eq = pair.indexOf('=');
+  const isName = eq === -1 || index - start < eq;
+  const name = new URLSearchParams(`${eq === -1 ? pair : pair.slice(0, eq)}=`).keys().next().value ?? '';
+  return { name, isName };
+}
+
+/** The error for an invalid run at `index` of `text`; `what` says where the text came from. */
+function invalidUtf8(text: string, index: number, run: string, what: string): HubHttpError {
+  const { name, isName } = fieldAt(text, index);
+  const subject = isName ? `a ${what} parameter name (${JSON.stringify(name)})` : JSON.stringify(name);
+  return badRequest(
+    `${subject} is not valid UTF-8 after percent-decoding (${run} in the ${what}); ` +
+      'percent-encode the UTF-8 bytes of the text',
+    'HERALD_ERR_HUB_INVALID_UTF8',
+  );
+}
+
+/** True when `text` holds an escape of a byte >= 0x80, the only kind that can break UTF-8. */
+function hasHighEscape(text: string): boolean {
+  for (let i = text.indexOf('%'); i !== -1; i = text.indexOf('%', i + 1)) {
+    const c = text.charCodeAt(i + 1) | 0x20; // ASCII lower case
+    if (c === 0x38 || c === 0x39 || (c >= 0x61 && c <= 0x66)) return true; // 8, 9, a-f
+  }
+  return false;
+}
+
+/**
+ * Throws a 400 `HubHttpError` when a percent-escape run of `text` (a form body or a query string
+ * without its `?`) does not decode to UTF-8, naming the field. `what` is `"query"` or `"body"`.
+ */
+export function assertStrictForm(text: string, what: string): void {
+  if (!hasHighEscape(text)) return;
+  ESCAPE_RUN.lastIndex = 0;
+  for (let m = ESCAPE_RUN.exec(text); m !== null; m = ESCAPE_RUN.exec(text)) {
+    if (!isValidRun(m[0])) throw invalidUtf8(text, m.index, m[0], what);
+  }
+}
+
+/**
+ * `new URLSearchParams(text)`, but a 400 where a value is not UTF-8 once percent-decoded. The
+ * parser marks every invalid sequence with U+FFFD, so only a field holding one (rare: it may also
+ * have been sent on purpose) costs the scan of the text.
+ */
+export function parseStrictForm(text: string, what: string): URLSearchParams {
+  const params = new URLSearchParams(text);
+  let suspect = false;
+  params.forEach((value, name) => {
+    if (value.includes(REPLACEMENT) || name.includes(REPLACEMENT)) suspect = true;
+  });
+  if (suspect) assertStrictForm(text, what);
+  return params;
+}
