@@ -372,7 +372,7 @@ export function resumableSuite(name: string, makeStore: StoreFactory): void {
   test(`${name}: a finished stream expires expireAfterMs after its end`, async (t) => {
     const store = await makeStore(t);
     if (store === undefined) return;
-    const { streams, port } = await serve(t, store, { expireAfterMs: 100 });
+    const { streams, port } = await serve(t, store, { expireAfterMs: 1000 });
     await streams.produce('short-lived', ['a']);
     assert.match((await rawGet(port, '/s/short-lived')).head, /^HTTP\/1\.1 200/);
     await until(async () => (await streams.info('short-lived')) === undefined);
