@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
-import { SseServer } from '../server/index.js';
+import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
 import { Authenticator } from './http/authenticate.js';
 import type { HubContext } from './http/context.js';
@@ -14,6 +14,7 @@ import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
 import { handlePublish } from './http/publish.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
+import { handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
 import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
@@ -94,6 +95,8 @@ class HeraldHub implements Hub, HubContext {
   readonly registry: SubscriberRegistry;
   readonly sse: SseServer;
   readonly streamOptions: StreamOptions;
+  /** Resumable streams: read on STREAMS_PATH, written with the `herald.stream` publish field. */
+  readonly streams: ResumableStreams;
   readonly cors: Cors;
   readonly auth: Authenticator;
   closing = false;
@@ -126,6 +129,14 @@ class HeraldHub implements Hub, HubContext {
       lastEventIdParams: [],
       logger: options.logger,
     };
+    // Readers of resumable streams share the hub's heartbeat, shutdown and stream settings; the
+    // memory store is made (and closed) by the streams object when none is given.
+    this.streams = createResumableStreams({
+      store: options.resumableStore,
+      server: this.sse,
+      streamOptions: this.streamOptions,
+      ...options.resumable,
+    });
     this.registry = new SubscriberRegistry(this.metrics, this.logger, options.maxQueuedBytes, (s) =>
       this.#left(s),
     );
@@ -247,6 +258,17 @@ class HeraldHub implements Hub, HubContext {
       res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
       throw new HubHttpError(405, 'HERALD_ERR_HUB_METHOD', `${method} is not allowed on ${HUB_PATH}`);
     }
+    if (path === STREAMS_PATH) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+        throw new HubHttpError(
+          405,
+          'HERALD_ERR_HUB_METHOD',
+          `${method} is not allowed on ${path}; write streams by publishing with herald.stream`,
+        );
+      }
+      return handleStreamRead(this, req, res, url);
+    }
     if (
       this.options.subscriptions &&
       (path === SUBSCRIPTIONS_PATH || path.startsWith(`${SUBSCRIPTIONS_PATH}/`))
@@ -334,6 +356,7 @@ class HeraldHub implements Hub, HubContext {
       this.registry.close();
       this.#unsubscribe();
       await this.presence.close();
+      await this.streams.close();
       await this.store.close();
     })();
     return this.#closed;

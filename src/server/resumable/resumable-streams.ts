@@ -19,6 +19,7 @@ import {
   InvalidStreamIdError,
   ResumableStreamError,
   StreamNotFoundError,
+  StreamTooLargeError,
 } from './errors.js';
 import { newTag, parseResumePoint } from './event-id.js';
 import { LiveStream, type LiveStreamOwner } from './live-stream.js';
@@ -183,6 +184,46 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
       throw error;
     }
     return writer.end();
+  }
+
+  /**
+   * For producers outside this process's control (an HTTP route): starts a stream with a new tag.
+   * Rejects with `StreamExistsError` (409) when the ID is in use.
+   */
+  start(streamId: string): Promise<StreamInfo> {
+    return this.store.create(checkStreamId(streamId), newTag());
+  }
+
+  /**
+   * Appends chunks to a started stream, all or none; empty ones are skipped. Rejects with
+   * `StreamTooLargeError` (413) for a chunk over `maxChunkBytes` or a stream over `maxStreamBytes`,
+   * `StreamNotFoundError` (404), `StreamEndedError` (409). Resolves with the stream's chunk count.
+   */
+  async append(streamId: string, chunks: readonly string[]): Promise<number> {
+    checkStreamId(streamId);
+    const kept: string[] = [];
+    let bytes = 0;
+    for (const chunk of chunks) {
+      if (chunk === '') continue;
+      const size = Buffer.byteLength(chunk, 'utf8');
+      if (size > this.maxChunkBytes) {
+        throw new StreamTooLargeError(streamId, 'maxChunkBytes', size, this.maxChunkBytes);
+      }
+      kept.push(chunk);
+      bytes += size;
+    }
+    if (kept.length === 0) {
+      await this.store.touch(streamId);
+      const { info } = await this.store.read(streamId, 0, 0);
+      if (info === undefined) throw new StreamNotFoundError(streamId);
+      return info.count;
+    }
+    return this.store.append(streamId, kept, bytes, this.maxStreamBytes);
+  }
+
+  /** Ends a started stream (`ended`), or aborts it with `reason`. Rejects with 404 or 409 errors. */
+  finish(streamId: string, state: 'ended' | 'aborted', reason?: string): Promise<StreamInfo> {
+    return this.store.finish(checkStreamId(streamId), state, reason, this.expireAfterMs);
   }
 
   /** The stream's info, or undefined when it does not exist. */
