@@ -49,6 +49,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   /** Subscribers connected to this process. */
   readonly subscriberCount: number;
+  /** Resumable streams: read on `/.well-known/mercure/streams?topic=…`; write here or by publishing. */
+  readonly streams: ResumableStreams;
   /**
    * Serves a request. Requests outside the hub's paths go to `next` when given, else get 404; so a
    * server can put its own pages (the demo) behind the hub.

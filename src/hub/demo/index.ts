@@ -1,6 +1,6 @@
 /**
  * The demo served by `herald serve --demo`: pages from `web/` (a live clock, a stock ticker, a
- * notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
+ * notifications feed, a build log, and why SSE), the client bundle they import, and the publishers behind them.
  *
  * @example
  * const demo = await mountDemo(hub, { publisherKey: secret });
@@ -10,6 +10,7 @@ import { SignJWT } from 'jose';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
 import { HUB_PATH } from '../options.js';
+import { type BuildLogPace, type BuildLogState, DEFAULT_BUILD_LOG_PACE, startBuildLog } from './build-log.js';
 import { startClock } from './clock.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
 import { startTicker, Ticker } from './ticker.js';
@@ -32,6 +33,8 @@ export interface DemoOptions {
   publishers?: boolean;
   /** The client bundle to serve as `/herald-client.js`; default: `dist/browser/herald-client.js`. */
   clientBundle?: string;
+  /** Pace of the simulated build log (tests speed it up). */
+  buildLog?: Partial<BuildLogPace>;
   /** Where publisher failures are reported. Default: the hub's logger. */
   onError?: (error: unknown) => void;
 }
@@ -64,9 +67,11 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   for (const [path, file] of bundle) files.set(path, file);
 
   const ticker = new Ticker();
+  const build: BuildLogState = { topic: null, build: 0 };
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
     stops.push(startClock(hub, onError), startTicker(hub, ticker, onError));
+    stops.push(startBuildLog(hub, build, { ...DEFAULT_BUILD_LOG_PACE, ...options.buildLog }, onError));
   }
 
   const notifyToken =
@@ -91,6 +96,11 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
         return json(res, { hub: HUB_PATH, topics: DEMO_TOPICS, notifyToken });
       }
       if (path === '/demo/ticker.json') return json(res, { quotes: ticker.snapshot() });
+      if (path === '/demo/build.json') {
+        const url =
+          build.topic === null ? null : `${HUB_PATH}/streams?topic=${encodeURIComponent(build.topic)}`;
+        return json(res, { build: build.build, topic: build.topic, url });
+      }
       if (path === '/herald-client.js' && !files.has(path)) {
         res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('the browser bundle of herald/client is missing: run `npm run build`\n');

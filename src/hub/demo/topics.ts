@@ -3,4 +3,5 @@ export const DEMO_TOPICS = {
   clock: 'https://example.com/demo/clock',
   ticker: 'https://example.com/demo/ticker',
   notifications: 'https://example.com/demo/notifications',
+  builds: 'https://example.com/demo/builds',
 } as const;
