@@ -186,6 +186,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         errors: t.errors,
         perSecond: t.ok / (t.wallMs / 1000),
         cpuMicrosPerPublish: (cpu * 1e6) / t.ok,
+        userCpuShare: cpu > 0 ? (cpu1.user - cpu0.user) / cpu : 0,
       };
     } else if (scenario.events > 0) {
       const complete = generators.map((child) => {
@@ -288,7 +289,7 @@ function line(r: RunResult): string {
   if (r.throughput) {
     const t = r.throughput;
     parts.push(
-      `${Math.round(t.perSecond)} publishes/s, ${t.cpuMicrosPerPublish.toFixed(0)} µs CPU/publish, ${t.errors} errors`,
+      `${Math.round(t.perSecond)} publishes/s, ${t.cpuMicrosPerPublish.toFixed(0)} µs CPU/publish (${Math.round(t.userCpuShare * 100)}% user), ${t.errors} errors`,
     );
   }
   return parts.join(' ');

@@ -34,7 +34,14 @@ export interface RunResult {
     /** From each event's due time at the publisher to its arrival at a subscriber. */
     latencyMs: { p50: number; p90: number; p99: number; max: number };
   };
-  throughput?: { ok: number; errors: number; perSecond: number; cpuMicrosPerPublish: number };
+  throughput?: {
+    ok: number;
+    errors: number;
+    perSecond: number;
+    cpuMicrosPerPublish: number;
+    /** Share of that CPU spent in user space (the rest is the kernel's, loopback TCP mostly). */
+    userCpuShare: number;
+  };
 }
 
 /** Medians over the runs of one scenario on one system (lost, duplicates, failed: totals). */

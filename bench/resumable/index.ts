@@ -12,8 +12,6 @@ import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
-import { createClient } from 'redis';
-import { createResumableStreamContext } from 'resumable-stream';
 import { createRedisResumableStore } from '../../src/hub/stores/redis-resumable.js';
 import { createParser } from '../../src/protocol/index.js';
 import {
@@ -22,6 +20,34 @@ import {
   type ResumableStore,
   SseServer,
 } from '../../src/server/index.js';
+
+// The peer and its Redis client are devDependencies loaded by name, so type-checking the project
+// does not need them installed.
+type RedisClient = {
+  connect(): Promise<unknown>;
+  quit(): Promise<unknown>;
+  del(keys: string[]): Promise<unknown>;
+  memoryUsage(key: string): Promise<number | null>;
+  scanIterator(options: { MATCH: string; COUNT: number }): AsyncIterable<string | string[]>;
+};
+type PeerContext = {
+  resumeExistingStream(id: string, skip?: number): Promise<ReadableStream<string> | null | undefined>;
+  createNewResumableStream(
+    id: string,
+    make: () => ReadableStream<string>,
+  ): Promise<ReadableStream<string> | null>;
+};
+const REDIS_MODULE = 'redis';
+const PEER_MODULE = 'resumable-stream';
+const { createClient } = (await import(REDIS_MODULE)) as { createClient(o: { url: string }): RedisClient };
+const { createResumableStreamContext } = (await import(PEER_MODULE)) as {
+  createResumableStreamContext(o: {
+    keyPrefix: string;
+    waitUntil: (p: Promise<unknown>) => void;
+    publisher: unknown;
+    subscriber: unknown;
+  }): PeerContext;
+};
 
 const REDIS_URL = process.env.HERALD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const args = process.argv.slice(2);
@@ -195,8 +221,8 @@ async function runPeer(readers: number): Promise<Result> {
   const context = createResumableStreamContext({
     keyPrefix: `herald-bench-rs-${Date.now()}`,
     waitUntil: (p) => pending.push(p),
-    publisher: publisher as never,
-    subscriber: subscriber as never,
+    publisher,
+    subscriber,
   });
   const server = await listen(async (req, res) => {
     const url = new URL(req.url!, 'http://x');

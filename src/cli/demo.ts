@@ -5,20 +5,32 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { DEMO_TOPICS, type DemoOptions } from '../hub/demo/index.js';
-import { HUB_PATH } from '../hub/options.js';
-import { isPem } from './serve-config.js';
+import { DEMO_TOPICS, type DemoOptions, HUB_PATH, isPemKey } from '../hub/index.js';
+
 import type { ServeConfig } from './serve-options.js';
 
 /** The topic the printed commands use: the demo's notifications page shows what is published there. */
 export const DEMO_TOPIC = DEMO_TOPICS.notifications;
 
-/** A demo token lives a day: long enough for a session, short enough not to be kept around. */
-const DEMO_TOKEN_LIFETIME = '24h';
+/**
+ * The printed token may publish anything: it lives an hour, long enough to try the demo, short
+ * enough that one pasted into a chat or a shell history is soon worth nothing.
+ */
+export const DEMO_TOKEN_LIFETIME_SECONDS = 3600;
 
-/** The config with the demo's choices applied: a random key when none was given, anonymous on. */
-export function applyDemo(config: ServeConfig): ServeConfig {
-  if (!config.demo) return config;
+/**
+ * Where the demo listens unless `--host` says otherwise: this machine only. It lets anonymous
+ * subscribers in and prints a publish-anything token, which the network at large has no use for.
+ */
+export const DEMO_HOST = 'localhost';
+
+/**
+ * The config with the demo's choices applied: loopback unless a host was given, and a random key
+ * with anonymous subscribers when no key was given.
+ */
+export function applyDemo(requested: ServeConfig): ServeConfig {
+  if (!requested.demo) return requested;
+  const config = requested.host === undefined ? { ...requested, host: DEMO_HOST } : requested;
   const keyGiven =
     config.jwtKey !== undefined ||
     config.publisherJwtKey !== undefined ||
@@ -35,12 +47,12 @@ export function applyDemo(config: ServeConfig): ServeConfig {
  */
 export async function demoPublisherToken(config: ServeConfig): Promise<string | undefined> {
   const key = config.publisherJwtKey ?? config.jwtKey;
-  if (key === undefined || isPem(key)) return undefined;
+  if (key === undefined || isPemKey(key)) return undefined;
   const algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
   return new SignJWT({ mercure: { publish: ['*'], subscribe: ['*'] } })
     .setProtectedHeader({ alg: algorithm, typ: 'JWT' })
     .setIssuedAt()
-    .setExpirationTime(DEMO_TOKEN_LIFETIME)
+    .setExpirationTime(`${DEMO_TOKEN_LIFETIME_SECONDS}s`)
     .sign(new TextEncoder().encode(key));
 }
 
@@ -51,7 +63,7 @@ export async function demoPublisherToken(config: ServeConfig): Promise<string | 
 export function demoMountOptions(config: ServeConfig, publishers: boolean): DemoOptions {
   const key = config.publisherJwtKey ?? config.jwtKey;
   const options: DemoOptions = { publishers };
-  if (key !== undefined && !isPem(key)) {
+  if (key !== undefined && !isPemKey(key)) {
     options.publisherKey = key;
     options.algorithm = config.publisherJwtAlgorithm ?? config.jwtAlgorithm ?? 'HS256';
   }

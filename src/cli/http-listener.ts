@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { UsageError } from './usage-error.js';
 
 /** A request handler for both node:http and the node:http2 compatibility API. */
@@ -15,6 +16,9 @@ export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) => void;
+
+/** An HTTP/1.1 `upgrade` handler (WebSocket subscribers: `hub.handleUpgrade`). */
+export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export interface HttpListener {
   readonly server: http.Server | http2.Http2SecureServer;
@@ -43,6 +47,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 export function createHttpListener(
   tls: { cert: string; key: string } | undefined,
   handler: RequestHandler,
+  upgrade?: UpgradeHandler,
 ): HttpListener {
   let server: http.Server | http2.Http2SecureServer;
   if (tls === undefined) {
@@ -68,6 +73,9 @@ export function createHttpListener(
       );
     }
   }
+  // HTTP/1.1 upgrades, on the TLS listener too (`allowHTTP1`: browsers open WebSockets over
+  // HTTP/1.1, as the HTTP/2 listener does not offer RFC 8441's extended CONNECT).
+  if (upgrade !== undefined) server.on('upgrade', upgrade);
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('connection', (socket: Socket) => {

@@ -1,7 +1,6 @@
 /** Turns `herald serve`'s checked options into the hub's own (`HubOptions`) and the store's. */
 import type { Logger } from 'pino';
-import type { HubOptions, JwtKeyOptions } from '../hub/options.js';
-import type { Retention, Store } from '../hub/stores/store.js';
+import type { HubOptions, JwtKeyOptions, Retention, Store, Transport } from '../hub/index.js';
 import type { ServeConfig } from './serve-options.js';
 
 /**
@@ -17,6 +16,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
     subscriptions: config.subscriptions,
     corsOrigins: config.corsOrigins,
     publishOrigins: config.publishOrigins,
+    transports: config.transports as Transport[],
   };
   const publisherJwt = roleKey(config.publisherJwtKey, config.publisherJwtAlgorithm, config);
   const subscriberJwt = roleKey(config.subscriberJwtKey, config.subscriberJwtAlgorithm, config);
@@ -25,6 +25,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.jwtAudience !== undefined) options.audience = config.jwtAudience;
   if (config.jwtIssuer !== undefined) options.issuer = config.jwtIssuer;
   if (config.heartbeatMs !== undefined) options.heartbeatMs = config.heartbeatMs;
+  if (config.pollTimeoutMs !== undefined) options.pollTimeoutMs = config.pollTimeoutMs;
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
   return options;

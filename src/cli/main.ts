@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { HeraldError } from '../errors.js';
-import { isClusterWorker } from '../hub/cluster/worker.js';
+import { isClusterWorker } from '../hub/index.js';
 import { MAIN_HELP, serveHelp } from './help.js';
 import { resolveServeConfig } from './serve-config.js';
 import { USAGE_EXIT_CODE, UsageError } from './usage-error.js';

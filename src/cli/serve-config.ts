@@ -7,7 +7,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseStoreSpec } from '../hub/stores/spec.js';
+import {
+  AuthConfigError,
+  checkJwtKey,
+  isPemKey,
+  ORIGIN_RULE,
+  parseOrigin,
+  parseStoreSpec,
+} from '../hub/index.js';
 import { parseDuration } from './duration.js';
 import {
   CONFIG_FLAG,
@@ -230,8 +237,14 @@ function readValue(spec: OptionSpec, raw: Raw): unknown {
         );
       }
       const list = (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
-      for (const origin of list) checkOrigin(source, origin);
-      return list;
+      if (spec.choices !== undefined) {
+        const bad = list.find((item) => !spec.choices!.includes(item));
+        if (bad !== undefined || list.length === 0) {
+          throw invalid(source, value, `must list one or more of ${spec.choices.join(', ')}`);
+        }
+        return list;
+      }
+      return list.map((origin) => checkOrigin(source, origin));
     }
     case 'string': {
       if (text === undefined || text === '') throw invalid(source, value, 'must be a non-empty string');
@@ -258,20 +271,11 @@ function invalid(source: string, value: unknown, rule: string): UsageError {
   return new UsageError(`${source} ${rule} (got ${JSON.stringify(value)})`);
 }
 
-function checkOrigin(source: string, origin: string): void {
-  if (origin === '*') return;
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(origin);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || parsed.origin !== origin) {
-    throw new UsageError(
-      `${source}: each origin must be * or scheme://host[:port] with no path or trailing slash, ` +
-        `such as https://example.com (got ${JSON.stringify(origin)})`,
-    );
-  }
+function checkOrigin(source: string, origin: string): string {
+  const parsed = parseOrigin(origin);
+  if (parsed === undefined)
+    throw new UsageError(`${source}: each origin ${ORIGIN_RULE} (got ${JSON.stringify(origin)})`);
+  return parsed;
 }
 
 function checkHttpUrl(source: string, text: string): void {
@@ -306,16 +310,11 @@ function readKey(source: string, value: unknown, baseDir: string): string {
       );
     }
     // Files usually end with a newline that is not part of an HMAC secret.
-    if (!isPem(key)) key = key.replace(/\r?\n$/, '');
+    if (!isPemKey(key)) key = key.replace(/\r?\n$/, '');
     if (key === '') throw new UsageError(`${source} names the key file ${path}, which is empty`);
   }
-  if (isPem(key) && !key.includes('\n')) key = key.replaceAll('\\n', '\n');
+  if (isPemKey(key) && !key.includes('\n')) key = key.replaceAll('\\n', '\n');
   return key;
-}
-
-/** True when `key` is PEM text (a public key or certificate), false for an HMAC secret. */
-export function isPem(key: string): boolean {
-  return key.trimStart().startsWith('-----BEGIN ');
 }
 
 /** A store spec, checked by the stores' own parser; a relative sqlite path is made absolute here. */
@@ -349,27 +348,23 @@ function checkCombinations(config: ServeConfig): void {
         'or try it out with --demo',
     );
   }
-  checkAlgorithm('publisher', publisherKey, config.publisherJwtAlgorithm ?? config.jwtAlgorithm);
-  checkAlgorithm(
+  checkKey('publisher', publisherKey, config.publisherJwtAlgorithm ?? config.jwtAlgorithm);
+  checkKey(
     'subscriber',
     config.subscriberJwtKey ?? config.jwtKey,
     config.subscriberJwtAlgorithm ?? config.jwtAlgorithm,
   );
 }
 
-function checkAlgorithm(role: string, key: string | undefined, algorithm: string | undefined): void {
-  if (key === undefined || algorithm === undefined) return;
-  const hmac = algorithm.startsWith('HS');
-  if (hmac && isPem(key)) {
+/** The hub's own key check (PEM, algorithm fit, HMAC length), with the role the message names. */
+function checkKey(role: string, key: string | undefined, algorithm: string | undefined): void {
+  if (key === undefined) return;
+  try {
+    checkJwtKey({ key, ...(algorithm !== undefined && { algorithm }) });
+  } catch (error) {
+    if (!(error instanceof AuthConfigError)) throw error;
     throw new UsageError(
-      `the ${role} key is a PEM key but the ${role} algorithm is ${algorithm}, an HMAC algorithm; ` +
-        'give a shared secret, or choose RS256, ES256, EdDSA... to match the key',
-    );
-  }
-  if (!hmac && !isPem(key)) {
-    throw new UsageError(
-      `the ${role} algorithm ${algorithm} needs a PEM public key, but the ${role} key is a shared secret; ` +
-        'give the PEM key (or @file), or choose HS256',
+      `the ${role} key (--${role}-jwt-key or --jwt-key): ${error.message.replace(/^key\.key /, '')}`,
     );
   }
 }

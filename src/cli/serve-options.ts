@@ -4,8 +4,16 @@
  * this table, so they cannot drift apart.
  */
 
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS, JWT_ALGORITHMS } from '../hub/options.js';
-import { DEFAULT_RETENTION } from '../hub/stores/retention.js';
+import {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  DEFAULT_POLL_TIMEOUT_MS,
+  DEFAULT_PRIMARY_TIMEOUT_MS,
+  DEFAULT_RETENTION,
+  DEFAULT_RETRY_MS,
+  JWT_ALGORITHMS,
+  WIRE_FORMATS,
+} from '../hub/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -49,7 +57,11 @@ export interface ServeConfig {
   tlsCert: string | undefined;
   tlsKey: string | undefined;
   workers: number;
+  workerBacklogBytes: number;
+  primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  transports: string[];
+  pollTimeoutMs: number | undefined;
   demo: boolean;
   logLevel: string;
   shutdownTimeoutMs: number;
@@ -104,7 +116,11 @@ export const SERVE_DEFAULTS: ServeConfig = {
   tlsCert: undefined,
   tlsKey: undefined,
   workers: 1,
+  workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
+  primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  transports: [...WIRE_FORMATS],
+  pollTimeoutMs: undefined,
   demo: false,
   logLevel: 'info',
   // Orchestrators (systemd, Kubernetes) wait 30 s or more before SIGKILL; 10 s leaves them margin.
@@ -132,7 +148,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'string',
     value: '<addr>',
     help: 'address to listen on',
-    shownDefault: 'all interfaces',
+    shownDefault: 'all interfaces; localhost with --demo',
   },
   {
     key: 'jwtKey',
@@ -331,6 +347,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     shownDefault: '1',
   },
   {
+    key: 'workerBacklogBytes',
+    flag: 'worker-backlog',
+    env: 'HERALD_WORKER_BACKLOG',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 65_536,
+    max: Number.MAX_SAFE_INTEGER,
+    help: 'with --workers: bytes the primary holds for a worker that stopped reading before it kills and replaces it',
+    shownDefault: String(DEFAULT_MAX_WORKER_BACKLOG_BYTES),
+  },
+  {
+    key: 'primaryTimeoutMs',
+    flag: 'primary-timeout',
+    env: 'HERALD_PRIMARY_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: "with --workers: how long a worker waits for the primary's answer (publish, history) before a 503; 0 waits forever",
+    shownDefault: formatDuration(DEFAULT_PRIMARY_TIMEOUT_MS),
+  },
+  {
     key: 'maxConnectionsPerAddress',
     flag: 'max-connections-per-address',
     env: 'HERALD_MAX_CONNECTIONS_PER_ADDRESS',
@@ -339,6 +375,25 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'transports',
+    flag: 'transports',
+    env: 'HERALD_TRANSPORTS',
+    kind: 'list',
+    value: '<list>',
+    choices: WIRE_FORMATS,
+    help: 'how subscribers may connect: sse, ws (WebSocket), poll (long polling), comma-separated',
+    shownDefault: WIRE_FORMATS.join(','),
+  },
+  {
+    key: 'pollTimeoutMs',
+    flag: 'poll-timeout',
+    env: 'HERALD_POLL_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'how long a long poll waits for an update before answering an empty list',
+    shownDefault: formatDuration(DEFAULT_POLL_TIMEOUT_MS),
   },
   {
     key: 'demo',

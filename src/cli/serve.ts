@@ -4,20 +4,22 @@
  */
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
-import { startCluster } from '../hub/cluster/primary.js';
-import { connectToPrimary } from '../hub/cluster/worker.js';
-import { type Demo, mountDemo } from '../hub/demo/index.js';
-import { createHub } from '../hub/index.js';
-import { createRedisPresence } from '../hub/presence/redis-presence.js';
 import {
+  connectToPrimary,
+  createHub,
   createMemoryStore,
+  createRedisPresence,
   DEFAULT_RETENTION,
+  type Demo,
+  mountDemo,
   type OpenStoreOptions,
   openStore,
+  type Presence,
   parseStoreSpec,
-} from '../hub/stores/index.js';
-import type { Store } from '../hub/stores/store.js';
-import type { Presence } from '../hub/subscribers/presence.js';
+  type Store,
+  startCluster,
+  type WorkerLink,
+} from '../hub/index.js';
 import type { NodeRequest, NodeServerResponse } from '../server/index.js';
 import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
@@ -43,8 +45,10 @@ export async function serve(requested: ServeConfig): Promise<void> {
   const presence = await openPresence(config, logger);
   const hub = createHub({ ...toHubOptions(config, store, logger), ...(presence && { presence }) });
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, true)) : undefined;
-  const listener = createHttpListener(tlsFiles(config), (req, res) =>
-    hub.handle(req, res, pages(demo, req, res)),
+  const listener = createHttpListener(
+    tlsFiles(config),
+    (req, res) => hub.handle(req, res, pages(demo, req, res)),
+    (req, socket, head) => hub.handleUpgrade(req, socket, head),
   );
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
@@ -77,6 +81,8 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
   await createHub(toHubOptions(config, createMemoryStore(DEFAULT_RETENTION), logger)).close();
   const workers = startCluster({
     workers: config.workers,
+    maxWorkerBacklogBytes: config.workerBacklogBytes,
+    requestTimeoutMs: config.primaryTimeoutMs,
     store,
     setup: config,
     logger,
@@ -108,11 +114,16 @@ export async function serveWorker(): Promise<void> {
   // One worker runs the demo's clock and ticker; each one serves the pages.
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
   const pid = String(process.pid);
+  link.reportMetrics(() => hub.metrics.collect());
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
+    // Whichever worker a scrape reaches answers for the whole group.
+    if (isMetricsRequest(req)) return serveGroupMetrics(link, res, logger);
     hub.handle(req, res, pages(demo, req, res));
   };
-  const listener = createHttpListener(tlsFiles(config), handler);
+  const listener = createHttpListener(tlsFiles(config), handler, (req, socket, head) =>
+    hub.handleUpgrade(req, socket, head),
+  );
   const drain = async (retryMs: number) => {
     listener.stopAccepting();
     demo?.close();
@@ -137,12 +148,24 @@ export async function serveWorker(): Promise<void> {
   await listener.listen(config.port, config.host);
 }
 
-/** The store's options: the key prefix, and Redis's ups and downs reported in the logs. */
+/**
+ * What a Redis outage means while the hub serves, said once per outage: the hub keeps serving and
+ * catches up by itself when Redis is back (docs/cli.md, "Redis unavailable").
+ */
+const REDIS_DOWN =
+  'redis unavailable: serving on; publishing and /healthz answer 503 and resuming subscribers ' +
+  '(Last-Event-ID) 503 until it is back; new subscribers connect and get updates once it is';
+
+/**
+ * The store's options: the key prefix, Redis's ups and downs reported in the logs, and a start
+ * while Redis is unreachable that serves rather than exits (a cluster's nodes often start with
+ * their Redis, or while it restarts).
+ */
 function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
   const options: OpenStoreOptions = {
+    startUnavailable: true,
     onStatus(status, error) {
-      if (status === 'down')
-        logger.warn({ err: error }, 'redis unavailable: publishing answers 503 until it is back');
+      if (status === 'down') logger.warn({ err: error }, REDIS_DOWN);
       else if (status === 'up') logger.info('redis available');
       else logger.error({ err: error }, 'updates lost: the stream was trimmed past them during an outage');
     },
@@ -165,12 +188,11 @@ async function openPresence(config: ServeConfig, logger: Logger): Promise<Presen
     ...(config.storePrefix !== undefined && { prefix: config.storePrefix }),
     onError: (error) => logger.warn({ err: error }, 'presence not written to redis'),
   });
-  try {
-    await presence.ready();
-  } catch (error) {
-    await presence.close();
-    throw error;
-  }
+  // Unreachable at start: serve on, as the store does; presence rewrites its records once Redis
+  // is back; until then the subscriptions API answers 503.
+  await presence.ready().catch((error: unknown) => {
+    logger.warn({ err: error }, 'redis unavailable: presence is written once it is back');
+  });
   return presence;
 }
 
@@ -195,4 +217,34 @@ async function announce(config: ServeConfig, logger: Logger, url: string, worker
 /** The store spec without credentials, for logs. */
 function redactStore(spec: string): string {
   return spec.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+function isMetricsRequest(req: { method?: string; url?: string }): boolean {
+  const url = req.url ?? '';
+  return (
+    (req.method === 'GET' || req.method === 'HEAD') && (url === '/metrics' || url.startsWith('/metrics?'))
+  );
+}
+
+/** `/metrics` in a worker: the group's series, gathered by the primary (see `StoreRelay.metrics`). */
+function serveGroupMetrics(link: WorkerLink<ServeConfig>, res: NodeServerResponse, logger: Logger): void {
+  link.metrics().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, {
+        'Content-Type': contentType,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(body);
+    },
+    (error: unknown) => {
+      logger.error({ err: error }, 'cluster metrics unavailable');
+      const body = 'the cluster metrics are unavailable right now; retry later\n';
+      res.writeHead(503, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    },
+  );
 }

@@ -6,7 +6,10 @@
 
 /** Why an `error` event fired. Stable strings, meant for programs. */
 export type EventSourceErrorCode =
-  /** The response status was not 200 (204 included): the connection failed, no reconnect. */
+  /**
+   * The response status was not 200 (204 included): the connection failed, no reconnect; except for
+   * the statuses of `retryOnStatus` (502, 503, 504 by default), after which the source reconnects.
+   */
   | 'HERALD_ERR_BAD_STATUS'
   /** The response was not `text/event-stream`: the connection failed, no reconnect. */
   | 'HERALD_ERR_BAD_CONTENT_TYPE'

@@ -20,6 +20,8 @@ import {
   DEFAULT_RECONNECTION_TIME_MS,
   type EventSourceOptions,
   type FetchLike,
+  retryStatuses,
+  toOptionsDictionary,
 } from './options.js';
 import { buildHeaders, isEventStreamType, requestUrl } from './request.js';
 
@@ -50,6 +52,7 @@ export class EventSource extends EventSourceBase {
   readonly #options: EventSourceOptions;
   readonly #parser: EventStreamParser;
   readonly #backoff: Backoff | null;
+  readonly #retryStatuses: ReadonlySet<number>;
   /** The "reconnection time" of the standard; `retry:` sets it. */
   #reconnectionTime: number;
   #connection: Connection | null = null;
@@ -58,17 +61,20 @@ export class EventSource extends EventSourceBase {
   #origin = '';
 
   /**
-   * Throws a `SyntaxError` DOMException when `url` is not a URL, and an
+   * Throws a `SyntaxError` DOMException when `url` is not a URL, a `TypeError` when `init` is not an
+   * object (`null` and `undefined` are no options, as for the native EventSource), and an
    * `InvalidEventSourceOptionError` for an option that cannot work.
    */
-  constructor(url: string | URL, options: EventSourceOptions = {}) {
+  constructor(url: string | URL, init?: EventSourceOptions | null) {
     const target = resolveEventSourceUrl(url);
+    const options = toOptionsDictionary(init);
     checkOptions(options);
     super(target, Boolean(options.withCredentials));
     this.#target = target;
     this.#options = { ...options };
     const backoff = options.backoff;
     this.#backoff = backoff ? new Backoff(backoff === true ? {} : backoff) : null;
+    this.#retryStatuses = retryStatuses(options.retryOnStatus);
     this.#reconnectionTime =
       (typeof backoff === 'object' ? backoff.initialMs : undefined) ?? DEFAULT_RECONNECTION_TIME_MS;
     this.#parser = createParser(
@@ -182,6 +188,15 @@ export class EventSource extends EventSourceBase {
     connection.lastActivity = Date.now();
 
     const status = response.status;
+    if (status !== 200 && this.#retryStatuses.has(status)) {
+      // A proxy saying the server behind it is down: retried as the dropped connection it stands for.
+      this.#lose(connection, {
+        code: 'HERALD_ERR_BAD_STATUS',
+        status,
+        message: `EventSource response status must be 200 (got ${status}); reconnecting, as retryOnStatus allows`,
+      });
+      return;
+    }
     if (status !== 200) {
       this.#fail({
         code: 'HERALD_ERR_BAD_STATUS',

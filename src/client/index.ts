@@ -32,6 +32,7 @@ export {
 export {
   DEFAULT_MAX_BUFFER_SIZE,
   DEFAULT_RECONNECTION_TIME_MS,
+  DEFAULT_RETRY_STATUSES,
   type EventSourceOptions,
   type FetchLike,
   type HeadersOption,

@@ -3,6 +3,13 @@ import { InvalidEventSourceOptionError } from './errors.js';
 
 /** The reconnection time before the server sets one with `retry:` (HTML leaves it to the UA). */
 export const DEFAULT_RECONNECTION_TIME_MS = 3000;
+/**
+ * The statuses retried by default (`retryOnStatus`): what a proxy or load balancer answers when the
+ * server behind it is down or restarting (Bad Gateway, Service Unavailable, Gateway Timeout). The
+ * native EventSource fails for good on them, so an outage of the server behind nginx or HAProxy
+ * would end every stream for good where the same outage without a proxy is survived.
+ */
+export const DEFAULT_RETRY_STATUSES: readonly number[] = [502, 503, 504];
 /** The most characters one line or one event's data may hold, by default: 16 Mi. */
 export const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
 
@@ -61,10 +68,40 @@ export interface EventSourceOptions {
    */
   stallTimeoutMs?: number;
   /**
+   * The response statuses after which the source reconnects, as after a network error (after the
+   * reconnection time, or the `backoff` delay), where the standard fails the connection for good.
+   * `true` (the default) retries {@link DEFAULT_RETRY_STATUSES}: 502, 503 and 504, what a proxy
+   * answers while the server behind it is down. `false` fails on every status but 200, as the native
+   * EventSource does; an array retries those statuses. The error event has code
+   * `HERALD_ERR_BAD_STATUS`, the status, and `retryDelayMs`.
+   */
+  retryOnStatus?: boolean | readonly number[];
+  /**
    * The most characters one line or one event's data may hold; past it the source reconnects with a
    * `HERALD_ERR_BUFFER_OVERFLOW` error. Default: {@link DEFAULT_MAX_BUFFER_SIZE}.
    */
   maxBufferSize?: number;
+}
+
+/**
+ * The options argument as WebIDL converts an `EventSourceInit` dictionary: `undefined` and `null`
+ * are an empty dictionary, any other value that is not an object is a `TypeError`.
+ */
+export function toOptionsDictionary<T extends object>(options: T | null | undefined): T {
+  if (options === undefined || options === null) return {} as T;
+  if (typeof options !== 'object' && typeof options !== 'function') {
+    throw new TypeError(
+      `EventSource options must be an object, null or undefined (got ${typeof options} ${String(options)})`,
+    );
+  }
+  return options;
+}
+
+/** The statuses a source retries, from its `retryOnStatus` option (checked already). */
+export function retryStatuses(option: boolean | readonly number[] | undefined): ReadonlySet<number> {
+  if (option === undefined || option === true) return new Set(DEFAULT_RETRY_STATUSES);
+  if (option === false) return new Set();
+  return new Set(option);
 }
 
 function isNonNegativeNumber(value: unknown): value is number {
@@ -92,7 +129,16 @@ export function checkOptions(options: EventSourceOptions): void {
     body,
     lastEventId,
     lastEventIdParam,
+    retryOnStatus,
   } = options;
+  if (retryOnStatus !== undefined && typeof retryOnStatus !== 'boolean')
+    check(
+      Array.isArray(retryOnStatus) &&
+        retryOnStatus.every((s) => Number.isInteger(s) && s >= 100 && s <= 599 && s !== 200),
+      'retryOnStatus',
+      'must be true, false or an array of HTTP statuses other than 200, such as [502, 503, 504]',
+      JSON.stringify(retryOnStatus),
+    );
   if (lastEventIdParam !== undefined)
     check(
       typeof lastEventIdParam === 'string' && lastEventIdParam !== '',

@@ -40,13 +40,16 @@ function inBrowser(): boolean {
 }
 
 /**
- * The headers of one request: `Accept: text/event-stream`, `Cache-Control: no-store` (outside
- * browsers), the caller's headers, then `Last-Event-ID` when the last event ID is not empty.
+ * The headers of one request: `Accept: text/event-stream`, `Cache-Control: no-cache` and
+ * `Pragma: no-cache` (outside browsers), the caller's headers, then `Last-Event-ID` when the last
+ * event ID is not empty.
  *
- * In a browser `Cache-Control` is left to `fetch`: the `no-store` cache mode has it send
- * `Cache-Control: no-cache` and `Pragma: no-cache` itself, as it does for the native EventSource,
- * whereas a script-set `Cache-Control` is not a CORS-safelisted header and would need a preflight
- * on every cross-origin connection, or break a redirect to another origin.
+ * The standard sets the request's cache mode to `no-store`, with which Fetch ("HTTP-network-or-cache
+ * fetch") adds `Cache-Control: no-cache` and `Pragma: no-cache` unless present. Outside browsers
+ * they are set here, so a `fetch` option that ignores cache modes sends them too. In a browser they
+ * are left to `fetch`, as for the native EventSource: a script-set `Cache-Control` is not a
+ * CORS-safelisted header and would need a preflight on every cross-origin connection, or break a
+ * redirect to another origin.
  */
 export function buildHeaders(
   extra: HeadersInit | undefined,
@@ -54,7 +57,10 @@ export function buildHeaders(
   lastEventIdParam?: string,
 ): Headers {
   const headers = new Headers({ Accept: 'text/event-stream' });
-  if (!inBrowser()) headers.set('Cache-Control', 'no-store');
+  if (!inBrowser()) {
+    headers.set('Cache-Control', 'no-cache');
+    headers.set('Pragma', 'no-cache');
+  }
   if (extra !== undefined) for (const [name, value] of new Headers(extra)) headers.set(name, value);
   if (lastEventId !== '' && lastEventIdParam === undefined)
     headers.set('Last-Event-ID', toByteString(lastEventId));

@@ -4,7 +4,9 @@
  */
 
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
 import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
@@ -19,7 +21,13 @@ import { assertStrictForm } from './http/strict-form.js';
 import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
-import { HUB_PATH, type HubOptions, type ResolvedHubOptions, resolveHubOptions } from './options.js';
+import {
+  HUB_PATH,
+  type HubOptions,
+  type ResolvedHubOptions,
+  resolveHubOptions,
+  type Transport,
+} from './options.js';
 import { createMemoryStore, DEFAULT_RETENTION } from './stores/index.js';
 import type { Store } from './stores/store.js';
 import { createLocalPresence, type Presence } from './subscribers/presence.js';
@@ -31,6 +39,8 @@ import {
   shapeOf,
   subscriptionDocument,
 } from './subscribers/subscription-documents.js';
+import { handlePoll } from './transports/poll.js';
+import { WebSocketTransport } from './transports/websocket.js';
 import type { Update } from './update.js';
 
 /** Options of {@link Hub.close}. */
@@ -56,6 +66,12 @@ export interface Hub {
    * server can put its own pages (the demo) behind the hub.
    */
   handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void;
+  /**
+   * Serves an HTTP `upgrade` event: WebSocket subscribers on the hub URL (docs/transports.md).
+   * Wire it to every listener: `server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head))`.
+   * A refused upgrade gets an HTTP error response, as a refused event stream does.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Publishes from this process (no token needed); resolves with the stored update. */
   publish(input: PublishInput): Promise<Update>;
   /** Stops accepting, ends every stream with the retry hint, then closes presence and the store. */
@@ -65,11 +81,12 @@ export interface Hub {
 const HEALTH_PATH = '/healthz';
 /** Where a subscribe response keeps the address it was counted under (no closure per stream). */
 const kCountedAddress = Symbol('herald.countedAddress');
-type CountedResponse = ServerResponse & { [kCountedAddress]?: string; [kHub]?: HeraldHub };
+/** A subscribe response, or an upgraded socket: what is counted until it emits 'close'. */
+type Counted = EventEmitter & { [kCountedAddress]?: string; [kHub]?: HeraldHub };
 const kHub = Symbol('herald.hub');
 
-/** Shared 'close' listener of counted subscribe responses. */
-function releaseAddress(this: CountedResponse): void {
+/** Shared 'close' listener of counted subscribe responses and sockets. */
+function releaseAddress(this: Counted): void {
   const address = this[kCountedAddress];
   if (address !== undefined) this[kHub]?.releaseAddress(address);
 }
@@ -109,6 +126,7 @@ class HeraldHub implements Hub, HubContext {
   #closed: Promise<void> | undefined;
   /** Open subscribe requests per client address, when `maxConnectionsPerAddress` is set. */
   readonly #perAddress = new Map<string, number>();
+  readonly #ws: WebSocketTransport;
 
   constructor(options: ResolvedHubOptions) {
     this.options = options;
@@ -143,6 +161,7 @@ class HeraldHub implements Hub, HubContext {
       this.#left(s),
     );
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
+    this.#ws = new WebSocketTransport(this, (req, socket) => this.#gateUpgrade(req, socket), this.#challenge);
     // Mercure 1.0 "Protected Resource Metadata": derived from the resource identifier (the
     // audience) by inserting the well-known segment between host and path (RFC 9728 section 3.1).
     if (options.audience !== undefined && URL.canParse(options.audience) && this.auth.verifiesAny) {
@@ -241,8 +260,19 @@ class HeraldHub implements Hub, HubContext {
     }
     if (path === HUB_PATH) {
       if (method === 'GET' || method === 'HEAD') {
+        const transport = this.#requestedTransport(url);
+        if (transport === 'ws') {
+          res.setHeader('Upgrade', 'websocket');
+          res.setHeader('Connection', 'Upgrade');
+          throw new HubHttpError(
+            426,
+            'HERALD_ERR_HUB_UPGRADE_REQUIRED',
+            'transport=ws needs a WebSocket handshake (Upgrade: websocket); use a WebSocket client',
+          );
+        }
         if (this.options.maxConnectionsPerAddress > 0) this.#admitAddress(req, res);
         try {
+          if (transport === 'poll') return await handlePoll(this, req, res, url);
           return await handleSubscribe(this, req, res, url);
         } catch (error) {
           this.metrics.subscribeRejected++;
@@ -284,13 +314,90 @@ class HeraldHub implements Hub, HubContext {
     throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
   }
 
+  /**
+   * The transport a subscribe request asks for (`transport` query parameter, default `sse`);
+   * 400 for an unknown name, 404 for one switched off.
+   */
+  #requestedTransport(url: URL, upgrade = false): Transport {
+    const name = url.searchParams.get('transport') ?? (upgrade ? 'ws' : 'sse');
+    const on = this.options.transports;
+    if (name !== 'sse' && name !== 'ws' && name !== 'poll') {
+      throw new HubHttpError(
+        400,
+        'HERALD_ERR_HUB_UNKNOWN_TRANSPORT',
+        `unknown transport ${JSON.stringify(name)}: use sse (the default), ws (a WebSocket upgrade) or poll`,
+      );
+    }
+    if (upgrade && name !== 'ws') {
+      throw new HubHttpError(
+        400,
+        'HERALD_ERR_HUB_UNKNOWN_TRANSPORT',
+        `a WebSocket upgrade cannot use transport=${name}: drop the parameter or send a plain GET`,
+      );
+    }
+    if (!on.includes(name)) {
+      throw new HubHttpError(
+        404,
+        'HERALD_ERR_HUB_TRANSPORT_OFF',
+        `the ${name} transport is off on this hub; it serves ${on.join(', ')} (transports option)`,
+      );
+    }
+    return name;
+  }
+
+  /** Everything a WebSocket upgrade passes before its subscription is admitted, as `#route` does for a GET. */
+  #gateUpgrade(req: IncomingMessage, socket: Duplex): { ignoreCookie: boolean } {
+    const rawUrl = req.url ?? '/';
+    const url = new URL(rawUrl.startsWith('/') ? rawUrl : `/${rawUrl}`, 'http://hub.invalid');
+    if (url.pathname !== HUB_PATH) {
+      throw new HubHttpError(
+        404,
+        'HERALD_ERR_HUB_NOT_FOUND',
+        `no WebSocket at ${url.pathname}: subscribe on ${HUB_PATH}`,
+      );
+    }
+    assertStrictForm(url.search.slice(1), 'query');
+    if (this.closing) {
+      throw new HubHttpError(
+        503,
+        'HERALD_ERR_HUB_CLOSING',
+        'the hub is shutting down; retry on another node',
+      );
+    }
+    this.#requestedTransport(url, true);
+    const access = this.cors.upgradeAccess(req);
+    if (access === 'refused') {
+      throw new HubHttpError(
+        403,
+        'HERALD_ERR_HUB_WS_ORIGIN',
+        `a WebSocket from origin ${JSON.stringify(req.headers.origin)} is not allowed: add it to corsOrigins ` +
+          "or connect from the hub's own origin",
+      );
+    }
+    if (this.options.maxConnectionsPerAddress > 0) this.#countAddress(req, socket);
+    return { ignoreCookie: access === 'anonymous' };
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#ws.handleUpgrade(req, socket, head);
+  }
+
   /** Counts a subscribe request against its address until its response closes; 429 past the bound. */
   #admitAddress(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.#countAddress(req, res);
+    } catch (error) {
+      this.metrics.subscribeRejected++;
+      res.setHeader('Retry-After', '1');
+      throw error;
+    }
+  }
+
+  /** Counts a subscriber against its address until `target` (its response or socket) closes. */
+  #countAddress(req: IncomingMessage, target: EventEmitter): void {
     const address = req.socket?.remoteAddress ?? '';
     const open = this.#perAddress.get(address) ?? 0;
     if (open >= this.options.maxConnectionsPerAddress) {
-      this.metrics.subscribeRejected++;
-      res.setHeader('Retry-After', '1');
       throw new HubHttpError(
         429,
         'HERALD_ERR_HUB_TOO_MANY_CONNECTIONS',
@@ -299,10 +406,10 @@ class HeraldHub implements Hub, HubContext {
       );
     }
     this.#perAddress.set(address, open + 1);
-    const counted = res as CountedResponse;
+    const counted = target as Counted;
     counted[kCountedAddress] = address;
     counted[kHub] = this;
-    res.once('close', releaseAddress);
+    target.once('close', releaseAddress);
   }
 
   releaseAddress(address: string): void {
@@ -355,6 +462,10 @@ class HeraldHub implements Hub, HubContext {
     this.closing = true;
     this.#closed = (async () => {
       this.sse.closeAll({ retryMs: options.retryMs });
+      // Waiting long polls answer now, with no update and their cursor.
+      const polls = [...this.registry.values()].filter((s) => s.format === 'poll');
+      for (const s of polls) s.stream?.close();
+      await this.#ws.close(options.retryMs);
       this.registry.close();
       this.#unsubscribe();
       await this.presence.close();

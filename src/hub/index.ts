@@ -8,6 +8,12 @@
  * http.createServer((req, res) => hub.handle(req, res)).listen(3000);
  */
 
+export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './auth/index.js';
+export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
+export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
+export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
+export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
+export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';
@@ -20,13 +26,18 @@ export {
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,
   DEFAULT_MAX_TOPICS_PER_UPDATE,
+  DEFAULT_POLL_TIMEOUT_MS,
   DEFAULT_RETRY_MS,
   HUB_PATH,
   HubOptionError,
   type HubOptions,
+  JWT_ALGORITHMS,
   type JwtKeyOptions,
+  ORIGIN_RULE,
+  parseOrigin,
   type ResolvedHubOptions,
   resolveHubOptions,
+  type Transport,
 } from './options.js';
 export {
   createRedisPresence,
@@ -35,10 +46,12 @@ export {
   type RedisPresenceOptions,
 } from './presence/redis-presence.js';
 export {
+  createMemoryStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
   openResumableStore,
   openStore,
+  parseStoreSpec,
   type RedisResumableStore,
   type RedisResumableStoreOptions,
   type Retention,
@@ -53,4 +66,5 @@ export {
   type SelectorSyntax,
   type SubscriberRecord,
 } from './subscribers/presence.js';
+export { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
 export type { Update } from './update.js';

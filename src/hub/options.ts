@@ -11,8 +11,16 @@ import {
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
 } from '../server/index.js';
+import { AuthConfigError, checkJwtKey } from './auth/index.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
+import { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
+
+/**
+ * A way subscribers connect: `sse` (an event stream, Mercure's own), `ws` (WebSocket on the hub URL)
+ * or `poll` (long polling, `?transport=poll`). See docs/transports.md.
+ */
+export type Transport = WireFormat;
 
 /** A key that verifies JWTs: an HMAC secret or a PEM public key, with its algorithm. */
 export interface JwtKeyOptions {
@@ -111,6 +119,16 @@ export interface HubOptions {
    * stream gets 80-100% of it, so streams opened together do not all reconnect together. 0: none.
    */
   maxConnectionMs?: number;
+  /**
+   * The transports subscribers may use, any of `sse`, `ws`, `poll`. Default all three. A request for
+   * one that is off gets 404 naming the ones that are on.
+   */
+  transports?: Transport[];
+  /**
+   * How long a long-poll request waits for an update before it returns an empty list, in ms.
+   * Default {@link DEFAULT_POLL_TIMEOUT_MS}.
+   */
+  pollTimeoutMs?: number;
 }
 
 /** {@link HubOptions} with every default applied; what the hub reads. */
@@ -142,6 +160,8 @@ export interface ResolvedHubOptions {
   maxSubscribers: number;
   maxConnectionsPerAddress: number;
   maxConnectionMs: number;
+  transports: Transport[];
+  pollTimeoutMs: number;
 }
 
 /** The path every Mercure hub answers on (spec: "Discovery"). */
@@ -166,6 +186,11 @@ export const DEFAULT_MAX_SELECTORS = 100;
 export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * 25 s: under the 30 s idle timeout of the strictest common proxies and CDNs, so a long poll ends
+ * with its (empty) answer rather than cut by a proxy.
+ */
+export const DEFAULT_POLL_TIMEOUT_MS = 25_000;
 /** 500 updates of ~1 KiB: a page stays well under the default queue bound of a subscriber. */
 export const DEFAULT_HISTORY_PAGE_SIZE = 500;
 
@@ -231,6 +256,24 @@ function optionalString(name: string, value: unknown): string | undefined {
   return value;
 }
 
+/** What an origin option must hold, for messages: the rule and an example. */
+export const ORIGIN_RULE =
+  'must be "*" or an origin such as "https://example.com" (scheme://host[:port], no path)';
+
+/**
+ * The origin `value` names, as browsers send it in `Origin` (RFC 6454: scheme://host[:port]), or
+ * `*`; a trailing slash is dropped, since `https://example.com/` can only mean that origin.
+ * Undefined when `value` is no origin (a path, a query, no scheme, an opaque origin): the one
+ * check of the hub's origin lists and of the CLI's flags.
+ */
+export function parseOrigin(value: unknown): string | undefined {
+  if (value === '*') return value;
+  if (typeof value !== 'string' || !URL.canParse(value)) return undefined;
+  const parsed = new URL(value);
+  if (parsed.origin === 'null' || parsed.origin !== value.replace(/\/$/, '')) return undefined;
+  return parsed.origin;
+}
+
 function origins(name: string, value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
@@ -240,20 +283,24 @@ function origins(name: string, value: unknown): string[] {
     );
   }
   return value.map((origin, i) => {
-    if (origin === '*') return origin;
-    let parsed: URL | undefined;
-    try {
-      parsed = typeof origin === 'string' ? new URL(origin) : undefined;
-    } catch {}
-    // An origin is scheme://host[:port] (RFC 6454): what browsers send in `Origin`, no path.
-    if (parsed === undefined || parsed.origin === 'null' || parsed.origin !== origin.replace(/\/$/, '')) {
-      throw new HubOptionError(
-        `${name}[${i}]`,
-        `must be "*" or an origin such as "https://example.com", without path (got ${show(origin)})`,
-      );
-    }
-    return parsed.origin;
+    const parsed = parseOrigin(origin);
+    if (parsed === undefined)
+      throw new HubOptionError(`${name}[${i}]`, `${ORIGIN_RULE} (got ${show(origin)})`);
+    return parsed;
   });
+}
+
+function transports(name: string, value: unknown): Transport[] {
+  if (value === undefined) return [...WIRE_FORMATS];
+  const list = Array.isArray(value) ? value : undefined;
+  const bad = list === undefined ? value : list.find((t) => !WIRE_FORMATS.includes(t as Transport));
+  if (list === undefined || bad !== undefined || list.length === 0) {
+    throw new HubOptionError(
+      name,
+      `must be a non-empty list of ${WIRE_FORMATS.map((t) => `"${t}"`).join(', ')} (got ${show(bad === undefined ? value : bad)})`,
+    );
+  }
+  return WIRE_FORMATS.filter((t) => list.includes(t));
 }
 
 function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
@@ -286,11 +333,13 @@ function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
   if (out.key === undefined && out.jwksUrl === undefined) {
     throw new HubOptionError(name, 'needs a key (HMAC secret or PEM public key) or a jwksUrl');
   }
-  if (out.key !== undefined && out.algorithm?.startsWith('HS') === false && !out.key.includes('-----BEGIN')) {
-    throw new HubOptionError(
-      `${name}.key`,
-      `algorithm ${out.algorithm} needs a PEM public key ("-----BEGIN PUBLIC KEY-----..."); got a plain string`,
-    );
+  if (out.key !== undefined) {
+    try {
+      checkJwtKey({ key: out.key, ...(out.algorithm !== undefined && { algorithm: out.algorithm }) });
+    } catch (error) {
+      if (!(error instanceof AuthConfigError)) throw error;
+      throw new HubOptionError(`${name}.key`, error.message.replace(/^key\.key /, ''));
+    }
   }
   return out;
 }
@@ -324,6 +373,8 @@ const KNOWN = new Set<string>([
   'maxSubscribers',
   'maxConnectionsPerAddress',
   'maxConnectionMs',
+  'transports',
+  'pollTimeoutMs',
 ]);
 
 /**
@@ -415,5 +466,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxSubscribers: integer('maxSubscribers', o.maxSubscribers, 0, 0),
     maxConnectionsPerAddress: integer('maxConnectionsPerAddress', o.maxConnectionsPerAddress, 0, 0),
     maxConnectionMs: integer('maxConnectionMs', o.maxConnectionMs, 0, 0),
+    transports: transports('transports', o.transports),
+    pollTimeoutMs: integer('pollTimeoutMs', o.pollTimeoutMs, DEFAULT_POLL_TIMEOUT_MS, 1),
   };
 }

@@ -14,9 +14,13 @@
  *   follows an event stream on its connection, EventSource reconnects on a new one;
  * - `res` still emits 'close' when the socket closes (node's `onServerResponseClose` stays).
  *
- * node:http exposes this only for Upgrade and CONNECT, so `handOver` first checks that the connection
- * is exactly in the state node:http leaves it (its listeners by name, the parser's methods, node's
- * own `freeParser`) and otherwise does nothing: the stream then runs under node:http as before.
+ * node:http exposes this only for Upgrade and CONNECT, so the hand-over reads node:http internals. They
+ * differ between Node lines (Node 26 made the response's 'finish' listener a shared function, for
+ * one), so `handOver` first checks, per connection, that everything it touches is exactly what it
+ * expects (see `unexpected`): node's own `freeParser`, the parser's methods, fields and owner, each
+ * listener by name, the request and the socket's current response. When anything differs it changes
+ * nothing and the stream keeps running under node:http, through its public API, byte for byte as
+ * before: a new Node line can cost memory, never a stream.
  */
 
 import type { ServerResponse } from 'node:http';
@@ -48,10 +52,20 @@ const CONSUME_LISTENERS: ReadonlyArray<[event: string, name: string]> = [
   ['pause', 'onSocketPause'],
 ];
 
+/**
+ * node:http's 'finish' listener on the response, which holds the request and the server's
+ * per-connection state until the response ends: bound per response up to Node 24, a shared function
+ * reading the state through a symbol from Node 26 (it then holds nothing of its own).
+ */
+const FINISH_BOUND = 'bound resOnFinish';
+const FINISH_SHARED = 'onResponseFinish';
+
 interface Parser {
   unconsume?: unknown;
   remove?: unknown;
   free?: unknown;
+  socket?: unknown;
+  _consumed?: unknown;
 }
 
 function discard(): void {}
@@ -90,37 +104,57 @@ export function queueHandOver(target: HandOverTarget): void {
 }
 
 /**
+ * Why the connection of `res` is not in the state node:http leaves an HTTP/1.1 connection in while
+ * it writes a response (lib/_http_server.js and _http_common.js, Node 20 to 26), or undefined when it
+ * is. Each check guards something `handOver` relies on.
+ */
+export function unexpected(res: ServerResponse, socket: Socket): string | undefined {
+  if (freeParser === undefined) return "node:http's _http_common.freeParser is missing";
+  const parser = (socket as Socket & { parser?: Parser | null }).parser;
+  if (parser == null || typeof parser !== 'object') return 'the socket has no parser';
+  for (const method of ['unconsume', 'remove', 'free'] as const) {
+    if (typeof parser[method] !== 'function') return `the parser has no ${method}()`;
+  }
+  if (parser.socket !== socket) return "the parser's socket is not the response's";
+  if (typeof parser._consumed !== 'boolean') return 'the parser has no boolean _consumed';
+  const req = (res as { req?: { socket?: unknown } }).req;
+  if (req == null || typeof req !== 'object' || req.socket !== socket) {
+    return "the response's req is not the socket's request";
+  }
+  if ((socket as Socket & { _httpMessage?: unknown })._httpMessage !== res) {
+    return "the socket's current response is another";
+  }
+  for (const [event, name] of NODE_LISTENERS) {
+    if (find(socket, event, name) === undefined) return `no single '${event}' listener named '${name}'`;
+  }
+  const finish = res
+    .listeners('finish')
+    .filter((fn) => fn.name === FINISH_BOUND || fn.name === FINISH_SHARED);
+  if (finish.length !== 1) return "no single 'finish' listener of node:http on the response";
+  return undefined;
+}
+
+/**
  * Releases node:http's per-connection state of `res`'s socket; returns false, changing nothing, when
- * the connection is not in the expected state. Call once the head is written, outside node's parser
- * callbacks (see `queueHandOver`).
+ * the connection is not in the expected state (see `unexpected`). Call once the head is written,
+ * outside node's parser callbacks (see `queueHandOver`).
  */
 export function handOver(res: ServerResponse, socket: Socket): boolean {
-  if (freeParser === undefined) return false;
-  const parser = (socket as Socket & { parser?: Parser | null }).parser;
-  if (
-    parser == null ||
-    typeof parser.unconsume !== 'function' ||
-    typeof parser.remove !== 'function' ||
-    typeof parser.free !== 'function'
-  ) {
-    return false;
-  }
-  const nodeListeners = NODE_LISTENERS.map(([event, name]) => [event, find(socket, event, name)] as const);
-  if (nodeListeners.some(([, fn]) => fn === undefined)) return false;
-  const finish = (res.listeners('finish') as ((...args: unknown[]) => void)[]).filter(
-    (fn) => fn.name === 'bound resOnFinish',
-  );
+  if (unexpected(res, socket) !== undefined) return false;
+  const parser = (socket as Socket & { parser: Parser }).parser;
 
-  for (const [event, fn] of nodeListeners) socket.removeListener(event, fn!);
+  for (const [event, name] of NODE_LISTENERS) socket.removeListener(event, find(socket, event, name)!);
   for (const [event, name] of CONSUME_LISTENERS) {
     const fn = find(socket, event, name);
     if (fn !== undefined) socket.removeListener(event, fn);
   }
   // Back to node's pool; it also takes the connection off the server's headers/request timeout list
   // (an event stream is past both) and clears `socket.parser` and `req.parser`.
-  freeParser(parser, (res as { req?: object }).req ?? null, socket);
-  // The request and the server's per-connection state were held by the 'finish' listener and `req`.
-  for (const fn of finish) res.removeListener('finish', fn);
+  freeParser!(parser, (res as { req?: object }).req ?? null, socket);
+  // The request and the server's per-connection state were held by a bound 'finish' listener and
+  // `req`; Node 26's shared listener holds nothing and is left in place.
+  const bound = res.listeners('finish').find((fn) => fn.name === FINISH_BOUND);
+  if (bound !== undefined) res.removeListener('finish', bound as (...args: unknown[]) => void);
   (res as { req: unknown }).req = null;
 
   socket.on('data', discard);

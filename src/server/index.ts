@@ -21,6 +21,7 @@ export {
   DEFAULT_LAST_EVENT_ID_PARAMS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_RETRY_MS,
+  HEARTBEAT_BYTES,
   type OverflowAction,
   type OverflowHandler,
   type ServerLogger,
@@ -29,6 +30,7 @@ export {
   type StreamOptions,
 } from './options.js';
 export * from './resumable/index.js';
+export type { Sink, SinkOwner } from './sink.js';
 export {
   type CloseAllOptions,
   type FetchStream,

@@ -35,10 +35,12 @@ type Tagged = NodeResponse & { [kOwner]?: SinkOwner | undefined };
 type TaggedSocket = Socket & { [kOwner]?: SinkOwner | undefined };
 
 /**
- * The `http.ServerResponse` state (lib/_http_outgoing.js, Node 20) that says its body may go
- * straight to the socket: head sent, chunked, with a body, nothing of its own still queued, and the
+ * The `http.ServerResponse` state (lib/_http_outgoing.js, Node 20 to 26) that says its body may go
+ * straight to the socket: head sent, chunked, with a body, nothing of its own still queued or corked
+ * (Node 26 corks a response's first writes until the next tick, in a buffer of its own), and the
  * socket is this response's (a pipelined response waits for the one before it). A response whose
  * `write` or `end` was replaced (compression middleware, instrumentation) keeps going through them.
+ * Any field missing or of another type (another Node line) keeps the writes on the public path.
  */
 interface Http1Response {
   readonly write: unknown;
@@ -49,6 +51,7 @@ interface Http1Response {
   readonly outputData?: readonly unknown[];
   readonly socket: (Socket & { _httpMessage?: unknown }) | null;
   readonly finished?: boolean;
+  readonly writableCorked?: number;
 }
 
 function ownsSocket(res: Http1Response, socket: Socket): boolean {
@@ -61,8 +64,9 @@ function ownsSocket(res: Http1Response, socket: Socket): boolean {
     res.finished !== true &&
     res.socket === socket &&
     res.socket._httpMessage === res &&
-    res.outputData !== undefined &&
-    res.outputData.length === 0
+    Array.isArray(res.outputData) &&
+    res.outputData.length === 0 &&
+    res.writableCorked === 0
   );
 }
 
@@ -136,22 +140,35 @@ export class NodeSink implements Sink, HandOverTarget {
     }
     const ok = this.#res.write(chunk);
     const socket = this.#socket;
-    if (socket !== null && ownsSocket(this.#res as unknown as Http1Response, socket)) {
-      this.#direct = true;
+    if (socket === null) return ok;
+    if (this.#goDirect()) {
       if (this.#detach) queueHandOver(this);
-      const tagged = socket as TaggedSocket;
-      tagged[kOwner] = this.#owner;
-      tagged.on('drain', onSocketDrain);
-    } else if (socket !== null && this.#res.destroyed) {
+    } else if (this.#res.destroyed) {
       this.#socket = null;
+    } else if (this.#detach && (this.#res as unknown as Http1Response).writableCorked !== 0) {
+      // Node 26 holds the head and first writes until the next tick: look again then, or an idle
+      // stream would wait for its next event to be handed over.
+      queueHandOver(this);
     }
     return ok;
   }
 
-  /** @internal Queued when writes went direct; does nothing if the stream ended meanwhile. */
+  /** Switches body writes to the socket when the response allows it (see `ownsSocket`). */
+  #goDirect(): boolean {
+    const socket = this.#socket!;
+    if (!ownsSocket(this.#res as unknown as Http1Response, socket)) return false;
+    this.#direct = true;
+    const tagged = socket as TaggedSocket;
+    tagged[kOwner] = this.#owner;
+    tagged.on('drain', onSocketDrain);
+    return true;
+  }
+
+  /** @internal Queued by `write`; does nothing if the stream ended or was handed over meanwhile. */
   handOver(): void {
-    if (!this.#direct || this.#res.destroyed) return;
-    this.#handedOver = handOver(this.#res as unknown as ServerResponse, this.#socket!);
+    if (this.#handedOver || this.#socket === null || this.#res.destroyed) return;
+    if (!this.#direct && !this.#goDirect()) return;
+    this.#handedOver = handOver(this.#res as unknown as ServerResponse, this.#socket);
   }
 
   buffered(): number {

@@ -76,6 +76,14 @@ export interface StreamOptions {
    * {@link SseServer.closeAll} (or `stream.close()`) before closing the server.
    */
   detachConnections?: boolean;
+  /**
+   * For a stream whose sink is not an event stream ({@link SseServer.open}, e.g. WebSocket frames):
+   * the bytes written when it opens, instead of the `: ok` comment and `retry:` hint (`retryMs` is
+   * then not sent). Empty for none.
+   */
+  openBytes?: Uint8Array;
+  /** The bytes of one heartbeat (default a bare comment line, `:\n`): e.g. a WebSocket ping frame. */
+  heartbeatBytes?: Uint8Array;
 }
 
 /** Options of an {@link SseServer}: the shared heartbeat plus the defaults of its streams. */
@@ -98,7 +106,12 @@ export interface StreamConfig {
   readonly detachConnections: boolean;
   /** A comment (so browsers fire `open` at once) and the `retry:` hint, in one buffer. */
   readonly openBytes: Uint8Array;
+  /** Written to an idle stream on each heartbeat tick. */
+  readonly heartbeatBytes: Uint8Array;
 }
+
+/** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
+export const HEARTBEAT_BYTES: Uint8Array = encodeComment();
 
 function nonNegativeInteger(option: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -156,7 +169,16 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     'detachConnections',
     options.detachConnections ?? base?.detachConnections ?? false,
   );
-  const openBytes = base !== undefined && retryMs === base.retryMs ? base.openBytes : buildOpenBytes(retryMs);
+  const openBytes =
+    options.openBytes !== undefined
+      ? bytes('openBytes', options.openBytes)
+      : base !== undefined && retryMs === base.retryMs
+        ? base.openBytes
+        : buildOpenBytes(retryMs);
+  const heartbeatBytes =
+    options.heartbeatBytes !== undefined
+      ? bytes('heartbeatBytes', options.heartbeatBytes)
+      : (base?.heartbeatBytes ?? HEARTBEAT_BYTES);
   return {
     retryMs,
     maxQueueBytes,
@@ -166,7 +188,15 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     tcpNoDelay,
     detachConnections,
     openBytes,
+    heartbeatBytes,
   };
+}
+
+function bytes(option: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new InvalidServerOptionError(option, `${option} must be a Uint8Array (got ${typeof value})`);
+  }
+  return value;
 }
 
 function flag(option: string, value: unknown): boolean {

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Stream } from 'node:http2';
-import { encodeComment, encodeRetry } from '../protocol/index.js';
+import { encodeRetry } from '../protocol/index.js';
 import { HTTP1_HEADERS, HTTP10_HEADERS, STREAM_HEADERS } from './headers.js';
 import { pickLastEventId } from './last-event-id.js';
 import { type NodeResponse, NodeSink } from './node-sink.js';
@@ -15,11 +15,9 @@ import {
   type StreamConfig,
   type StreamOptions,
 } from './options.js';
+import type { Sink, SinkOwner } from './sink.js';
 import { SseStream, type StreamHolder } from './sse-stream.js';
 import { WebSink } from './web-sink.js';
-
-/** The heartbeat frame, built once: a bare comment line, which readers ignore (3 bytes). */
-const HEARTBEAT = encodeComment();
 
 /**
  * The shared heartbeat timer ticks this many times per `heartbeatMs`, and a stream gets a comment
@@ -54,11 +52,15 @@ export type NodeServerResponse = ServerResponse | Http2ServerResponse;
  *
  * @example
  * const sse = new SseServer({ heartbeatMs: 15_000 });
- * http.createServer((req, res) => {
+ * const server = http.createServer((req, res) => {
  *   const stream = sse.stream(req, res);
  *   stream.send({ data: 'hello' });
  * });
- * process.on('SIGTERM', () => sse.closeAll({ retryMs: 1000 + Math.random() * 4000 }));
+ * process.on('SIGTERM', () => {
+ *   server.close();
+ *   sse.closeAll({ retryMs: 1000 + Math.random() * 4000 });
+ *   setTimeout(() => server.closeAllConnections(), 1000).unref(); // keep-alive connections left
+ * });
  */
 export class SseServer implements StreamHolder {
   /** Heartbeat interval in ms; 0 when heartbeats are off. */
@@ -166,7 +168,22 @@ export class SseServer implements StreamHolder {
     return { stream, response };
   }
 
-  #open(stream: SseStream, sink: NodeSink | WebSink | null, gone: boolean): SseStream {
+  /**
+   * Starts a stream over a transport of the caller's: `createSink` gets the stream (the owner its
+   * sink reports drain and loss to) and returns the sink. The stream gets this server's queue bound,
+   * overflow policy, heartbeat and {@link SseServer.closeAll}; pass `openBytes` and `heartbeatBytes`
+   * in `options` when the transport does not carry an event stream (a WebSocket, for instance).
+   */
+  open(
+    createSink: (owner: SinkOwner) => Sink,
+    options?: StreamOptions,
+    lastEventId: string | null = null,
+  ): SseStream {
+    const stream = new SseStream(this.#configFor(options), lastEventId);
+    return this.#open(stream, createSink(stream), false);
+  }
+
+  #open(stream: SseStream, sink: Sink | null, gone: boolean): SseStream {
     if (sink !== null) stream.attach(sink);
     if (gone) {
       stream.lost();
@@ -197,12 +214,14 @@ export class SseServer implements StreamHolder {
    * interval gets a comment, so no stream is silent for longer than `heartbeatMs`.
    */
   beat(): void {
-    for (const stream of this.#streams) stream.beat(HEARTBEAT, IDLE_TICKS);
+    for (const stream of this.#streams) stream.beat(stream.config.heartbeatBytes, IDLE_TICKS);
   }
 
   /**
    * Ends every open stream: queued events go out, then a `retry:` hint if `retryMs` is given, then
-   * the response ends. Clients reconnect after that delay (to this or another instance).
+   * the response ends. Clients reconnect after that delay (to this or another instance). An HTTP/1.1
+   * connection stays open for its next request (unless `detachConnections`): on shutdown, close the
+   * server and, once the hints are out, its connections (see the class example).
    */
   closeAll(options: CloseAllOptions = {}): void {
     const final = options.retryMs === undefined ? undefined : encodeRetry(Math.round(options.retryMs));

@@ -1,6 +1,7 @@
 /**
- * Runs `herald` as users do: a real process (`node --import tsx src/cli/main.ts …`), its output
- * collected, and helpers to wait for a line or for the exit. Each test kills what it started.
+ * Runs `herald` (or any script, e.g. an example) as users do: a real process
+ * (`node --import tsx src/cli/main.ts …`), its output collected, and helpers to wait for a line or
+ * for the exit. Each test kills what it started.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,7 +23,17 @@ export interface HeraldProcess {
 }
 
 export function startHerald(args: string[], env: Record<string, string> = {}, cwd = ROOT): HeraldProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  return startScript(MAIN, args, env, cwd);
+}
+
+/** Starts `node --import tsx <script> …args` with a clean environment plus `env`. */
+export function startScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): HeraldProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd,
     // A clean environment: HERALD_* variables of the developer's shell must not leak into tests.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -61,7 +72,7 @@ export function startHerald(args: string[], env: Record<string, string> = {}, cw
             resolve(match);
           } else if (gone) {
             waiters.delete(check);
-            reject(new Error(`herald exited before printing ${pattern}\nstdout: ${out}\nstderr: ${err}`));
+            reject(new Error(`${script} exited before printing ${pattern}\nstdout: ${out}\nstderr: ${err}`));
           }
         };
         waiters.add(check);

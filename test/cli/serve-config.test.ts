@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,17 @@ import { UsageError } from '../../src/cli/usage-error.js';
 const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const KEY = ['--jwt-key', 'secret'];
+/** An HMAC secret long enough for HS256 (32 bytes, RFC 7518 section 3.2). */
+const SECRET = 'a-test-secret-of-at-least-32-bytes';
+const KEY = ['--jwt-key', SECRET];
+const EC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
+const RSA_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+  type: 'spki',
+  format: 'pem',
+}) as string;
 
 function resolve(argv: string[], env: Record<string, string> = {}, cwd = dir): ServeConfig {
   const request = resolveServeConfig({ argv, env, cwd } satisfies ConfigSources);
@@ -70,12 +81,17 @@ test('precedence: flag over environment over config file over default', () => {
     heartbeat: undefined,
     workers: 3,
   });
-  const env = { HERALD_CONFIG: file, HERALD_PORT: '4002', HERALD_WORKERS: '2', HERALD_JWT_KEY: 'from-env' };
+  const env = {
+    HERALD_CONFIG: file,
+    HERALD_PORT: '4002',
+    HERALD_WORKERS: '2',
+    HERALD_JWT_KEY: `from-env-${SECRET}`,
+  };
   const fromAll = resolve(['--port', '4003'], env);
   assert.equal(fromAll.port, 4003, 'flag wins');
   assert.equal(fromAll.workers, 2, 'env wins over file');
   assert.equal(fromAll.host, '127.0.0.1', 'file wins over default');
-  assert.equal(fromAll.jwtKey, 'from-env');
+  assert.equal(fromAll.jwtKey, `from-env-${SECRET}`);
   assert.equal(fromAll.logLevel, 'info', 'default when no source');
   assert.equal(resolve(['--config', file, ...KEY]).port, 4001, '--config names the file too');
   assert.equal(resolve([...KEY], { HERALD_PORT: '' }).port, 3000, 'an empty variable counts as unset');
@@ -90,14 +106,14 @@ test('every kind of value is read from each source', () => {
     store: 'sqlite:data/h.db',
     jwtKey: '@secret.txt',
   });
-  writeFileSync(join(dir, 'secret.txt'), 'file-secret\n');
+  writeFileSync(join(dir, 'secret.txt'), `file-${SECRET}\n`);
   const config = resolve(['--config', file]);
   assert.equal(config.anonymous, true);
   assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:8080']);
   assert.equal(config.historyMaxAgeMs, 120_000);
   assert.equal(config.historySize, 50);
   assert.equal(config.store, `sqlite:${join(dir, 'data/h.db')}`, 'relative to the config file');
-  assert.equal(config.jwtKey, 'file-secret', 'key read from @file, final newline dropped');
+  assert.equal(config.jwtKey, `file-${SECRET}`, 'key read from @file, final newline dropped');
 
   const flags = resolve([
     ...KEY,
@@ -118,7 +134,7 @@ test('every kind of value is read from each source', () => {
   assert.equal(flags.store, 'redis://127.0.0.1:6379');
 
   const env = resolve([], {
-    HERALD_JWT_KEY: 's',
+    HERALD_JWT_KEY: SECRET,
     HERALD_ANONYMOUS: 'yes',
     HERALD_SUBSCRIPTIONS: '0',
     HERALD_TCP_NODELAY: '1',
@@ -128,18 +144,17 @@ test('every kind of value is read from each source', () => {
   assert.equal(env.subscriptions, false);
   // A flag turns off what the environment turned on.
   assert.equal(
-    resolve(['--no-anonymous'], { HERALD_JWT_KEY: 's', HERALD_ANONYMOUS: 'true' }).anonymous,
+    resolve(['--no-anonymous'], { HERALD_JWT_KEY: SECRET, HERALD_ANONYMOUS: 'true' }).anonymous,
     false,
   );
 });
 
 test('PEM keys: from a file, or from a variable with literal \\n', () => {
-  const pem = '-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n';
-  writeFileSync(join(dir, 'pub.pem'), pem);
+  writeFileSync(join(dir, 'pub.pem'), EC_PEM);
   const config = resolve(['--publisher-jwt-key', '@pub.pem', '--jwt-algorithm', 'ES256']);
-  assert.equal(config.publisherJwtKey, pem);
-  const env = resolve([], { HERALD_JWT_KEY: pem.replaceAll('\n', '\\n'), HERALD_JWT_ALGORITHM: 'RS256' });
-  assert.equal(env.jwtKey, pem);
+  assert.equal(config.publisherJwtKey, EC_PEM);
+  const env = resolve([], { HERALD_JWT_KEY: RSA_PEM.replaceAll('\n', '\\n'), HERALD_JWT_ALGORITHM: 'RS256' });
+  assert.equal(env.jwtKey, RSA_PEM);
 });
 
 test('--help is recognised anywhere', () => {
@@ -176,11 +191,18 @@ test('every validation error names the source, the value and the fix', () => {
     ],
     [['--store', 'sqlite:', ...KEY], {}, /^--store: sqlite store needs a file path/],
     [
-      ['--cors-origins', 'https://a.example/', ...KEY],
+      ['--cors-origins', 'https://a.example/path', ...KEY],
       {},
-      /each origin must be \* or scheme:\/\/host\[:port\]/,
+      /^--cors-origins: each origin must be "\*" or an origin such as "https:\/\/example.com" \(scheme:\/\/host\[:port\], no path\) \(got "https:\/\/a.example\/path"\)$/,
     ],
     [['--publish-origins', 'example.com', ...KEY], {}, /^--publish-origins: each origin must be/],
+    [
+      ['--transports', 'sse,smtp', ...KEY],
+      {},
+      /^--transports must list one or more of sse, ws, poll \(got "sse,smtp"\)$/,
+    ],
+    [KEY, { HERALD_TRANSPORTS: ',' }, /^HERALD_TRANSPORTS must list one or more of sse, ws, poll/],
+    [['--poll-timeout', '25', ...KEY], {}, /^--poll-timeout must be a duration with a unit/],
     [['--jwks-url', 'ftp://x', ...KEY], {}, /^--jwks-url must be an http\(s\) URL/],
     [
       ['--tls-cert', 'missing.pem', '--tls-key', 'missing.pem', ...KEY],
@@ -198,19 +220,39 @@ test('every validation error names the source, the value and the fix', () => {
       /^the hub needs a way to verify publisher tokens: set --publisher-jwt-key .* or try it out with --demo$/,
     ],
     [
-      ['--jwt-key', 'secret', '--jwt-algorithm', 'RS256'],
+      [...KEY, '--jwt-algorithm', 'RS256'],
       {},
-      /publisher algorithm RS256 needs a PEM public key/,
+      /^the publisher key \(--publisher-jwt-key or --jwt-key\): algorithm "RS256" cannot be used with an HMAC secret/,
     ],
     [
-      ['--jwt-key', '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----', '--jwt-algorithm', 'HS256'],
+      ['--jwt-key', EC_PEM, '--jwt-algorithm', 'HS256'],
       {},
-      /the publisher key is a PEM key but the publisher algorithm is HS256/,
+      /^the publisher key .*: algorithm "HS256" cannot be used with this ec key \(use one of ES256\)$/,
     ],
     [
-      ['--subscriber-jwt-key', 'secret', '--subscriber-jwt-algorithm', 'ES256', ...KEY],
+      ['--jwt-key', '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----'],
       {},
-      /subscriber algorithm ES256/,
+      /^the publisher key .*: looks like PEM but is not a readable public key/,
+    ],
+    [
+      ['--subscriber-jwt-key', SECRET, '--subscriber-jwt-algorithm', 'ES256', ...KEY],
+      {},
+      /^the subscriber key .*: algorithm "ES256" cannot be used with an HMAC secret/,
+    ],
+    [
+      ['--jwt-key', 'secret'],
+      {},
+      /^the publisher key .*: an HMAC secret for HS256 must be at least 32 bytes, the size of its hash \(RFC 7518 section 3.2\); this one has 6: use a random secret of 32 bytes or more/,
+    ],
+    [
+      [...KEY, '--jwt-algorithm', 'HS384'],
+      {},
+      /an HMAC secret for HS384 must be at least 48 bytes, .* this one has 34/,
+    ],
+    [
+      ['--jwt-key', 'x'.repeat(63), '--jwt-algorithm', 'HS512'],
+      {},
+      /an HMAC secret for HS512 must be at least 64 bytes, .* this one has 63/,
     ],
     [['--config', 'absent.json', ...KEY], {}, /^cannot read the config file .*absent\.json \(ENOENT\)/],
     [['--config', configFile('bad.json', '{port:'), ...KEY], {}, /is not valid JSON/],
@@ -240,6 +282,33 @@ test('every validation error names the source, the value and the fix', () => {
   for (const [argv, env, message] of cases) refuses(argv, env, message);
 });
 
+test('--transports and --poll-timeout reach the hub options from flags, environment and config file', () => {
+  assert.deepEqual(resolve(KEY).transports, ['sse', 'ws', 'poll']);
+  assert.deepEqual(resolve(['--transports', 'sse, ws', ...KEY]).transports, ['sse', 'ws']);
+  assert.deepEqual(resolve(KEY, { HERALD_TRANSPORTS: 'poll' }).transports, ['poll']);
+  const file = configFile('transports.json', { transports: ['ws'], pollTimeout: '10s' });
+  const fromFile = resolve(['--config', file, ...KEY]);
+  assert.deepEqual(fromFile.transports, ['ws']);
+  assert.equal(fromFile.pollTimeoutMs, 10_000);
+  assert.equal(resolve(['--poll-timeout', '2s', ...KEY]).pollTimeoutMs, 2000);
+});
+
 test('--demo needs no key', () => {
   assert.equal(resolve(['--demo']).demo, true);
+});
+
+test('origins: a trailing slash names the same origin and is dropped, as the hub does', () => {
+  const config = resolve([...KEY, '--cors-origins', 'https://a.example/,http://localhost:8080']);
+  assert.deepEqual(config.corsOrigins, ['https://a.example', 'http://localhost:8080']);
+});
+
+test('HMAC secrets as long as the hash are accepted, for each algorithm', () => {
+  for (const [algorithm, bytes] of [
+    ['HS256', 32],
+    ['HS384', 48],
+    ['HS512', 64],
+  ] as const) {
+    const config = resolve(['--jwt-key', 'k'.repeat(bytes), '--jwt-algorithm', algorithm]);
+    assert.equal(config.jwtKey!.length, bytes);
+  }
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { networkInterfaces } from 'node:os';
 import { test } from 'node:test';
 import { startHerald } from './herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from './streams.js';
@@ -80,6 +81,59 @@ test('--retry sets the retry hint streams open with', async (t) => {
   assert.equal(stream.status, 200);
   await stream.waitFor(/^: ok\nretry: \d+\n\n/);
   assert.ok(stream.text().startsWith(': ok\nretry: 5000\n\n'), JSON.stringify(stream.text()));
+  herald.child.kill('SIGTERM');
+  assert.equal(await herald.exited, 0);
+});
+
+test('--demo listens on this machine only unless --host says otherwise', async (t) => {
+  const herald = startHerald(['serve', '--demo', '--port', '0']);
+  t.after(() => herald.kill());
+  const [, page] = await herald.waitForOutput(/open {8}(http:\/\/localhost:(\d+)\/)/);
+  const { port } = new URL(page!);
+  const index = await fetch(page!);
+  assert.equal(index.status, 200, 'reachable on localhost');
+  await index.arrayBuffer();
+  // Any address of this machine that is not loopback must not answer.
+  const outside = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address !== undefined && !address.internal && address.family === 'IPv4');
+  if (outside === undefined) {
+    t.diagnostic('no non-loopback IPv4 address on this machine: only the localhost half was checked');
+  } else {
+    await assert.rejects(
+      fetch(`http://${outside.address}:${port}/`),
+      (error: Error & { cause?: { code?: string } }) => error.cause?.code === 'ECONNREFUSED',
+      `the demo must not answer on ${outside.address}`,
+    );
+  }
+  herald.child.kill('SIGTERM');
+  assert.equal(await herald.exited, 0);
+});
+
+test('--demo with --host listens where told', async (t) => {
+  const outside = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address !== undefined && !address.internal && address.family === 'IPv4');
+  if (outside === undefined) return t.skip('no non-loopback IPv4 address on this machine');
+  const herald = startHerald(['serve', '--demo', '--port', '0', '--host', '0.0.0.0']);
+  t.after(() => herald.kill());
+  const [, port] = await herald.waitForOutput(/open {8}http:\/\/localhost:(\d+)\//);
+  const index = await fetch(`http://${outside.address}:${port}/`);
+  assert.equal(index.status, 200);
+  await index.arrayBuffer();
+  herald.child.kill('SIGTERM');
+  assert.equal(await herald.exited, 0);
+});
+
+test('--demo prints a publish token that lives one hour', async (t) => {
+  const herald = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
+  t.after(() => herald.kill());
+  const [, token] = await herald.waitForOutput(/-H 'Authorization: Bearer ([\w.-]+)'/);
+  const claims = JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString()) as {
+    iat: number;
+    exp: number;
+  };
+  assert.equal(claims.exp - claims.iat, 3600);
   herald.child.kill('SIGTERM');
   assert.equal(await herald.exited, 0);
 });

@@ -1,43 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import WebSocket from 'ws';
+import { selfSigned } from '../support/self-signed.js';
 import { startHerald } from './herald-process.js';
 import { listeningUrl, openHttp2Stream, openStream, publish, publisherToken } from './streams.js';
 
 const HUB = '/.well-known/mercure';
-
-/** A self-signed certificate for 127.0.0.1, made with the openssl CLI. */
-function selfSigned(dir: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 test('TLS: HTTP/2 and HTTP/1.1 clients subscribe on the same port and both receive', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
@@ -79,8 +50,21 @@ test('TLS: HTTP/2 and HTTP/1.1 clients subscribe on the same port and both recei
   await h2.waitFor(/id: tls-1\ndata: over tls\n\n/);
   await h1.waitFor(/id: tls-1\ndata: over tls\n\n/);
 
+  // A WebSocket on the same port (HTTP/1.1 upgrade over TLS), resuming from tls-1's predecessor.
+  const ws = new WebSocket(`${url.replace('https', 'wss')}&lastEventID=earliest`, { ca });
+  const frames: string[] = [];
+  ws.on('message', (data) => frames.push(data.toString()));
+  const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  while (frames.length < 2) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(JSON.parse(frames[1]!), { id: 'tls-1', data: 'over tls' });
+
   herald.child.kill('SIGTERM');
   await Promise.all([h1.ended, h2.ended]);
+  assert.equal(await wsClosed, 1012);
   assert.equal(await herald.exited, 0);
 });
 
@@ -88,7 +72,17 @@ test('TLS: a certificate that is not PEM is bad usage (exit 2)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { key } = selfSigned(dir);
-  const herald = startHerald(['serve', '--jwt-key', 'k', '--port', '0', '--tls-cert', key, '--tls-key', key]);
+  const herald = startHerald([
+    'serve',
+    '--jwt-key',
+    'tls-test-secret-key-of-32-bytes-long',
+    '--port',
+    '0',
+    '--tls-cert',
+    key,
+    '--tls-key',
+    key,
+  ]);
   t.after(() => herald.kill());
   assert.equal(await herald.exited, 2);
   assert.match(

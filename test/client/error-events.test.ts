@@ -27,13 +27,52 @@ async function firstError(
 }
 
 test('a refused status: HERALD_ERR_BAD_STATUS with the status, closed', async (t) => {
-  const server = await startStreamServer(t, (_req, res) => res.writeHead(503, EVENT_STREAM_HEADERS).end());
+  const server = await startStreamServer(t, (_req, res) => res.writeHead(404, EVENT_STREAM_HEADERS).end());
   const [event, state] = await firstError(t, server.url);
   assert.deepEqual(
     [event.code, event.status, state, event.retryDelayMs],
-    ['HERALD_ERR_BAD_STATUS', 503, EventSource.CLOSED, undefined],
+    ['HERALD_ERR_BAD_STATUS', 404, EventSource.CLOSED, undefined],
   );
-  assert.match(event.message, /status must be 200 \(got 503\)/);
+  assert.match(event.message, /status must be 200 \(got 404\)/);
+});
+
+test('a 502, 503 or 504 from a proxy: HERALD_ERR_BAD_STATUS, reconnecting after the reconnection time', async (t) => {
+  for (const status of [502, 503, 504]) {
+    const server = await startStreamServer(t, (_req, res) =>
+      res.writeHead(status, { 'content-type': 'text/html' }).end(),
+    );
+    const [event, state] = await firstError(t, server.url);
+    assert.deepEqual(
+      [event.code, event.status, state, event.retryDelayMs],
+      ['HERALD_ERR_BAD_STATUS', status, EventSource.CONNECTING, 3000],
+    );
+    assert.match(event.message, new RegExp(`got ${status}\\); reconnecting`));
+  }
+});
+
+test('retryOnStatus: false fails on a 503 as the native source does; a list retries those statuses only', async (t) => {
+  const server = await startStreamServer(t, (req, res) =>
+    res.writeHead(Number(req.url!.slice(1)), { 'content-type': 'text/plain' }).end('no'),
+  );
+  const states: Array<[number, boolean | number[], number, number | undefined]> = [];
+  for (const [status, retryOnStatus] of [
+    [503, false],
+    [429, [429]],
+    [503, [429]],
+  ] as const) {
+    const es = new EventSource(`${server.url}${status}`, {
+      retryOnStatus: retryOnStatus as boolean | number[],
+    });
+    t.after(() => es.close());
+    const event = await nextEvent<EventSourceErrorEvent>(es, 'error');
+    states.push([status, retryOnStatus as boolean | number[], es.readyState, event.retryDelayMs]);
+    es.close();
+  }
+  assert.deepEqual(states, [
+    [503, false, EventSource.CLOSED, undefined],
+    [429, [429], EventSource.CONNECTING, 3000],
+    [503, [429], EventSource.CLOSED, undefined],
+  ]);
 });
 
 test('a wrong media type: HERALD_ERR_BAD_CONTENT_TYPE naming the type received, closed', async (t) => {

@@ -38,7 +38,8 @@ test('a headers function is called before every connect, sync or async, with Las
   );
   for (const request of server.requests) {
     assert.equal(request.headers.accept, 'text/event-stream');
-    assert.equal(request.headers['cache-control'], 'no-store');
+    assert.equal(request.headers['cache-control'], 'no-cache');
+    assert.equal(request.headers.pragma, 'no-cache');
   }
 });
 
@@ -151,6 +152,9 @@ test('options that cannot work throw InvalidEventSourceOptionError at constructi
     ['backoff.jitter', { backoff: { jitter: 'some' } }],
     ['backoff.initialMs', { backoff: { initialMs: Number.NaN } }],
     ['lastEventId', { lastEventId: 'a\nb' }],
+    ['retryOnStatus', { retryOnStatus: 'yes' }],
+    ['retryOnStatus', { retryOnStatus: [503, 200] }],
+    ['retryOnStatus', { retryOnStatus: [5030] }],
   ];
   for (const [option, options] of cases) {
     assert.throws(
@@ -163,6 +167,19 @@ test('options that cannot work throw InvalidEventSourceOptionError at constructi
       option,
     );
   }
+});
+
+test('a custom fetch that ignores cache modes still sends Cache-Control: no-cache and Pragma: no-cache', async () => {
+  let seen: Headers | undefined;
+  const es = new EventSource('http://stream.example/', {
+    fetch: async (_url, init) => {
+      seen = new Headers(init.headers);
+      return new Response('data: x\n\n', { headers: { 'content-type': 'text/event-stream' } });
+    },
+  });
+  await nextEvent(es, 'message');
+  es.close();
+  assert.deepEqual([seen?.get('cache-control'), seen?.get('pragma')], ['no-cache', 'no-cache']);
 });
 
 test('lastEventId resumes from a stored ID: sent on the first request, then replaced by the stream', async (t) => {

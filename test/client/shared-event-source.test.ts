@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { SharedEventSource } from '../../src/client/index.js';
+import { InvalidEventSourceOptionError, SharedEventSource } from '../../src/client/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
 /**
@@ -96,13 +96,16 @@ declare global {
   }
 }
 
-async function openMember(page: Page, origin: string): Promise<void> {
+async function openMember(page: Page, origin: string, leaderTimeoutMs?: number): Promise<void> {
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => window.herald !== undefined);
-  await page.evaluate(() => {
+  await page.evaluate((timeout) => {
     window.received = [];
     window.log = [];
-    window.source = new window.herald.SharedEventSource('/events');
+    window.source = new window.herald.SharedEventSource(
+      '/events',
+      timeout === undefined ? {} : { leaderTimeoutMs: timeout },
+    );
     window.source.onmessage = (event) => window.received.push(event.data);
     window.source.onopen = () => window.log.push('open');
     // Followers get the leader's error event rebuilt, with its code and reconnect delay.
@@ -110,7 +113,7 @@ async function openMember(page: Page, origin: string): Promise<void> {
       const { retryDelayMs } = event as { retryDelayMs?: number };
       window.log.push(`error:${window.source.readyState}:${retryDelayMs}`);
     };
-  });
+  }, leaderTimeoutMs);
 }
 
 const receivedUpTo = (page: Page, n: number) =>
@@ -173,6 +176,56 @@ test('in Chromium', async (t) => {
       assert.deepEqual(await second.evaluate(() => window.received), sequence(30));
       assert.equal(server.connects.length, 3);
       assert.equal(server.live.size, 1);
+    },
+  );
+
+  await t.test(
+    'a hung leader that never closes is deposed: another tab takes over, and the old one follows when it wakes',
+    async (t) => {
+      const server = await startServer(t, bundle);
+      const context = await browser.newContext();
+      t.after(() => context.close());
+      const pages = [await context.newPage(), await context.newPage(), await context.newPage()];
+      for (const page of pages) await openMember(page, server.origin, 800);
+      for (const page of pages) await page.waitForFunction(() => window.source.readyState === 1);
+      server.publish(10);
+      for (const page of pages) await receivedUpTo(page, 10);
+      const leaders = await Promise.all(pages.map((page) => page.evaluate(() => window.source.isLeader)));
+      const leader = pages[leaders.indexOf(true)]!;
+      const rest = pages.filter((page) => page !== leader);
+
+      // The leader's tab hangs and stays open: its lock is never released, its connection stays up
+      // and takes events 11..15 that it never relays.
+      const cdp = await context.newCDPSession(leader);
+      await cdp.send('Debugger.enable');
+      await cdp.send('Debugger.pause');
+      server.publish(5);
+      // A follower finds the leader silent, steals the lock and resumes after the group's last event.
+      await server.connections(2);
+      assert.equal(server.connects[1]!.lastEventId, '10');
+      server.publish(15);
+      for (const page of rest) await receivedUpTo(page, 30);
+      for (const page of rest) assert.deepEqual(await page.evaluate(() => window.received), sequence(30));
+      const restLeaders = await Promise.all(rest.map((page) => page.evaluate(() => window.source.isLeader)));
+      assert.equal(restLeaders.filter(Boolean).length, 1, 'one new leader');
+
+      // The old leader wakes up: it finds it was deposed, closes its connection and follows.
+      await cdp.send('Debugger.resume');
+      await leader.waitForFunction(() => !window.source.isLeader);
+      server.publish(5);
+      for (const page of pages) await receivedUpTo(page, 35);
+      for (const page of pages) {
+        assert.deepEqual(await page.evaluate(() => window.received), sequence(35));
+        assert.equal(await page.evaluate(() => window.source.readyState), 1);
+      }
+      const finalLeaders = await Promise.all(
+        pages.map((page) => page.evaluate(() => window.source.isLeader)),
+      );
+      assert.equal(finalLeaders.filter(Boolean).length, 1, 'never two leaders');
+      assert.equal(server.connects.length, 2, 'the woken tab did not reconnect');
+      // The old leader's connection closes as soon as it notices (the server sees the socket go).
+      for (let i = 0; i < 500 && server.live.size > 1; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(server.live.size, 1, "the old leader's connection is closed");
     },
   );
 
@@ -271,4 +324,17 @@ test('without Web Locks (Node 20) it is a plain EventSource of its own', async (
   for await (const event of source.events()) if (event.data === '3') break;
   assert.deepEqual(received, sequence(3));
   assert.equal(source.readyState, 2);
+});
+
+test('leaderTimeoutMs must be a positive number of milliseconds', () => {
+  for (const leaderTimeoutMs of [0, -1, Number.NaN, '5000']) {
+    assert.throws(
+      () =>
+        new SharedEventSource('http://127.0.0.1:1/events', { leaderTimeoutMs: leaderTimeoutMs as number }),
+      (error: unknown) =>
+        error instanceof InvalidEventSourceOptionError &&
+        error.option === 'leaderTimeoutMs' &&
+        /leaderTimeoutMs must be a positive number of milliseconds/.test(error.message),
+    );
+  }
 });

@@ -67,9 +67,9 @@ test('the demo pages work in Chromium', async (t) => {
       '/log.html',
       '/why-sse.html',
     ]);
-    await screenshot(page, 'index');
     await page.goto(`${origin}/why-sse.html`);
     assert.match((await page.locator('table.compare').textContent()) ?? '', /Last-Event-ID/);
+    await page.waitForSelector('[data-status][data-ready-state="open"]');
     await screenshot(page, 'why-sse');
     await page.close();
   });
@@ -115,6 +115,44 @@ test('the demo pages work in Chromium', async (t) => {
     await screenshot(a, 'log');
   });
 
+  await t.test('the front page is live: the clock ticks and the hub figures arrive', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${origin}/`);
+    await page.waitForSelector('[data-status][data-ready-state="open"]');
+    // The clock changes under the reader's eyes: a first time, then another one.
+    await page.waitForFunction(
+      () => document.querySelector('#clock')!.getAttribute('datetime') !== null,
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
+    const first = await page.locator('#clock').getAttribute('datetime');
+    await page.waitForFunction(
+      (t) => document.querySelector('#clock')!.getAttribute('datetime') !== t,
+      first,
+      {
+        timeout: 30_000,
+      },
+    );
+    const second = await page.locator('#clock').getAttribute('datetime');
+    assert.ok(Date.parse(second!) > Date.parse(first!), `${first} then ${second}`);
+    // The hub's own figures: this page's stream is one of its connections, and the clock, ticker
+    // and stats publishers make updates every second.
+    await page.waitForFunction(() => document.querySelector('#connections')!.textContent !== '–', null, {
+      timeout: 30_000,
+    });
+    assert.ok(Number(await page.locator('#connections').textContent()) >= 1);
+    await page.waitForFunction(() => Number(document.querySelector('#published')!.textContent) > 0, null, {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(() => Number(document.querySelector('#delivered')!.textContent) > 0, null, {
+      timeout: 30_000,
+    });
+    await screenshot(page, 'index');
+    await page.close();
+  });
+
   await t.test('the clock appends each time the server pushes', async () => {
     const page = await newPage(browser);
     await page.goto(`${origin}/clock.html`);
@@ -136,6 +174,15 @@ test('the demo pages work in Chromium', async (t) => {
     const page = await newPage(browser);
     await page.goto(`${origin}/ticker.html`);
     await page.waitForFunction(() => document.querySelectorAll('#quotes tbody tr').length === 50);
+    // Two columns, each under its own header.
+    const headers = await page
+      .locator('#quotes table')
+      .evaluateAll((tables) => tables.map((table) => table.querySelector('thead')?.textContent));
+    assert.deepEqual(headers, ['SymbolPriceChange', 'SymbolPriceChange']);
+    assert.deepEqual(
+      await page.locator('#quotes tbody').evaluateAll((bodies) => bodies.map((b) => b.children.length)),
+      [25, 25],
+    );
     await page.waitForFunction(() => Number(document.querySelector('#updates')!.textContent) >= 20, null, {
       timeout: 30_000,
     });
@@ -180,8 +227,26 @@ test('the demo pages work in Chromium', async (t) => {
     await publish('third: also missed');
     await b.goBack();
     await waitFor(b, 'third: also missed');
-    // It resumed after the last ID it had seen: each missed notification shows, once, in order.
-    assert.deepEqual(await feed(b), ['third: also missed', 'second: published while the other tab was away']);
+    // What it had shown is still there (kept locally), and it resumed after the last ID it had seen:
+    // each missed notification shows, once, in order, marked, with a "caught up" line under them.
+    assert.deepEqual(await feed(b), [
+      'third: also missed',
+      'second: published while the other tab was away',
+      'first: both tabs see this',
+    ]);
+    assert.deepEqual(await b.locator('#feed li.missed span').allInnerTexts(), [
+      'third: also missed',
+      'second: published while the other tab was away',
+    ]);
+    await b.waitForFunction(
+      () => document.querySelector('#feed .caught-up')?.textContent === 'caught up: 2 missed',
+    );
+    assert.deepEqual(await b.locator('#feed > li').evaluateAll((items) => items.map((li) => li.className)), [
+      'missed',
+      'missed',
+      'caught-up',
+      '',
+    ]);
     assert.deepEqual(await feed(a), [
       'third: also missed',
       'second: published while the other tab was away',
@@ -190,5 +255,21 @@ test('the demo pages work in Chromium', async (t) => {
     const lastId = await b.locator('#feed li').first().getAttribute('data-id');
     assert.equal(await b.locator('[data-status] [data-last-id]').textContent(), lastId);
     await screenshot(a, 'notifications');
+
+    // An empty (or blank) submit says why nothing was published, and publishes nothing.
+    const before = (await feed(a)).length;
+    await a.fill('#text', '   ');
+    await a.click('#notify button');
+    await a.waitForFunction(() =>
+      document.querySelector('[data-result]')!.textContent!.startsWith('Write something'),
+    );
+    assert.equal(await a.locator('#text').getAttribute('aria-invalid'), 'true');
+    // "published" does not linger: it goes once the reader types again (or after a few seconds).
+    await publish('fourth: after the empty one');
+    await waitFor(a, 'fourth: after the empty one');
+    assert.equal((await feed(a)).length, before + 1, 'the blank submit published nothing');
+    await a.fill('#text', 'x');
+    await a.waitForFunction(() => document.querySelector('[data-result]')!.textContent === '');
+    await a.waitForFunction(() => document.querySelector('#text')!.getAttribute('aria-invalid') === 'false');
   });
 });

@@ -229,3 +229,25 @@ describe('key confusion (RS256 hub)', () => {
     await health.text();
   });
 });
+
+describe('verified-token cache', () => {
+  test('a token the hub remembers stops working at its exp (plus the clock tolerance), for publishing and subscribing', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const hub = await startHub();
+    t.after(() => hub.close());
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const token = await signDraft07(GRANTS, { exp });
+    // Verified once, then served from the cache.
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await publishWith(hub, token, 'header'), 200, `publish ${i}`);
+      assert.equal(await subscribeWith(hub, token, 'header'), 200, `subscribe ${i}`);
+    }
+    // The hub's default tolerance for clock drift is 5 s: the last second it still holds...
+    t.mock.timers.setTime((exp + 4) * 1000);
+    assert.equal(await publishWith(hub, token, 'header'), 200);
+    // ...then the cached token is refused like any expired one.
+    t.mock.timers.setTime((exp + 5) * 1000);
+    assert.equal(await publishWith(hub, token, 'header'), 401);
+    assert.equal(await subscribeWith(hub, token, 'header'), 401);
+  });
+});

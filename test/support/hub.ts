@@ -37,6 +37,7 @@ export interface TestHub {
 export async function startHub(options: HubOptions = {}): Promise<TestHub> {
   const hub = createHub({ jwt: { key: TEST_KEY }, audience: TEST_AUDIENCE, issuer: TEST_ISSUER, ...options });
   const server = http.createServer((req, res) => hub.handle(req, res));
+  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -155,9 +156,17 @@ export interface OpenStream {
  * Opens `url` with GET and reads it as an event stream. Resolves once the response headers are in
  * (for any status; the body of a non-200 is in `text` once `ended`).
  */
-export function openStream(url: string, headers: Record<string, string> = {}): Promise<OpenStream> {
+export function openStream(
+  url: string,
+  headers: Record<string, string> = {},
+  agent?: http.Agent | false,
+): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+    const options = {
+      headers: { accept: 'text/event-stream', ...headers },
+      ...(agent !== undefined && { agent }),
+    };
+    const req = http.get(url, options, (res) => {
       const events: ParsedEvent[] = [];
       let text = '';
       let taken = 0;

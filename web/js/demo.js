@@ -11,12 +11,13 @@ export async function loadConfig() {
 }
 
 /**
- * Subscribes to one topic through the hub and keeps the page's status strip (`[data-status]`) true:
+ * Subscribes to one topic (or an array of topics) through the hub and keeps the page's status strip
+ * (`[data-status]`) true:
  * readyState, last event ID and how many times the connection was re-established.
  */
 export function subscribe(config, topic, options = {}) {
   const url = new URL(config.hub, location.href);
-  url.searchParams.append('topic', topic);
+  for (const one of Array.isArray(topic) ? topic : [topic]) url.searchParams.append('topic', one);
   // The ID goes in the query (Mercure's lastEventID) so a reconnect needs no CORS preflight.
   const source = new EventSource(url, { lastEventIdParam: 'lastEventID', backoff: true, ...options });
   const strip = document.querySelector('[data-status]');

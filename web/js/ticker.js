@@ -1,8 +1,10 @@
 import { loadConfig, subscribe } from './demo.js';
 
 const config = await loadConfig();
-const body = document.querySelector('#quotes tbody');
+// Two tables side by side (one under the other on narrow screens), each with its own header.
+const bodies = document.querySelectorAll('#quotes tbody');
 const rows = new Map();
+let half = Number.POSITIVE_INFINITY;
 const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 
 function row(symbol) {
@@ -12,7 +14,8 @@ function row(symbol) {
     tr.dataset.symbol = symbol;
     tr.innerHTML = '<th scope="row"></th><td class="price"></td><td class="change"></td>';
     tr.firstElementChild.textContent = symbol;
-    body.append(tr);
+    // The snapshot lists every symbol first: the first half goes left, the rest right.
+    bodies[rows.size < half ? 0 : 1].append(tr);
     rows.set(symbol, tr);
   }
   return tr;
@@ -32,6 +35,7 @@ function show([symbol, price, change], flash) {
 }
 
 const snapshot = await (await fetch('/demo/ticker.json')).json();
+half = Math.ceil(snapshot.quotes.length / 2);
 for (const quote of snapshot.quotes) show(quote, false);
 
 let updates = 0;

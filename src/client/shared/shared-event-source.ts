@@ -8,18 +8,31 @@
  * Nothing lost: a member follows the relay in order, so its last ID is where the stream resumes; an
  * event the old leader received but did not relay comes again from the server. Nothing duplicated:
  * each member drops an event whose ID it delivered recently (see {@link RecentIds}).
+ *
+ * A leader that hangs without closing (a stuck script, a frozen tab) keeps its lock, so the browser
+ * hands it to nobody. Members that heard nothing from the leader for a while ask it (`ping`); a live
+ * leader answers at once (`beat`), from its message handler, which timer throttling in background
+ * tabs does not delay. Without an answer within `leaderTimeoutMs`, a member steals the lock
+ * (`steal: true`) and leads with a higher term. When the old leader wakes up, its lock request has
+ * been rejected and the new leader's messages carry a higher term: either tells it that it was
+ * deposed, and it closes its connection and follows. Members ignore messages of an older term, so
+ * what it relays on waking, before it notices, reaches nobody.
  */
 import { EventSourceErrorEvent } from '../error-event.js';
+import { InvalidEventSourceOptionError } from '../errors.js';
 import { EventSource } from '../event-source.js';
 import { EventSourceBase, type ReadyState, resolveEventSourceUrl } from '../event-source-base.js';
-import { checkOptions, type EventSourceOptions } from '../options.js';
+import { checkOptions, type EventSourceOptions, toOptionsDictionary } from '../options.js';
 import { toByteString } from '../request.js';
 import { groupName } from './group-name.js';
 import { RecentIds } from './recent-ids.js';
 import type { ErrorMessage, RelayMessage } from './relay-message.js';
 
 /** What an error event says, as it crosses the channel. */
-type ErrorDetail = Omit<ErrorMessage, 'kind' | 'readyState'>;
+type ErrorDetail = Omit<ErrorMessage, 'kind' | 'readyState' | 'term'>;
+
+/** How long a silent leader may leave a ping unanswered before a member takes over, by default. */
+export const DEFAULT_LEADER_TIMEOUT_MS = 10_000;
 
 /** Options of {@link SharedEventSource}: those of `EventSource`, plus the group name. */
 export interface SharedEventSourceOptions extends EventSourceOptions {
@@ -29,10 +42,21 @@ export interface SharedEventSourceOptions extends EventSourceOptions {
    * Only the leader's options are used for the connection.
    */
   group?: string;
+  /**
+   * A member that heard nothing from the leader for half this long asks it whether it is alive; if
+   * no answer comes within the other half, it takes over the connection (the leader's tab hangs).
+   * Default {@link DEFAULT_LEADER_TIMEOUT_MS}. Lower detects a hung leader sooner; too low deposes a
+   * leader busy with a long task, which costs a reconnect (nothing is lost or repeated).
+   */
+  leaderTimeoutMs?: number;
 }
 
 interface LockManagerLike {
-  request(name: string, options: { signal: AbortSignal }, callback: () => Promise<void>): Promise<unknown>;
+  request(
+    name: string,
+    options: { signal?: AbortSignal; steal?: boolean },
+    callback: () => Promise<void>,
+  ): Promise<unknown>;
 }
 
 /** Web Locks and BroadcastChannel, when this runtime has both; otherwise sharing is impossible. */
@@ -73,46 +97,60 @@ class RelayedEventSource extends EventSource {
 export class SharedEventSource extends EventSourceBase {
   readonly #options: EventSourceOptions;
   readonly #channel: BroadcastChannel | null = null;
-  readonly #lockAbort = new AbortController();
+  readonly #locks: LockManagerLike | null = null;
+  readonly #name: string = '';
+  readonly #leaderTimeoutMs: number;
   readonly #recent = new RecentIds();
+  /** Aborts this member's queued lock request (not a held or stolen one). */
+  #lockAbort: AbortController | null = null;
   #releaseLock: (() => void) | null = null;
+  /** The lock request this member leads under; its rejection while current means a deposition. */
+  #heldRequest: object | null = null;
   #source: RelayedEventSource | null = null;
   #leader = false;
   #closed = false;
+  /** The highest leader term seen; this member's own while it leads. */
+  #term = 0;
+  /** When a message from the current leader last arrived (`Date.now()`). */
+  #heardFromLeader = Date.now();
+  /** When this member pinged a silent leader; 0 when no ping awaits an answer. */
+  #pingedAt = 0;
+  #watchTimer: ReturnType<typeof setInterval> | undefined;
   /** The last event ID this member delivered (or learned from the leader on joining). */
   #lastEventId = '';
   /** The last event ID the leader's own connection saw, to tell events that set an ID. */
   #sourceLastEventId = '';
 
-  constructor(url: string | URL, options: SharedEventSourceOptions = {}) {
+  constructor(url: string | URL, init?: SharedEventSourceOptions | null) {
     const resolved = resolveEventSourceUrl(url);
+    const options = toOptionsDictionary(init);
     const withCredentials = Boolean(options.withCredentials);
     super(resolved, withCredentials);
     checkOptions(options);
-    const { group, ...sourceOptions } = options;
+    const { group, leaderTimeoutMs, ...sourceOptions } = options;
+    if (
+      leaderTimeoutMs !== undefined &&
+      !(typeof leaderTimeoutMs === 'number' && Number.isFinite(leaderTimeoutMs) && leaderTimeoutMs > 0)
+    ) {
+      throw new InvalidEventSourceOptionError(
+        'leaderTimeoutMs',
+        `SharedEventSource option leaderTimeoutMs must be a positive number of milliseconds (got ${String(leaderTimeoutMs)})`,
+      );
+    }
+    this.#leaderTimeoutMs = leaderTimeoutMs ?? DEFAULT_LEADER_TIMEOUT_MS;
     this.#options = sourceOptions;
     const locks = sharingApis();
     if (locks === null) {
       this.#lead();
       return;
     }
-    const name = group ?? groupName(resolved, withCredentials);
-    this.#channel = new BroadcastChannel(name);
+    this.#locks = locks;
+    this.#name = group ?? groupName(resolved, withCredentials);
+    this.#channel = new BroadcastChannel(this.#name);
     this.#channel.onmessage = (event: MessageEvent<RelayMessage>) => this.#onRelay(event.data);
-    this.#post({ kind: 'hello' });
-    // The lock is held for as long as the callback's promise is pending: until close(), or until the
-    // browser discards the tab, which releases its locks and lets the next member in.
-    locks
-      .request(name, { signal: this.#lockAbort.signal }, () => {
-        if (this.#closed) return Promise.resolve();
-        return new Promise<void>((release) => {
-          this.#releaseLock = release;
-          this.#lead();
-        });
-      })
-      .catch(() => {
-        // Aborted by close() before the lock was granted: nothing to do.
-      });
+    this.#post({ kind: 'hello', term: 0 });
+    this.#requestLock(false);
+    this.#watchTimer = setInterval(() => this.#watchLeader(), this.#leaderTimeoutMs / 4);
   }
 
   /** Whether this member holds the group's connection. */
@@ -129,9 +167,10 @@ export class SharedEventSource extends EventSourceBase {
     if (this.#closed) return;
     this.#closed = true;
     this.#leader = false;
+    clearInterval(this.#watchTimer);
     this.#source?.close();
     this.#source = null;
-    this.#lockAbort.abort();
+    this.#lockAbort?.abort();
     this.#releaseLock?.();
     this.#releaseLock = null;
     this.#channel?.close();
@@ -142,11 +181,80 @@ export class SharedEventSource extends EventSourceBase {
     this.#channel?.postMessage(message);
   }
 
+  /**
+   * Asks for the group's lock: queued behind the holder, or taken from it (`steal`) when it hangs.
+   * The lock is held for as long as the callback's promise is pending: until close() or a
+   * deposition, or until the browser discards the tab, which releases its locks.
+   */
+  #requestLock(steal: boolean): void {
+    const locks = this.#locks!;
+    // A stealing request cannot carry a signal; it is granted at once anyway.
+    const abort = steal ? null : new AbortController();
+    this.#lockAbort = abort;
+    const request = {};
+    locks
+      .request(this.#name, abort === null ? { steal: true } : { signal: abort.signal }, () => {
+        if (this.#closed) return Promise.resolve();
+        return new Promise<void>((release) => {
+          this.#heldRequest = request;
+          this.#releaseLock = release;
+          this.#lead();
+        });
+      })
+      .catch(() => {
+        // Aborted while queued (close(), or a takeover replacing the request): nothing to do.
+        // Rejected while held: another member stole the lock because this one seemed hung.
+        if (this.#heldRequest === request && this.#leader && !this.#closed) this.#depose();
+      });
+  }
+
+  /** Follower side of the leader watch: ping a silent leader, take over when it does not answer. */
+  #watchLeader(): void {
+    if (this.#closed || this.#leader) return;
+    const now = Date.now();
+    const half = this.#leaderTimeoutMs / 2;
+    if (this.#pingedAt === 0) {
+      if (now - this.#heardFromLeader >= half) {
+        this.#pingedAt = now;
+        this.#post({ kind: 'ping', term: this.#term });
+      }
+      return;
+    }
+    // Up to a quarter more at random, so that members who pinged together do not all steal.
+    if (now - this.#pingedAt >= half * (1 + Math.random() / 2)) this.#takeOver();
+  }
+
+  #takeOver(): void {
+    this.#pingedAt = 0;
+    this.#heardFromLeader = Date.now();
+    this.#lockAbort?.abort();
+    this.#requestLock(true);
+  }
+
+  /** The lock was stolen while this member led (it hung): stop the connection, follow the new leader. */
+  #depose(): void {
+    this.#leader = false;
+    this.#heldRequest = null;
+    // Settles the lock callback; the lock itself went to the member that stole it.
+    this.#releaseLock?.();
+    this.#releaseLock = null;
+    this.#source?.close();
+    this.#source = null;
+    this.#heardFromLeader = Date.now();
+    this.#pingedAt = 0;
+    if (this.readyState === 1) this.setReadyState(0);
+    // The new leader says whether it is open; this member queues to lead again later.
+    this.#post({ kind: 'hello', term: this.#term });
+    this.#requestLock(false);
+  }
+
   #lead(): void {
     if (this.#closed) return;
     this.#leader = true;
+    this.#term++;
+    const term = this.#term;
     if (this.readyState !== 0) this.setReadyState(0);
-    this.#post({ kind: 'connecting' });
+    this.#post({ kind: 'connecting', term });
     const resumeFrom = this.#lastEventId;
     const userHeaders = this.#options.headers;
     let fromServer = false;
@@ -169,6 +277,7 @@ export class SharedEventSource extends EventSourceBase {
         if (!this.#accept(id, event.lastEventId)) return;
         this.#post({
           kind: 'event',
+          term,
           type: event.type,
           data: event.data as string,
           lastEventId: event.lastEventId,
@@ -181,7 +290,7 @@ export class SharedEventSource extends EventSourceBase {
     this.#source = source;
     this.#sourceLastEventId = '';
     source.addEventListener('open', () => {
-      this.#post({ kind: 'open' });
+      this.#post({ kind: 'open', term });
       this.#open();
     });
     source.addEventListener('error', (event) => {
@@ -196,7 +305,7 @@ export class SharedEventSource extends EventSourceBase {
               retryDelayMs: event.retryDelayMs,
             }
           : {};
-      this.#post({ kind: 'error', readyState, ...detail });
+      this.#post({ kind: 'error', term, readyState, ...detail });
       this.#fail(readyState, detail);
     });
   }
@@ -233,9 +342,24 @@ export class SharedEventSource extends EventSourceBase {
 
   #onRelay(message: RelayMessage): void {
     if (this.#closed) return;
+    if (message.kind === 'hello' || message.kind === 'ping') {
+      // From a member: learn the highest term it knows, so that a takeover goes above it.
+      if (!this.#leader) this.#term = Math.max(this.#term, message.term);
+    } else {
+      // From a leader: an older term is a deposed leader that has not noticed yet; ignore it.
+      if (message.term < this.#term) return;
+      if (message.term > this.#term) {
+        this.#term = message.term;
+        // Another member leads with a newer term: this one was deposed while it hung.
+        if (this.#leader) this.#depose();
+      }
+      if (this.#leader) return;
+      this.#heardFromLeader = Date.now();
+      this.#pingedAt = 0;
+    }
     switch (message.kind) {
       case 'event': {
-        if (this.#leader || !this.#accept(message.id, message.lastEventId)) return;
+        if (!this.#accept(message.id, message.lastEventId)) return;
         // Relayed events flow only while the leader is connected: a member still CONNECTING opens.
         this.#open();
         this.dispatchMessage(
@@ -249,26 +373,34 @@ export class SharedEventSource extends EventSourceBase {
       }
       case 'hello':
         if (this.#leader) {
-          this.#post({ kind: 'state', readyState: this.readyState, lastEventId: this.#lastEventId });
+          this.#post({
+            kind: 'state',
+            term: this.#term,
+            readyState: this.readyState,
+            lastEventId: this.#lastEventId,
+          });
         }
         return;
+      case 'ping':
+        if (this.#leader) this.#post({ kind: 'beat', term: this.#term });
+        return;
+      case 'beat':
+        return;
       case 'state':
-        if (this.#leader) return;
         if (this.#lastEventId === '') this.#lastEventId = message.lastEventId;
         if (message.readyState === 1) this.#open();
         return;
       case 'connecting':
-        if (!this.#leader && this.readyState === 1) this.setReadyState(0);
+        if (this.readyState === 1) this.setReadyState(0);
         return;
       case 'open':
-        if (!this.#leader) this.#open();
+        this.#open();
         return;
-      case 'error':
-        if (!this.#leader) {
-          const { readyState, kind: _, ...detail } = message;
-          this.#fail(readyState, detail);
-        }
+      case 'error': {
+        const { readyState, kind: _, term: __, ...detail } = message;
+        this.#fail(readyState, detail);
         return;
+      }
     }
   }
 }

@@ -15,6 +15,7 @@ export {
   TOKEN_QUERY_PARAMETER,
   type TokenSource,
 } from './extract-token.js';
+export { checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './key-source.js';
 export {
   createVerifier,
   DEFAULT_CLOCK_TOLERANCE_SEC,

@@ -25,6 +25,12 @@ export interface KeySource {
 }
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
+/**
+ * The shortest HMAC secret each algorithm takes, in bytes: the size of its hash (RFC 7518 section
+ * 3.2, "a key of the same size as the hash output or larger MUST be used"). A shorter secret can be
+ * guessed offline from any one token it signed.
+ */
+export const HMAC_MIN_KEY_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
 const RSA_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 /** Every asymmetric JWS algorithm jose verifies; `Ed25519` is RFC 9864's name for EdDSA on Ed25519. */
 export const ASYMMETRIC_ALGORITHMS = [...RSA_ALGORITHMS, 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
@@ -40,25 +46,76 @@ const EC_ALGORITHM_BY_CURVE: Record<string, string> = {
  * needs exactly that pairing, so it is refused at configuration).
  */
 export function staticKeySource(config: VerifierKey): KeySource {
+  const checked = checkStaticKey(config);
+  if (checked.secret !== undefined) {
+    return { key: cryptoKeys(checked.secret, 'raw'), algorithms: checked.algorithms, remote: false };
+  }
+  const der = checked.publicKey!.export({ type: 'spki', format: 'der' });
+  return { key: cryptoKeys(der, 'spki'), algorithms: checked.algorithms, remote: false };
+}
+
+/** True when `key` is PEM text (a key or certificate), false for an HMAC secret. */
+export function isPemKey(key: string): boolean {
+  return key.trimStart().startsWith('-----BEGIN');
+}
+
+/**
+ * The one check of a configured key and algorithm, for the hub and the command line alike: a PEM
+ * that reads, an algorithm that fits the key (HS* only with a secret, RS* and PS* with RSA, ES* by
+ * curve...), and a secret at least as long as its algorithm's hash. Throws `AuthConfigError`
+ * naming the rule, the value and the fix; returns the algorithms the key may verify.
+ */
+export function checkJwtKey(config: VerifierKey): string[] {
+  return checkStaticKey(config).algorithms;
+}
+
+interface CheckedKey {
+  algorithms: string[];
+  secret?: Uint8Array;
+  publicKey?: KeyObject;
+}
+
+function checkStaticKey(config: VerifierKey): CheckedKey {
   if (typeof config.key !== 'string' || config.key === '') {
     throw new AuthConfigError('key.key must be a non-empty string: an HMAC secret or a PEM key/certificate');
   }
-  if (!config.key.trimStart().startsWith('-----BEGIN')) {
-    const algorithms = narrow(HMAC_ALGORITHMS, config.algorithm, 'an HMAC secret');
-    return { key: cryptoKeys(new TextEncoder().encode(config.key), 'raw'), algorithms, remote: false };
+  if (!isPemKey(config.key)) {
+    const secret = new TextEncoder().encode(config.key);
+    const algorithms = hmacAlgorithmsFor(secret.byteLength, config.algorithm);
+    return { algorithms, secret };
   }
-  let key: KeyObject;
+  let publicKey: KeyObject;
   try {
-    key = createPublicKey(config.key);
+    publicKey = createPublicKey(config.key);
   } catch (cause) {
     throw new AuthConfigError(
       `key.key looks like PEM but is not a readable public key, private key or certificate (${(cause as Error).message})`,
       { cause },
     );
   }
-  const algorithms = narrow(algorithmsForKey(key), config.algorithm, `this ${key.asymmetricKeyType} key`);
-  const der = key.export({ type: 'spki', format: 'der' });
-  return { key: cryptoKeys(der, 'spki'), algorithms, remote: false };
+  const algorithms = narrow(
+    algorithmsForKey(publicKey),
+    config.algorithm,
+    `this ${publicKey.asymmetricKeyType} key`,
+  );
+  return { algorithms, publicKey };
+}
+
+/**
+ * The HMAC algorithms a secret of `bytes` may verify: the one asked for if the secret is long
+ * enough for it, else (no algorithm given) those it is long enough for, HS256 at the least.
+ */
+function hmacAlgorithmsFor(bytes: number, algorithm: string | undefined): string[] {
+  const allowed = narrow(HMAC_ALGORITHMS, algorithm, 'an HMAC secret (a PEM key would fit it)');
+  const long = allowed.filter((alg) => bytes >= HMAC_MIN_KEY_BYTES[alg]!);
+  if (long.length > 0) return long;
+  const alg = allowed[0]!;
+  const min = HMAC_MIN_KEY_BYTES[alg]!;
+  throw new AuthConfigError(
+    `an HMAC secret for ${alg} must be at least ${min} bytes, the size of its hash (RFC 7518 section 3.2); ` +
+      `this one has ${bytes}: use a random secret of ${min} bytes or more, such as the output of ` +
+      `\`openssl rand -base64 ${min}\``,
+  );
 }
 
 /** A JWK Set URL as a key source (jose's remote set: fetched on demand, cached, cooled down). */

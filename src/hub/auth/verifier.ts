@@ -61,6 +61,19 @@ export const DEFAULT_MAX_TOKEN_BYTES = 8192;
  */
 export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
+/**
+ * How long a token verified with a key from a JWK Set is remembered (jose's default cache age of a
+ * fetched set): a key the issuer removes from its set stops being honoured through the cache too,
+ * as soon as the set itself would be fetched again.
+ */
+export const REMOTE_VERIFIED_TOKEN_TTL_MS = 600_000;
+
+/** A remembered verification: the claims, and until when (ms) the key that verified it is trusted. */
+interface Verified {
+  claims: Claims;
+  keyTrustedUntil: number;
+}
+
 /** Default leeway for `exp` and `nbf`, in seconds. */
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
 
@@ -110,8 +123,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   if (!Number.isInteger(cacheSize) || cacheSize < 0) {
     throw new AuthConfigError(`cacheSize must be a non-negative integer (got ${cacheSize})`);
   }
-  // A signature verified once stays verified; only the validity window depends on the time.
-  const verified = cacheSize >= 2 ? new LruCache<string, Claims>(cacheSize) : undefined;
+  // A signature verified once stays verified; only the validity window depends on the time, so it is
+  // checked again on every use. Each verifier has its own cache: one key (or key set), one cache, so
+  // a token verified with the subscriber key never passes for a publisher. Only successes are kept.
+  const verified = cacheSize >= 2 ? new LruCache<string, Verified>(cacheSize) : undefined;
 
   return {
     async verify(token: string): Promise<Claims> {
@@ -122,7 +137,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         );
       }
       const known = verified?.get(token);
-      if (known !== undefined && withinValidity(known.raw, clockTolerance)) return known;
+      if (known !== undefined && Date.now() < known.keyTrustedUntil) {
+        if (withinValidity(known.claims.raw, clockTolerance)) return known.claims;
+        // Expired (or, after a clock step back, not yet valid): refused below by jose, as a fresh
+        // token would be, with its reason.
+      }
       if (!COMPACT_JWS.test(token)) {
         throw AuthError.invalidToken('the access token is not a compact JWS (three base64url parts)');
       }
@@ -158,10 +177,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
         verifyOptions.issuer = issuer;
         verifyOptions.requiredClaims = ['exp', 'iss', 'aud'];
       }
-      const payload = await verifyWithAny(token, candidates, verifyOptions);
+      const { payload, remote } = await verifyWithAny(token, candidates, verifyOptions);
       if (!is10) checkOptionalClaims(payload, audience, issuer);
       const claims = is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
-      verified?.set(token, claims);
+      verified?.set(token, {
+        claims,
+        keyTrustedUntil: remote ? Date.now() + REMOTE_VERIFIED_TOKEN_TTL_MS : Number.POSITIVE_INFINITY,
+      });
       return claims;
     },
   };
@@ -191,10 +213,10 @@ async function verifyWithAny(
   token: string,
   sources: KeySource[],
   options: JWTVerifyOptions,
-): Promise<JWTPayload> {
+): Promise<{ payload: JWTPayload; remote: boolean }> {
   for (let i = 0; ; i++) {
     try {
-      return await verifySignature(token, sources[i]!, options);
+      return { payload: await verifySignature(token, sources[i]!, options), remote: sources[i]!.remote };
     } catch (err) {
       const cause = (err as AuthError).cause as { code?: string } | undefined;
       const signatureMismatch = cause?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';

@@ -12,6 +12,8 @@ import {
   type Batch,
   type IpcPort,
   isHeraldMessage,
+  type MetricJson,
+  type MetricsRequest,
   type Note,
   type Outbox,
   type Request,
@@ -21,13 +23,43 @@ import {
 // A distributive Omit, so that each request kind keeps its own fields.
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
 
+/** How long a worker waits for the primary's answer to a request, by default. */
+export const DEFAULT_PRIMARY_TIMEOUT_MS = 10_000;
+/**
+ * Requests that may wait for the primary at once; past it new ones fail at once (503) rather than
+ * pile up while the primary does not keep up.
+ */
+export const MAX_PENDING_REQUESTS = 10_000;
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  /** `Date.now()` past which the request fails. */
+  deadline: number;
+  kind: Request['herald'];
+}
+
 /** The worker's end of the channel to the primary: requests, replies and relayed updates. */
 export class PrimaryConnection {
   readonly #port: IpcPort;
-  readonly #pending = new Map<
-    number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void }
-  >();
+  /** In `seq` order, hence in deadline order: the sweep stops at the first one still in time. */
+  readonly #pending = new Map<number, Waiter>();
+  #timeoutMs = DEFAULT_PRIMARY_TIMEOUT_MS;
+  /** One timer for every waiting request, running only while some wait (not one per request). */
+  #sweeper: NodeJS.Timeout | null = null;
+  readonly #sweep = () => {
+    const now = Date.now();
+    for (const [seq, waiter] of this.#pending) {
+      if (waiter.deadline > now) break;
+      this.#pending.delete(seq);
+      waiter.reject(
+        new StoreUnavailableError(
+          `the cluster primary did not answer "${waiter.kind}" within ${this.#timeoutMs} ms; it is stalled or overloaded`,
+        ),
+      );
+    }
+    if (this.#pending.size === 0) this.#stopSweeper();
+  };
   readonly #listeners: ListenerSet;
   readonly #stop: () => void;
   #seq = 0;
@@ -45,8 +77,21 @@ export class PrimaryConnection {
     this.#port = port;
     this.#listeners = new ListenerSet(onListenerError);
     this.#stop = port.onMessage((message) => {
-      if (isHeraldMessage(message) && message.herald === 'batch') this.#receive(message as Batch);
+      if (!isHeraldMessage(message)) return;
+      if (message.herald === 'batch') this.#receive(message as Batch);
+      else if (message.herald === 'metrics-request') this.#report((message as MetricsRequest).id);
     });
+  }
+
+  /** What this worker reports when the primary gathers the group's metrics; none by default. */
+  metricsSource: (() => Promise<MetricJson[]>) | undefined;
+
+  #report(id: number): void {
+    const source = this.metricsSource;
+    (source === undefined ? Promise.resolve([]) : source()).then(
+      (metrics) => this.notify({ herald: 'metrics-report', id, metrics }),
+      () => this.notify({ herald: 'metrics-report', id, metrics: [] }),
+    );
   }
 
   /** Requests still waiting for their reply. */
@@ -54,13 +99,41 @@ export class PrimaryConnection {
     return this.#pending.size;
   }
 
+  /** Sets how long a request waits for its answer (ms; 0 waits forever), for requests made afterwards. */
+  set timeoutMs(ms: number) {
+    this.#timeoutMs = ms;
+  }
+
   request(body: RequestBody): Promise<unknown> {
     if (this.#lost !== undefined) return Promise.reject(this.#lost);
+    if (this.#pending.size >= MAX_PENDING_REQUESTS) {
+      return Promise.reject(
+        new StoreUnavailableError(
+          `${this.#pending.size} requests already wait for the cluster primary (the bound is ${MAX_PENDING_REQUESTS}); it is not keeping up`,
+        ),
+      );
+    }
     const seq = ++this.#seq;
     return new Promise((resolve, reject) => {
-      this.#pending.set(seq, { resolve, reject });
+      const timeout = this.#timeoutMs;
+      this.#pending.set(seq, {
+        resolve,
+        reject,
+        deadline: timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY,
+        kind: body.herald,
+      });
       this.#queue({ ...body, seq } as Request);
+      if (this.#sweeper === null && timeout > 0) {
+        // A quarter of the timeout: a request fails between 1 and 1.25 times it.
+        this.#sweeper = setInterval(this.#sweep, Math.max(1, this.#timeoutMs >> 2));
+        this.#sweeper.unref();
+      }
     });
+  }
+
+  #stopSweeper(): void {
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
+    this.#sweeper = null;
   }
 
   notify(note: Note): void {
@@ -83,9 +156,11 @@ export class PrimaryConnection {
     );
     for (const { reject } of this.#pending.values()) reject(this.#lost);
     this.#pending.clear();
+    this.#stopSweeper();
   }
 
   close(): void {
+    this.#stopSweeper();
     this.#stop();
     this.#listeners.clear();
   }
@@ -99,6 +174,7 @@ export class PrimaryConnection {
       if (reply.error === undefined) waiter.resolve(reply.value);
       else waiter.reject(fromWire(reply.error));
     }
+    if (this.#pending.size === 0) this.#stopSweeper();
   }
 }
 

@@ -3,12 +3,17 @@
  * so that other IPC traffic on the same channel is ignored. Node's IPC channel serializes each
  * message as JSON and keeps order per worker; the relay relies on that order.
  */
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
 
 /** One end of an IPC channel: `process` in a worker, a `cluster.Worker` in the primary. */
 export interface IpcPort {
-  send(message: unknown): void;
+  /**
+   * Sends a message. `onWritten`, when given, is called once the message left this process (or
+   * could not be sent): until then it sits in the channel's queue, in this process's memory.
+   */
+  send(message: unknown, onWritten?: () => void): void;
   /** Listens to messages; returns the function that stops listening. */
   onMessage(listener: (message: unknown) => void): () => void;
 }
@@ -18,12 +23,25 @@ export type Request =
   | { herald: 'append'; seq: number; update: Update }
   | { herald: 'after'; seq: number; lastEventId: string; limit: number }
   | { herald: 'lastId'; seq: number }
-  | { herald: 'presence-list'; seq: number };
+  | { herald: 'presence-list'; seq: number }
+  /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
+  | { herald: 'metrics'; seq: number };
 
 /** Fire-and-forget notes from a worker. */
 export type Note =
   | { herald: 'presence-join'; record: SubscriberRecord }
-  | { herald: 'presence-leave'; id: string };
+  | { herald: 'presence-leave'; id: string }
+  /** A worker's answer to a `MetricsRequest`: its registries, as `getMetricsAsJSON()` gives them. */
+  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] };
+
+/** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
+export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
+
+/** Sent by the primary to every worker to gather the group's metrics; answered by `metrics-report`. */
+export interface MetricsRequest {
+  herald: 'metrics-request';
+  id: number;
+}
 
 /**
  * What a worker sends, at most once per event-loop turn: its requests and notes of that turn, in
@@ -76,6 +94,8 @@ export interface WorkerSetup<T> {
   config: T;
   /** The worker's slot, 0 to N-1; a replacement worker takes the slot of the one it replaces. */
   slot: number;
+  /** How long the worker waits for the primary to answer a request before failing it, in ms. */
+  requestTimeoutMs?: number;
 }
 
 export function isHeraldMessage(message: unknown): message is { herald: string } {

@@ -24,6 +24,13 @@ export interface ClusterOptions<T> {
   /** Sent to each worker as it starts (`connectToPrimary().setup`). Must survive JSON. */
   setup: T;
   logger: ClusterLogger;
+  /**
+   * Estimated bytes the primary may hold for one worker that does not read its channel; past it
+   * the worker is killed and replaced. Default 64 MiB (`DEFAULT_MAX_WORKER_BACKLOG_BYTES`).
+   */
+  maxWorkerBacklogBytes?: number;
+  /** How long a worker waits for the primary to answer before failing the call (503), in ms. */
+  requestTimeoutMs?: number;
   /** Called once, when every worker of the first generation listens. */
   onListening?: (address: { address: string; port: number }) => void;
 }
@@ -51,7 +58,22 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   // hands most connections to one worker (the kernel's accept balancing is uneven under bursts).
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const { logger, store } = options;
-  const relay = createStoreRelay(store);
+  const relay = createStoreRelay(store, {
+    maxWorkerBacklogBytes: options.maxWorkerBacklogBytes,
+    onStalled(id, backlog) {
+      const worker = cluster.workers?.[id];
+      logger.error(
+        {
+          pid: worker?.process.pid,
+          slot: slots.get(Number(id)),
+          backlogBytes: backlog.bytes,
+          messages: backlog.messages,
+        },
+        'worker stopped reading the relay (backlog over its bound); killing it, a replacement starts and its subscribers resume from history',
+      );
+      worker?.process.kill('SIGKILL');
+    },
+  });
   const started = new Map<number, number>();
   /** Set once shutting down: the retry hint to give workers, including any still starting. */
   let stopping: Shutdown | undefined;
@@ -59,8 +81,9 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   let reportedListening = false;
 
   const port = (worker: Worker): IpcPort => ({
-    send(message) {
-      if (worker.isConnected()) worker.send(message as object);
+    send(message, onWritten) {
+      if (worker.isConnected()) worker.send(message as object, onWritten);
+      else onWritten?.();
     },
     onMessage(listener) {
       worker.on('message', listener);
@@ -80,8 +103,13 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     const onHello = (message: unknown) => {
       if (!isHeraldMessage(message) || message.herald !== 'hello') return;
       worker.off('message', onHello);
-      relay.attach(worker.id, port(worker));
-      worker.send({ herald: 'setup', config: options.setup, slot } satisfies WorkerSetup<T>);
+      relay.attach(worker.id, port(worker), String(slot));
+      worker.send({
+        herald: 'setup',
+        config: options.setup,
+        slot,
+        requestTimeoutMs: options.requestTimeoutMs,
+      } satisfies WorkerSetup<T>);
       // A worker still starting when the shutdown began missed that order: repeat it.
       if (stopping !== undefined) worker.send(stopping);
     };

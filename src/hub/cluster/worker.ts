@@ -3,10 +3,17 @@
  * through the primary, and the primary's order to shut down.
  */
 import cluster from 'node:cluster';
+import { Registry } from 'prom-client';
 import type { Store } from '../stores/store.js';
 import type { Presence } from '../subscribers/presence.js';
 import { createIpcPresence, createIpcStore, PrimaryConnection } from './ipc-store.js';
-import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from './messages.js';
+import {
+  type IpcPort,
+  isHeraldMessage,
+  type MetricJson,
+  type Shutdown,
+  type WorkerSetup,
+} from './messages.js';
 
 export interface WorkerLink<T> {
   /** What the primary sent this worker to run with. */
@@ -20,6 +27,13 @@ export interface WorkerLink<T> {
    * the primary is gone (the worker would be orphaned otherwise).
    */
   onShutdown(drain: (retryMs: number | undefined, reason: string) => void): void;
+  /** Sets what this worker reports when the group's metrics are gathered (its hub's `collect`). */
+  reportMetrics(source: () => Promise<MetricJson[]>): void;
+  /**
+   * The whole group's metrics, Prometheus text: every worker's series labelled `worker="<slot>"`,
+   * the primary's `worker="primary"`. What a worker serves on `/metrics`.
+   */
+  metrics(): Promise<{ contentType: string; body: string }>;
   /** Closes the link; the process can then exit by itself. */
   close(): void;
 }
@@ -59,11 +73,20 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
       if (!isHeraldMessage(message)) return;
       if (message.herald === 'shutdown') order((message as Shutdown).retryMs, 'the primary is shutting down');
       if (message.herald === 'setup') {
+        const timeoutMs = (message as WorkerSetup<T>).requestTimeoutMs;
+        if (timeoutMs !== undefined) connection.timeoutMs = timeoutMs;
         resolve({
           setup: (message as WorkerSetup<T>).config,
           slot: (message as WorkerSetup<T>).slot,
           store: createIpcStore(connection),
           presence: createIpcPresence(connection),
+          reportMetrics(source) {
+            connection.metricsSource = source;
+          },
+          async metrics() {
+            const body = (await connection.request({ herald: 'metrics' })) as string;
+            return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body };
+          },
           onShutdown(fn) {
             drain = fn;
             if (ordered !== undefined) fn(...ordered);

@@ -1,6 +1,7 @@
 /**
- * The demo served by `herald serve --demo`: pages from `web/` (a live clock, a stock ticker, a
- * notifications feed, a build log, and why SSE), the client bundle they import, and the publishers behind them.
+ * The demo served by `herald serve --demo`: pages from `web/` (a live front page, a clock, a stock
+ * ticker, a notifications feed, a build log, and why SSE), the client bundle they import, and the
+ * publishers behind them.
  *
  * @example
  * const demo = await mountDemo(hub, { publisherKey: secret });
@@ -13,6 +14,7 @@ import { HUB_PATH } from '../options.js';
 import { type BuildLogPace, type BuildLogState, DEFAULT_BUILD_LOG_PACE, startBuildLog } from './build-log.js';
 import { startClock } from './clock.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
+import { startStats } from './stats.js';
 import { startTicker, Ticker } from './ticker.js';
 import { DEMO_TOPICS } from './topics.js';
 
@@ -27,7 +29,7 @@ export interface DemoOptions {
   /** HMAC algorithm of that key. Default: `HS256`. */
   algorithm?: string;
   /**
-   * Whether this process runs the clock and ticker publishers. With `--workers`, exactly one
+   * Whether this process runs the clock, ticker and stats publishers. With `--workers`, exactly one
    * worker should, or every event would be published once per worker. Default: true.
    */
   publishers?: boolean;
@@ -70,7 +72,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   const build: BuildLogState = { topic: null, build: 0 };
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
-    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError));
+    stops.push(startClock(hub, onError), startTicker(hub, ticker, onError), startStats(hub, onError));
     stops.push(startBuildLog(hub, build, { ...DEFAULT_BUILD_LOG_PACE, ...options.buildLog }, onError));
   }
 

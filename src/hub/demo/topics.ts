@@ -4,4 +4,6 @@ export const DEMO_TOPICS = {
   ticker: 'https://example.com/demo/ticker',
   notifications: 'https://example.com/demo/notifications',
   builds: 'https://example.com/demo/builds',
+  /** The hub's own figures (connections, updates per second), once a second: the front page shows them. */
+  stats: 'https://example.com/demo/stats',
 } as const;

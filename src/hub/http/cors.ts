@@ -45,6 +45,23 @@ export class Cors {
     return true;
   }
 
+  /**
+   * Who may open a WebSocket on the hub from this request's `Origin` (browsers send it on every
+   * upgrade, and the hub's cookie with it: without this check any site could subscribe with a
+   * visitor's cookie). `credentials`: no Origin (not a browser), the hub's own origin, or a listed
+   * one. `anonymous`: any origin under `*`, but, as CORS never lets `*` carry credentials, the
+   * cookie is not read. `refused`: any other origin.
+   */
+  upgradeAccess(req: IncomingMessage): 'credentials' | 'anonymous' | 'refused' {
+    const origin = req.headers.origin;
+    if (origin === undefined || this.#origins.has(origin)) return 'credentials';
+    const host = req.headers.host;
+    if (host !== undefined && URL.canParse(origin) && new URL(origin).host === host.toLowerCase()) {
+      return 'credentials';
+    }
+    return this.#any ? 'anonymous' : 'refused';
+  }
+
   /** Answers a preflight (`OPTIONS` with `Access-Control-Request-Method`). */
   preflight(req: IncomingMessage, res: ServerResponse): void {
     if (this.apply(req, res)) {

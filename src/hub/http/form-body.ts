@@ -14,6 +14,9 @@ function tooLarge(maxBytes: number, size: number | string): HubHttpError {
   );
 }
 
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** True when the Content-Type is form-urlencoded (parameters such as charset allowed). */
 export function isFormContentType(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
@@ -49,7 +52,8 @@ export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<UR
       cleanup();
       let text: string;
       try {
-        text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks, size));
+        // A publish body usually arrives in one chunk: decode it as is.
+        text = UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
       } catch (cause) {
         reject(
           new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8', undefined, {

@@ -32,8 +32,23 @@ const EARLIEST = 'earliest';
 const BASE = 'https://hub.invalid';
 const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
 
+/** The longest segment of the hub's path, which any topic resolving into it must spell out. */
+const HUB_PATH_MARKER = longestSegment(HUB_PATH);
+
+function longestSegment(path: string): string {
+  return path.split('/').reduce((a, b) => (b.length > a.length ? b : a), '');
+}
+
+/**
+ * A topic cannot resolve into a path it does not spell out: the URL parser only removes (dot
+ * segments) or rewrites what `%`, tab, CR and LF stand for. Spares a URL parse per topic and publish.
+ */
+const MAY_SPELL_OTHERWISE = /[%\t\n\r]/;
+
 /** True when a topic resolves into the hub's reserved path (subscription events, the API). */
 export function addressesHubNamespace(topic: string, hubPath = HUB_PATH): boolean {
+  const marker = hubPath === HUB_PATH ? HUB_PATH_MARKER : longestSegment(hubPath);
+  if (!topic.includes(marker) && !MAY_SPELL_OTHERWISE.test(topic)) return false;
   let path: string;
   try {
     path = new URL(topic, BASE).pathname;

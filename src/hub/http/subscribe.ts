@@ -1,6 +1,7 @@
 /**
  * `GET /.well-known/mercure`: a subscriber's event stream (Mercure "Subscription" and
- * "Reconciliation", both drafts).
+ * "Reconciliation", both drafts), and the steps every transport shares (`admit`, then `serve`
+ * once the transport opened its stream: WebSocket and long polling differ only there).
  *
  * Order matters for "no gap, no duplicate": the subscriber joins the index first (live updates
  * wait in its pending list), history is read from the store, the response headers go out with the
@@ -8,7 +9,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SelectorSyntax } from '../subscribers/presence.js';
-import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
+import {
+  type AttachableStream,
+  NO_PRIVATE_ACCESS,
+  type SubscribedSelector,
+  Subscriber,
+} from '../subscribers/subscriber.js';
+import type { WireFormat } from '../subscribers/wire-format.js';
 import { compileSelector, SelectorError } from '../topics/index.js';
 import type { Update } from '../update.js';
 import type { HubContext, Req, Res } from './context.js';
@@ -97,17 +104,53 @@ function subscriberId(): string {
   return Buffer.from(`urn:uuid:${randomUUID()}`, 'latin1').toString('latin1');
 }
 
-export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
-  const { options, registry } = ctx;
+/**
+ * A subscription admitted: checked, authorized, registered (live updates wait in its pending list)
+ * and its first page of history read. What every transport does before opening its stream.
+ */
+export interface Admitted {
+  readonly subscriber: Subscriber;
+  /** The first page of history after the requested ID (empty when none was asked or it is unknown). */
+  history: Update[];
+  /**
+   * The resume cursor to tell the client: the ID preceding the first update it will get.
+   * `earliest` when an unknown ID was asked; for `ws` and `poll` the store's last ID (or `earliest`)
+   * when none was asked, so every client of those transports can resume.
+   */
+  readonly cursor: string | undefined;
+  /**
+   * False when the requested ID was unknown (never seen, or past retention): the subscription then
+   * starts from now. For `ws` and `poll` the cursor is then the store's last ID, not `earliest`.
+   */
+  readonly resumed: boolean;
+  /** Which draft's cursor header(s) the request speaks: draft-07 `Last-Event-ID`, 1.0 `Mercure-Last-Event-ID`. */
+  readonly draft07: boolean;
+  readonly v1: boolean;
+}
+
+/**
+ * Checks a subscribe request (selectors, token, limits), makes its subscriber in `format`, registers
+ * it and reads its first history page. Throws `HubHttpError` (or an auth error) to refuse it; nothing
+ * is left registered then.
+ */
+export async function admit(
+  ctx: HubContext,
+  req: Req,
+  url: URL,
+  format: WireFormat,
+  options: { ignoreCookie?: boolean } = {},
+): Promise<Admitted> {
+  const { options: hub, registry } = ctx;
   const query = url.searchParams;
-  const selectors = parseSelectors(query, options.maxSelectors);
-  const auth = await ctx.auth.subscriber(req.headers, url);
-  if (auth === undefined && !options.anonymous) throw missingToken('subscribing');
-  if (options.maxSubscribers > 0 && registry.size >= options.maxSubscribers) {
+  const selectors = parseSelectors(query, hub.maxSelectors);
+  const headers = options.ignoreCookie === true ? { ...req.headers, cookie: undefined } : req.headers;
+  const auth = await ctx.auth.subscriber(headers, url);
+  if (auth === undefined && !hub.anonymous) throw missingToken('subscribing');
+  if (hub.maxSubscribers > 0 && registry.size >= hub.maxSubscribers) {
     throw new HubHttpError(
       503,
       'HERALD_ERR_HUB_FULL',
-      `this hub process holds its maximum of ${options.maxSubscribers} subscribers; retry later`,
+      `this hub process holds its maximum of ${hub.maxSubscribers} subscribers; retry later`,
     );
   }
   const lastEventId = requestedLastEventId(req, query);
@@ -125,55 +168,89 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     claims?.payload,
     lastEventId,
   );
+  subscriber.format = format;
   if (claims?.expiresAt !== undefined) subscriber.expiresAt = claims.expiresAt;
-  if (options.maxConnectionMs > 0) {
+  if (hub.maxConnectionMs > 0) {
     // 80-100% of the bound, so streams opened together (a deploy, a network blip) spread out.
-    const lifetime = options.maxConnectionMs * (0.8 + 0.2 * Math.random());
+    const lifetime = hub.maxConnectionMs * (0.8 + 0.2 * Math.random());
     subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + lifetime);
   }
+  if (format === 'poll')
+    subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + hub.pollTimeoutMs);
 
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
   let history: Update[] = [];
   let cursor: string | undefined;
-  if (lastEventId !== undefined) {
-    try {
-      const page = await ctx.store.after(lastEventId, options.historyPageSize);
+  let resumed = true;
+  try {
+    if (lastEventId !== undefined) {
+      const page = await ctx.store.after(lastEventId, hub.historyPageSize);
       history = page.found ? page.updates : [];
+      resumed = page.found;
       // Mercure: the ID preceding the first event sent, `earliest` when there is none (history
       // asked from the start, or the requested ID unknown or discarded).
       cursor = page.found && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
-    } catch (error) {
-      registry.drop(subscriber);
-      throw error;
     }
-  }
-  if (subscriber.state === 'closed') return; // expired meanwhile
-
-  if (cursor !== undefined) {
-    const draft07 = query.has('lastEventID') || selectors.some((s) => s.syntax === 'topic');
-    const v1 = query.has('last_event_id') || selectors.some((s) => s.syntax !== 'topic');
-    if (draft07) res.setHeader('Last-Event-ID', cursor);
-    if (v1) res.setHeader('Mercure-Last-Event-ID', cursor);
-  }
-  let stream: ReturnType<typeof ctx.sse.stream>;
-  try {
-    stream = ctx.sse.stream(req, res, ctx.streamOptions);
+    if (format !== 'sse' && (lastEventId === undefined || !resumed)) {
+      // Read after joining: whatever the store holds up to this ID was delivered before the
+      // subscriber joined or reaches it from now on, so resuming from it loses nothing.
+      cursor = (await ctx.store.lastId()) ?? EARLIEST;
+    }
   } catch (error) {
     registry.drop(subscriber);
     throw error;
   }
+  return {
+    subscriber,
+    history,
+    cursor,
+    resumed,
+    draft07: query.has('lastEventID') || selectors.some((s) => s.syntax === 'topic'),
+    v1: query.has('last_event_id') || selectors.some((s) => s.syntax !== 'topic'),
+  };
+}
+
+/** Sets the cursor response header(s) of the request's draft(s), as the SSE response does. */
+export function setCursorHeaders(res: Res, admitted: Admitted): void {
+  const cursor = admitted.cursor;
+  if (cursor === undefined) return;
+  if (admitted.draft07) res.setHeader('Last-Event-ID', cursor);
+  if (admitted.v1) res.setHeader('Mercure-Last-Event-ID', cursor);
+}
+
+/**
+ * Runs an admitted subscription over its opened stream: binds it, announces it (presence and
+ * subscription events, unless `announce` is false), writes history, then goes live. `headOnly`
+ * (a HEAD request) ends the stream once announced.
+ */
+export async function serve(
+  ctx: HubContext,
+  admitted: Admitted,
+  stream: AttachableStream,
+  announce = true,
+  headOnly = false,
+): Promise<void> {
+  const { options, registry } = ctx;
+  const subscriber = admitted.subscriber;
+  let history = admitted.history;
   registry.attach(subscriber, stream);
-  releaseParsedHeaders(req);
   if (stream.closed) return;
-  subscriber.joined = true;
-  ctx.logger?.debug(
-    { subscriber: subscriber.id, selectors: selectors.map((s) => s.source), lastEventId },
-    'subscriber connected',
-  );
-  ctx.presence.join(subscriber.record());
-  ctx.announce(subscriber, true);
-  if (req.method === 'HEAD') {
+  if (announce) {
+    subscriber.joined = true;
+    ctx.logger?.debug(
+      {
+        subscriber: subscriber.id,
+        format: subscriber.format,
+        selectors: subscriber.selectors.map((s) => s.source),
+        lastEventId: subscriber.lastEventId,
+      },
+      'subscriber connected',
+    );
+    ctx.presence.join(subscriber.record());
+    ctx.announce(subscriber, true);
+  }
+  if (headOnly) {
     stream.close();
     return;
   }
@@ -196,4 +273,21 @@ export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: 
     ctx.logger?.warn({ err: error, subscriber: subscriber.id }, 'history replay failed; going live');
   }
   registry.goLive(subscriber, sent);
+}
+
+/** `GET /.well-known/mercure` as an event stream. */
+export async function handleSubscribe(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
+  const admitted = await admit(ctx, req, url, 'sse');
+  const { subscriber } = admitted;
+  if (subscriber.state === 'closed') return; // expired meanwhile
+  setCursorHeaders(res, admitted);
+  let stream: ReturnType<typeof ctx.sse.stream>;
+  try {
+    stream = ctx.sse.stream(req, res, ctx.streamOptions);
+  } catch (error) {
+    ctx.registry.drop(subscriber);
+    throw error;
+  }
+  releaseParsedHeaders(req);
+  await serve(ctx, admitted, stream, true, req.method === 'HEAD');
 }

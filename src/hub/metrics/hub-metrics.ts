@@ -6,7 +6,28 @@
  * observed once per update and node (the worst local subscriber: the last write of the fan-out),
  * not once per delivery, which would cost more than the write itself at large fan-outs.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
+import { WIRE_FORMATS, type WireFormat } from '../subscribers/wire-format.js';
+
+/** The counters of one transport (`transport` label on `/metrics`). */
+export interface TransportCounters {
+  /** Open subscribers (gauge). */
+  connections: number;
+  /** Updates written to its subscribers, history included. */
+  delivered: number;
+  /** Update bytes queued to its subscribers (no HTTP chunk framing, no heartbeats). */
+  bytes: number;
+  /** Subscribers closed as slow consumers. */
+  dropped: number;
+}
 
 /** What the hub counts. Numbers are totals since the hub started, except the two gauges. */
 export class HubMetrics {
@@ -24,6 +45,13 @@ export class HubMetrics {
   subscribeRejected = 0;
   /** Publishes refused (4xx) or failed (5xx). */
   publishRejected = 0;
+
+  /** The same figures split by transport. */
+  readonly transports: Record<WireFormat, TransportCounters> = {
+    sse: { connections: 0, delivered: 0, bytes: 0, dropped: 0 },
+    ws: { connections: 0, delivered: 0, bytes: 0, dropped: 0 },
+    poll: { connections: 0, delivered: 0, bytes: 0, dropped: 0 },
+  };
 
   readonly registry: Registry;
   readonly #latency: Histogram;
@@ -78,6 +106,60 @@ export class HubMetrics {
       'Publish requests refused or failed.',
       () => this.publishRejected,
     );
+    const perTransport = (
+      name: string,
+      help: string,
+      kind: 'gauge' | 'counter',
+      field: keyof TransportCounters,
+    ) => {
+      const transports = this.transports;
+      const options = {
+        name,
+        help,
+        labelNames: ['transport'],
+        registers: [this.registry],
+      };
+      if (kind === 'gauge') {
+        new Gauge({
+          ...options,
+          collect() {
+            for (const t of WIRE_FORMATS) this.set({ transport: t }, transports[t][field]);
+          },
+        });
+      } else {
+        new Counter({
+          ...options,
+          collect() {
+            this.reset();
+            for (const t of WIRE_FORMATS) this.inc({ transport: t }, transports[t][field]);
+          },
+        });
+      }
+    };
+    perTransport(
+      'herald_hub_transport_connections',
+      'Open subscribers, by transport.',
+      'gauge',
+      'connections',
+    );
+    perTransport(
+      'herald_hub_transport_deliveries_total',
+      'Updates written to subscribers, by transport.',
+      'counter',
+      'delivered',
+    );
+    perTransport(
+      'herald_hub_transport_bytes_total',
+      'Update bytes queued to subscribers (no chunk framing, no heartbeats), by transport.',
+      'counter',
+      'bytes',
+    );
+    perTransport(
+      'herald_hub_transport_dropped_total',
+      'Subscribers closed as slow consumers, by transport.',
+      'counter',
+      'dropped',
+    );
     this.#latency = new Histogram({
       name: 'herald_hub_publish_to_write_seconds',
       help: 'From the hub accepting an update to its write to the last matching local subscriber.',
@@ -98,6 +180,12 @@ export class HubMetrics {
     const registry = this.#withProcess ? Registry.merge([this.registry, processRegistry()]) : this.registry;
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
+
+  /** The same metrics as plain objects (`getMetricsAsJSON`), for a cluster primary to gather. */
+  async collect(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    const own = await this.registry.getMetricsAsJSON();
+    return this.#withProcess ? [...own, ...(await processRegistry().getMetricsAsJSON())] : own;
+  }
 }
 
 let processMetrics: Registry | undefined;
@@ -106,7 +194,7 @@ let processMetrics: Registry | undefined;
  * CPU, memory, event-loop lag and GC of this process, collected once per process however many hubs
  * it runs: each collection installs observers that cannot be removed.
  */
-function processRegistry(): Registry {
+export function processRegistry(): Registry {
   if (processMetrics === undefined) {
     processMetrics = new Registry();
     collectDefaultMetrics({ register: processMetrics, prefix: 'herald_' });

@@ -1,6 +1,7 @@
 // The public face of the hub's stores: open one from a spec, or create one directly.
 
 import { createMemoryResumableStore, type ResumableStore } from '../../server/index.js';
+import { StoreUnavailableError } from './errors.js';
 import { createMemoryStore } from './memory.js';
 import type { RedisStoreOptions } from './redis.js';
 import { checkRetention } from './retention.js';
@@ -33,6 +34,14 @@ export type { Retention, Store } from './store.js';
 export interface OpenStoreOptions extends SqliteStoreOptions, RedisStoreOptions {
   /** Base for a relative `sqlite:PATH` (default: the process's current directory). */
   cwd?: string;
+  /**
+   * Redis only: when Redis does not answer within `connectTimeoutMs`, return the store anyway and
+   * let it connect in the background (`onStatus` reports `up` when it does) instead of throwing.
+   * Until then appends and history reads fail with `StoreUnavailableError` (the hub answers 503).
+   * What a cluster node wants: a node that starts while Redis restarts serves as soon as Redis is
+   * back, without a restart of its own. Default: false.
+   */
+  startUnavailable?: boolean;
 }
 
 /**
@@ -44,7 +53,8 @@ export interface OpenStoreOptions extends SqliteStoreOptions, RedisStoreOptions 
  *   every hub node using the same Redis and key prefix, which also relays updates between them.
  *
  * Throws `StoreConfigError` for a spec or retention that cannot work, and `StoreUnavailableError` when
- * the SQLite file is locked or Redis does not answer within `connectTimeoutMs` (default 5 s).
+ * the SQLite file is locked or Redis does not answer within `connectTimeoutMs` (default 5 s), unless
+ * `startUnavailable` is set.
  *
  * @example
  * const store = await openStore(process.env.HERALD_STORE ?? 'memory', DEFAULT_RETENTION);
@@ -70,6 +80,7 @@ export async function openStore(
       try {
         await store.ready();
       } catch (error) {
+        if (options.startUnavailable && error instanceof StoreUnavailableError) return store;
         await store.close();
         throw error;
       }

@@ -75,6 +75,32 @@ const CLOCK_SLACK_MS = 60_000;
 type Entry = [entryId: string, fields: string[]];
 
 /**
+ * One append, atomic in Redis: refuse an ID that is still in the kept history (whichever node
+ * published it, whatever this node's reader has read), else XADD it and record it.
+ *
+ * The kept IDs are a sorted set `<prefix>:ids`, scored by the update's time and trimmed to the
+ * newest `maxCount` (and by age), i.e. the IDs the memory store would still know.
+ *
+ * KEYS: stream, ids. ARGV: id, time, body, stream MAXLEN, maxCount, age cutoff (an ID scored
+ * below it is expired and may be reused), age trim bound ('' for none).
+ * Returns the entry ID, or nil for a duplicate.
+ */
+const APPEND_SCRIPT = `
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if score and tonumber(score) >= tonumber(ARGV[6]) then return false end
+local entry = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '*', 'i', ARGV[1], 'm', ARGV[2], 'b', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[5]) + 1))
+if ARGV[7] ~= '' then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[7]) end
+return entry
+`;
+
+/** The writer connection with the append script defined on it (ioredis `defineCommand`). */
+type Writer = Redis & {
+  heraldAppend(...args: string[]): Promise<string | null>;
+};
+
+/**
  * Creates a store over one Redis stream shared by every hub node with the same Redis and prefix:
  * history for `Last-Event-ID`, and the relay that carries each update to every node.
  *
@@ -93,8 +119,9 @@ type Entry = [entryId: string, fields: string[]];
  * - When Redis is down or slow, `append` and reads reject with `StoreUnavailableError` at once or
  *   within `commandTimeoutMs`, never queueing (`enableOfflineQueue: false`), and an unanswered XADD
  *   is never resent (it may have been applied; resending could publish twice).
- * - Duplicate IDs are refused when this node knows the ID (kept, or appended and not yet read
- *   back); two nodes publishing the same ID in the same instant are not detected.
+ * - Duplicate IDs are refused cluster-wide: the append is one Lua script that checks a sorted set
+ *   of the kept IDs (`<prefix>:ids`, trimmed like history) and XADDs in the same step, so two
+ *   nodes publishing one ID at once, or a node whose reader lags, cannot both succeed.
  *
  * Connects in the background; `ready()` waits for it. `openStore('redis://…')` does that for you.
  *
@@ -123,10 +150,9 @@ class RedisStreamStore implements RedisStore {
   readonly #onStatus: (status: RedisStatus, error?: Error) => void;
   readonly #listeners: ListenerSet;
   readonly #index: StreamIndex;
-  readonly #writer: Redis;
+  readonly #idsKey: string;
+  readonly #writer: Writer;
   readonly #reader: Redis;
-  /** IDs appended by this node that the reader has not read back yet (duplicate checks), oldest first. */
-  readonly #unread = new Set<string>();
   readonly #pendingAppends = new Set<Promise<unknown>>();
   /** The stream ID of the last entry read; the reader's next XREAD starts after it. */
   #lastRead = '0-0';
@@ -144,7 +170,8 @@ class RedisStreamStore implements RedisStore {
   #closed = false;
   #running: Promise<void>;
   #isReady = false;
-  #readyWaiters: (() => void)[] = [];
+  /** `ready()` calls waiting for the first connection: resolved once ready, rejected by `close()`. */
+  #readyWaiters: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }[] = [];
   #wake: (() => void) | undefined;
   readonly #commandTimeoutMs: number;
   /** `after` calls waiting for the reader to pass an entry (see #readerPassed). */
@@ -163,6 +190,7 @@ class RedisStreamStore implements RedisStore {
     this.#connectTimeoutMs = positiveMs('store', 'connectTimeoutMs', options.connectTimeoutMs, 5000);
     this.#blockMs = positiveMs('store', 'readBlockMs', options.readBlockMs, BLOCK_MS);
     this.#key = `${prefix}:updates`;
+    this.#idsKey = `${prefix}:ids`;
     this.#display = location.display;
     this.#maxCount = retention.maxCount;
     this.#maxAgeMs = retention.maxAgeMs;
@@ -185,7 +213,9 @@ class RedisStreamStore implements RedisStore {
       ...common,
       commandTimeout: commandTimeoutMs,
       connectionName: `${connectionName(prefix)}:writer`,
-    });
+    }) as Writer;
+    // EVALSHA, falling back to EVAL once after a Redis restart (NOSCRIPT: nothing was run).
+    this.#writer.defineCommand('heraldAppend', { numberOfKeys: 2, lua: APPEND_SCRIPT });
     // The reader's XREAD blocks, so no command timeout; `blockingTimeout` makes the client give up
     // on a blocked read that outlives its BLOCK time by as much again (see #run).
     this.#reader = new Redis({
@@ -206,35 +236,43 @@ class RedisStreamStore implements RedisStore {
 
   append(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('append'));
-    if (this.#maxCount > 0 && (this.#unread.has(update.id) || this.#index.find(update.id, this.#cutoff()))) {
-      return Promise.reject(new DuplicateUpdateIdError(update.id));
-    }
-    this.#unread.add(update.id);
-    if (this.#unread.size > this.#maxCount + TRANSPORT_MIN_ENTRIES) {
-      // Bounded even if the reader is stuck: forget the oldest (duplicate checks are best-effort).
-      this.#unread.delete(this.#unread.values().next().value!);
-    }
-    const xadd = this.#writer.call('XADD', [
-      this.#key,
-      'MAXLEN',
-      '~',
-      this.#physicalMax,
-      '*',
-      'i',
-      update.id,
-      'm',
-      String(update.time),
-      'b',
-      encodeBody(update),
-    ]);
+    const time = String(update.time);
+    const body = encodeBody(update);
+    // Without history no ID is kept, so none is a duplicate: a plain XADD.
+    const xadd =
+      this.#maxCount === 0
+        ? this.#writer.call('XADD', [
+            this.#key,
+            'MAXLEN',
+            '~',
+            this.#physicalMax,
+            '*',
+            'i',
+            update.id,
+            'm',
+            time,
+            'b',
+            body,
+          ])
+        : this.#writer.heraldAppend(
+            this.#key,
+            this.#idsKey,
+            update.id,
+            time,
+            body,
+            this.#physicalMax,
+            String(this.#maxCount),
+            String(this.#maxAgeMs === 0 ? Number.MIN_SAFE_INTEGER : this.#cutoff()),
+            this.#maxAgeMs === 0 ? '' : String(Math.floor(this.#cutoff() - CLOCK_SLACK_MS)),
+          );
     this.#maybeTrimAge();
     const done = xadd.then(
-      () => {
+      (entryId) => {
         this.#pendingAppends.delete(done);
+        if (entryId === null) throw new DuplicateUpdateIdError(update.id);
       },
       (error: unknown) => {
         this.#pendingAppends.delete(done);
-        this.#unread.delete(update.id);
         throw this.#translate(error, 'append');
       },
     );
@@ -253,24 +291,29 @@ class RedisStreamStore implements RedisStore {
         // The index knows where kept history starts: read `limit` entries from there...
         const oldest = this.#index.oldest(cutoff);
         if (oldest !== undefined) {
-          const entries = (await this.#writer.call('XRANGE', [
-            this.#key,
-            oldest,
-            '+',
-            'COUNT',
-            String(Math.min(max, this.#maxCount)),
-          ])) as Entry[];
+          const entries = await this.#range(oldest, Math.min(max, this.#maxCount));
           await this.#readerPassed(entries.at(-1)?.[0]);
           return { found: true, updates: this.#decodeAll(entries, cutoff) };
         }
-        // ...else (nothing read yet, or all of it expired) the newest `maxCount` entries hold it.
-        const newestFirst = (await this.#writer.call('XREVRANGE', [
-          this.#key,
-          '+',
-          '-',
-          'COUNT',
-          String(this.#maxCount),
-        ])) as Entry[];
+        // ...else (nothing read yet, or all of it expired) the newest `maxCount` entries hold it,
+        // read newest first, a page at a time, back to the first expired one.
+        const newestFirst: Entry[] = [];
+        let end = '+';
+        while (newestFirst.length < this.#maxCount) {
+          const count = Math.min(PAGE, this.#maxCount - newestFirst.length);
+          const page = (await this.#writer.call('XREVRANGE', [
+            this.#key,
+            end,
+            '-',
+            'COUNT',
+            String(count),
+          ])) as Entry[];
+          for (const entry of page) newestFirst.push(entry);
+          if (page.length < count) break;
+          const last = page[page.length - 1];
+          if (Number(fieldOf(last[1], 'm')) < cutoff) break;
+          end = `(${last[0]}`;
+        }
         const updates: Update[] = [];
         let last: string | undefined;
         for (let i = newestFirst.length - 1; i >= 0 && updates.length < max; i--) {
@@ -316,7 +359,7 @@ class RedisStreamStore implements RedisStore {
     if (this.#isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== done);
+        this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
         const reason = this.#lastError ? `: ${this.#lastError.message}` : '';
         reject(
           new StoreUnavailableError(
@@ -326,18 +369,24 @@ class RedisStreamStore implements RedisStore {
           ),
         );
       }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#readyWaiters.push(done);
+      const waiter = { resolve, reject, timer };
+      this.#readyWaiters.push(waiter);
     });
+  }
+
+  #settleReadyWaiters(error?: Error): void {
+    for (const waiter of this.#readyWaiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      if (error === undefined) waiter.resolve();
+      else waiter.reject(error);
+    }
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#listeners.clear();
+    this.#settleReadyWaiters(new StoreClosedError('connect'));
     for (const waiter of this.#readWaiters.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.reject(new StoreClosedError('read history'));
@@ -348,7 +397,6 @@ class RedisStreamStore implements RedisStore {
     this.#wake?.();
     await this.#running;
     this.#index.clear();
-    this.#unread.clear();
   }
 
   /** Loads the index, then reads the stream until closed, waiting out outages. */
@@ -367,8 +415,9 @@ class RedisStreamStore implements RedisStore {
         await this.#sleepUntilReady(this.#writer);
       }
     }
+    if (this.#closed) return;
     this.#isReady = true;
-    for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    this.#settleReadyWaiters();
     while (!this.#closed) {
       // Commands fail at once while disconnected (no offline queue): wait for the connection
       // rather than spin, and let its 'error' events tell of the outage.
@@ -424,7 +473,6 @@ class RedisStreamStore implements RedisStore {
         const update = this.#decode(entry);
         if (!update) continue;
         this.#index.push(update.id, entry[0], update.time);
-        this.#unread.delete(update.id);
         this.#listeners.emit(update);
         if (this.#closed) return;
       }
@@ -551,15 +599,27 @@ class RedisStreamStore implements RedisStore {
   /** Up to `count` updates after stream entry `entryId`, oldest first, none older than `cutoff`. */
   async #readAfter(entryId: string, count: number, cutoff: number): Promise<Update[]> {
     if (count === 0) return [];
-    const entries = (await this.#writer.call('XRANGE', [
-      this.#key,
-      `(${entryId}`,
-      '+',
-      'COUNT',
-      String(count),
-    ])) as Entry[];
+    const entries = await this.#range(`(${entryId}`, count);
     await this.#readerPassed(entries.at(-1)?.[0]);
     return this.#decodeAll(entries, cutoff);
+  }
+
+  /**
+   * Up to `count` entries from `start` (an XRANGE bound), oldest first, in XRANGEs of at most
+   * PAGE entries: one reply holding the whole history (100k entries by default) would block Redis
+   * and every other client while it is built and sent.
+   */
+  async #range(start: string, count: number): Promise<Entry[]> {
+    const entries: Entry[] = [];
+    let from = start;
+    while (entries.length < count) {
+      const n = Math.min(PAGE, count - entries.length);
+      const page = (await this.#writer.call('XRANGE', [this.#key, from, '+', 'COUNT', String(n)])) as Entry[];
+      for (const entry of page) entries.push(entry);
+      if (page.length < n) break;
+      from = `(${page[page.length - 1][0]}`;
+    }
+    return entries;
   }
 
   /**

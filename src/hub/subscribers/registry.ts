@@ -4,18 +4,20 @@
  * and the shared expiry of tokens.
  */
 import type { Logger } from 'pino';
-import type { SseStream } from '../../server/index.js';
 import type { HubMetrics } from '../metrics/hub-metrics.js';
 import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
-import type { Subscriber } from './subscriber.js';
+import {
+  type AttachableStream,
+  NO_PRIVATE_ACCESS,
+  type PrivateAccess,
+  type Subscriber,
+} from './subscriber.js';
 import { SubscriberIndex } from './subscriber-index.js';
 import { UpdateFrames } from './update-frames.js';
+import type { WireFormat } from './wire-format.js';
 
 export { encodeUpdate } from './update-frames.js';
-
-/** Polls a stream's queue during replay; history is not a hot path and the stream has no drain event. */
-const REPLAY_POLL_MS = 5;
 
 export class SubscriberRegistry {
   readonly index = new SubscriberIndex();
@@ -24,12 +26,17 @@ export class SubscriberRegistry {
   readonly #maxQueuedBytes: number;
   readonly #expiry: ExpiryQueue<Subscriber>;
   readonly #scratch: Subscriber[] = [];
+  /** Per update: grant set -> may it read the (private) update. */
+  readonly #readers = new Map<PrivateAccess, boolean>();
   readonly #onClosed: (subscriber: Subscriber) => void;
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
   readonly #streamClosed = (subscriber: Subscriber) => this.drop(subscriber);
-  readonly #streamSlow = () => {
-    this.#metrics.slowClientsDropped++;
+  // One slow handler per transport: the stream does not know its subscriber's format.
+  readonly #streamSlow: Record<WireFormat, () => void> = {
+    sse: () => this.#slow('sse'),
+    ws: () => this.#slow('ws'),
+    poll: () => this.#slow('poll'),
   };
 
   constructor(
@@ -50,6 +57,11 @@ export class SubscriberRegistry {
     });
   }
 
+  #slow(format: WireFormat): void {
+    this.#metrics.slowClientsDropped++;
+    this.#metrics.transports[format].dropped++;
+  }
+
   get size(): number {
     return this.index.size;
   }
@@ -62,14 +74,15 @@ export class SubscriberRegistry {
     this.index.add(subscriber);
     if (Number.isFinite(subscriber.expiresAt)) this.#expiry.add(subscriber);
     this.#metrics.connections++;
+    this.#metrics.transports[subscriber.format].connections++;
     this.#metrics.subscriptions += subscriber.selectors.length;
   }
 
   /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
-  attach(subscriber: Subscriber, stream: SseStream): void {
+  attach(subscriber: Subscriber, stream: AttachableStream): void {
     subscriber.stream = stream;
     subscriber.onStreamClosed = this.#streamClosed;
-    stream.on('slow', this.#streamSlow);
+    stream.on('slow', this.#streamSlow[subscriber.format]);
     stream.hold(subscriber);
   }
 
@@ -81,6 +94,7 @@ export class SubscriberRegistry {
     this.index.remove(subscriber);
     this.#expiry.remove(subscriber);
     this.#metrics.connections--;
+    this.#metrics.transports[subscriber.format].connections--;
     this.#metrics.subscriptions -= subscriber.selectors.length;
     this.#onClosed(subscriber);
   }
@@ -99,11 +113,15 @@ export class SubscriberRegistry {
     const n = matches.length;
     if (n === 0) return;
     const frames = new UpdateFrames(update);
-    let delivered = 0;
+    if (update.private) this.#readers.clear();
+    // Counted per format in locals: the common case (every subscriber on SSE) adds one comparison.
+    let sse = 0;
+    let ws = 0;
+    let poll = 0;
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
-      if (update.private && !s.access.matchesAny(update.topics)) continue;
+      if (update.private && !this.#mayRead(s.access, update)) continue;
       if (s.state === 'live') {
         let bytes: Uint8Array;
         try {
@@ -113,16 +131,54 @@ export class SubscriberRegistry {
           matches.length = 0;
           return;
         }
-        if (s.stream!.write(bytes)) delivered++;
+        if (s.stream!.write(bytes)) {
+          const format = s.format;
+          if (format === 'sse') sse++;
+          else if (format === 'ws') ws++;
+          else poll++;
+        }
       } else if (s.state === 'replaying') {
         this.#buffer(s, frames);
       }
     }
     matches.length = 0;
+    const delivered = sse + ws + poll;
     if (delivered > 0) {
-      this.#metrics.delivered += delivered;
-      this.#metrics.observeLatency(update.time);
+      const metrics = this.#metrics;
+      metrics.delivered += delivered;
+      if (sse > 0) this.#count('sse', sse, frames);
+      if (ws > 0) this.#count('ws', ws, frames);
+      if (poll > 0) this.#count('poll', poll, frames);
+      metrics.observeLatency(update.time);
     }
+  }
+
+  /**
+   * Whether a grant set reads a private update, decided once per distinct grant set and update:
+   * subscribers of one token share its claims' grant set (the verifier remembers the token), so
+   * thousands of subscribers of a few tokens cost a few evaluations. Cleared for each update.
+   */
+  #mayRead(access: PrivateAccess, update: Update): boolean {
+    if (access === NO_PRIVATE_ACCESS) return false;
+    let allowed = this.#readers.get(access);
+    if (allowed === undefined) {
+      allowed = access.matchesAny(update.topics);
+      this.#readers.set(access, allowed);
+    }
+    return allowed;
+  }
+
+  #count(format: WireFormat, deliveries: number, frames: UpdateFrames): void {
+    const counters = this.#metrics.transports[format];
+    counters.delivered += deliveries;
+    counters.bytes += deliveries * frames.get(format).byteLength;
+  }
+
+  #countOne(format: WireFormat, bytes: Uint8Array): void {
+    this.#metrics.delivered++;
+    const counters = this.#metrics.transports[format];
+    counters.delivered++;
+    counters.bytes += bytes.byteLength;
   }
 
   #buffer(s: Subscriber, frames: UpdateFrames): void {
@@ -131,7 +187,7 @@ export class SubscriberRegistry {
     s.pendingBytes += update.data.length + update.id.length + 16;
     if (s.pendingBytes > this.#maxQueuedBytes) {
       // Replay is slower than the live feed: the same bound as a slow stream applies.
-      this.#metrics.slowClientsDropped++;
+      this.#slow(s.format);
       if (s.stream !== null) s.stream.close();
       else this.drop(s);
     }
@@ -149,11 +205,11 @@ export class SubscriberRegistry {
       if (sent.has(update.id) || !s.wants(update)) continue;
       const bytes = new UpdateFrames(update).get(s.format);
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
-        await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+        await stream.whenDrained();
       }
       if (s.state !== 'replaying' || !stream.write(bytes)) return;
       sent.add(update.id);
-      this.#metrics.delivered++;
+      this.#countOne(s.format, bytes);
     }
   }
 
@@ -175,8 +231,9 @@ export class SubscriberRegistry {
       const frames = pending[i]!;
       if (sent.has(frames.update.id)) continue;
       // The bytes built when the update was delivered live, shared with the live subscribers.
-      if (!stream.write(frames.get(s.format))) return;
-      this.#metrics.delivered++;
+      const bytes = frames.get(s.format);
+      if (!stream.write(bytes)) return;
+      this.#countOne(s.format, bytes);
     }
   }
 

@@ -51,6 +51,12 @@ export interface SubscriberStream {
   whenDrained(): Promise<void>;
 }
 
+/** A subscriber stream the registry can bind: it tells its holder when it closes, and when it is slow. */
+export interface AttachableStream extends SubscriberStream {
+  hold(holder: Subscriber): void;
+  on(event: 'slow', listener: () => void): unknown;
+}
+
 /** Never reads private updates: anonymous subscribers and tokens without subscribe claims. */
 export const NO_PRIVATE_ACCESS: PrivateAccess = { matchesAny: () => false };
 

@@ -98,6 +98,8 @@ const hmac = (extra: Partial<VerifierOptions> = {}) =>
 describe('draft-07 tokens (mercure claim)', () => {
   test('HS256/384/512 with a secret; publish, subscribe, payload, exp and sub are read', async () => {
     const exp = now() + 600;
+    // 68 bytes: long enough for every HMAC algorithm (HS512 needs 64, RFC 7518 section 3.2).
+    const long = SECRET.repeat(2);
     for (const alg of ['HS256', 'HS384', 'HS512']) {
       const token = await sign(
         {
@@ -109,10 +111,10 @@ describe('draft-07 tokens (mercure claim)', () => {
             payload: { user: 'alice' },
           },
         },
-        SECRET,
+        long,
         { alg },
       );
-      const claims = await hmac().verify(token);
+      const claims = await hmac({ key: { key: long } }).verify(token);
       assert.equal(claims.version, 'draft-07');
       assert.deepEqual(claims.publish, ['https://example.com/books/{id}']);
       assert.deepEqual(claims.subscribe, ['*']);
@@ -389,18 +391,34 @@ describe('signatures and keys', () => {
     await invalidToken(hmac().verify(await token10([], { exp: now() - 60 })), /expired/);
   });
 
-  test('a remembered token is still refused once expired', async () => {
+  test('a remembered token is still refused once expired (fake clock)', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const verifier = hmac({ clockToleranceSec: 0 });
-    const exp = now() + 1;
+    const exp = now() + 60;
     const token = await sign({ exp, mercure: { publish: ['*'] } }, SECRET);
     const first = await verifier.verify(token);
     assert.equal(await verifier.verify(token), first, 'the second use is served from the cache');
-    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    t.mock.timers.setTime(exp * 1000 - 1);
+    assert.equal(await verifier.verify(token), first, 'valid up to its exp');
+    t.mock.timers.setTime(exp * 1000);
     await invalidToken(verifier.verify(token), /expired/);
     // Without the cache, each use is a full verification.
     const uncached = hmac({ cacheSize: 0 });
     const token2 = await sign({ mercure: { publish: ['*'] } }, SECRET);
     assert.notEqual(await uncached.verify(token2), await uncached.verify(token2));
+  });
+
+  test('a remembered token honours nbf again after the clock steps back; failures are not remembered', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const verifier = hmac({ clockToleranceSec: 0 });
+    const start = now();
+    const early = await sign({ nbf: start + 60, mercure: { publish: ['*'] } }, SECRET);
+    await invalidToken(verifier.verify(early), /nbf/);
+    await invalidToken(verifier.verify(early), /nbf/);
+    t.mock.timers.setTime((start + 60) * 1000);
+    await verifier.verify(early);
+    t.mock.timers.setTime((start + 59) * 1000);
+    await invalidToken(verifier.verify(early), /nbf/);
   });
 
   test('malformed and oversized tokens are refused before verification', async () => {
@@ -562,5 +580,35 @@ describe('JWK Set by URL', () => {
     );
     assert.equal(err.status, 503);
     assert.equal(err.code, 'HERALD_ERR_AUTH_KEYS_UNAVAILABLE');
+  });
+});
+
+describe('HMAC key length (RFC 7518 section 3.2: at least the hash size)', () => {
+  test('a secret shorter than its algorithm needs is refused with the rule, the length and the fix', () => {
+    for (const [algorithm, bytes] of [
+      ['HS256', 31],
+      ['HS384', 47],
+      ['HS512', 63],
+    ] as const) {
+      assert.throws(
+        () => createVerifier({ key: { key: 'k'.repeat(bytes), algorithm } }),
+        (error: unknown) =>
+          error instanceof AuthConfigError &&
+          error.message.includes(`an HMAC secret for ${algorithm} must be at least ${bytes + 1} bytes`) &&
+          error.message.includes(`this one has ${bytes}`) &&
+          error.message.includes('openssl rand'),
+        algorithm,
+      );
+    }
+  });
+
+  test('without an algorithm, a secret verifies only what it is long enough for', async () => {
+    const key = 'k'.repeat(40); // enough for HS256 only
+    const verifier = createVerifier({ key: { key } });
+    const claims = await verifier.verify(
+      await sign({ mercure: { subscribe: ['*'] } }, key, { alg: 'HS256' }),
+    );
+    assert.deepEqual(claims.subscribe, ['*']);
+    await invalidToken(verifier.verify(await sign({}, key, { alg: 'HS384' })), /HS384/);
   });
 });

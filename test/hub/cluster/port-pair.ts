@@ -7,9 +7,10 @@ import type { IpcPort } from '../../../src/hub/cluster/messages.js';
 export function createPortPair(): [IpcPort, IpcPort] {
   const listeners: [Set<(m: unknown) => void>, Set<(m: unknown) => void>] = [new Set(), new Set()];
   const port = (side: 0 | 1): IpcPort => ({
-    send(message) {
+    send(message, onWritten) {
       const text = JSON.stringify(message);
       setImmediate(() => {
+        onWritten?.();
         for (const listener of listeners[1 - side]!) listener(JSON.parse(text));
       });
     },

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import type { SubscriberRegistry } from '../../../src/hub/subscribers/registry.js';
+import { eventually } from '../../server/helpers.js';
 import { openStream, publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
 
 describe('history and resume', () => {
@@ -122,5 +125,68 @@ describe('replay meets live', () => {
     await live;
     assert.deepEqual(received, published);
     sub.close();
+  });
+});
+
+describe('replay to a slow reader', () => {
+  test('waits on the stream draining, with no timer per subscriber, and delivers all history once the reader reads', async (t) => {
+    const maxQueuedBytes = 64 * 1024;
+    const hub = await startHub({ anonymous: true, maxQueuedBytes, historyPageSize: 50 });
+    t.after(() => hub.close());
+    const count = 200;
+    const data = 'x'.repeat(4096);
+    for (let i = 0; i < count; i++) await hub.hub.publish({ topics: ['slow'], data });
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const baseline = timers();
+
+    // Readers that do not read: the sockets fill, the streams block, replay has to wait.
+    const readers = 20;
+    const { port } = new URL(hub.origin);
+    const sockets: net.Socket[] = [];
+    const texts: string[] = [];
+    for (let i = 0; i < readers; i++) {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      t.after(() => socket.destroy());
+      socket.write(
+        'GET /.well-known/mercure?topic=slow HTTP/1.0\r\nHost: x\r\nAccept: text/event-stream\r\nLast-Event-ID: earliest\r\n\r\n',
+      );
+      socket.pause();
+      sockets.push(socket);
+      texts.push('');
+    }
+    const frame = 4096 + 64;
+    const waiting = () => {
+      // The hub's own registry: what is waiting is server-side state.
+      const { registry } = hub.hub as unknown as { registry: SubscriberRegistry };
+      const subscribers = [...registry.values()];
+      return (
+        subscribers.length === readers &&
+        subscribers.every(
+          (s) =>
+            s.state === 'replaying' &&
+            s.stream !== null &&
+            s.stream.queuedBytes + frame > maxQueuedBytes >> 1,
+        )
+      );
+    };
+    await eventually(waiting, 'every replay waiting on a full stream');
+    assert.ok(
+      timers() - baseline < readers / 2,
+      `${timers() - baseline} timers for ${readers} waiting replays`,
+    );
+
+    const done = sockets.map(
+      (socket, i) =>
+        new Promise<void>((resolve) => {
+          socket.setEncoding('latin1');
+          socket.on('data', (chunk: string) => {
+            texts[i] += chunk;
+            if (texts[i]!.split('\nid: ').length - 1 >= count) resolve();
+          });
+          socket.resume();
+        }),
+    );
+    await Promise.all(done);
+    for (const text of texts) assert.equal(text.split('\nid: ').length - 1, count);
   });
 });

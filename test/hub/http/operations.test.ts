@@ -216,8 +216,23 @@ describe('resolveHubOptions', () => {
     ['an unknown algorithm', { jwt: { key: 'k', algorithm: 'none' } }, /jwt.algorithm: must be one of/],
     [
       'an RSA algorithm with a secret',
-      { jwt: { key: 'secret', algorithm: 'RS256' } },
-      /needs a PEM public key/,
+      { jwt: { key: 'a-secret-long-enough-for-hs256-but-not-rsa', algorithm: 'RS256' } },
+      /^jwt\.key: algorithm "RS256" cannot be used with an HMAC secret/,
+    ],
+    [
+      'an HMAC secret shorter than its hash',
+      { jwt: { key: 'secret' } },
+      /^jwt\.key: an HMAC secret for HS256 must be at least 32 bytes, the size of its hash \(RFC 7518 section 3\.2\); this one has 6/,
+    ],
+    [
+      'an HS512 secret of 63 bytes',
+      { publisherJwt: { key: 'k'.repeat(63), algorithm: 'HS512' } },
+      /^publisherJwt\.key: an HMAC secret for HS512 must be at least 64 bytes/,
+    ],
+    [
+      'a PEM that does not read',
+      { subscriberJwt: { key: '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----' } },
+      /^subscriberJwt\.key: looks like PEM but is not a readable public key/,
     ],
     ['a relative hub URL without slash', { hubUrl: 'hub' }, /hubUrl: must be an absolute URL/],
     ['a bad cookie name', { cookieName: 'a b' }, /cookieName: must be a cookie name/],
@@ -233,6 +248,25 @@ describe('resolveHubOptions', () => {
       );
     });
   }
+
+  test('origins: a trailing slash names the same origin and is dropped; anything more is refused', () => {
+    const o = resolveHubOptions({
+      corsOrigins: ['https://a.example/', '*'],
+      publishOrigins: ['http://b.example:8080'],
+    });
+    assert.deepEqual(o.corsOrigins, ['https://a.example', '*']);
+    assert.deepEqual(o.publishOrigins, ['http://b.example:8080']);
+    for (const bad of [
+      'https://a.example/app',
+      'https://a.example?x=1',
+      'a.example',
+      'file:///etc',
+      '',
+      42,
+    ]) {
+      assert.throws(() => resolveHubOptions({ corsOrigins: [bad as string] }), HubOptionError, String(bad));
+    }
+  });
 
   test('fills defaults and lets the shared key serve both roles', () => {
     const o = resolveHubOptions({ jwt: { key: TEST_KEY } });

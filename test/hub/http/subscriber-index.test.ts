@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HubMetrics } from '../../../src/hub/metrics/hub-metrics.js';
+import { SubscriberRegistry } from '../../../src/hub/subscribers/registry.js';
 import {
   NO_PRIVATE_ACCESS,
+  type PrivateAccess,
   type SubscribedSelector,
   Subscriber,
+  type SubscriberStream,
 } from '../../../src/hub/subscribers/subscriber.js';
 import { SubscriberIndex } from '../../../src/hub/subscribers/subscriber-index.js';
 import type { Update } from '../../../src/hub/update.js';
@@ -70,4 +74,81 @@ test('wildcard subscribers receive everything without evaluating a pattern', () 
   });
   index.add(all);
   assert.deepEqual(index.collect(update('/anything'), []), [all]);
+});
+
+test('subscribers sharing a compiled selector cost one evaluation per update, not one each', () => {
+  const index = new SubscriberIndex();
+  const shared = prefix('/feeds/1/');
+  const other = prefix('/feeds/2/');
+  const many = Array.from({ length: 1000 }, () => subscriber(shared));
+  for (const s of many) index.add(s);
+  const few = Array.from({ length: 10 }, () => subscriber(other));
+  for (const s of few) index.add(s);
+  assert.equal(index.patternCount, 2);
+  const out: Subscriber[] = [];
+
+  evaluations = 0;
+  assert.deepEqual(new Set(index.collect(update('/feeds/1/x'), out)), new Set(many));
+  assert.equal(evaluations, 2, 'each distinct selector once');
+
+  // An update with two topics matching both selectors reaches everyone once.
+  evaluations = 0;
+  const both = index.collect(update('/feeds/1/x', '/feeds/2/y'), out);
+  assert.equal(both.length, 1010);
+  assert.equal(new Set(both).size, 1010);
+  assert.ok(evaluations <= 4);
+
+  // The last subscriber of a selector takes it out of the index.
+  for (const s of few) index.remove(s);
+  assert.equal(index.patternCount, 1);
+  evaluations = 0;
+  assert.deepEqual(index.collect(update('/feeds/2/y'), out), []);
+  assert.equal(evaluations, 1);
+});
+
+test('the private-update check runs once per distinct grant set, and only grants that match read it', () => {
+  let checks = 0;
+  const grants = (prefixOf: string): PrivateAccess => ({
+    matchesAny(topics) {
+      checks++;
+      return topics.some((t) => t.startsWith(prefixOf));
+    },
+  });
+  const readers = grants('/feeds/');
+  const others = grants('/elsewhere/');
+  const written: string[] = [];
+  const stream = (id: string): SubscriberStream => ({
+    closed: false,
+    queuedBytes: 0,
+    write: () => written.push(id) > 0,
+    close: () => {},
+    whenDrained: () => Promise.resolve(),
+  });
+  const registry = new SubscriberRegistry(new HubMetrics(false), undefined, 1 << 20, () => {});
+  const selector = prefix('/feeds/');
+  const make = (id: string, access: PrivateAccess) => {
+    const s = new Subscriber(id, [selector], access, undefined, undefined);
+    registry.add(s);
+    s.stream = stream(id);
+    s.state = 'live';
+  };
+  for (let i = 0; i < 100; i++) make(`reader${i}`, readers);
+  for (let i = 0; i < 100; i++) make(`other${i}`, others);
+  for (let i = 0; i < 100; i++) make(`anonymous${i}`, NO_PRIVATE_ACCESS);
+
+  registry.deliver({ id: 'p1', topics: ['/feeds/1'], private: true, data: 'secret', time: 0 });
+  assert.equal(checks, 2, 'one check per grant set');
+  assert.equal(written.length, 100);
+  assert.ok(written.every((id) => id.startsWith('reader')));
+
+  // The next update is decided afresh.
+  written.length = 0;
+  checks = 0;
+  registry.deliver({ id: 'p2', topics: ['/feeds/2'], private: true, data: 'secret', time: 0 });
+  assert.equal(checks, 2);
+  assert.equal(written.length, 100);
+  written.length = 0;
+  registry.deliver({ id: 'u3', topics: ['/feeds/3'], private: false, data: 'public', time: 0 });
+  assert.equal(written.length, 300, 'a public update reaches everyone');
+  registry.close();
 });

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { openStore, type Retention, StoreUnavailableError } from '../../../src/hub/stores/index.js';
+import {
+  DuplicateUpdateIdError,
+  openStore,
+  type Retention,
+  StoreClosedError,
+  StoreUnavailableError,
+} from '../../../src/hub/stores/index.js';
 import { createRedisStore, type RedisStore } from '../../../src/hub/stores/redis.js';
 import type { Update } from '../../../src/hub/update.js';
 import { spawnRedisServer } from '../../support/redis-server.js';
@@ -320,4 +326,150 @@ test('a Redis restart: appends fail while it is down, then the store recovers wi
   assert.deepEqual(await nextSeen.done, [next]);
   assert.deepEqual(await store.after(kept.id, 10), { found: true, updates: [next] });
   assert.deepEqual(statuses, ['up', 'down', 'up']);
+});
+
+/**
+ * A TCP relay to Redis that can freeze the store's reader connection alone (it names itself
+ * `…:reader` with CLIENT SETNAME), leaving the writer working: a node whose reader lags.
+ */
+async function readerFreezingRelay(
+  t: TestContext,
+  target: URL,
+): Promise<{ port: number; freezeReader: () => void }> {
+  const pairs: { client: Socket; upstream: Socket; sent: string }[] = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port || 6379), target.hostname);
+    const pair = { client, upstream, sent: '' };
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (pair.sent.length < 4096) pair.sent += chunk.toString('latin1');
+    });
+    client.pipe(upstream).pipe(client);
+    pairs.push(pair);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    const closed = once(server, 'close');
+    server.close();
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    freezeReader: () => {
+      const readers = pairs.filter((p) => p.sent.includes(':reader'));
+      assert.ok(readers.length > 0, 'the reader connection is known');
+      for (const { client, upstream } of readers) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+  };
+}
+
+test('the same id published on two nodes at once is accepted once, cluster-wide', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const a = await openOn(t, prefix);
+  const b = await openOn(t, prefix);
+  for (let i = 0; i < 20; i++) {
+    const u = makeUpdate(`same-${i}`);
+    // Both checks run before either XADD is sent: only Redis can tell them apart.
+    const results = await Promise.allSettled([a.append(u), b.append({ ...u, data: 'other' })]);
+    const refused = results.filter((r) => r.status === 'rejected');
+    assert.equal(refused.length, 1, `round ${i}: ${results.map((r) => r.status)}`);
+    assert.ok((refused[0] as PromiseRejectedResult).reason instanceof DuplicateUpdateIdError);
+  }
+  const kept = (await a.after('earliest', 1000)).updates;
+  assert.equal(kept.length, 20);
+  assert.equal(new Set(ids(kept)).size, 20);
+});
+
+test('a node whose reader lags still refuses an id another node published', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const relay = await readerFreezingRelay(t, new URL(REDIS_URL));
+  const lagging = createRedisStore(`redis://127.0.0.1:${relay.port}`, roomy, {
+    prefix,
+    readBlockMs: 60_000,
+    onStatus: () => {},
+  });
+  t.after(() => lagging.close());
+  await lagging.ready();
+  const a = await openOn(t, prefix);
+  relay.freezeReader();
+  const u = makeUpdate('published-elsewhere');
+  await a.append(u);
+  await assert.rejects(lagging.append({ ...u, data: 'again' }), DuplicateUpdateIdError);
+  // Its writer works: a new id goes through.
+  const fresh = makeUpdate('fresh');
+  const seen = receive(a, 1);
+  await lagging.append(fresh);
+  assert.deepEqual(await seen.done, [fresh]);
+  // Once an update is out of the kept history, its id may be used again (like the other stores).
+  const small = await openOn(t, `${prefix}:small`, { maxCount: 2, maxAgeMs: 0 });
+  const first = makeUpdate('first');
+  await small.append(first);
+  await small.append(makeUpdate('second'));
+  await assert.rejects(small.append(first), DuplicateUpdateIdError);
+  await small.append(makeUpdate('third'));
+  await small.append({ ...first, data: 'reused' });
+});
+
+test('close() rejects a pending ready() with StoreClosedError', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const store = createRedisStore(REDIS_URL, roomy, { prefix, connectTimeoutMs: 60_000, onStatus: () => {} });
+  const ready = store.ready();
+  await store.close();
+  await assert.rejects(ready, StoreClosedError);
+});
+
+test('history from earliest, and after an id, is read in pages of at most 1,000 entries', async (t) => {
+  const prefix = await redisPrefix(t);
+  if (!prefix) return;
+  const store = await openOn(t, prefix, { maxCount: 5000, maxAgeMs: 0 });
+  const published = Array.from({ length: 2500 }, (_, i) => makeUpdate(`p${i}`));
+  const delivered = receive(store, published.length);
+  await Promise.all(published.map((u) => store.append(u)));
+  await delivered.done;
+
+  const client = new Redis(REDIS_URL);
+  const monitor = await client.monitor();
+  t.after(() => {
+    monitor.disconnect();
+    client.disconnect();
+  });
+  const commands: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+  const all = await store.after('earliest', Infinity);
+  const rest = await store.after(published[99]!.id, Infinity);
+  // MONITOR reports commands in execution order: once the marker shows, the reads above have too.
+  const marker = `marker-${prefix}`;
+  const probe = new Redis(REDIS_URL);
+  t.after(() => probe.disconnect());
+  await probe.echo(marker);
+  while (!commands.some((c) => c[0]?.toUpperCase() === 'ECHO' && c[1] === marker)) {
+    await once(monitor, 'monitor');
+  }
+  assert.deepEqual(ids(all.updates), ids(published));
+  assert.deepEqual(ids(rest.updates), ids(published.slice(100)));
+  const reads = commands.filter((c) => /^X(REV)?RANGE$/i.test(c[0]!) && c[1] === `${prefix}:updates`);
+  assert.ok(reads.length >= 6, `${reads.length} reads`);
+  for (const read of reads) {
+    const count = Number(read[read.findIndex((a) => a.toUpperCase() === 'COUNT') + 1]);
+    assert.ok(count > 0 && count <= 1000, read.join(' '));
+  }
 });

@@ -1,0 +1,40 @@
+/**
+ * SSE on a Hono route, on Node through @hono/node-server: `honoStream` returns the Response to hand
+ * back and the stream to write to. SIGTERM ends the streams, closes the server and lets the process exit.
+ *
+ * Run: node --import tsx examples/server-hono.ts [port]    then: curl -N http://localhost:3000/events
+ */
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { encodeEvent } from 'herald/protocol';
+import { Channel, SseServer } from 'herald/server';
+import { honoStream } from 'herald/server/hono';
+import { Hono } from 'hono';
+
+const port = Number(process.argv[2] ?? process.env.PORT ?? 3000);
+const sse = new SseServer();
+const prices = new Channel();
+
+const app = new Hono();
+app.get('/events', (c) => {
+  const { stream, response } = honoStream(c, { server: sse });
+  prices.add(stream);
+  return response;
+});
+const server = serve({ fetch: app.fetch, port }, (info) =>
+  console.log(`listening on http://localhost:${info.port}/events`),
+) as Server;
+
+let price = 12.5;
+let id = 0;
+const ticker = setInterval(() => {
+  price = Math.round((price + Math.random() - 0.5) * 100) / 100;
+  prices.broadcast(encodeEvent({ event: 'price', id: String(++id), data: String(price) }));
+}, 1000);
+
+process.on('SIGTERM', () => {
+  clearInterval(ticker);
+  server.close(); // stop accepting; the process exits once the last connection is gone
+  sse.closeAll({ retryMs: 1000 + Math.random() * 4000 }); // end every stream with a retry hint
+  setTimeout(() => server.closeAllConnections(), 1000).unref(); // keep-alive connections left
+});

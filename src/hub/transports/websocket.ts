@@ -1,0 +1,188 @@
+/**
+ * WebSocket subscribers on the hub URL (`GET /.well-known/mercure` with `Upgrade: websocket`):
+ * the same query, tokens, history, resume and limits as an event stream (subscribe.ts `admit` and
+ * `serve`); only the stream differs, a herald/server stream over a {@link WebSocketSink}.
+ *
+ * ws checks the handshake (400/405 for a malformed one), then the hub's checks and the admission
+ * run in ws's `verifyClient`, so a refused subscription is an HTTP error before any upgrade.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { SseServer, type StreamOptions } from '../../server/index.js';
+import type { BearerChallengeParams } from '../auth/index.js';
+import type { HubContext } from '../http/context.js';
+import { describeError } from '../http/errors.js';
+import { type Admitted, admit, serve } from '../http/subscribe.js';
+import { PING_FRAME, textFrame } from './ws-frame.js';
+import { CloseCode, type ClosingState, WebSocketSink } from './ws-sink.js';
+
+/**
+ * Largest frame read from a client. Clients send no messages on this connection (a message closes
+ * it with 1003), so anything bigger is closed with 1009 before it is buffered.
+ */
+export const WS_MAX_PAYLOAD = 1024;
+
+/** How long a shutdown waits for clients to answer the close frame before cutting their sockets. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/** Reasons for the closes ws starts itself (it sends none): why the hub read no further. */
+const RECEIVER_REASONS = new Map<number, string>([
+  [1002, 'protocol error in a frame from the client'],
+  [1007, 'invalid UTF-8 in a text frame from the client'],
+  [CloseCode.tooBig, `frame over ${WS_MAX_PAYLOAD} bytes: clients send no messages on this connection`],
+]);
+
+/** ws's socket class, with reasons on the closes its receiver starts. */
+class HubWebSocket extends WebSocket {
+  override close(code?: number, data?: string | Buffer): void {
+    super.close(code, data === undefined && code !== undefined ? RECEIVER_REASONS.get(code) : data);
+  }
+}
+
+const kAdmitted = Symbol('herald.wsAdmitted');
+type UpgradeRequest = IncomingMessage & { [kAdmitted]?: Admitted | undefined };
+
+/** Checks the hub makes before a subscription is admitted (path, shutdown, transport, origin, address). */
+export type UpgradeGate = (req: IncomingMessage, socket: Duplex) => { ignoreCookie: boolean };
+
+/** A header value ws can write as is (the cursor comes from the client's query). */
+const SAFE_HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
+export class WebSocketTransport implements ClosingState {
+  shutdown: { code: number; reason: string } | null = null;
+  readonly closing = new Set<WebSocket>();
+  /** The WebSocket streams: their heartbeat (a ping) and shutdown. */
+  readonly server: SseServer;
+  readonly #ctx: HubContext;
+  readonly #wss: WebSocketServer;
+  readonly #streamOptions: StreamOptions;
+  readonly #gate: UpgradeGate;
+  readonly #challenge: BearerChallengeParams;
+
+  /** `challenge`: the parameters of the hub's `WWW-Authenticate` challenges. */
+  constructor(ctx: HubContext, gate: UpgradeGate, challenge: BearerChallengeParams) {
+    this.#ctx = ctx;
+    this.#gate = gate;
+    this.#challenge = challenge;
+    this.server = new SseServer({ heartbeatMs: ctx.options.heartbeatMs });
+    this.#streamOptions = {
+      ...ctx.streamOptions,
+      openBytes: new Uint8Array(0),
+      heartbeatBytes: PING_FRAME,
+      detachConnections: false,
+    };
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: WS_MAX_PAYLOAD,
+      // Streams are tracked by `server`; ws's own set would add a closure per socket.
+      clientTracking: false,
+      WebSocket: HubWebSocket,
+      verifyClient: (info, done) => {
+        this.#verify(info.req as UpgradeRequest, done);
+      },
+    });
+    this.#wss.on('headers', (headers: string[], req: UpgradeRequest) => {
+      const admitted = req[kAdmitted];
+      const cursor = admitted?.cursor;
+      if (cursor === undefined || !SAFE_HEADER_VALUE.test(cursor)) return;
+      if (admitted!.draft07) headers.push(`Last-Event-ID: ${cursor}`);
+      if (admitted!.v1) headers.push(`Mercure-Last-Event-ID: ${cursor}`);
+    });
+  }
+
+  /** Serves an HTTP `upgrade` event (node:http, https, or http2 with `allowHTTP1`). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#wss.handleUpgrade(req, socket, head, (ws, request) => this.#open(ws, request as UpgradeRequest));
+  }
+
+  async #verify(
+    req: UpgradeRequest,
+    done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    let admitted: Admitted;
+    try {
+      const { ignoreCookie } = this.#gate(req, req.socket);
+      const url = new URL(req.url ?? '/', 'http://hub.invalid');
+      admitted = await admit(ctx, req, url, 'ws', { ignoreCookie });
+    } catch (error) {
+      ctx.metrics.subscribeRejected++;
+      const { status, message, challenge } = describeError(error, this.#challenge);
+      if (status >= 500) ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
+      const headers: Record<string, string> = {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': 'no-store',
+      };
+      if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
+      if (status === 429 || status === 503) headers['Retry-After'] = '1';
+      done(false, status, `${message}\n`, headers);
+      return;
+    }
+    req[kAdmitted] = admitted;
+    done(true); // ws completes the upgrade synchronously and calls #open, which takes the admission
+    if (req[kAdmitted] !== undefined) {
+      // The client left before the upgrade (ws destroyed the socket): nothing will serve it.
+      req[kAdmitted] = undefined;
+      ctx.registry.drop(admitted.subscriber);
+    }
+  }
+
+  #open(ws: WebSocket, req: UpgradeRequest): void {
+    const ctx = this.#ctx;
+    const admitted = req[kAdmitted]!;
+    req[kAdmitted] = undefined;
+    const subscriber = admitted.subscriber;
+    if (subscriber.state === 'closed') {
+      // Its token expired while it was admitted.
+      ws.close(CloseCode.normal, 'subscription expired: reconnect with a valid token');
+      return;
+    }
+    const socket = req.socket;
+    // As for event streams: Nagle's algorithm batches frames that follow one another closely (ws
+    // turns it off on every socket it accepts).
+    if (!ctx.options.tcpNoDelay) socket.setNoDelay(false);
+    const stream = this.server.open(
+      (owner) => new WebSocketSink(ws, socket, owner, this, subscriber),
+      this.#streamOptions,
+    );
+    // The first frame tells the client where it resumes from (browsers cannot read the headers).
+    stream.write(openFrame(admitted));
+    serve(ctx, admitted, stream).catch((error) => {
+      ctx.logger?.error({ err: error, subscriber: subscriber.id }, 'WebSocket subscription failed');
+      stream.close();
+    });
+  }
+
+  /**
+   * Ends every WebSocket stream with 1012 (`retryMs` in the reason when given), waits a moment for
+   * the closing handshakes, then cuts the sockets that did not answer.
+   */
+  async close(retryMs?: number): Promise<void> {
+    const when = retryMs === undefined ? '' : ` in ${Math.round(retryMs)} ms`;
+    this.shutdown = {
+      code: CloseCode.serviceRestart,
+      reason: `hub shutting down: reconnect${when} with lastEventID`,
+    };
+    this.server.closeAll();
+    const closing = this.closing;
+    if (closing.size > 0) {
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (closing.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      for (const ws of closing) ws.terminate();
+    }
+    this.#wss.close();
+  }
+}
+
+/**
+ * `{"herald":"open","lastEventID":…}`: the frame every WebSocket subscription starts with, giving
+ * its resume cursor (and `"resumed":false` when the requested ID was unknown).
+ */
+function openFrame(admitted: Admitted): Buffer {
+  const body: { herald: 'open'; lastEventID?: string; resumed?: false } = { herald: 'open' };
+  if (admitted.cursor !== undefined) body.lastEventID = admitted.cursor;
+  if (!admitted.resumed) body.resumed = false;
+  return textFrame(Buffer.from(JSON.stringify(body)));
+}

@@ -1,0 +1,179 @@
+// The shipped proxy configs (deploy/nginx.conf, deploy/haproxy.cfg) run for real in front of Herald:
+// events pass through at once, idle streams outlive the proxy's idle timeout thanks to heartbeats,
+// and a browser's own EventSource survives a hub outage and gets what it missed, once each.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { createSqliteStore } from '../../src/hub/stores/sqlite.js';
+import { startHerald } from '../cli/herald-process.js';
+import { listeningUrl, openStream, publish, publisherToken } from '../cli/streams.js';
+import { launchChromium } from '../support/browser.js';
+import { startHub } from '../support/hub.js';
+import { freePort, type ProxyKind, requireProxy, startProxy } from '../support/proxies.js';
+
+const HUB = '/.well-known/mercure';
+const TOPIC = 'https://example.com/proxied';
+const SUBSCRIBE = `${HUB}?topic=${encodeURIComponent(TOPIC)}`;
+const KEY = 'proxy-test-secret-key-of-32-bytes!!';
+
+/** A stream's events as `id` values, from the raw text. */
+function ids(text: string): string[] {
+  return [...text.matchAll(/^id: (.*)$/gm)].map((m) => m[1]!);
+}
+
+/** Waits until the proxy passes requests to a node again (`/healthz` answers 200 through it). */
+async function servedThrough(origin: string, ca: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const status = await new Promise<number>((resolve) => {
+      https
+        .get(`${origin}/healthz`, { ca, agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', () => resolve(0));
+    });
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${origin} never passed /healthz to a node`);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
+  describe(`behind ${kind} (deploy/${kind === 'nginx' ? 'nginx.conf' : 'haproxy.cfg'})`, () => {
+    test('events pass through at once; an idle stream outlives the idle timeout on heartbeats', async (t) => {
+      if (!requireProxy(t, kind)) return;
+      const HEARTBEAT_MS = 1000;
+      const hub = await startHub({ anonymous: true, heartbeatMs: HEARTBEAT_MS });
+      t.after(() => hub.close());
+      const upstreamPort = Number(new URL(hub.origin).port);
+      // An idle timeout a little above the heartbeat, as a strict load balancer might have.
+      const proxy = await startProxy(t, kind, { upstreamPort, idleTimeoutMs: 1500 });
+      // Plain HTTP to the proxy (TLS ended in front of it): with TLS the proxy's writes go through
+      // its TLS layer, which hides the Nagle and MSG_MORE delays this checks for.
+      const stream = await openStream(`${proxy.plainOrigin}${SUBSCRIBE}`);
+      t.after(() => stream.close());
+      assert.equal(stream.status, 200, proxy.log());
+      await stream.waitFor(/^: ok\nretry: 3000\n\n/);
+
+      // One event at a time, each sent once the previous arrived: with Nagle's algorithm on in the
+      // proxy each would wait for the client's delayed ACK (~40-200 ms).
+      const latencies: number[] = [];
+      for (let i = 1; i <= 15; i++) {
+        const start = performance.now();
+        await hub.hub.publish({ topics: [TOPIC], data: `event ${i}`, id: `e${i}` });
+        await stream.waitFor(new RegExp(`id: e${i}\\ndata: event ${i}\\n\\n`));
+        latencies.push(performance.now() - start);
+      }
+      t.diagnostic(`median latency through ${kind}: ${median(latencies).toFixed(1)} ms`);
+      assert.ok(median(latencies) < 30, `median latency through ${kind}: ${median(latencies).toFixed(1)} ms`);
+
+      // Idle: five heartbeat comments span at least four seconds, over twice the idle timeout.
+      const comments = () => stream.text().split('\n: \n').length - 1;
+      const before = comments();
+      await stream.waitFor(new RegExp(`(?:\\n: \\n[^]*){${before + 5}}`));
+      await hub.hub.publish({ topics: [TOPIC], data: 'after the idle time', id: 'e16' });
+      await stream.waitFor(/id: e16\ndata: after the idle time\n\n/);
+      assert.deepEqual(
+        ids(stream.text()),
+        Array.from({ length: 16 }, (_, i) => `e${i + 1}`),
+      );
+      assert.equal(hub.hub.subscriberCount, 1, 'the same stream all along, never cut and reopened');
+    });
+
+    test("Chromium's EventSource survives a 5 s hub outage and gets every update once, in order", async (t) => {
+      if (!requireProxy(t, kind)) return;
+      const browser = await launchChromium(t);
+      if (browser === null) return;
+      const dir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const database = join(dir, 'history.db');
+      const port = await freePort();
+      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--anonymous'];
+      args.push('--store', `sqlite:${database}`, '--heartbeat', '2s');
+      const startNode = async () => {
+        const node = startHerald(args, { HERALD_JWT_KEY: KEY });
+        t.after(() => node.kill());
+        await listeningUrl(node);
+        return node;
+      };
+      let node = await startNode();
+      const proxy = await startProxy(t, kind, { upstreamPort: port });
+      const token = await publisherToken(KEY);
+      const send = async (id: string) => {
+        const result = await publish(
+          `${proxy.origin}${HUB}`,
+          token,
+          { topic: TOPIC, id, data: id },
+          proxy.ca,
+        );
+        assert.equal(result.status, 200, `${id}: ${result.body}`);
+      };
+
+      const context = await browser.newContext({ ignoreHTTPSErrors: true });
+      t.after(() => context.close());
+      const page = await context.newPage();
+      await page.goto(`${proxy.origin}/healthz`);
+      // The browser's own EventSource: a status other than 200 would close it for good.
+      await page.evaluate((url) => {
+        const w = globalThis as unknown as { received: string[]; errors: number; source: EventSource };
+        w.received = [];
+        w.errors = 0;
+        w.source = new EventSource(url);
+        w.source.onmessage = (event) => w.received.push(event.lastEventId);
+        w.source.onerror = () => w.errors++;
+      }, SUBSCRIBE);
+      const received = () => page.evaluate(() => (globalThis as unknown as { received: string[] }).received);
+      const waitForCount = (n: number) =>
+        page.waitForFunction(
+          (count) => (globalThis as unknown as { received: string[] }).received.length >= count,
+          n,
+          { timeout: 30_000 },
+        );
+      await page.waitForFunction(
+        () => (globalThis as unknown as { source: EventSource }).source.readyState === 1,
+      );
+      for (const id of ['u1', 'u2', 'u3']) await send(id);
+      await waitForCount(3);
+
+      // The outage: the node dies at once (no retry hint, no clean end).
+      node.child.kill('SIGKILL');
+      await node.exited;
+      // While it is down, updates still reach the history another way (as another node sharing
+      // the store would take them).
+      const store = createSqliteStore(database, { maxCount: 1000, maxAgeMs: 0 });
+      for (const id of ['u4', 'u5']) {
+        await store.append({ id, topics: [TOPIC], private: false, data: id, time: Date.now() });
+      }
+      await store.close();
+      // The outage lasts 5 s, longer than the 3 s retry: the browser tries to reconnect meanwhile.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      const during = await page.evaluate(() => {
+        const w = globalThis as unknown as { errors: number; source: EventSource };
+        return { errors: w.errors, readyState: w.source.readyState };
+      });
+      assert.ok(
+        during.errors >= 2,
+        `the browser saw the drop and at least one failed reconnect (${during.errors})`,
+      );
+      assert.equal(during.readyState, 0, 'still reconnecting, not closed for good');
+
+      node = await startNode();
+      // HAProxy sends requests to the node again once its health check passed (up to 2 s).
+      await servedThrough(proxy.origin, proxy.ca);
+      for (const id of ['u6', 'u7']) await send(id);
+      await waitForCount(7);
+      // A moment for a duplicate to show up if there were one.
+      await send('u8');
+      await waitForCount(8);
+      assert.deepEqual(await received(), ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8']);
+    });
+  });
+}
