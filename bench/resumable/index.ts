@@ -37,17 +37,21 @@ type PeerContext = {
     make: () => ReadableStream<string>,
   ): Promise<ReadableStream<string> | null>;
 };
-const REDIS_MODULE = 'redis';
-const PEER_MODULE = 'resumable-stream';
-const { createClient } = (await import(REDIS_MODULE)) as { createClient(o: { url: string }): RedisClient };
-const { createResumableStreamContext } = (await import(PEER_MODULE)) as {
-  createResumableStreamContext(o: {
+// HERALD_BENCH_PEER_DIR: a node_modules folder holding them, when the project's does not.
+const peerDir = process.env.HERALD_BENCH_PEER_DIR;
+const REDIS_MODULE = peerDir ? `${peerDir}/redis/dist/index.js` : 'redis';
+const PEER_MODULE = peerDir ? `${peerDir}/resumable-stream/dist/index.js` : 'resumable-stream';
+const interop = <T>(m: Record<string, unknown>, name: string): T =>
+  (m[name] ?? (m.default as Record<string, unknown> | undefined)?.[name]) as T;
+const createClient = interop<(o: { url: string }) => RedisClient>(await import(REDIS_MODULE), 'createClient');
+const createResumableStreamContext = interop<
+  (o: {
     keyPrefix: string;
     waitUntil: (p: Promise<unknown>) => void;
     publisher: unknown;
     subscriber: unknown;
-  }): PeerContext;
-};
+  }) => PeerContext
+>(await import(PEER_MODULE), 'createResumableStreamContext');
 
 const REDIS_URL = process.env.HERALD_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const args = process.argv.slice(2);
@@ -139,6 +143,13 @@ function heraldReader(port: number, id: string, tally: Tally, dropAfter: number)
           });
           res.on('data', (chunk: Buffer) => parser.feed(chunk));
           res.on('error', () => {});
+          // Closed before the end event (the server shed it): resume like a browser would.
+          res.on('close', () => {
+            if (!done) {
+              done = true;
+              setTimeout(connect, 10);
+            }
+          });
         },
       );
       req.on('error', reject);
