@@ -26,3 +26,33 @@ export class EventSourceError extends HeraldError {
     this.status = options.status;
   }
 }
+
+/**
+ * A resumable stream ended with an `aborted` event: its producer failed or went silent. `chunks`
+ * counts what it had written (all of which the reader received); `reason` says why.
+ */
+export class StreamAbortedError extends HeraldError {
+  readonly reason: string;
+  readonly chunks: number;
+  constructor(reason: string, chunks: number) {
+    super(
+      'HERALD_ERR_STREAM_ABORTED',
+      `the resumable stream was aborted after ${chunks} chunk(s): ${reason}`,
+    );
+    this.reason = reason;
+    this.chunks = chunks;
+  }
+}
+
+/**
+ * A resumable stream cannot be read: the server answered 404 (no such stream, or it expired), 400
+ * (a `Last-Event-ID` of another stream) or another refusal; `status` is the HTTP status and the
+ * message carries the server's explanation.
+ */
+export class StreamReadError extends HeraldError {
+  readonly status: number | undefined;
+  constructor(code: string, message: string, status?: number, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+  }
+}

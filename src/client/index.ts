@@ -14,7 +14,12 @@ export {
   EventSourceErrorEvent,
   type EventSourceErrorEventInit,
 } from './error-event.js';
-export { EventSourceError, InvalidEventSourceOptionError } from './errors.js';
+export {
+  EventSourceError,
+  InvalidEventSourceOptionError,
+  StreamAbortedError,
+  StreamReadError,
+} from './errors.js';
 export { DEFAULT_MAX_QUEUED } from './event-queue.js';
 export { EventSource } from './event-source.js';
 export {
@@ -36,5 +41,6 @@ export {
   type WebSocketConstructor,
   type WebSocketLike,
 } from './options.js';
+export { type ReadStreamOptions, readStream } from './read-stream.js';
 export { SharedEventSource, type SharedEventSourceOptions } from './shared/index.js';
 export { TRANSPORT_NAMES, type TransportName } from './transports/transport.js';

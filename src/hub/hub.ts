@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
-import { SseServer } from '../server/index.js';
+import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
 import { Authenticator } from './http/authenticate.js';
 import type { HubContext } from './http/context.js';
@@ -16,6 +16,7 @@ import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
 import { handlePublish } from './http/publish.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
+import { handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
 import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
@@ -58,6 +59,8 @@ export interface Hub {
   readonly metrics: HubMetrics;
   /** Subscribers connected to this process. */
   readonly subscriberCount: number;
+  /** Resumable streams: read on `/.well-known/mercure/streams?topic=…`; write here or by publishing. */
+  readonly streams: ResumableStreams;
   /**
    * Serves a request. Requests outside the hub's paths go to `next` when given, else get 404; so a
    * server can put its own pages (the demo) behind the hub.
@@ -117,6 +120,8 @@ class HeraldHub implements Hub, HubContext {
   readonly registry: SubscriberRegistry;
   readonly sse: SseServer;
   readonly streamOptions: StreamOptions;
+  /** Resumable streams: read on STREAMS_PATH, written with the `herald.stream` publish field. */
+  readonly streams: ResumableStreams;
   readonly cors: Cors;
   readonly auth: Authenticator;
   closing = false;
@@ -151,6 +156,14 @@ class HeraldHub implements Hub, HubContext {
       lastEventIdParams: [],
       logger: options.logger,
     };
+    // Readers of resumable streams share the hub's heartbeat, shutdown and stream settings; the
+    // memory store is made (and closed) by the streams object when none is given.
+    this.streams = createResumableStreams({
+      store: options.resumableStore,
+      server: this.sse,
+      streamOptions: this.streamOptions,
+      ...options.resumable,
+    });
     this.registry = new SubscriberRegistry(this.metrics, this.logger, options.maxQueuedBytes, (s) =>
       this.#left(s),
     );
@@ -293,6 +306,17 @@ class HeraldHub implements Hub, HubContext {
       }
       res.setHeader('Allow', 'GET, HEAD, POST, OPTIONS');
       throw new HubHttpError(405, 'HERALD_ERR_HUB_METHOD', `${method} is not allowed on ${HUB_PATH}`);
+    }
+    if (path === STREAMS_PATH) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD, OPTIONS');
+        throw new HubHttpError(
+          405,
+          'HERALD_ERR_HUB_METHOD',
+          `${method} is not allowed on ${path}; write streams by publishing with herald.stream`,
+        );
+      }
+      return handleStreamRead(this, req, res, url);
     }
     if (
       this.options.subscriptions &&
@@ -462,6 +486,7 @@ class HeraldHub implements Hub, HubContext {
       this.registry.close();
       this.#unsubscribe();
       await this.presence.close();
+      await this.streams.close();
       await this.store.close();
     })();
     return this.#closed;

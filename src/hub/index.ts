@@ -52,9 +52,13 @@ export {
   createMemoryStore,
   DEFAULT_RETENTION,
   type OpenStoreOptions,
+  openResumableStore,
   openStore,
   parseStoreSpec,
+  type RedisResumableStore,
+  type RedisResumableStoreOptions,
   type Retention,
+  type SqliteResumableStoreOptions,
   type Store,
   StoreUnavailableError,
 } from './stores/index.js';

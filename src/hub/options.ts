@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
+import type { ResumableStore } from '../server/index.js';
 import {
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
@@ -40,6 +41,18 @@ export interface HubOptions {
   logger?: Logger;
   /** Who else holds subscribers, for the subscriptions API. Default: this process only. */
   presence?: Presence;
+  /**
+   * Where resumable streams are kept (see docs/resumable-streams.md). Default: this process's memory.
+   * Use `openResumableStore('redis://…')` so readers on any node follow a producer on another.
+   */
+  resumableStore?: ResumableStore;
+  /** Limits of resumable streams: chunk and stream sizes, expiry after the end, abort after silence. */
+  resumable?: {
+    maxChunkBytes?: number;
+    maxStreamBytes?: number;
+    expireAfterMs?: number;
+    abortAfterMs?: number;
+  };
 
   /** Key for both publisher and subscriber tokens, unless one of the two below is given. */
   jwt?: JwtKeyOptions;
@@ -140,6 +153,8 @@ export interface ResolvedHubOptions {
   store: Store | undefined;
   logger: Logger | undefined;
   presence: Presence | undefined;
+  resumableStore: ResumableStore | undefined;
+  resumable: NonNullable<HubOptions['resumable']>;
   publisherJwt: JwtKeyOptions | undefined;
   subscriberJwt: JwtKeyOptions | undefined;
   audience: string | undefined;
@@ -366,6 +381,8 @@ function jwtKey(name: string, value: unknown): JwtKeyOptions | undefined {
 
 const KNOWN = new Set<string>([
   'store',
+  'resumableStore',
+  'resumable',
   'logger',
   'presence',
   'jwt',
@@ -463,11 +480,24 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
       `must not exceed maxRateCap (got ${defaultMaxRate} > ${maxRateCap}); lower it or raise the cap`,
     );
   }
+  const resumableStore = o.resumableStore as ResumableStore | undefined;
+  if (resumableStore !== undefined && typeof resumableStore?.watch !== 'function') {
+    throw new HubOptionError(
+      'resumableStore',
+      'must be a ResumableStore (see openResumableStore from herald/hub)',
+    );
+  }
+  const resumable = (o.resumable ?? {}) as NonNullable<HubOptions['resumable']>;
+  if (typeof resumable !== 'object' || resumable === null) {
+    throw new HubOptionError('resumable', `must be an object of limits (got ${show(resumable)})`);
+  }
 
   return {
     store,
     logger,
     presence,
+    resumableStore,
+    resumable,
     publisherJwt,
     subscriberJwt,
     audience: optionalString('audience', o.audience),

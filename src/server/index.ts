@@ -31,6 +31,7 @@ export {
   type StreamOptions,
 } from './options.js';
 export { RATE_TICK_MS } from './rate-timer.js';
+export * from './resumable/index.js';
 export type { Sink, SinkOwner } from './sink.js';
 export {
   type CloseAllOptions,

@@ -21,7 +21,12 @@ const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 
 async function startDemoHub(t: import('node:test').TestContext, options: DemoOptions = {}) {
   const hub = createHub({ jwt: { key: KEY }, anonymous: true });
-  const demo = await mountDemo(hub, { publisherKey: KEY, clientBundle: await bundleClient(), ...options });
+  const demo = await mountDemo(hub, {
+    publisherKey: KEY,
+    clientBundle: await bundleClient(),
+    buildLog: { lineMs: 60, lines: 40, pauseMs: 60_000 },
+    ...options,
+  });
   const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -57,7 +62,13 @@ test('the demo pages work in Chromium', async (t) => {
     const links = await page
       .locator('main a.card')
       .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-    assert.deepEqual(links, ['/clock.html', '/ticker.html', '/notifications.html', '/why-sse.html']);
+    assert.deepEqual(links, [
+      '/clock.html',
+      '/ticker.html',
+      '/notifications.html',
+      '/log.html',
+      '/why-sse.html',
+    ]);
     await page.goto(`${origin}/why-sse.html`);
     assert.match((await page.locator('table.compare').last().textContent()) ?? '', /Last-Event-ID/);
     await page.waitForSelector('[data-status][data-ready-state="open"]');
@@ -66,6 +77,47 @@ test('the demo pages work in Chromium', async (t) => {
     );
     await screenshot(page, 'why-sse');
     await page.close();
+  });
+
+  await t.test('the build log: a reload and a late tab show the whole log, then its end', async () => {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    t.after(() => context.close());
+    const a = await context.newPage();
+    a.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    await a.goto(`${origin}/log.html`);
+    const count = (page: Page) => page.evaluate(() => Number(document.querySelector('#lines')!.textContent));
+    await a.waitForFunction(() => Number(document.querySelector('#lines')!.textContent) >= 5, null, {
+      timeout: 30_000,
+    });
+    // Reload mid-build: the log comes back from its first line and goes on.
+    const build = await a.locator('#build').textContent();
+    await a.reload();
+    await a.waitForFunction(() => Number(document.querySelector('#lines')!.textContent) >= 8);
+    assert.equal(await a.locator('#build').textContent(), build);
+    // A second tab joins later, still mid-build (40 lines at 60 ms each).
+    const b = await context.newPage();
+    await b.goto(`${origin}/log.html`);
+    assert.ok((await count(b)) < 40 || (await b.locator('#state').textContent()) === 'finished');
+    for (const page of [a, b]) {
+      await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
+        timeout: 30_000,
+      });
+    }
+    const expected = Array.from(
+      { length: 40 },
+      (_, i) => `#${String(i + 1).padStart(3, '0')} [build ${build}]`,
+    );
+    for (const page of [a, b]) {
+      const text = (await page.locator('#log').textContent()) ?? '';
+      const lines = text.split('\n').filter((l) => l !== '');
+      // Every line once, in order: no gap, no duplicate.
+      assert.deepEqual(
+        lines.map((l) => l.slice(0, l.indexOf(']') + 1)),
+        expected,
+      );
+      assert.equal(await count(page), 40);
+    }
+    await screenshot(a, 'log');
   });
 
   await t.test('the front page is live: the clock ticks and the hub figures arrive', async () => {

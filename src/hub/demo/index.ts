@@ -1,6 +1,7 @@
 /**
  * The demo served by `herald serve --demo`: pages from `web/` (a live front page, a clock, a stock
- * ticker, a notifications feed, and why SSE), the client bundle they import, and the publishers behind them.
+ * ticker, a notifications feed, a build log, and why SSE), the client bundle they import, and the
+ * publishers behind them.
  *
  * @example
  * const demo = await mountDemo(hub, { publisherKey: secret });
@@ -10,6 +11,7 @@ import { SignJWT } from 'jose';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
 import { HUB_PATH } from '../options.js';
+import { type BuildLogPace, type BuildLogState, DEFAULT_BUILD_LOG_PACE, startBuildLog } from './build-log.js';
 import { startClock } from './clock.js';
 import { createDropHandler, startComparePublisher, transportStats } from './compare.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
@@ -36,6 +38,8 @@ export interface DemoOptions {
   ticker?: Ticker;
   /** The client bundle to serve as `/herald-client.js`; default: `dist/browser/herald-client.js`. */
   clientBundle?: string;
+  /** Pace of the simulated build log (tests speed it up). */
+  buildLog?: Partial<BuildLogPace>;
   /** Where publisher failures are reported. Default: the hub's logger. */
   onError?: (error: unknown) => void;
 }
@@ -68,6 +72,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   for (const [path, file] of bundle) files.set(path, file);
 
   const ticker = options.ticker ?? new Ticker();
+  const build: BuildLogState = { topic: null, build: 0 };
   const stops: Array<() => void> = [];
   if (options.publishers ?? true) {
     stops.push(
@@ -76,6 +81,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
       startStats(hub, onError),
       startComparePublisher(hub, onError),
     );
+    stops.push(startBuildLog(hub, build, { ...DEFAULT_BUILD_LOG_PACE, ...options.buildLog }, onError));
   }
 
   const notifyToken =
@@ -105,6 +111,11 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
         return json(res, { transports: transportStats(hub), published: hub.metrics.published });
       }
       if (path === '/demo/drop') return drop(req, res);
+      if (path === '/demo/build.json') {
+        const url =
+          build.topic === null ? null : `${HUB_PATH}/streams?topic=${encodeURIComponent(build.topic)}`;
+        return json(res, { build: build.build, topic: build.topic, url });
+      }
       if (path === '/herald-client.js' && !files.has(path)) {
         res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('the browser bundle of herald/client is missing: run `npm run build`\n');

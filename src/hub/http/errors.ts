@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HeraldError } from '../../errors.js';
+import { ResumableStreamError } from '../../server/index.js';
 import { AuthError, type BearerChallengeParams, bearerChallenge } from '../auth/index.js';
 import { endAfterDrain, hasUnreadBody } from './refused-body.js';
 
@@ -75,6 +76,7 @@ export function describeError(error: unknown, challenge: BearerChallengeParams =
     }
     return out;
   }
+  if (error instanceof ResumableStreamError) return { status: error.status, message: error.message };
   if (error instanceof AuthError) {
     // `description` only: telling an expired token from a forged one helps attackers, not clients.
     const out: ErrorResponse = { status: error.status, message: error.description };

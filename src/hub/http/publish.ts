@@ -7,6 +7,7 @@ import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope } from './errors.js';
 import { isFormContentType, readFormBody } from './form-body.js';
 import { KEY_FIELD, toUpdate } from './publish-input.js';
+import { handleStreamPublish, STREAM_FIELD, type StreamsContext } from './streams.js';
 
 export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
   const { claims } = await ctx.auth.publisher(req.headers, url);
@@ -20,6 +21,16 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
     );
   }
   const form = await readFormBody(req, ctx.options.maxBodyBytes);
+  if (form.has(STREAM_FIELD)) {
+    const id = await handleStreamPublish(ctx as StreamsContext, form, claims.publishSelectors);
+    res.writeHead(200, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(id),
+      'Cache-Control': 'no-store',
+    });
+    res.end(id);
+    return;
+  }
   const update = toUpdate(
     {
       topics: form.getAll('topic'),

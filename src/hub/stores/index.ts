@@ -1,4 +1,6 @@
 // The public face of the hub's stores: open one from a spec, or create one directly.
+
+import { createMemoryResumableStore, type ResumableStore } from '../../server/index.js';
 import { StoreUnavailableError } from './errors.js';
 import { createMemoryStore } from './memory.js';
 import type { RedisStoreOptions } from './redis.js';
@@ -17,9 +19,15 @@ export {
 export type { ListenerErrorHandler } from './listeners.js';
 export { createMemoryStore, type StoreOptions } from './memory.js';
 export type { RedisStatus, RedisStore, RedisStoreOptions } from './redis.js';
+export {
+  createRedisResumableStore,
+  type RedisResumableStore,
+  type RedisResumableStoreOptions,
+} from './redis-resumable.js';
 export { checkRetention, DEFAULT_RETENTION } from './retention.js';
 export { parseStoreSpec, type StoreLocation } from './spec.js';
 export type { SqliteStoreOptions } from './sqlite.js';
+export { createSqliteResumableStore, type SqliteResumableStoreOptions } from './sqlite-resumable.js';
 export type { Retention, Store } from './store.js';
 
 /** Options of `openStore`: those of every store, plus those of the store the spec names. */
@@ -73,6 +81,40 @@ export async function openStore(
         await store.ready();
       } catch (error) {
         if (options.startUnavailable && error instanceof StoreUnavailableError) return store;
+        await store.close();
+        throw error;
+      }
+      return store;
+    }
+  }
+}
+
+/**
+ * Opens a resumable-stream store from a spec, as `openStore` does for history: `memory`,
+ * `sqlite:PATH` (a file of its own, not the history file) or `redis://…` (streams shared by every
+ * node on that Redis and prefix). The SQLite and Redis modules load only when named.
+ *
+ * @example
+ * const streams = await openResumableStore('redis://127.0.0.1:6379', { prefix: 'herald' });
+ */
+export async function openResumableStore(
+  spec: string,
+  options: { cwd?: string; prefix?: string } = {},
+): Promise<ResumableStore> {
+  const location = parseStoreSpec(spec, options.cwd);
+  switch (location.kind) {
+    case 'memory':
+      return createMemoryResumableStore();
+    case 'sqlite': {
+      const { createSqliteResumableStore } = await import('./sqlite-resumable.js');
+      return createSqliteResumableStore(location.path);
+    }
+    case 'redis': {
+      const { createRedisResumableStore } = await import('./redis-resumable.js');
+      const store = createRedisResumableStore(location.url, { prefix: options.prefix });
+      try {
+        await store.ready();
+      } catch (error) {
         await store.close();
         throw error;
       }

@@ -1,0 +1,121 @@
+/**
+ * Resumable streams through the hub (a Herald extension; see docs/resumable-streams.md).
+ *
+ * Readers: `GET /.well-known/mercure/streams?topic=<IRI>` answers the stream whose ID is that topic:
+ * every chunk from the start (or after `Last-Event-ID` / `lastEventID` / `last_event_id`), the live
+ * tail, then an `end` (or `aborted`) event, and the response closes; a reconnect with the end
+ * event's ID gets 204. Allowed with a token whose subscribe claim matches the topic, or without a
+ * token when the hub lets anonymous subscribers in.
+ *
+ * Producers publish as usual, plus a `herald.stream` field: `start`, `append`, `end` or `abort`,
+ * with exactly one `topic` (the stream) and `data` fields (each one chunk; for `abort`, the
+ * reason). The token's publish claim must match the topic. Answers the last event ID.
+ */
+import type { ResumableStreams } from '../../server/index.js';
+import { canPublish } from '../topics/index.js';
+import type { HubContext, Req, Res } from './context.js';
+import { badRequest, insufficientScope, missingToken } from './errors.js';
+import { addressesHubNamespace } from './publish-input.js';
+
+/** The readers' route. */
+export const STREAMS_PATH = '/.well-known/mercure/streams';
+
+/** The publish form field that turns a publish into a stream operation. */
+export const STREAM_FIELD = 'herald.stream';
+
+type StreamAction = 'start' | 'append' | 'end' | 'abort';
+const ACTIONS: ReadonlySet<string> = new Set(['start', 'append', 'end', 'abort']);
+
+/** What the hub's stream routes need besides the usual context. */
+export interface StreamsContext extends HubContext {
+  readonly streams: ResumableStreams;
+}
+
+function streamTopic(topics: string[]): string {
+  if (topics.length !== 1 || topics[0] === '') {
+    throw badRequest(
+      `a resumable stream is named by exactly one "topic" (got ${topics.length}); send one topic per stream`,
+      'HERALD_ERR_HUB_STREAM_TOPIC',
+    );
+  }
+  const topic = topics[0]!;
+  if (addressesHubNamespace(topic)) {
+    throw badRequest(
+      `topics under /.well-known/mercure are reserved to the hub (got ${JSON.stringify(topic)})`,
+      'HERALD_ERR_HUB_RESERVED_TOPIC',
+    );
+  }
+  return topic;
+}
+
+export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, url: URL): Promise<void> {
+  const query = url.searchParams;
+  const topic = streamTopic(query.getAll('topic'));
+  const auth = await ctx.auth.subscriber(req.headers, url);
+  if (auth === undefined) {
+    if (!ctx.options.anonymous) throw missingToken('reading a resumable stream');
+  } else if (!auth.claims.subscribeSelectors.matchesAny([topic])) {
+    throw insufficientScope(
+      `the token does not allow reading stream ${JSON.stringify(topic)}: none of its subscribe selectors matches it`,
+    );
+  }
+  const header = req.headers['last-event-id'];
+  const lastEventId =
+    (typeof header === 'string' && header !== '' ? header : undefined) ??
+    (query.get('last_event_id') || query.get('lastEventID') || null);
+  const start = await ctx.streams.open(topic, lastEventId);
+  if (start === null) {
+    res.writeHead(204, { 'Cache-Control': 'no-store' });
+    res.end();
+    return;
+  }
+  start.attach(ctx.sse.stream(req, res, ctx.streams.streamOptions));
+}
+
+/** A publish carrying `herald.stream`: returns the body to answer with (the last event ID). */
+export async function handleStreamPublish(
+  ctx: StreamsContext,
+  form: URLSearchParams,
+  publishSelectors: Parameters<typeof canPublish>[1],
+): Promise<string> {
+  const action = form.get(STREAM_FIELD) ?? '';
+  if (!ACTIONS.has(action)) {
+    throw badRequest(
+      `${STREAM_FIELD} must be start, append, end or abort (got ${JSON.stringify(action)})`,
+      'HERALD_ERR_HUB_STREAM_ACTION',
+    );
+  }
+  const topic = streamTopic(form.getAll('topic'));
+  if (!canPublish([topic], publishSelectors)) {
+    throw insufficientScope(
+      `the token does not allow writing stream ${JSON.stringify(topic)}: none of its publish selectors matches it`,
+    );
+  }
+  const streams = ctx.streams;
+  const chunks = form.getAll('data');
+  switch (action as StreamAction) {
+    case 'start': {
+      const info = await streams.start(topic);
+      const count = chunks.length > 0 ? await streams.append(topic, chunks) : 0;
+      return `${info.tag}.${count}`;
+    }
+    case 'append': {
+      const count = await streams.append(topic, chunks);
+      const info = await streams.info(topic);
+      return `${info?.tag ?? ''}.${count}`;
+    }
+    case 'end': {
+      if (chunks.length > 0) await streams.append(topic, chunks);
+      const info = await streams.finish(topic, 'ended');
+      return `${info.tag}.end`;
+    }
+    case 'abort': {
+      const info = await streams.finish(
+        topic,
+        'aborted',
+        chunks.join('\n') || 'the publisher aborted the stream',
+      );
+      return `${info.tag}.end`;
+    }
+  }
+}

@@ -1,0 +1,433 @@
+/**
+ * Finite resumable streams (a build log, generated text token by token): one producer appends
+ * chunks to a store; any number of readers attach at any time, get every chunk from the start (or
+ * from their `Last-Event-ID`), then the live tail, then an `end` event, and the response closes.
+ *
+ * Ending, as readers see it (WHATWG HTML 9.2): the last event is `end` (or `aborted`) with ID
+ * `<tag>.end`; the server then closes the response. A client that reconnects anyway sends that ID
+ * and gets `204 No Content`, which makes an `EventSource` stop reconnecting for good.
+ */
+
+import { InvalidServerOptionError } from '../errors.js';
+import { defaultServer } from '../index.js';
+import { pickLastEventId } from '../last-event-id.js';
+import type { StreamOptions } from '../options.js';
+import type { FetchStream, NodeRequest, NodeServerResponse, SseServer } from '../sse-server.js';
+import type { SseStream } from '../sse-stream.js';
+import {
+  ForeignLastEventIdError,
+  InvalidStreamIdError,
+  ResumableStreamError,
+  StreamNotFoundError,
+  StreamTooLargeError,
+} from './errors.js';
+import { newTag, parseResumePoint } from './event-id.js';
+import { LiveStream, type LiveStreamOwner } from './live-stream.js';
+import { createMemoryResumableStore } from './memory-store.js';
+import type { ResumableStore, StreamInfo } from './store.js';
+import { StreamReader } from './stream-reader.js';
+import { StreamWriter, type WriterOwner } from './stream-writer.js';
+
+/** Largest chunk by default: a long log line or a paragraph of generated text fits many times over. */
+export const DEFAULT_MAX_CHUNK_BYTES = 256 * 1024;
+/** Largest stream by default. Streams are kept whole until they end, so this bounds memory per stream. */
+export const DEFAULT_MAX_STREAM_BYTES = 64 * 1024 * 1024;
+/** How long a finished stream stays readable: long enough for a reload, a second tab, a flaky phone. */
+export const DEFAULT_EXPIRE_AFTER_MS = 10 * 60_000;
+/**
+ * A stream with no append for this long is aborted (its producer died, or lost its way), and its
+ * readers get an `aborted` event instead of waiting forever. A local writer that is merely quiet
+ * (a model thinking) keeps its stream alive by itself.
+ */
+export const DEFAULT_ABORT_AFTER_MS = 30_000;
+/** Longest stream ID, in UTF-16 units: IDs go into store keys and URLs. */
+export const MAX_STREAM_ID_LENGTH = 512;
+
+/** Options of {@link createResumableStreams}. */
+export interface ResumableStreamsOptions {
+  /** Where chunks are kept (default: a new memory store, closed with these streams). */
+  store?: ResumableStore;
+  /** The registry readers' event streams join (heartbeat, `closeAll`); default herald/server's shared one. */
+  server?: SseServer;
+  /** Options of the readers' event streams (retry hint, logger...). */
+  streamOptions?: StreamOptions;
+  /** Largest chunk in UTF-8 bytes (default {@link DEFAULT_MAX_CHUNK_BYTES}); past it, 413. */
+  maxChunkBytes?: number;
+  /** Largest stream in UTF-8 bytes (default {@link DEFAULT_MAX_STREAM_BYTES}); past it, 413. */
+  maxStreamBytes?: number;
+  /** Finished streams are deleted this long after they end (default {@link DEFAULT_EXPIRE_AFTER_MS}). */
+  expireAfterMs?: number;
+  /** An open stream with no append for this long is aborted (default {@link DEFAULT_ABORT_AFTER_MS}). */
+  abortAfterMs?: number;
+}
+
+/** A reader ready to be attached to an event stream; see {@link ResumableStreams.open}. */
+export interface ReaderStart {
+  /** The stream's info when the reader was admitted. */
+  readonly info: StreamInfo;
+  /** Starts writing to `stream`: replay, live tail, final event, close. */
+  attach(stream: SseStream): void;
+}
+
+/** What to tell a reader's request: `null` when it already has everything (answer 204). */
+export type OpenResult = ReaderStart | null;
+
+function checkMs(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidServerOptionError(
+      name,
+      `${name} must be an integer of at least ${min} (got ${String(value)}); e.g. ${fallback}`,
+    );
+  }
+  return value;
+}
+
+/** Checks a stream ID: 1 to 512 characters, none of them control characters. */
+export function checkStreamId(streamId: string): string {
+  if (typeof streamId !== 'string' || streamId === '' || streamId.length > MAX_STREAM_ID_LENGTH) {
+    throw new InvalidStreamIdError(String(streamId), `strings of 1 to ${MAX_STREAM_ID_LENGTH} characters`);
+  }
+  if (/[\u0000-\u001f\u007f]/.test(streamId)) {
+    throw new InvalidStreamIdError(streamId, 'free of control characters');
+  }
+  return streamId;
+}
+
+/**
+ * Makes a set of resumable streams over a store.
+ *
+ * @example
+ * const streams = createResumableStreams();
+ * app.post('/generate', async (req, res) => {
+ *   const id = crypto.randomUUID();
+ *   streams.produce(id, model.generate(req.body.prompt)); // not awaited: runs on its own
+ *   res.json({ id });
+ * });
+ * app.get('/generate/:id', (req, res) => streams.respond(req.params.id, req, res));
+ */
+export function createResumableStreams(options: ResumableStreamsOptions = {}): ResumableStreams {
+  return new ResumableStreams(options);
+}
+
+export class ResumableStreams implements LiveStreamOwner, WriterOwner {
+  readonly store: ResumableStore;
+  readonly maxChunkBytes: number;
+  readonly maxStreamBytes: number;
+  readonly expireAfterMs: number;
+  readonly abortAfterMs: number;
+  readonly #ownsStore: boolean;
+  readonly #server: SseServer | undefined;
+  readonly #streamOptions: StreamOptions;
+  readonly #lives = new Map<string, LiveStream>();
+  readonly #opening = new Map<string, Promise<LiveStream | undefined>>();
+  readonly #writers = new Set<StreamWriter>();
+  readonly #tickMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(options: ResumableStreamsOptions = {}) {
+    this.maxChunkBytes = checkMs('maxChunkBytes', options.maxChunkBytes, DEFAULT_MAX_CHUNK_BYTES);
+    this.maxStreamBytes = checkMs('maxStreamBytes', options.maxStreamBytes, DEFAULT_MAX_STREAM_BYTES);
+    this.expireAfterMs = checkMs('expireAfterMs', options.expireAfterMs, DEFAULT_EXPIRE_AFTER_MS, 0);
+    this.abortAfterMs = checkMs('abortAfterMs', options.abortAfterMs, DEFAULT_ABORT_AFTER_MS);
+    this.#ownsStore = options.store === undefined;
+    this.store = options.store ?? createMemoryResumableStore();
+    this.#server = options.server;
+    // A reader's queue must hold a whole chunk, or a single large chunk would close its stream.
+    const base = options.streamOptions ?? {};
+    const minQueue = 2 * this.maxChunkBytes + 64 * 1024;
+    this.#streamOptions =
+      base.maxQueueBytes !== undefined && base.maxQueueBytes >= minQueue
+        ? base
+        : { ...base, maxQueueBytes: Math.max(base.maxQueueBytes ?? 1024 * 1024, minQueue) };
+    // One timer for every stream and writer: idle checks, keep-alive touches, a poll in case a
+    // store notification was lost.
+    this.#tickMs = Math.max(20, Math.min(1000, Math.floor(this.abortAfterMs / 4)));
+  }
+
+  /** Stream options the readers' event streams use. */
+  get streamOptions(): StreamOptions {
+    return this.#streamOptions;
+  }
+
+  /**
+   * Starts a stream and returns its writer. Rejects with `StreamExistsError` (409) when the ID is
+   * in use, `InvalidStreamIdError` (400) for an ID that cannot be one.
+   */
+  async writer(streamId: string): Promise<StreamWriter> {
+    checkStreamId(streamId);
+    const info = await this.store.create(streamId, newTag());
+    const writer = new StreamWriter(this, streamId, info.tag);
+    this.#writers.add(writer);
+    this.#startTimer();
+    return writer;
+  }
+
+  /**
+   * Turns an (async) iterable of chunks into a stream: each chunk is appended as it comes, then the
+   * end marker. If the iterable throws, the stream is aborted with the error's message and the
+   * returned promise rejects with the error. Resolves with the final info.
+   */
+  async produce(
+    streamId: string,
+    source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  ): Promise<StreamInfo> {
+    const writer = await this.writer(streamId);
+    try {
+      for await (const chunk of source) {
+        if (!writer.write(chunk)) await writer.drained();
+      }
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await writer.abort(reason || 'the producer failed').catch(() => {});
+      throw error;
+    }
+    return writer.end();
+  }
+
+  /**
+   * For producers outside this process's control (an HTTP route): starts a stream with a new tag.
+   * Rejects with `StreamExistsError` (409) when the ID is in use.
+   */
+  start(streamId: string): Promise<StreamInfo> {
+    return this.store.create(checkStreamId(streamId), newTag());
+  }
+
+  /**
+   * Appends chunks to a started stream, all or none; empty ones are skipped. Rejects with
+   * `StreamTooLargeError` (413) for a chunk over `maxChunkBytes` or a stream over `maxStreamBytes`,
+   * `StreamNotFoundError` (404), `StreamEndedError` (409). Resolves with the stream's chunk count.
+   */
+  async append(streamId: string, chunks: readonly string[]): Promise<number> {
+    checkStreamId(streamId);
+    const kept: string[] = [];
+    let bytes = 0;
+    for (const chunk of chunks) {
+      if (chunk === '') continue;
+      const size = Buffer.byteLength(chunk, 'utf8');
+      if (size > this.maxChunkBytes) {
+        throw new StreamTooLargeError(streamId, 'maxChunkBytes', size, this.maxChunkBytes);
+      }
+      kept.push(chunk);
+      bytes += size;
+    }
+    if (kept.length === 0) {
+      await this.store.touch(streamId);
+      const { info } = await this.store.read(streamId, 0, 0);
+      if (info === undefined) throw new StreamNotFoundError(streamId);
+      return info.count;
+    }
+    return this.store.append(streamId, kept, bytes, this.maxStreamBytes);
+  }
+
+  /** Ends a started stream (`ended`), or aborts it with `reason`. Rejects with 404 or 409 errors. */
+  finish(streamId: string, state: 'ended' | 'aborted', reason?: string): Promise<StreamInfo> {
+    return this.store.finish(checkStreamId(streamId), state, reason, this.expireAfterMs);
+  }
+
+  /** The stream's info, or undefined when it does not exist. */
+  info(streamId: string): Promise<StreamInfo | undefined> {
+    return this.store.read(checkStreamId(streamId), 0, 0).then((page) => page.info);
+  }
+
+  /**
+   * Admits a reader: resolves with a {@link ReaderStart} to attach to an event stream, or `null`
+   * when `lastEventId` says the reader already got the final event (answer 204). Rejects with
+   * `StreamNotFoundError` (404) or `ForeignLastEventIdError` (400). For servers that open their
+   * event streams themselves (the hub); `respond` and `response` do all of it.
+   */
+  async open(streamId: string, lastEventId: string | null): Promise<OpenResult> {
+    checkStreamId(streamId);
+    const live = await this.#live(streamId);
+    if (live === undefined) throw new StreamNotFoundError(streamId);
+    let point = parseResumePoint(lastEventId, live.tag);
+    if (point.kind === 'chunks' && point.count > live.count) {
+      // The reader may know of chunks this process has not pulled yet: look again, once.
+      const { info } = await this.store.read(streamId, 0, 0);
+      if (info === undefined || info.tag !== live.tag || point.count > info.count)
+        point = { kind: 'foreign' };
+    }
+    if (point.kind === 'end') {
+      if (live.finalFrame !== null) {
+        if (live.readers === 0) live.release();
+        return null;
+      }
+      point = { kind: 'foreign' };
+    }
+    if (point.kind === 'foreign') {
+      if (live.readers === 0) live.release();
+      throw new ForeignLastEventIdError(streamId, lastEventId ?? '', `${live.tag}.1`);
+    }
+    live.readers++;
+    const after = point.count;
+    const info = live.finalInfo ?? { tag: live.tag, state: 'open' as const, count: live.count, bytes: 0 };
+    return {
+      info,
+      attach: (stream: SseStream) => {
+        const reader = new StreamReader(live, stream, after);
+        stream.hold(reader);
+        if (!stream.closed) reader.catchUp();
+      },
+    };
+  }
+
+  /**
+   * Serves a reader on node:http (or Express, which passes node's objects): 404, 400 or 204 as
+   * plain text, else an event stream. Resolves once the response started.
+   */
+  async respond(streamId: string, req: NodeRequest, res: NodeServerResponse): Promise<void> {
+    let start: OpenResult;
+    try {
+      start = await this.open(streamId, this.#lastEventId(req.headers['last-event-id'], req.url));
+    } catch (error) {
+      const status = error instanceof ResumableStreamError ? error.status : 503;
+      const body = `${error instanceof ResumableStreamError ? error.message : 'the stream store is unavailable; retry later'}\n`;
+      (res as import('node:http').ServerResponse).writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
+      res.end(body);
+      return;
+    }
+    if (start === null) {
+      (res as import('node:http').ServerResponse).writeHead(204, { 'Cache-Control': 'no-store' });
+      res.end();
+      return;
+    }
+    const server = this.#server ?? defaultServer();
+    start.attach(server.stream(req, res, this.#streamOptions));
+  }
+
+  /**
+   * Serves a reader as a Fetch `Response` (Hono, Next.js route handlers, Bun, Deno): 404, 400 or
+   * 204, else an event stream.
+   */
+  async response(streamId: string, request: Request): Promise<Response> {
+    let start: OpenResult;
+    try {
+      start = await this.open(streamId, this.#lastEventId(request.headers.get('last-event-id'), request.url));
+    } catch (error) {
+      const status = error instanceof ResumableStreamError ? error.status : 503;
+      const body = `${error instanceof ResumableStreamError ? error.message : 'the stream store is unavailable; retry later'}\n`;
+      return new Response(body, {
+        status,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' },
+      });
+    }
+    if (start === null) return new Response(null, { status: 204, headers: { 'Cache-Control': 'no-store' } });
+    const server = this.#server ?? defaultServer();
+    const fetched: FetchStream = server.fetch(request, this.#streamOptions);
+    start.attach(fetched.stream);
+    return fetched.response;
+  }
+
+  #lastEventId(header: string | string[] | null | undefined, url: string | undefined): string | null {
+    return pickLastEventId(header, url, this.#streamOptions.lastEventIdParams ?? ['lastEventId']);
+  }
+
+  /**
+   * Stops the timer and closes every reader this object attached, without an end event (they
+   * reconnect, to this process once restarted or another one). Closes the store if it made it.
+   * Writers are left as they are: end or abort them first.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    for (const live of [...this.#lives.values()]) {
+      live.closeReaders();
+      live.release();
+    }
+    this.#lives.clear();
+    if (this.#ownsStore) await this.store.close();
+  }
+
+  /** The live stream of `streamId`, made on first use; undefined when the store has no such stream. */
+  #live(streamId: string): Promise<LiveStream | undefined> {
+    const existing = this.#lives.get(streamId);
+    if (existing !== undefined) return Promise.resolve(existing);
+    let opening = this.#opening.get(streamId);
+    if (opening === undefined) {
+      opening = this.store.read(streamId, 0, 0).then(
+        ({ info }) => {
+          this.#opening.delete(streamId);
+          if (info === undefined) return undefined;
+          const live = new LiveStream(this.store, streamId, info, this, Date.now());
+          this.#lives.set(streamId, live);
+          live.watch();
+          live.pull();
+          this.#startTimer();
+          return live;
+        },
+        (error: unknown) => {
+          this.#opening.delete(streamId);
+          throw error;
+        },
+      );
+      this.#opening.set(streamId, opening);
+    }
+    return opening;
+  }
+
+  /** @internal */
+  released(live: LiveStream): void {
+    if (this.#lives.get(live.id) === live) this.#lives.delete(live.id);
+  }
+
+  /** @internal */
+  failed(live: LiveStream, error: unknown): void {
+    // Retried on the next tick; a store that stays down leaves readers waiting for it, not hung:
+    // their heartbeats go on and they resume when it is back.
+    this.#streamOptions.logger?.warn(
+      { err: error, streamId: live.id },
+      'resumable stream: store read failed; retrying',
+    );
+  }
+
+  /** @internal */
+  writerDone(writer: StreamWriter): void {
+    this.#writers.delete(writer);
+  }
+
+  #startTimer(): void {
+    if (this.#timer !== null || this.#closed) return;
+    this.#timer = setInterval(tick, this.#tickMs, this);
+    this.#timer.unref();
+  }
+
+  /** @internal One tick of the shared timer. */
+  tick(): void {
+    const now = Date.now();
+    for (const writer of this.#writers) {
+      if (now - writer.lastAppend >= this.abortAfterMs / 3) {
+        writer.lastAppend = now;
+        this.store.touch(writer.streamId).catch(() => {});
+      }
+    }
+    for (const live of this.#lives.values()) {
+      if (!live.open) continue;
+      live.pull();
+      if (now - live.lastChange >= this.abortAfterMs) {
+        live.lastChange = now;
+        const reason = `no chunk for ${this.abortAfterMs} ms: the producer stopped without ending the stream`;
+        this.store.abortIfIdle(live.id, this.abortAfterMs, reason, this.expireAfterMs).then(
+          (aborted) => {
+            if (aborted) live.pull();
+          },
+          () => {},
+        );
+      }
+    }
+    if (this.#writers.size === 0 && this.#lives.size === 0 && this.#timer !== null) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+}
+
+function tick(streams: ResumableStreams): void {
+  streams.tick();
+}
