@@ -48,7 +48,7 @@ export class StreamEndedError extends ResumableStreamError {
   constructor(streamId: string, state: 'ended' | 'aborted') {
     super(
       409,
-      'HERALD_ERR_STREAM_ENDED',
+      'HERALD_ERR_STREAM_FINISHED',
       streamId,
       `resumable stream ${JSON.stringify(streamId)} is ${state}: a finished stream takes no more chunks; ` +
         'start a new stream with a new ID',
