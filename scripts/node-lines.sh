@@ -69,6 +69,10 @@ build_addon() {
   cp -rp "$addon_dir"/binding.gyp "$addon_dir"/deps "$addon_dir"/src "$addon_dir"/package.json "$work"/
   (
     cd "$work"
+    # Under `npm test`, npm exports its own config as npm_config_*; a machine-wide `nodedir` (these
+    # machines set /usr, the machine Node's headers) would win over --nodedir and build for the
+    # wrong ABI.
+    unset npm_config_nodedir NPM_CONFIG_NODEDIR
     node "$node_gyp" configure --release --nodedir="$cache/node-$version"
     if [ -f "$OLDPWD/$sqlite" ]; then
       mkdir -p build/Release/obj.target/deps
@@ -92,6 +96,11 @@ for line in "${LINES[@]}"; do
   bin="$cache/node-$version/bin/node"
   abi="$("$bin" -p process.versions.modules)"
   [ -f "$cache/better-sqlite3/abi-$abi.node" ] || build_addon "$version" "$abi"
+  # A cached or fresh addon built for another ABI would fail every SQLite test: say so once, here.
+  "$bin" -e 'process.dlopen({ exports: {} }, process.argv[1])' "$cache/better-sqlite3/abi-$abi.node" || {
+    echo "node-lines: the SQLite addon in $cache/better-sqlite3/abi-$abi.node does not load on Node $version; delete it to rebuild"
+    exit 1
+  }
   cp --remove-destination "$cache/better-sqlite3/abi-$abi.node" "$addon"
   if [ "$#" -gt 0 ]; then filters=("$@"); else read -r -a filters <<<"${FILTERS[$line]:-}"; fi
   echo "node-lines: Node $version: ${filters[*]:-every test}"
