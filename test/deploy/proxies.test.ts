@@ -76,7 +76,10 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
       // Without http-no-delay HAProxy measured 209 ms a event here (Nagle waiting for the delayed
       // ACK); through a proxy that sends at once it is about 1 ms. 100 ms tells the two apart even
       // on a machine so loaded that a quick hop takes tens of ms.
-      assert.ok(median(latencies) < 100, `median latency through ${kind}: ${median(latencies).toFixed(1)} ms`);
+      assert.ok(
+        median(latencies) < 100,
+        `median latency through ${kind}: ${median(latencies).toFixed(1)} ms`,
+      );
 
       // Idle: five heartbeat comments span at least four seconds, over twice the idle timeout.
       const comments = () => stream.text().split('\n: \n').length - 1;
