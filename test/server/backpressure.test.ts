@@ -42,9 +42,9 @@ test("a client that never reads: queue bounded, memory bounded, stream closed ('
   assert.equal(f.registry, 0);
   assert.equal(f.slowEvents, 1);
   assert.deepEqual(f.warnings, ['slow event-stream client: closing stream']);
-  // Queue bound + the socket's buffered write + one concatenated flush + heap slack after gc();
-  // nothing near the bytes offered.
-  assert.ok(f.maxGrowth < 6 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max})`);
+  // Queue bound + the socket's buffered write + heap slack (measured ~0.45 MiB over 1 MiB); nothing
+  // near the bytes offered.
+  assert.ok(f.maxGrowth < 3 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max})`);
 });
 
 test("a client that never reads: 'drop' keeps the stream, counts drops, memory stays bounded", () => {
@@ -54,7 +54,7 @@ test("a client that never reads: 'drop' keeps the stream, counts drops, memory s
   assert.ok(f.dropped > 0);
   assert.equal(f.slowEvents, 1, 'reported once, when dropping starts');
   assert.deepEqual(f.warnings, ['slow event-stream client: dropping events']);
-  assert.ok(f.maxGrowth < 6 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max}; 32 MiB offered)`);
+  assert.ok(f.maxGrowth < 3 * f.max, `memory grew ${f.maxGrowth} bytes (bound ${f.max}; 32 MiB offered)`);
   assert.ok(f.resumedEvents > 0, 'kept events and the next one arrive once the client reads');
 });
 
@@ -125,9 +125,9 @@ test("a client that never reads: 'conflate' keeps the stream, its queue bounded 
   // only. Plus what the socket held when it pushed back (its 64 KiB high-water mark and one write).
   const bound = f.max + f.keys * f.eventBytes + 64 * 1024 + f.eventBytes;
   assert.ok(f.maxQueued <= bound, `queued ${f.maxQueued} <= ${bound}`);
-  // The same slack as the other policies' 1 MiB budget (heap left over after gc()), far from the
-  // 32 MiB offered.
-  assert.ok(f.maxGrowth < 6 * 1024 * 1024, `memory grew ${f.maxGrowth} bytes (32 MiB offered)`);
+  // The queue's bound plus the same heap slack as the other policies (measured 0.4-0.8 MiB in all),
+  // far from the 32 MiB offered.
+  assert.ok(f.maxGrowth < bound + 2 * 1024 * 1024, `memory grew ${f.maxGrowth} bytes (32 MiB offered)`);
   assert.equal(f.slowEvents, 1, 'reported once, when conflating past the budget starts');
   assert.deepEqual(f.warnings, ['slow event-stream client: conflating keyed events']);
   assert.equal(f.latestKeys, f.keys, 'the last value of every key arrives once the client reads');
