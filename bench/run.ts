@@ -7,6 +7,7 @@
  *   npm run bench -- --only herald,nchan --scenarios fanout-1k-100 --runs 1
  *   npm run bench -- --only transports  the hub over SSE, WebSocket and long polling, and a plain
  *                                       ws server, on the 1k fan-out cases only
+ *   npm run bench -- --node 24          the Node systems on the newest Node 24 (see --node below)
  *
  * Each system runs pinned to core 0 and the load generator (subscriber processes and the publisher)
  * to core 1 (`taskset`). Systems are interleaved within each scenario (herald, nchan, better-sse,
@@ -16,7 +17,7 @@
  * long-polling paths and a plain `ws` server run the 1k fan-out cases beside the hub's SSE path).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,7 @@ import type { RunResult, Summary } from './load/results.js';
 import { type Scenario, scenarios } from './load/scenarios.js';
 import { TRANSPORT_SCENARIOS, writeTransportsReport } from './load/transports-report.js';
 import { betterSse } from './peers/better-sse.js';
-import { herald, heraldPoll, heraldWs } from './peers/herald.js';
+import { herald, heraldNoDelay, heraldPoll, heraldWs } from './peers/herald.js';
 import { nchan } from './peers/nchan.js';
 import type { Peer, RunningPeer } from './peers/peer.js';
 import { RAW, ROOT, spawnPinned, stopProcess } from './peers/process.js';
@@ -46,9 +47,13 @@ const { values } = parseArgs({
     // The subscriber side of the load generator: `c` (bench/load/c/subscribers.c, built with the
     // machine's cc; the default when cc exists) or `node` (bench/load/subscribers.ts).
     generator: { type: 'string' },
+    // The Node binary the hub and the other Node systems run on: a path, or a line number (22, 24,
+    // 26) for the newest binary of that line fetched into .cache/ by scripts/node-lines.sh.
+    node: { type: 'string' },
   },
 });
 const QUICK = values.quick!;
+const NODE = systemsNode(values.node);
 /** Runs per case: --runs, else 1 in a quick run, else each scenario's own count. */
 const RUNS = values.runs !== undefined ? Number(values.runs) : QUICK ? 1 : undefined;
 const OUT = values.out ?? (QUICK ? RAW : join(ROOT, 'bench', 'results'));
@@ -58,7 +63,7 @@ const LOAD_CORE = 1;
 const SOCKETS_PER_GENERATOR = 18_000;
 const EVENT_BYTES = 100;
 
-const ALL: Peer[] = [herald, nchan, betterSse, pushpin, heraldWs, heraldPoll, wsBroadcast];
+const ALL: Peer[] = [herald, nchan, betterSse, pushpin, heraldNoDelay, heraldWs, heraldPoll, wsBroadcast];
 /** `--only transports`: the transport comparison alone. */
 const TRANSPORTS_ONLY = values.only === 'transports';
 const wanted = TRANSPORTS_ONLY
@@ -85,6 +90,22 @@ const chosen = scenarios(QUICK).filter(
 /** Whether a peer runs a scenario: the transport comparison's peers run its cases only. */
 const runsIn = (peer: Peer, scenario: Scenario): boolean =>
   peer.suite !== 'transports' || TRANSPORT_SCENARIOS.includes(scenario.key);
+
+/** `--node`: a path, a line number (its newest build in .cache/, from scripts/node-lines.sh), or this Node. */
+function systemsNode(wanted: string | undefined): string {
+  if (wanted === undefined) return process.execPath;
+  if (!/^\d+$/.test(wanted)) return wanted;
+  const cache = join(ROOT, '.cache');
+  const builds = existsSync(cache)
+    ? readdirSync(cache)
+        .filter((d) => d.startsWith(`node-${wanted}.`) && existsSync(join(cache, d, 'bin', 'node')))
+        .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    : [];
+  const newest = builds.at(-1);
+  if (newest === undefined)
+    throw new Error(`no Node ${wanted} in .cache/: run NODE_LINES=${wanted} scripts/node-lines.sh first`);
+  return join(cache, newest, 'bin', 'node');
+}
 
 function next<T>(child: ChildProcess, type: string, timeoutMs = 120_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -176,6 +197,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       core: SERVER_CORE,
       workers,
       scratch,
+      node: NODE,
       ...(values['cpu-prof'] && { cpuProfileDir: values['cpu-prof'] }),
     });
     live.add(running);
@@ -431,6 +453,7 @@ function report(): void {
       cpus: os.cpus().length,
       model: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,
+      systemsNode: execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim(),
       loadAverageAtEnd: load,
       kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
     },

@@ -75,7 +75,16 @@ export interface Report {
   started: string;
   finished: string;
   runs: number;
-  machine: { cpus: number; model: string; node: string; loadAverageAtEnd: number[]; kernel: string };
+  machine: {
+    cpus: number;
+    model: string;
+    /** The bench's own Node (load generator, publisher). */
+    node: string;
+    /** The Node the systems under test ran on (`--node`). */
+    systemsNode?: string;
+    loadAverageAtEnd: number[];
+    kernel: string;
+  };
   versions: Record<string, string>;
   skipped: { name: string; why: string }[];
   notRun: { scenario: string; system: string; why: string }[];

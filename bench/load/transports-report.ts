@@ -75,7 +75,7 @@ function markdown(report: Report): string {
       .map(([k, v]) => `${k} ${v}`)
       .join(
         ', ',
-      )}. ${report.machine.cpus} x ${report.machine.model}, Node ${report.machine.node}, Linux ${report.machine.kernel}.`,
+      )}. ${report.machine.cpus} x ${report.machine.model}, Node ${report.machine.node}${report.machine.systemsNode && report.machine.systemsNode !== report.machine.node ? ` (systems under test on Node ${report.machine.systemsNode})` : ''}, Linux ${report.machine.kernel}.`,
     `Run ${report.started} to ${report.finished}; load average at the end ${report.machine.loadAverageAtEnd.map((x) => x.toFixed(2)).join(' / ')} (a shared machine: compare within a run, not across runs).`,
     `Command: \`${report.command}\`.`,
     '',

@@ -28,11 +28,11 @@ export const betterSse: Peer = {
     }
   },
   capacity: () => 19_500,
-  async start({ core }: StartOptions): Promise<RunningPeer> {
+  async start({ core, node }: StartOptions): Promise<RunningPeer> {
     const host = '127.0.0.1';
     const port = await freePort();
     const args = ['--import', 'tsx', join(ROOT, 'bench/peers/better-sse-server.ts'), String(port)];
-    const child = spawnPinned(core, process.execPath, args, 'better-sse');
+    const child = spawnPinned(core, node, args, 'better-sse');
     try {
       await waitForPort(host, port, child);
     } catch (error) {

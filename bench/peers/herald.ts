@@ -13,18 +13,26 @@ import { freePort, ROOT, spawnPinned, stopProcess, waitForPort } from './process
 
 const TOPIC_BASE = 'https://bench.example/topics/';
 
-/** The hub over one of its transports: `herald` (event streams), `herald-ws`, `herald-poll`. */
-function heraldOver(protocol: Protocol): Peer {
+/**
+ * The hub over one of its transports: `herald` (event streams), `herald-ws`, `herald-poll`; with
+ * `noDelay`, `herald-nodelay`: event streams with `--tcp-nodelay` (Nagle's algorithm off), for the
+ * comparison that chose the default.
+ */
+function heraldOver(protocol: Protocol, noDelay = false): Peer {
   return {
-    name: protocol === 'sse' ? 'herald' : `herald-${protocol}`,
+    name: protocol === 'sse' ? (noDelay ? 'herald-nodelay' : 'herald') : `herald-${protocol}`,
     ...(protocol !== 'sse' && { suite: 'transports' as const }),
+    ...(noDelay && {
+      optIn:
+        'the Nagle comparison: --only herald,herald-nodelay,nchan --scenarios fanout-1k-100,fanout-1k-1000',
+    }),
     scales: true,
     version: () =>
       (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
     missing: () => undefined,
     // One process holds < 20,000 files; keep room for the listener, the publisher and the IPC channel.
     capacity: (workers) => workers * 19_000,
-    async start({ core, workers, cpuProfileDir }: StartOptions): Promise<RunningPeer> {
+    async start({ core, workers, cpuProfileDir, node }: StartOptions): Promise<RunningPeer> {
       const host = '127.0.0.1';
       const port = await freePort();
       const key = randomBytes(32).toString('hex');
@@ -43,7 +51,8 @@ function heraldOver(protocol: Protocol): Peer {
       ];
       args.push('--jwt-key', key, '--anonymous', '--log-level', 'warn');
       if (workers > 1) args.push('--workers', String(workers));
-      const child = spawnPinned(core, process.execPath, args, 'herald');
+      if (noDelay) args.push('--tcp-nodelay');
+      const child = spawnPinned(core, node, args, 'herald');
       try {
         await waitForPort(host, port, child, 30_000 * workers);
         await waitForHealthy(host, port, workers);
@@ -80,6 +89,7 @@ function heraldOver(protocol: Protocol): Peer {
 export const herald = heraldOver('sse');
 export const heraldWs = heraldOver('ws');
 export const heraldPoll = heraldOver('poll');
+export const heraldNoDelay = heraldOver('sse', true);
 
 /**
  * With workers, the port answers as soon as the first worker listens: ask /healthz until as many

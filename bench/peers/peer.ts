@@ -14,6 +14,8 @@ export interface StartOptions {
   scratch: string;
   /** Write a V8 CPU profile of each Node process of the system to this folder (Node systems only). */
   cpuProfileDir?: string;
+  /** The Node binary Node systems run on (`--node`); the bench's own by default. */
+  node: string;
 }
 
 export interface RunningPeer {

@@ -18,11 +18,11 @@ export const wsBroadcast: Peer = {
   },
   missing: () => undefined,
   capacity: () => 19_500,
-  async start({ core }: StartOptions): Promise<RunningPeer> {
+  async start({ core, node }: StartOptions): Promise<RunningPeer> {
     const host = '127.0.0.1';
     const port = await freePort();
     const args = ['--import', 'tsx', join(ROOT, 'bench/peers/ws-broadcast-server.ts'), String(port)];
-    const child = spawnPinned(core, process.execPath, args, 'ws');
+    const child = spawnPinned(core, node, args, 'ws');
     try {
       await waitForPort(host, port, child);
     } catch (error) {
