@@ -412,6 +412,9 @@ function summarize(results: RunResult[]): Summary[] {
         incomplete: rs.filter((r) => r.fanout && !r.fanout.complete).length,
         publishesPerSecond: m((r) => r.throughput?.perSecond),
         cpuMicrosPerPublish: m((r) => r.throughput?.cpuMicrosPerPublish),
+        generatorCoreShareMax: ok.some((r) => r.fanout)
+          ? Math.max(...ok.map((r) => r.fanout?.generatorCoreShare ?? 0))
+          : undefined,
       });
     }
   }

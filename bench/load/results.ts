@@ -68,6 +68,8 @@ export interface Summary {
   incomplete: number;
   publishesPerSecond: number | undefined;
   cpuMicrosPerPublish: number | undefined;
+  /** The subscriber-side generator's CPU as a share of its core: the most of the runs. */
+  generatorCoreShareMax?: number | undefined;
 }
 
 export interface Report {
