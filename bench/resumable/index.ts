@@ -3,9 +3,14 @@
  * join at random points, each forced to drop once mid-stream and resume. Herald on the memory
  * store and on Redis, and the npm package `resumable-stream` (node-redis clients) on the same
  * Redis. Producer, server and readers share one process, the same way for both, so CPU per
- * delivered chunk counts all three. Every reader checks that it got chunks 0..49,999, each once.
+ * delivered chunk counts all three. Every reader checks that it got chunks 0..N-1, each once.
  *
- * npm run bench:resumable [-- --readers 1,100,1000 --chunks 50000]
+ * npm run bench:resumable [-- --cases 1x50000,100x50000,1000x50000:memory+redis,1000x5000]
+ *
+ * A case is `<readers>x<chunks>`, optionally `:` and the systems to run (memory, redis, peer; all
+ * by default). resumable-stream publishes every chunk to every reader over Redis, so 1,000 readers
+ * x 50,000 chunks (50 million publishes) is out of reach on a small machine: the default runs it
+ * at 5,000 chunks, with Herald at the same size for the ratio.
  */
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
@@ -59,13 +64,32 @@ const arg = (name: string, fallback: string) => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? fallback : args[i + 1]!;
 };
-const CHUNKS = Number(arg('chunks', '50000'));
-const READERS = arg('readers', '1,100,1000').split(',').map(Number);
+interface Case {
+  readers: number;
+  chunks: number;
+  systems: string[];
+}
+const CASES: Case[] = arg('cases', '1x50000,100x50000,1000x50000:memory+redis,1000x5000')
+  .split(',')
+  .map((text) => {
+    const [size, systems] = text.split(':');
+    const [readers, chunks] = size!.split('x').map(Number);
+    return { readers: readers!, chunks: chunks!, systems: (systems ?? 'memory+redis+peer').split('+') };
+  });
+/** How long the readers of one run may take after the producer ended before they count as stalled. */
+const READERS_TIMEOUT_MS = Number(arg('timeout-ms', '240000'));
+// Up to 1,000 readers connect within a few milliseconds: past node's default backlog (511) the
+// kernel resets some of them.
+const BACKLOG = 4096;
 http.globalAgent.maxSockets = Number.POSITIVE_INFINITY;
 
 interface Result {
   system: string;
   readers: number;
+  chunks: number;
+  wallMs: number;
+  connectErrors: number;
+  stalled: number;
   producerMs: number;
   chunksPerSec: number;
   cpuUsPerDelivered: number;
@@ -73,16 +97,38 @@ interface Result {
   catchUpMsMax: number;
   delivered: number;
   readersOk: number;
+  /** Readers whose first request came after the producer ended. */
+  joinedAfterEnd: number;
+  /** Readers whose resume after the forced drop came after the producer ended. */
+  resumedAfterEnd: number;
+  /** Readers that joined and resumed while the stream was live, yet lost or duplicated a chunk. */
+  badWhileLive: number;
   lostOrDuplicated: number;
   memoryBytes?: number;
 }
 
 /** A reader's view: verifies the sequence, measures the catch-up with the producer's position at join. */
+/** Set once the current run's producer ended its stream. */
+let producerEnded = false;
+
 class Tally {
   next = 0;
+  /** The reader's first request, or its resume after the forced drop, was sent after the producer ended. */
+  joinedAfterEnd = false;
+  resumedAfterEnd = false;
+  done = false;
+  connectErrors = 0;
   bad = 0;
   joinedAt = 0;
   target = 0;
+  /** Resolves once the reader's first request got its response (or failed). */
+  readonly admitted: Promise<void>;
+  admit!: () => void;
+  constructor() {
+    this.admitted = new Promise((resolve) => {
+      this.admit = resolve;
+    });
+  }
   caughtUpMs = -1;
   accept(i: number): void {
     if (i !== this.next) this.bad++;
@@ -99,7 +145,7 @@ function percentile(values: number[], p: number): number {
 
 async function listen(handler: http.RequestListener): Promise<{ port: number; close: () => Promise<void> }> {
   const server = http.createServer(handler);
-  server.listen(0, '127.0.0.1');
+  server.listen(0, '127.0.0.1', BACKLOG);
   await once(server, 'listening');
   return {
     port: (server.address() as AddressInfo).port,
@@ -111,31 +157,52 @@ async function listen(handler: http.RequestListener): Promise<{ port: number; cl
   };
 }
 
-/** One HTTP GET read to its end, dropping the connection once after `dropAfter` chunks. */
+/**
+ * One HTTP GET read to its end, dropping the connection once after `dropAfter` chunks. A failed
+ * connection or a response closed before the end event is resumed, as a browser would.
+ */
 function heraldReader(port: number, id: string, tally: Tally, dropAfter: number): Promise<void> {
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     let lastId = '';
     let dropped = false;
+    const finish = () => {
+      tally.done = true;
+      resolve();
+    };
     const connect = () => {
+      if (producerEnded) {
+        if (dropped) tally.resumedAfterEnd = true;
+        else if (tally.next === 0) tally.joinedAfterEnd = true;
+      }
+      let retried = false;
+      const retry = () => {
+        if (retried || tally.done) return;
+        retried = true;
+        setTimeout(connect, 10);
+      };
       const req = http.get(
         { port, host: '127.0.0.1', path: `/s/${id}`, headers: lastId ? { 'Last-Event-ID': lastId } : {} },
         (res) => {
-          if (res.statusCode === 204) return resolve();
-          let done = false;
+          tally.admit();
+          if (res.statusCode === 204) {
+            res.resume();
+            retried = true;
+            return finish();
+          }
           const parser = createParser({
             onEvent: (e) => {
-              if (done) return;
+              if (retried) return;
               if (e.type === 'end') {
-                done = true;
+                retried = true;
                 res.destroy();
-                resolve();
+                finish();
                 return;
               }
               lastId = e.lastEventId;
               tally.accept(Number(e.data));
               if (!dropped && tally.next >= dropAfter) {
                 dropped = true;
-                done = true;
+                retried = true;
                 res.destroy();
                 setImmediate(connect);
               }
@@ -143,22 +210,36 @@ function heraldReader(port: number, id: string, tally: Tally, dropAfter: number)
           });
           res.on('data', (chunk: Buffer) => parser.feed(chunk));
           res.on('error', () => {});
-          // Closed before the end event (the server shed it): resume like a browser would.
-          res.on('close', () => {
-            if (!done) {
-              done = true;
-              setTimeout(connect, 10);
-            }
-          });
+          res.on('close', retry);
         },
       );
-      req.on('error', reject);
+      req.on('error', () => {
+        tally.connectErrors++;
+        retry();
+      });
     };
     connect();
   });
 }
 
-async function runHerald(name: string, store: ResumableStore, readers: number): Promise<Result> {
+/** Waits for every reader, or `ms` after which the ones still reading count as stalled. */
+async function settle(reading: Promise<void>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(reading),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+async function runHerald(
+  name: string,
+  store: ResumableStore,
+  readers: number,
+  CHUNKS: number,
+): Promise<Result> {
   const sse = new SseServer({ heartbeatMs: 0 });
   const streams = createResumableStreams({ store, server: sse, streamOptions: { retryMs: 10 } });
   const server = await listen((req, res) => void streams.respond(req.url!.slice(3), req, res));
@@ -168,42 +249,78 @@ async function runHerald(name: string, store: ResumableStore, readers: number): 
   const joins = Array.from({ length: readers }, () => Math.floor(Math.random() * CHUNKS)).sort(
     (a, b) => a - b,
   );
-  const heapBefore = process.memoryUsage().heapUsed;
+  producerEnded = false;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const writer = await streams.writer(id);
-  let j = 0;
-  for (let i = 0; i < CHUNKS; i++) {
-    while (j < joins.length && joins[j]! <= i) {
+  // Readers join at chunk joins[j]: the producer waits until they are admitted (their response
+  // started), so each one joins a live stream, and that wait is left out of its throughput.
+  const join = async (at: number): Promise<number> => {
+    const admitted: Promise<void>[] = [];
+    while (j < joins.length && joins[j]! <= at) {
       const tally = new Tally();
       tally.joinedAt = performance.now();
-      tally.target = i;
+      tally.target = at;
       tallies.push(tally);
       reading.push(heraldReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)));
+      admitted.push(tally.admitted);
       j++;
     }
+    const w0 = performance.now();
+    await Promise.all(admitted);
+    return performance.now() - w0;
+  };
+  let j = 0;
+  let waitMs = 0;
+  for (let i = 0; i < CHUNKS; i++) {
+    if (j < joins.length && joins[j]! <= i) waitMs += await join(i);
     if (!writer.write(String(i))) await writer.drained();
     // Let readers connect while the producer writes: yield once every 1,000 chunks.
     if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
   }
   await writer.end();
-  const producerMs = performance.now() - t0;
-  const memoryBytes = name === 'herald-memory' ? process.memoryUsage().heapUsed - heapBefore : undefined;
-  await Promise.all(reading);
+  producerEnded = true;
+  const producerMs = performance.now() - t0 - waitMs;
+  await settle(reading, READERS_TIMEOUT_MS);
+  const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await streams.close();
   sse.closeAll();
   await server.close();
-  return summarize(name, readers, producerMs, cpu, tallies, memoryBytes);
+  return summarize(name, readers, CHUNKS, producerMs, wallMs, cpu, tallies);
+}
+
+/** Heap one stored stream of `chunks` chunks takes on the memory store (no reader attached). */
+async function memoryStoreBytes(chunks: number): Promise<number> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return Number.NaN;
+  // Ten streams, so a small one is not lost in the heap's noise.
+  const copies = 10;
+  const store = createMemoryResumableStore();
+  const streams = createResumableStreams({ store });
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let k = 0; k < copies; k++) {
+    const writer = await streams.writer(`memory-${k}`);
+    for (let i = 0; i < chunks; i++) if (!writer.write(String(i))) await writer.drained();
+    await writer.end();
+  }
+  gc();
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / copies;
+  await streams.close();
+  return bytes;
 }
 
 function summarize(
   system: string,
   readers: number,
+  CHUNKS: number,
   producerMs: number,
+  wallMs: number,
   cpu: NodeJS.CpuUsage,
   tallies: Tally[],
-  memoryBytes?: number,
 ): Result {
   const delivered = tallies.reduce((n, t) => n + t.next, 0) + CHUNKS; // + the store's copy
   const ok = tallies.filter((t) => t.bad === 0 && t.next === CHUNKS).length;
@@ -211,6 +328,10 @@ function summarize(
   return {
     system,
     readers,
+    chunks: CHUNKS,
+    wallMs: Math.round(wallMs),
+    connectErrors: tallies.reduce((n, t) => n + t.connectErrors, 0),
+    stalled: tallies.filter((t) => !t.done).length,
     producerMs: Math.round(producerMs),
     chunksPerSec: Math.round(CHUNKS / (producerMs / 1000)),
     cpuUsPerDelivered: Number(((cpu.user + cpu.system) / delivered).toFixed(2)),
@@ -219,18 +340,23 @@ function summarize(
     delivered,
     readersOk: ok,
     lostOrDuplicated: tallies.reduce((n, t) => n + t.bad + Math.abs(CHUNKS - t.next), 0),
-    memoryBytes,
+    joinedAfterEnd: tallies.filter((t) => t.joinedAfterEnd).length,
+    resumedAfterEnd: tallies.filter((t) => t.resumedAfterEnd).length,
+    badWhileLive: tallies.filter(
+      (t) => !t.joinedAfterEnd && !t.resumedAfterEnd && (t.bad > 0 || t.next !== CHUNKS),
+    ).length,
   };
 }
 
 /** The peer: resumable-stream's context over node-redis, readers over HTTP with `resumeAt`. */
-async function runPeer(readers: number): Promise<Result> {
+async function runPeer(readers: number, CHUNKS: number): Promise<Result> {
   const publisher = createClient({ url: REDIS_URL });
   const subscriber = createClient({ url: REDIS_URL });
   await Promise.all([publisher.connect(), subscriber.connect()]);
   const pending: Promise<unknown>[] = [];
+  const keyPrefix = `herald-bench-rs-${Date.now()}`;
   const context = createResumableStreamContext({
-    keyPrefix: `herald-bench-rs-${Date.now()}`,
+    keyPrefix,
     waitUntil: (p) => pending.push(p),
     publisher,
     subscriber,
@@ -262,6 +388,7 @@ async function runPeer(readers: number): Promise<Result> {
   const joins = Array.from({ length: readers }, () => Math.floor(Math.random() * CHUNKS)).sort(
     (a, b) => a - b,
   );
+  producerEnded = false;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let produced = 0;
@@ -269,45 +396,59 @@ async function runPeer(readers: number): Promise<Result> {
   const producerFinished = new Promise<void>((resolve) => {
     producerDone = resolve;
   });
-  // The producer: a ReadableStream written at full speed; the first response (read here) drives it.
+  // The producer: a ReadableStream written at full speed, pulled by resumable-stream. Readers join
+  // as with Herald: at chunk joins[j], the producer waits until they are admitted.
+  let joined = 0;
+  let waitMs = 0;
   const source = new ReadableStream<string>({
     async pull(controller) {
-      for (let k = 0; k < 1000 && produced < CHUNKS; k++) controller.enqueue(`${produced++},`);
+      const end = Math.min(CHUNKS, produced + 1000);
+      while (produced < end) {
+        if (joined < joins.length && joins[joined]! <= produced) {
+          const admitted: Promise<void>[] = [];
+          while (joined < joins.length && joins[joined]! <= produced) {
+            const tally = new Tally();
+            tally.joinedAt = performance.now();
+            tally.target = produced;
+            tallies.push(tally);
+            reading.push(peerReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)));
+            admitted.push(tally.admitted);
+            joined++;
+          }
+          const w0 = performance.now();
+          await Promise.all(admitted);
+          waitMs += performance.now() - w0;
+        }
+        controller.enqueue(`${produced++},`);
+      }
       if (produced >= CHUNKS) {
         controller.close();
+        producerEnded = true;
         producerDone();
       }
-      let j = joins.findIndex((x) => x >= produced - 1000);
-      if (j === -1) j = joins.length;
       await new Promise((resolve) => setImmediate(resolve));
     },
   });
   const first = await context.createNewResumableStream(id, () => source);
-  let joined = 0;
   const firstDrain = (async () => {
     const r = first!.getReader();
     for (;;) {
       const { done } = await r.read();
       if (done) break;
-      while (joined < joins.length && joins[joined]! <= produced) {
-        const tally = new Tally();
-        tally.joinedAt = performance.now();
-        tally.target = produced;
-        tallies.push(tally);
-        reading.push(peerReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)));
-        joined++;
-      }
     }
   })();
   await producerFinished;
   await firstDrain;
-  const producerMs = performance.now() - t0;
-  await Promise.race([Promise.all(reading), new Promise((resolve) => setTimeout(resolve, 60_000))]);
+  const producerMs = performance.now() - t0 - waitMs;
+  await settle(reading, READERS_TIMEOUT_MS);
+  const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await server.close();
   await Promise.allSettled(pending);
   await Promise.allSettled([publisher.quit(), subscriber.quit()]);
-  return summarize('resumable-stream', readers, producerMs, cpu, tallies);
+  const result = summarize('resumable-stream', readers, CHUNKS, producerMs, wallMs, cpu, tallies);
+  result.memoryBytes = await redisMemory(keyPrefix);
+  return result;
 }
 
 /** A peer reader: text `0,1,2,…`; on a drop it resumes at the number of characters it received. */
@@ -317,10 +458,16 @@ function peerReader(port: number, id: string, tally: Tally, dropAfter: number): 
     let partial = '';
     let dropped = false;
     const connect = () => {
+      if (producerEnded) {
+        if (dropped) tally.resumedAfterEnd = true;
+        else if (chars === 0) tally.joinedAfterEnd = true;
+      }
       const req = http.get({ port, host: '127.0.0.1', path: `/r/${id}?resumeAt=${chars}` }, (res) => {
+        tally.admit();
         if (res.statusCode !== 200) {
-          if (process.env.BENCH_DEBUG) console.error('peer reader got', res.statusCode, 'at', chars);
+          // 204: the stream is done, and resumable-stream serves no replay then.
           res.resume();
+          tally.done = true;
           resolve();
           return;
         }
@@ -336,11 +483,16 @@ function peerReader(port: number, id: string, tally: Tally, dropAfter: number): 
             setImmediate(connect);
           }
         });
-        res.on('end', resolve);
+        res.on('end', () => {
+          tally.done = true;
+          resolve();
+        });
         res.on('error', () => {});
       });
-      req.on('error', (e) => {
-        if (process.env.BENCH_DEBUG) console.error('peer reader error', e);
+      req.on('error', () => {
+        tally.admit();
+        tally.connectErrors++;
+        tally.done = true;
         resolve();
       });
     };
@@ -363,45 +515,105 @@ async function redisMemory(prefix: string): Promise<number> {
   return total;
 }
 
-const results: Result[] = [];
-const started = new Date();
-for (const readers of READERS) {
-  results.push(await runHerald('herald-memory', createMemoryResumableStore(), readers));
-  const prefix = `herald-bench-${Date.now()}`;
-  const store = createRedisResumableStore(REDIS_URL, { prefix });
-  await store.ready();
-  const r = await runHerald('herald-redis', store, readers);
-  await store.close();
-  r.memoryBytes = await redisMemory(prefix);
-  results.push(r);
-  results.push(await runPeer(readers));
-  for (const x of results.slice(-3)) console.log(JSON.stringify(x));
+/** Removes what an interrupted earlier run left under the bench's own prefix. */
+async function sweepLeftovers(): Promise<void> {
+  await redisMemory('herald-bench-');
 }
 
-const rows = results.map(
-  (r) =>
-    `| ${r.system} | ${r.readers} | ${r.chunksPerSec.toLocaleString('en')} | ${r.cpuUsPerDelivered} | ${r.catchUpMsP50} / ${r.catchUpMsMax} | ${r.readersOk}/${r.readers} | ${r.lostOrDuplicated} | ${r.memoryBytes === undefined ? '' : `${(r.memoryBytes / 1024 / 1024).toFixed(1)} MiB`} |`,
-);
+const results: Result[] = [];
+const started = new Date();
+const loads: number[] = [];
+await sweepLeftovers();
+try {
+  for (const c of CASES) {
+    const at = results.length;
+    if (c.systems.includes('memory')) {
+      const r = await runHerald('herald-memory', createMemoryResumableStore(), c.readers, c.chunks);
+      r.memoryBytes = await memoryStoreBytes(c.chunks);
+      results.push(r);
+    }
+    if (c.systems.includes('redis')) {
+      const prefix = `herald-bench-${Date.now()}`;
+      const store = createRedisResumableStore(REDIS_URL, { prefix });
+      await store.ready();
+      try {
+        results.push(await runHerald('herald-redis', store, c.readers, c.chunks));
+      } finally {
+        await store.close();
+        const bytes = await redisMemory(prefix);
+        if (results.length > at && results.at(-1)!.system === 'herald-redis')
+          results.at(-1)!.memoryBytes = bytes;
+      }
+    }
+    if (c.systems.includes('peer')) results.push(await runPeer(c.readers, c.chunks));
+    loads.push(loadavg()[0]!);
+    for (const x of results.slice(at)) console.log(JSON.stringify(x));
+  }
+} finally {
+  await sweepLeftovers();
+}
+
+const mib = (bytes: number | undefined) =>
+  bytes === undefined || Number.isNaN(bytes) ? '' : `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+const memoryNote: Record<string, string> = {
+  'herald-memory': 'heap',
+  'herald-redis': 'in Redis',
+  'resumable-stream': 'in Redis (its chunks stay in the producer, not measured)',
+};
+const rows = results.map((r) => {
+  const peer = results.find(
+    (p) => p.system === 'resumable-stream' && p.readers === r.readers && p.chunks === r.chunks,
+  );
+  const vs = (ours: number, theirs: number | undefined, digits = 1) =>
+    peer === undefined || r === peer || theirs === undefined || theirs === 0
+      ? ''
+      : ` (${(ours / theirs).toFixed(digits)}x)`;
+  return [
+    `${r.readers.toLocaleString('en')} x ${r.chunks.toLocaleString('en')}`,
+    r.system,
+    `${r.chunksPerSec.toLocaleString('en')}${vs(r.chunksPerSec, peer?.chunksPerSec)}`,
+    `${r.cpuUsPerDelivered}${vs(r.cpuUsPerDelivered, peer?.cpuUsPerDelivered, 2)}`,
+    `${r.catchUpMsP50.toLocaleString('en')} / ${r.catchUpMsMax.toLocaleString('en')}`,
+    `${r.readersOk}/${r.readers}`,
+    r.lostOrDuplicated.toLocaleString('en'),
+    `${r.badWhileLive} / ${r.joinedAfterEnd} / ${r.resumedAfterEnd}`,
+    String(r.stalled),
+    r.memoryBytes === undefined ? '' : `${mib(r.memoryBytes)} ${memoryNote[r.system]}`,
+    (r.wallMs / 1000).toFixed(1),
+  ];
+});
 const md = `# Resumable streams benchmark
 
-Run ${started.toISOString()}, Node ${process.version}, load average at the end ${loadavg()
-  .map((x) => x.toFixed(2))
-  .join(' ')} (2 cores shared with other work: read ratios, not absolutes).
+Run ${started.toISOString()} to ${new Date().toISOString()}, Node ${process.version}. Load average
+(1 min) after each case: ${loads.map((x) => x.toFixed(1)).join(', ')} (2 cores shared with other
+work: read ratios, not absolutes).
 
-1 producer writes ${CHUNKS.toLocaleString('en')} chunks (the numbers 0..${CHUNKS - 1}) at full speed;
-N readers join at random points of the stream, each drops its connection once at a random point
-and resumes (Herald: \`Last-Event-ID\`; resumable-stream: \`resumeAt\` = characters received).
-Producer, HTTP server and readers share one process for both systems; CPU is that process's
-user+system time over the run divided by the chunks delivered (to every reader, plus one for the
-producer's store). Catch-up: from a reader's connect until it holds the chunk the producer was
-writing when it joined (p50 / max). Memory: heap growth for one stream (memory store), Redis
-\`MEMORY USAGE\` of the stream's keys (Redis store).
+1 producer writes N chunks (the numbers 0..N-1) at full speed; R readers join at random points of
+the stream, each drops its connection once at a random point and resumes (Herald:
+\`Last-Event-ID\`; resumable-stream: \`resumeAt\` = characters received).
 
-| System | Readers | Producer chunks/s | CPU µs / delivered chunk | Catch-up ms p50 / max | Readers with every chunk once | Lost or duplicated | Memory per stream |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-${rows.join('\n')}
+- Joining: at each join point the producer waits until the joining readers' responses have
+  started, so every reader joins a live stream; producer chunks/s leaves those waits out.
+- CPU: producer, HTTP server and readers share one process for both systems; user+system time
+  over the run divided by the chunks delivered (to every reader, plus one for the store).
+- Catch-up: from a reader's connect until it holds the chunk the producer was writing when it
+  joined (p50 / max).
+- Every chunk once: the reader got 0..N-1 in order, none missing, none twice, across its forced
+  reconnect. Bad while live: readers that joined and resumed before the producer ended, yet lost
+  or duplicated a chunk; resumed after end: readers whose resume after the drop came once the
+  producer had ended (still correct when the count of lost chunks is 0).
+- Stalled: readers still reading ${READERS_TIMEOUT_MS / 1000} s after the producer ended.
+- Memory per stream: heap of one stored stream with no reader (memory store, mean of ten), Redis
+  \`MEMORY USAGE\` of its keys (Redis store).
+- In brackets: the ratio to resumable-stream in the same case. Its producer is pulled as it
+  publishes every chunk to every reader, so its chunks/s falls with the readers; Herald's producer
+  never waits for a reader.
 
-Command: \`npm run bench:resumable -- --readers ${READERS.join(',')} --chunks ${CHUNKS}\`.
+| Readers x chunks | System | Producer chunks/s | CPU µs / delivered chunk | Catch-up ms p50 / max | Every chunk once | Chunks lost or duplicated | Readers bad while live / joined after end / resumed after end | Stalled | Memory per stream | Wall s |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${rows.map((cells) => `| ${cells.join(' | ')} |`).join('\n')}
+
+Command: \`npm run bench:resumable -- --cases ${CASES.map((c) => `${c.readers}x${c.chunks}:${c.systems.join('+')}`).join(',')}\`.
 `;
 writeFileSync(new URL('../results/resumable.md', import.meta.url), md);
 console.log(md);

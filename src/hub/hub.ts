@@ -16,7 +16,7 @@ import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
 import { handlePublish } from './http/publish.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
-import { handleStreamRead, STREAMS_PATH } from './http/streams.js';
+import { type ExpiringReader, handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
 import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
@@ -30,6 +30,7 @@ import {
 } from './options.js';
 import { createMemoryStore, DEFAULT_RETENTION } from './stores/index.js';
 import type { Store } from './stores/store.js';
+import { ExpiryQueue } from './subscribers/expiry-queue.js';
 import { createLocalPresence, type Presence } from './subscribers/presence.js';
 import { SubscriberRegistry } from './subscribers/registry.js';
 import type { Subscriber } from './subscribers/subscriber.js';
@@ -122,6 +123,8 @@ class HeraldHub implements Hub, HubContext {
   readonly streamOptions: StreamOptions;
   /** Resumable streams: read on STREAMS_PATH, written with the `herald.stream` publish field. */
   readonly streams: ResumableStreams;
+  /** Stream readers whose token expires (or with a connection bound): closed then, as subscribers are. */
+  readonly streamReaders = new ExpiryQueue<ExpiringReader>((reader) => reader.stream.close());
   readonly cors: Cors;
   readonly auth: Authenticator;
   closing = false;
@@ -486,6 +489,7 @@ class HeraldHub implements Hub, HubContext {
       this.registry.close();
       this.#unsubscribe();
       await this.presence.close();
+      this.streamReaders.clear();
       await this.streams.close();
       await this.store.close();
     })();

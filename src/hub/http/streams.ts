@@ -5,13 +5,16 @@
  * every chunk from the start (or after `Last-Event-ID` / `lastEventID` / `last_event_id`), the live
  * tail, then an `end` (or `aborted`) event, and the response closes; a reconnect with the end
  * event's ID gets 204. Allowed with a token whose subscribe claim matches the topic, or without a
- * token when the hub lets anonymous subscribers in.
+ * token when the hub lets anonymous subscribers in. Like a subscriber's, a reader's response closes
+ * (without the end event) when its token expires or after `maxConnectionMs`: it resumes with its
+ * Last-Event-ID and a token that is still valid.
  *
  * Producers publish as usual, plus a `herald.stream` field: `start`, `append`, `end` or `abort`,
  * with exactly one `topic` (the stream) and `data` fields (each one chunk; for `abort`, the
  * reason). The token's publish claim must match the topic. Answers the last event ID.
  */
-import type { ResumableStreams } from '../../server/index.js';
+import type { ResumableStreams, SseStream } from '../../server/index.js';
+import type { Expiring, ExpiryQueue } from '../subscribers/expiry-queue.js';
 import { canPublish } from '../topics/index.js';
 import type { HubContext, Req, Res } from './context.js';
 import { badRequest, insufficientScope, missingToken } from './errors.js';
@@ -26,9 +29,16 @@ export const STREAM_FIELD = 'herald.stream';
 type StreamAction = 'start' | 'append' | 'end' | 'abort';
 const ACTIONS: ReadonlySet<string> = new Set(['start', 'append', 'end', 'abort']);
 
+/** A stream reader's response, closed when its token expires or its connection bound passes. */
+export interface ExpiringReader extends Expiring {
+  readonly stream: SseStream;
+}
+
 /** What the hub's stream routes need besides the usual context. */
 export interface StreamsContext extends HubContext {
   readonly streams: ResumableStreams;
+  /** Readers with an expiry, on one timer (the hub closes each one's stream when it fires). */
+  readonly streamReaders: ExpiryQueue<ExpiringReader>;
 }
 
 function streamTopic(topics: string[]): string {
@@ -69,7 +79,18 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
     res.end();
     return;
   }
-  start.attach(ctx.sse.stream(req, res, ctx.streams.streamOptions));
+  const stream = ctx.sse.stream(req, res, ctx.streams.streamOptions);
+  start.attach(stream);
+  let expiresAt = auth?.claims.expiresAt ?? Number.POSITIVE_INFINITY;
+  if (ctx.options.maxConnectionMs > 0) {
+    // 80-100% of the bound, as for subscribers, so readers opened together do not all reconnect together.
+    expiresAt = Math.min(expiresAt, Date.now() + ctx.options.maxConnectionMs * (0.8 + 0.2 * Math.random()));
+  }
+  if (Number.isFinite(expiresAt) && !stream.closed) {
+    const reader: ExpiringReader = { stream, expiresAt, expiryIndex: -1 };
+    ctx.streamReaders.add(reader);
+    stream.on('close', () => ctx.streamReaders.remove(reader));
+  }
 }
 
 /** A publish carrying `herald.stream`: returns the body to answer with (the last event ID). */

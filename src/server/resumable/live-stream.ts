@@ -112,7 +112,7 @@ export class LiveStream {
         const first = this.count + 1;
         this.count += chunks.length;
         this.lastChange = Date.now();
-        this.#deliver(encodeChunks(this.tag, first, chunks), first - 1);
+        this.#deliver(encodeChunks(this.tag, first, chunks), first - 1, chunks);
       }
       if (info.count > this.count) this.#again = true;
       else if (info.state !== 'open') this.#finish(info);
@@ -120,14 +120,22 @@ export class LiveStream {
   }
 
   /** Writes new chunks to every live reader; one that cannot take them now reads on by itself. */
-  #deliver(bytes: Uint8Array, before: number): void {
+  #deliver(bytes: Uint8Array, before: number, chunks: readonly string[]): void {
+    const after = before + chunks.length;
     for (const reader of this.#live) {
+      let out = bytes;
+      if (reader.after > before) {
+        // It resumed here from an ID this process had not pulled yet (another process served it
+        // that far): send only what follows it.
+        if (reader.after >= after) continue;
+        out = encodeChunks(this.tag, reader.after + 1, chunks.slice(reader.after - before));
+      }
       const stream = reader.stream;
-      if (stream.queuedBytes + bytes.byteLength <= stream.config.maxQueueBytes / 2 && stream.write(bytes)) {
-        reader.after = before;
+      if (stream.queuedBytes + out.byteLength <= stream.config.maxQueueBytes / 2 && stream.write(out)) {
+        reader.after = after;
       } else if (!stream.closed) {
         this.#live.delete(reader);
-        reader.after = before;
+        reader.after = Math.max(reader.after, before);
         reader.catchUp();
       }
     }

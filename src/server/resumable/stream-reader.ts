@@ -6,6 +6,9 @@
 import type { SseStream, StreamHolder } from '../sse-stream.js';
 import type { LiveStream } from './live-stream.js';
 
+/** Bytes a catching-up reader queues before it waits for its stream to drain. */
+const CATCH_UP_BYTES = 64 * 1024;
+
 export class StreamReader implements StreamHolder {
   readonly stream: SseStream;
   readonly live: LiveStream;
@@ -43,10 +46,13 @@ export class StreamReader implements StreamHolder {
       if (stream.queuedBytes > 0) await stream.whenDrained();
       if (stream.closed) return;
       if (this.after < live.count) {
-        const page = await live.page(this.after);
-        if (stream.closed) return;
-        stream.write(page.bytes);
-        this.after += page.n;
+        // Several pages per drain: one socket write per turn, not one per 256 chunks.
+        do {
+          const page = await live.page(this.after);
+          if (stream.closed) return;
+          stream.write(page.bytes);
+          this.after += page.n;
+        } while (this.after < live.count && stream.queuedBytes < CATCH_UP_BYTES);
         continue;
       }
       if (live.finalFrame !== null) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { readStream, StreamAbortedError, StreamReadError } from '../../../src/client/index.js';
 import { createRedisResumableStore } from '../../../src/hub/stores/redis-resumable.js';
-import { signDraft07, startHub, type TestHub } from '../../support/hub.js';
+import { openStream, signDraft07, startHub, type TestHub } from '../../support/hub.js';
 import { REDIS_URL, redisPrefix } from '../stores/redis-support.js';
 
 const TOPIC = 'https://example.com/builds/42/log';
@@ -196,4 +196,43 @@ test('hub: on Redis, a reader on one hub follows a stream written through anothe
     ['herald.stream', 'end'],
   ]);
   assert.deepEqual(await reading, ['Hello', ...words]);
+});
+
+test("hub: a stream reader's response closes when its token expires, without the end event", async (t) => {
+  const hub = await startHub({ anonymous: false, retryMs: 10 });
+  t.after(() => hub.close());
+  const writer = await signDraft07({ publish: [TOPIC] });
+  const started = await publish(hub, writer, [
+    ['topic', TOPIC],
+    ['herald.stream', 'start'],
+    ['data', 'step 1\n'],
+  ]);
+  assert.equal(started.status, 200);
+  const token = await signDraft07({ subscribe: [TOPIC] }, { expiresInSec: 2 });
+  const reader = await openStream(readerUrl(hub), { authorization: `Bearer ${token}` });
+  assert.equal(reader.status, 200);
+  assert.equal((await reader.next()).data, 'step 1\n');
+  // The stream is still open: only the token's expiry can end this response.
+  await reader.ended;
+  assert.deepEqual(
+    reader.events.map((e) => e.type),
+    ['message'],
+  );
+  // Resuming with a fresh token gets what followed.
+  await publish(hub, writer, [
+    ['topic', TOPIC],
+    ['herald.stream', 'end'],
+    ['data', 'step 2\n'],
+  ]);
+  const fresh = await signDraft07({ subscribe: [TOPIC] });
+  const resumed = await openStream(readerUrl(hub), {
+    authorization: `Bearer ${fresh}`,
+    'last-event-id': reader.events[0]!.lastEventId,
+  });
+  await resumed.ended;
+  assert.deepEqual(
+    resumed.events.map((e) => e.type),
+    ['message', 'end'],
+  );
+  assert.equal(resumed.events[0]!.data, 'step 2\n');
 });
