@@ -5,9 +5,12 @@
  *   npm run bench:parser -- --update          # the same, replacing the committed bench/results/parser.md
  *   BENCH_ROUNDS=5 BENCH_ONLY=small npm run bench:parser -- --no-write   # a quick look while developing
  *
- * Each pass creates a parser (one per connection, as a client does) and feeds it every chunk of a
- * fixture. A measurement repeats passes for at least BENCH_MS milliseconds of process CPU time (the
- * machine may be shared: CPU time is not inflated by waiting for a core) after a forced GC; rounds
+ * Each contender has one parser (a long-lived connection); a pass resets it and feeds it every chunk
+ * of a fixture. (A new parser per pass gives eventsource-parser, whose methods are closures made per
+ * parser, fresh functions each pass, which V8 recompiled inside the timed windows: seen with
+ * --check-jit; herald's methods live on a class.) A measurement repeats passes for at least BENCH_MS
+ * milliseconds of process CPU time (the machine may be shared: CPU time is not inflated by waiting for
+ * a core), after one warm-up and no forced GC; rounds
  * interleave the parsers (in rotating order) so a noisy neighbour hurts all of them alike; the
  * figures are medians over rounds. Both parsers are fed strings, since eventsource-parser takes only
  * strings; herald is also measured on Uint8Array chunks (decoding included).
@@ -31,11 +34,10 @@ import { resultsFile } from '../results-file.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const MIN_MS = Number(process.env.BENCH_MS ?? 40);
-// Untimed CPU time each contender runs before the first timed round, in slices interleaved with the
-// others (as the timed rounds are): long enough for V8 to settle on optimised code for every parser
-// on this input (`--check-jit` verifies no compilation is left for the timed windows).
-const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 400);
-const WARM_SLICES = 8;
+// Untimed rounds before the first timed one, run like the timed ones: enough for V8 to settle on
+// optimised code for every parser on this input (`--check-jit` verifies no compilation is left for
+// the timed windows).
+const WARM_ROUNDS = Number(process.env.BENCH_WARM_ROUNDS ?? 10);
 // What the last --check-jit run found, quoted in the report.
 const JIT_CHECK_NOTE = process.env.BENCH_JIT_NOTE ?? 'not run with this report';
 const ONLY = process.env.BENCH_ONLY?.split(',');
@@ -66,28 +68,32 @@ interface Contender {
 }
 
 function oursOn(chunks: ReadonlyArray<string | Uint8Array>): Pass {
+  let events = 0;
+  const parser = createOurs({
+    onEvent: (event) => {
+      events++;
+      use(event.data);
+    },
+  });
   return () => {
-    let events = 0;
-    const parser = createOurs({
-      onEvent: (event) => {
-        events++;
-        use(event.data);
-      },
-    });
+    events = 0;
+    parser.reset();
     for (const c of chunks) parser.feed(c);
     return events;
   };
 }
 
 function theirsOn(chunks: readonly string[]): Pass {
+  let events = 0;
+  const parser = createTheirs({
+    onEvent: (event) => {
+      events++;
+      use(event.data);
+    },
+  });
   return () => {
-    let events = 0;
-    const parser = createTheirs({
-      onEvent: (event) => {
-        events++;
-        use(event.data);
-      },
-    });
+    events = 0;
+    parser.reset();
     for (const c of chunks) parser.feed(c);
     return events;
   };
@@ -101,32 +107,37 @@ function theirsOn(chunks: readonly string[]): Pass {
  * parser (it checks nothing): a bound for what a parser doing the same operations can reach.
  */
 function floorOn(chunks: readonly string[]): Pass {
+  let events = 0;
+  let data = '';
+  let hasData = false;
+  let type = '';
+  let id = '';
+  const onEvent = (event: { type: string; data: string; lastEventId: string }) => {
+    events++;
+    use(event.data);
+  };
+  const line = (text: string, start: number, end: number) => {
+    if (end === start) {
+      if (hasData) onEvent({ type: type === '' ? 'message' : type, data, lastEventId: id });
+      data = '';
+      hasData = false;
+      type = '';
+      return;
+    }
+    const c0 = text.charCodeAt(start);
+    const value = text.slice(c0 === 100 ? start + 6 : c0 === 105 ? start + 4 : start + 7, end);
+    if (c0 === 100) {
+      data = hasData ? `${data}\n${value}` : value;
+      hasData = true;
+    } else if (c0 === 105) id = value;
+    else type = value;
+  };
   return () => {
-    let events = 0;
-    const onEvent = (event: { type: string; data: string; lastEventId: string }) => {
-      events++;
-      use(event.data);
-    };
-    let data = '';
-    let hasData = false;
-    let type = '';
-    let id = '';
-    const line = (text: string, start: number, end: number) => {
-      if (end === start) {
-        if (hasData) onEvent({ type: type === '' ? 'message' : type, data, lastEventId: id });
-        data = '';
-        hasData = false;
-        type = '';
-        return;
-      }
-      const c0 = text.charCodeAt(start);
-      const value = text.slice(c0 === 100 ? start + 6 : c0 === 105 ? start + 4 : start + 7, end);
-      if (c0 === 100) {
-        data = hasData ? `${data}\n${value}` : value;
-        hasData = true;
-      } else if (c0 === 105) id = value;
-      else type = value;
-    };
+    events = 0;
+    data = '';
+    hasData = false;
+    type = '';
+    id = '';
     let pending = '';
     for (const chunk of chunks) {
       let start = 0;
@@ -157,14 +168,16 @@ function floorOn(chunks: readonly string[]): Pass {
  * per connection (what `TextDecoderStream` in front of it amounts to).
  */
 function theirsOnBytes(chunks: readonly Uint8Array[]): Pass {
+  let events = 0;
+  const parser = createTheirs({
+    onEvent: (event) => {
+      events++;
+      use(event.data);
+    },
+  });
   return () => {
-    let events = 0;
-    const parser = createTheirs({
-      onEvent: (event) => {
-        events++;
-        use(event.data);
-      },
-    });
+    events = 0;
+    parser.reset();
     const decoder = new TextDecoder();
     for (const c of chunks) parser.feed(decoder.decode(c, { stream: true }));
     return events;
@@ -178,15 +191,16 @@ const createBaseline: typeof createOurs | undefined =
   BASELINE === undefined ? undefined : (await import(BASELINE)).createParser;
 
 function baselineOn(chunks: readonly string[]): Pass {
-  const create = createBaseline!;
+  let events = 0;
+  const parser = createBaseline!({
+    onEvent: (event) => {
+      events++;
+      use(event.data);
+    },
+  });
   return () => {
-    let events = 0;
-    const parser = create({
-      onEvent: (event) => {
-        events++;
-        use(event.data);
-      },
-    });
+    events = 0;
+    parser.reset();
     for (const c of chunks) parser.feed(c);
     return events;
   };
@@ -211,8 +225,8 @@ const mark = (text: string) => {
  * and that compilation (billed to the process) would land in the timed window. Garbage the passes
  * make is collected as it would be in a client, inside the window of the parser that made it.
  */
-function measure(pass: Pass, expectedEvents: number, name: string): number {
-  mark(`[bench: timed ${name} start]`);
+function measure(pass: Pass, expectedEvents: number, name: string, timed = true): number {
+  if (timed) mark(`[bench: timed ${name} start]`);
   let passes = 0;
   const start = cpuMicros();
   let elapsed = 0;
@@ -222,19 +236,19 @@ function measure(pass: Pass, expectedEvents: number, name: string): number {
     passes++;
     elapsed = cpuMicros() - start;
   } while (elapsed < MIN_MS * 1000);
-  mark(`[bench: timed ${name} end]`);
+  if (timed) mark(`[bench: timed ${name} end]`);
   return elapsed / 1e6 / passes;
 }
 
-/** Untimed passes of every contender, interleaved, until each has run WARM_MS of CPU time. */
+/**
+ * Untimed rounds, the timed rounds' code path included: every contender in turn, WARM_ROUNDS times,
+ * so V8 has compiled the parsers and the harness before the first timed round.
+ */
 function warmUp(contenders: readonly Contender[], expectedEvents: number): void {
-  for (let slice = 0; slice < WARM_SLICES; slice++) {
-    for (const c of contenders) {
-      const until = cpuMicros() + (WARM_MS * 1000) / WARM_SLICES;
-      do {
-        if (c.pass() !== expectedEvents) throw new Error(`${c.name}: wrong event count`);
-      } while (cpuMicros() < until);
-    }
+  for (let round = 0; round < WARM_ROUNDS; round++) {
+    const times = new Map<string, number[]>();
+    for (const c of contenders) times.set(c.name, [measure(c.pass, expectedEvents, c.name, false)]);
+    for (const c of contenders) times.get(c.name)!.push(0);
   }
 }
 
@@ -460,10 +474,11 @@ if (WRITE && !CHECK_JIT) {
 eventsource-parser ${theirsVersion}, both fed the same strings; the last column is herald fed the same
 stream as UTF-8 \`Uint8Array\` chunks (decoding included). MB/s counts UTF-8 bytes of the stream.
 
-Method. Each fixture/chunking pair runs in a child process of its own. A pass creates a parser and
-feeds it every chunk. After one forced GC (clearing the fixture's construction garbage) every
-contender runs ${WARM_MS} ms of untimed passes, in ${WARM_SLICES} slices interleaved with the others; then
-${ROUNDS} rounds each time every contender, in rotating order, for at least ${MIN_MS} ms of process CPU time
+Method. Each fixture/chunking pair runs in a child process of its own. Each contender has one parser, as a
+long-lived connection does; a pass resets it (\`reset()\`) and feeds it every chunk (with a parser
+created per pass, V8 recompiled eventsource-parser's per-parser closures inside the timed windows). After one forced GC (clearing the fixture's construction garbage) every
+contender runs ${WARM_ROUNDS} untimed rounds, interleaved with the others; then
+${ROUNDS} timed rounds each time every contender, in rotating order, for at least ${MIN_MS} ms of process CPU time
 (user + system: not inflated while another process has the core). No GC is forced after the warm-up:
 a forced GC makes V8 recompile the parsers, and that compilation would fall in the next timed window;
 the garbage a parser makes is collected inside its own windows, as it would be in a client.
