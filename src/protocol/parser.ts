@@ -86,6 +86,9 @@ class StreamParser {
 
   data = '';
   hasData = false;
+  // \`data\` ends with the LF that joins its last line to the next one, taken with that line's value
+  // (one slice and one join per line instead of a join for the LF too); a dispatch drops it.
+  dataEndsWithLF = false;
   eventType = '';
   lastType = ''; // the last value of an event field, kept to be reused
   lastEventIdBuffer: string;
@@ -106,24 +109,27 @@ class StreamParser {
       this.eventType = '';
       return;
     }
+    const data = this.dataEndsWithLF ? this.data.slice(0, -1) : this.data;
     const event: ParsedEvent = {
       type: this.eventType === '' ? 'message' : this.eventType,
-      data: this.data,
+      data,
       lastEventId: this.lastEventId,
     };
     this.data = '';
     this.hasData = false;
+    this.dataEndsWithLF = false;
     this.eventType = '';
     const onEvent = this.onEvent;
     if (onEvent !== undefined) onEvent(event);
   }
 
   appendData(value: string): void {
-    if (this.hasData) this.data += `\n${value}`;
+    if (this.hasData) this.data = this.dataEndsWithLF ? this.data + value : `${this.data}\n${value}`;
     else {
       this.data = value;
       this.hasData = true;
     }
+    this.dataEndsWithLF = false;
     if (this.data.length > this.maxBufferSize) this.overflow(this.data.length);
   }
 
@@ -134,7 +140,7 @@ class StreamParser {
 
   processField(field: string, value: string): void {
     switch (field) {
-      case 'this.data':
+      case 'data':
         this.appendData(value);
         break;
       case 'event':
@@ -279,10 +285,11 @@ class StreamParser {
             start + 5 < length && chunk.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5;
           const end = chunk.indexOf('\n', valueStart);
           if (end === -1) break;
-          const value = end === valueStart ? '' : chunk.slice(valueStart, end);
           start = end + 1;
-          if (!this.hasData && start < length && chunk.charCodeAt(start) === LF) {
+          const next = start < length ? chunk.charCodeAt(start) : LF;
+          if (!this.hasData && next === LF && start < length) {
             // A one-line event ending here, the most common shape: dispatch it without storing it.
+            const value = end === valueStart ? '' : chunk.slice(valueStart, end);
             start++;
             this.lastEventId = this.lastEventIdBuffer;
             const type = this.eventType === '' ? 'message' : this.eventType;
@@ -295,12 +302,20 @@ class StreamParser {
             }
             continue;
           }
-          if (this.hasData) this.data = `${this.data}\n${value}`;
-          else {
+          // When the next line opens like a data line, keep this line's LF with its value.
+          const keepLF = next === LOWER_D;
+          const value = keepLF
+            ? chunk.slice(valueStart, start)
+            : end === valueStart
+              ? ''
+              : chunk.slice(valueStart, end);
+          if (!this.hasData) {
             this.data = value;
             this.hasData = true;
-          }
-          if (this.data.length > this.maxBufferSize) this.overflow(this.data.length);
+          } else this.data = this.dataEndsWithLF ? this.data + value : `${this.data}\n${value}`;
+          this.dataEndsWithLF = keepLF;
+          const size = keepLF ? this.data.length - 1 : this.data.length;
+          if (size > this.maxBufferSize) this.overflow(size);
           continue;
         }
         if (
@@ -342,12 +357,9 @@ class StreamParser {
             start + 6 < length && chunk.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6;
           // Streams repeat a few types: when the line holds the last one again, compare it by hand
           // and find the line end without a search or a copy.
-          const n = this.lastType.length;
-          let end = valueStart + n;
-          let same = end < length && chunk.charCodeAt(end) === LF;
-          for (let k = 0; same && k < n; k++)
-            same = chunk.charCodeAt(valueStart + k) === this.lastType.charCodeAt(k);
-          if (!same) {
+          const lastType = this.lastType;
+          let end = valueStart + lastType.length;
+          if (!(end < length && chunk.charCodeAt(end) === LF && chunk.startsWith(lastType, valueStart))) {
             end = chunk.indexOf('\n', valueStart);
             if (end === -1) break;
             this.lastType = chunk.slice(valueStart, end);
@@ -400,6 +412,7 @@ class StreamParser {
     this.skipLeadingLF = false;
     this.data = '';
     this.hasData = false;
+    this.dataEndsWithLF = false;
     this.eventType = '';
     if (resetOptions?.lastEventId !== undefined) {
       this.lastEventIdBuffer = resetOptions.lastEventId;

@@ -161,6 +161,14 @@ test('data lines are joined with LF and the final LF is removed', () => {
   assert.deepEqual(eventsOf('data: a\ndata:\n\n'), [['message', 'a\n', '']]);
 });
 
+test('a line after a data line that opens like one but is another field adds no LF to the data', () => {
+  assert.deepEqual(eventsOf('data: a\ndog: x\n\n'), [['message', 'a', '']]);
+  assert.deepEqual(eventsOf('data: a\nd\ndata: b\n\n'), [['message', 'a\nb', '']]);
+  assert.deepEqual(eventsOf('data: a\ndatum\ndata\n\n'), [['message', 'a\n', '']]);
+  assert.deepEqual(eventsOf('data: a\ndata: b\ndx\nid: 3\n\n'), [['message', 'a\nb', '3']]);
+  assert.deepEqual(events(parse(['data: a\nd', 'ata: b\nd', 'og\n\n'])), [['message', 'a\nb', '']]);
+});
+
 test('an event whose data is the empty string is dispatched', () => {
   assert.deepEqual(eventsOf('data:\n\n'), [['message', '', '']]);
   assert.deepEqual(eventsOf('data\n\n'), [['message', '', '']]);

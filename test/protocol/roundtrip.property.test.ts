@@ -316,6 +316,8 @@ const grammarStream = fc
       '42',
       '-',
       'x',
+      // Opens like a data line without being one: the parser reads ahead on a leading 'd'.
+      'd',
       '\uFEFF',
       '\0',
       'é',
