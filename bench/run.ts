@@ -6,7 +6,8 @@
  *   npm run bench -- --quick            a small subset, 1 run, results under bench/results/raw/
  *   npm run bench -- --only herald,nchan --scenarios fanout-1k-100 --runs 1
  *   npm run bench -- --only transports  the hub over SSE, WebSocket and long polling, and a plain
- *                                       ws server, on the 1k fan-out cases only
+ *                                       ws server, on the 1k fan-out cases only (a run of its own:
+ *                                       a full run leaves these systems out)
  *   npm run bench -- --node 24          the Node systems on the newest Node 24 (see --node below)
  *
  * Each system runs pinned to core 0 and the load generator (subscriber processes and the publisher)
@@ -45,7 +46,8 @@ const { values } = parseArgs({
     // Writes a V8 CPU profile of the hub's processes to this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
     // The subscriber side of the load generator: `c` (bench/load/c/subscribers.c, built with the
-    // machine's cc; the default when cc exists) or `node` (bench/load/subscribers.ts).
+    // machine's cc; the default when cc exists, event streams only) or `node`
+    // (bench/load/subscribers.ts; the default of `--only transports`).
     generator: { type: 'string' },
     // The Node binary the hub and the other Node systems run on: a path, or a line number (22, 24,
     // 26) for the newest binary of that line fetched into .cache/ by scripts/node-lines.sh.
@@ -73,6 +75,8 @@ const peers: Peer[] = [];
 const skipped: { name: string; why: string }[] = [];
 for (const peer of ALL) {
   if (wanted && !wanted.includes(peer.name)) continue;
+  // The transport comparison has its own run and report (`--only transports`).
+  if (!wanted && peer.suite === 'transports') continue;
   const missing = peer.missing() ?? (wanted ? undefined : peer.optIn);
   if (missing) {
     skipped.push({ name: peer.name, why: missing });
@@ -144,7 +148,11 @@ const tsxChild = (file: string, log: string, args: string[] = []): ChildProcess 
  * when `cc` exists; returns its path, or undefined for the Node generator.
  */
 function buildCGenerator(): string | undefined {
-  const wanted = values.generator ?? 'c';
+  // The C generator speaks event streams only: the transport comparison (WebSocket, long polling)
+  // runs every system on the Node one, so that they share a generator.
+  const wanted = values.generator ?? (TRANSPORTS_ONLY ? 'node' : 'c');
+  if (wanted === 'c' && TRANSPORTS_ONLY)
+    throw new Error('--generator c reads event streams only: the transport comparison needs --generator node');
   if (wanted === 'node') return undefined;
   if (wanted !== 'c') throw new Error(`--generator must be c or node (got ${JSON.stringify(wanted)})`);
   const out = join(ROOT, '.cache', 'bench', 'sse-subscribers');
