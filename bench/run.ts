@@ -152,7 +152,9 @@ function buildCGenerator(): string | undefined {
   // runs every system on the Node one, so that they share a generator.
   const wanted = values.generator ?? (TRANSPORTS_ONLY ? 'node' : 'c');
   if (wanted === 'c' && TRANSPORTS_ONLY)
-    throw new Error('--generator c reads event streams only: the transport comparison needs --generator node');
+    throw new Error(
+      '--generator c reads event streams only: the transport comparison needs --generator node',
+    );
   if (wanted === 'node') return undefined;
   if (wanted !== 'c') throw new Error(`--generator must be c or node (got ${JSON.stringify(wanted)})`);
   const out = join(ROOT, '.cache', 'bench', 'sse-subscribers');

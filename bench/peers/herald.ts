@@ -42,6 +42,8 @@ function heraldOver(protocol: Protocol, noDelay = false): Peer {
       const flags = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
       const args = [
         ...flags,
+        // As the `herald` command starts it (the shebang of src/cli/main.ts).
+        '--max-semi-space-size=2',
         join(ROOT, 'dist/cli/main.js'),
         'serve',
         '--host',
