@@ -14,7 +14,7 @@
  * reason). The token's publish claim must match the topic. Answers the last event ID.
  */
 import type { ResumableStreams, SseStream } from '../../server/index.js';
-import type { Expiring, ExpiryQueue } from '../subscribers/expiry-queue.js';
+import { connectionExpiresAt, type Expiring, type ExpiryQueue } from '../subscribers/expiry-queue.js';
 import { canPublish } from '../topics/index.js';
 import type { HubContext, Req, Res } from './context.js';
 import { badRequest, insufficientScope, missingToken } from './errors.js';
@@ -81,11 +81,7 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
   }
   const stream = ctx.sse.stream(req, res, ctx.streams.streamOptions);
   start.attach(stream);
-  let expiresAt = auth?.claims.expiresAt ?? Number.POSITIVE_INFINITY;
-  if (ctx.options.maxConnectionMs > 0) {
-    // 80-100% of the bound, as for subscribers, so readers opened together do not all reconnect together.
-    expiresAt = Math.min(expiresAt, Date.now() + ctx.options.maxConnectionMs * (0.8 + 0.2 * Math.random()));
-  }
+  const expiresAt = connectionExpiresAt(Date.now(), auth?.claims.expiresAt, ctx.options.maxConnectionMs);
   if (Number.isFinite(expiresAt) && !stream.closed) {
     const reader: ExpiringReader = { stream, expiresAt, expiryIndex: -1 };
     ctx.streamReaders.add(reader);

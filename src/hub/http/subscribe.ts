@@ -8,6 +8,7 @@
  * resume cursor, history is written, then the pending updates not already sent, then it is live.
  */
 import { randomUUID } from 'node:crypto';
+import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import {
   type AttachableStream,
@@ -211,12 +212,7 @@ export async function admit(
     lastEventId,
   );
   subscriber.format = format;
-  if (claims?.expiresAt !== undefined) subscriber.expiresAt = claims.expiresAt;
-  if (hub.maxConnectionMs > 0) {
-    // 80-100% of the bound, so streams opened together (a deploy, a network blip) spread out.
-    const lifetime = hub.maxConnectionMs * (0.8 + 0.2 * Math.random());
-    subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + lifetime);
-  }
+  subscriber.expiresAt = connectionExpiresAt(subscriber.since, claims?.expiresAt, hub.maxConnectionMs);
   if (format === 'poll')
     subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + hub.pollTimeoutMs);
 

@@ -12,6 +12,21 @@ export interface Expiring {
   expiryIndex: number;
 }
 
+/**
+ * When a connection opened at `since` must close: at its token's expiry, or after 80-100% of
+ * `maxConnectionMs` (0: no bound), whichever comes first. The spread keeps connections opened
+ * together (a deploy, a network blip) from all reconnecting together.
+ */
+export function connectionExpiresAt(
+  since: number,
+  tokenExpiresAt: number | undefined,
+  maxConnectionMs: number,
+): number {
+  const byToken = tokenExpiresAt ?? Number.POSITIVE_INFINITY;
+  if (maxConnectionMs <= 0) return byToken;
+  return Math.min(byToken, since + maxConnectionMs * (0.8 + 0.2 * Math.random()));
+}
+
 /** Node clamps longer delays to 1 ms (a setTimeout delay is a signed 32-bit number of ms). */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 

@@ -4,11 +4,10 @@
  * Last-Event-ID, not again the chunks it already has.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { test } from 'node:test';
-import { createParser, type ParsedEvent } from '../../../src/protocol/index.js';
 import { createMemoryResumableStore, type ResumableStore } from '../../../src/server/index.js';
-import { serve } from './suite.js';
+import { openStream } from '../../support/hub.js';
+import { serve, until } from './suite.js';
 
 /** The store as a second process sees it: its change notifications only arrive on `deliver()`. */
 function lateNotifications(inner: ResumableStore): ResumableStore & { deliver(): void } {
@@ -31,31 +30,6 @@ function lateNotifications(inner: ResumableStore): ResumableStore & { deliver():
   };
 }
 
-/** Reads an event stream to its end; `started` resolves once the response headers are in. */
-function read(url: string, headers: Record<string, string> = {}) {
-  const events: ParsedEvent[] = [];
-  let onStart!: () => void;
-  const started = new Promise<void>((resolve) => {
-    onStart = resolve;
-  });
-  const ended = new Promise<ParsedEvent[]>((resolve, reject) => {
-    http
-      .get(url, { headers }, (res) => {
-        onStart();
-        const parser = createParser({ onEvent: (e) => events.push(e) });
-        res.on('data', (chunk: Buffer) => parser.feed(chunk));
-        res.on('end', () => resolve(events));
-        res.on('error', reject);
-      })
-      .on('error', reject);
-  });
-  return { events, started, ended };
-}
-
-const until = async (done: () => boolean) => {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
-};
-
 test('resumable: a reader resuming past what this process has pulled gets no chunk twice', async (t) => {
   const shared = createMemoryResumableStore();
   t.after(() => shared.close());
@@ -67,24 +41,24 @@ test('resumable: a reader resuming past what this process has pulled gets no chu
   for (const chunk of ['c1', 'c2', 'c3']) writer.write(chunk);
   await writer.flushed();
   // A first reader on B keeps B's view of the stream alive at 3 chunks.
-  const first = read(b.url('s'));
+  const first = await openStream(b.url('s'));
   await until(() => first.events.length === 3);
   // Two more chunks; B hears nothing of them. A second reader got them from A, then resumes on B.
   for (const chunk of ['c4', 'c5']) writer.write(chunk);
   await writer.flushed();
-  const resumed = read(b.url('s'), { 'Last-Event-ID': `${writer.tag}.5` });
-  await resumed.started;
+  const resumed = await openStream(b.url('s'), { 'Last-Event-ID': `${writer.tag}.5` });
   await new Promise((resolve) => setImmediate(resolve));
   writer.write('c6');
   await writer.end();
   late.deliver();
-  const events = await resumed.ended;
+  await resumed.ended;
   assert.deepEqual(
-    events.map((e) => [e.type, e.type === 'message' ? e.data : '']),
+    resumed.events.map((e) => [e.type, e.type === 'message' ? e.data : '']),
     [
       ['message', 'c6'],
       ['end', ''],
     ],
   );
-  assert.deepEqual((await first.ended).map((e) => e.data).slice(0, 6), ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+  await first.ended;
+  assert.deepEqual(first.events.map((e) => e.data).slice(0, 6), ['c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
 });
