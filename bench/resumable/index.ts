@@ -107,10 +107,10 @@ interface Result {
   memoryBytes?: number;
 }
 
-/** A reader's view: verifies the sequence, measures the catch-up with the producer's position at join. */
 /** Set once the current run's producer ended its stream. */
 let producerEnded = false;
 
+/** A reader's view: verifies the sequence, measures the catch-up with the producer's position at join. */
 class Tally {
   next = 0;
   /** The reader's first request, or its resume after the forced drop, was sent after the producer ended. */
@@ -234,6 +234,48 @@ async function settle(reading: Promise<void>[], ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * The readers of one case and where they join: at random chunks, sorted. At a join point the
+ * producer starts the readers due there and waits until each one's response has started, so every
+ * reader joins a live stream; the producer's throughput leaves that wait out.
+ */
+class Joins {
+  readonly tallies: Tally[] = [];
+  readonly reading: Promise<void>[] = [];
+  readonly #at: number[];
+  readonly #start: (tally: Tally) => Promise<void>;
+  #next = 0;
+
+  constructor(readers: number, chunks: number, start: (tally: Tally) => Promise<void>) {
+    this.#at = Array.from({ length: readers }, () => Math.floor(Math.random() * chunks)).sort(
+      (a, b) => a - b,
+    );
+    this.#start = start;
+  }
+
+  /** Whether a reader joins at chunk `at`. */
+  due(at: number): boolean {
+    return this.#next < this.#at.length && this.#at[this.#next]! <= at;
+  }
+
+  /** Starts the readers due at chunk `at` and waits until they are admitted; returns the wait (ms). */
+  async admit(at: number): Promise<number> {
+    const admitted: Promise<void>[] = [];
+    while (this.due(at)) {
+      const tally = new Tally();
+      tally.joinedAt = performance.now();
+      tally.target = at;
+      this.tallies.push(tally);
+      this.reading.push(this.#start(tally));
+      admitted.push(tally.admitted);
+      this.#next++;
+    }
+    const w0 = performance.now();
+    await Promise.all(admitted);
+    return performance.now() - w0;
+  }
+}
+
 async function runHerald(
   name: string,
   store: ResumableStore,
@@ -244,36 +286,16 @@ async function runHerald(
   const streams = createResumableStreams({ store, server: sse, streamOptions: { retryMs: 10 } });
   const server = await listen((req, res) => void streams.respond(req.url!.slice(3), req, res));
   const id = `bench-${Date.now()}-${readers}`;
-  const tallies: Tally[] = [];
-  const reading: Promise<void>[] = [];
-  const joins = Array.from({ length: readers }, () => Math.floor(Math.random() * CHUNKS)).sort(
-    (a, b) => a - b,
+  const joins = new Joins(readers, CHUNKS, (tally) =>
+    heraldReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)),
   );
   producerEnded = false;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const writer = await streams.writer(id);
-  // Readers join at chunk joins[j]: the producer waits until they are admitted (their response
-  // started), so each one joins a live stream, and that wait is left out of its throughput.
-  const join = async (at: number): Promise<number> => {
-    const admitted: Promise<void>[] = [];
-    while (j < joins.length && joins[j]! <= at) {
-      const tally = new Tally();
-      tally.joinedAt = performance.now();
-      tally.target = at;
-      tallies.push(tally);
-      reading.push(heraldReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)));
-      admitted.push(tally.admitted);
-      j++;
-    }
-    const w0 = performance.now();
-    await Promise.all(admitted);
-    return performance.now() - w0;
-  };
-  let j = 0;
   let waitMs = 0;
   for (let i = 0; i < CHUNKS; i++) {
-    if (j < joins.length && joins[j]! <= i) waitMs += await join(i);
+    if (joins.due(i)) waitMs += await joins.admit(i);
     if (!writer.write(String(i))) await writer.drained();
     // Let readers connect while the producer writes: yield once every 1,000 chunks.
     if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve));
@@ -281,13 +303,13 @@ async function runHerald(
   await writer.end();
   producerEnded = true;
   const producerMs = performance.now() - t0 - waitMs;
-  await settle(reading, READERS_TIMEOUT_MS);
+  await settle(joins.reading, READERS_TIMEOUT_MS);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await streams.close();
   sse.closeAll();
   await server.close();
-  return summarize(name, readers, CHUNKS, producerMs, wallMs, cpu, tallies);
+  return summarize(name, readers, CHUNKS, producerMs, wallMs, cpu, joins.tallies);
 }
 
 /** Heap one stored stream of `chunks` chunks takes on the memory store (no reader attached). */
@@ -383,10 +405,8 @@ async function runPeer(readers: number, CHUNKS: number): Promise<Result> {
     res.end();
   });
   const id = `bench-${Date.now()}-${readers}`;
-  const tallies: Tally[] = [];
-  const reading: Promise<void>[] = [];
-  const joins = Array.from({ length: readers }, () => Math.floor(Math.random() * CHUNKS)).sort(
-    (a, b) => a - b,
+  const joins = new Joins(readers, CHUNKS, (tally) =>
+    peerReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)),
   );
   producerEnded = false;
   const cpu0 = process.cpuUsage();
@@ -397,28 +417,13 @@ async function runPeer(readers: number, CHUNKS: number): Promise<Result> {
     producerDone = resolve;
   });
   // The producer: a ReadableStream written at full speed, pulled by resumable-stream. Readers join
-  // as with Herald: at chunk joins[j], the producer waits until they are admitted.
-  let joined = 0;
+  // as with Herald.
   let waitMs = 0;
   const source = new ReadableStream<string>({
     async pull(controller) {
       const end = Math.min(CHUNKS, produced + 1000);
       while (produced < end) {
-        if (joined < joins.length && joins[joined]! <= produced) {
-          const admitted: Promise<void>[] = [];
-          while (joined < joins.length && joins[joined]! <= produced) {
-            const tally = new Tally();
-            tally.joinedAt = performance.now();
-            tally.target = produced;
-            tallies.push(tally);
-            reading.push(peerReader(server.port, id, tally, Math.floor(Math.random() * CHUNKS)));
-            admitted.push(tally.admitted);
-            joined++;
-          }
-          const w0 = performance.now();
-          await Promise.all(admitted);
-          waitMs += performance.now() - w0;
-        }
+        if (joins.due(produced)) waitMs += await joins.admit(produced);
         controller.enqueue(`${produced++},`);
       }
       if (produced >= CHUNKS) {
@@ -440,13 +445,13 @@ async function runPeer(readers: number, CHUNKS: number): Promise<Result> {
   await producerFinished;
   await firstDrain;
   const producerMs = performance.now() - t0 - waitMs;
-  await settle(reading, READERS_TIMEOUT_MS);
+  await settle(joins.reading, READERS_TIMEOUT_MS);
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   await server.close();
   await Promise.allSettled(pending);
   await Promise.allSettled([publisher.quit(), subscriber.quit()]);
-  const result = summarize('resumable-stream', readers, CHUNKS, producerMs, wallMs, cpu, tallies);
+  const result = summarize('resumable-stream', readers, CHUNKS, producerMs, wallMs, cpu, joins.tallies);
   result.memoryBytes = await redisMemory(keyPrefix);
   return result;
 }
