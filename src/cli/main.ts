@@ -6,8 +6,9 @@
  * Node runs it with V8's young generation capped at 2 MB per semi-space (cluster workers inherit the
  * flag). A hub holds thousands of connections whose set-up garbage makes V8 grow that generation
  * to tens of MB, which stay in RSS: on Node 24, 8.9-9.3 KB per idle subscriber at 19k instead of
- * 5.7-5.8 KB, for no measured CPU gain (docs/benchmarks.md). `node dist/cli/main.js` needs the flag
- * given by hand, or in NODE_OPTIONS.
+ * 5.7-5.8 KB. CPU per delivery measured the same at 1k subscribers and within noise (up to ~10% more)
+ * at 10k (docs/benchmarks.md). `node dist/cli/main.js` needs the flag given by hand, or in
+ * NODE_OPTIONS.
  */
 import { readFileSync } from 'node:fs';
 import { HeraldError } from '../errors.js';
