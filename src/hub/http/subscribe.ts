@@ -17,7 +17,7 @@ import {
   Subscriber,
 } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';
-import { compileSelector, SelectorError } from '../topics/index.js';
+import { compileSelector, MAX_SELECTOR_LENGTH, SelectorError } from '../topics/index.js';
 import type { Update } from '../update.js';
 import type { HubContext, Req, Res } from './context.js';
 import { badRequest, HubHttpError, missingToken } from './errors.js';
@@ -37,9 +37,21 @@ const PARAMS: Record<string, SelectorParam> = {
   match_urlpattern: { syntax: 'match_urlpattern', compileAs: 'urlpattern' },
 };
 
-/** Reads the selectors of a subscribe query; throws 400 on an unknown `match*` name, a bad selector or too many. */
-export function parseSelectors(query: URLSearchParams, max: number, baseUrl?: string): SubscribedSelector[] {
-  const selectors: SubscribedSelector[] = [];
+/** A selector parameter read from the query but not compiled yet. */
+export interface SelectorRequest {
+  readonly name: string;
+  readonly value: string;
+  readonly param: SelectorParam;
+}
+
+/**
+ * Reads the selector parameters of a subscribe query without compiling any: throws 400 on an
+ * unknown `match*` name, on none, on more than `max`, or on one longer than `MAX_SELECTOR_LENGTH`.
+ * Cheap on purpose: it runs before the token is checked, so that a request nobody authorized costs
+ * no more than reading its URL (compiling a URL pattern may cost far more, see `compileSelectors`).
+ */
+export function readSelectorParams(query: URLSearchParams, max: number): SelectorRequest[] {
+  const requests: SelectorRequest[] = [];
   for (const [name, value] of query) {
     const param = PARAMS[name];
     if (param === undefined) {
@@ -52,15 +64,39 @@ export function parseSelectors(query: URLSearchParams, max: number, baseUrl?: st
       }
       continue;
     }
-    if (selectors.length === max) {
+    if (requests.length === max) {
       throw badRequest(
         `a subscription may have at most ${max} topic selectors; subscribe with fewer or raise maxSelectors`,
         'HERALD_ERR_HUB_TOO_MANY_SELECTORS',
       );
     }
+    if (value.length > MAX_SELECTOR_LENGTH) {
+      throw badRequest(
+        `a topic selector may hold at most ${MAX_SELECTOR_LENGTH} characters (got ${value.length}); use a shorter pattern`,
+        'HERALD_ERR_HUB_BAD_SELECTOR',
+      );
+    }
+    requests.push({ name, value, param });
+  }
+  if (requests.length === 0) {
+    throw badRequest(
+      'a subscription needs at least one "topic" (draft-07) or "match" / "match_urlpattern" (1.0) parameter',
+      'HERALD_ERR_HUB_BAD_SELECTOR',
+    );
+  }
+  return requests;
+}
+
+/** Compiles selectors read by `readSelectorParams`; throws 400 on one that does not compile. */
+export function compileSelectors(
+  requests: readonly SelectorRequest[],
+  baseUrl?: string,
+): SubscribedSelector[] {
+  const options = baseUrl === undefined ? undefined : { baseUrl };
+  return requests.map(({ value, param }) => {
     let compiled: ReturnType<typeof compileSelector>;
     try {
-      compiled = compileSelector(value, param.compileAs, baseUrl === undefined ? undefined : { baseUrl });
+      compiled = compileSelector(value, param.compileAs, options);
     } catch (error) {
       if (error instanceof SelectorError) throw badRequest(error.message, 'HERALD_ERR_HUB_BAD_SELECTOR');
       throw error;
@@ -68,15 +104,13 @@ export function parseSelectors(query: URLSearchParams, max: number, baseUrl?: st
     // The compiled selector is cached and shared: its copy of the source string is too, where a
     // string parsed from this request's URL would be one more copy per subscriber.
     const source = compiled.source === value ? compiled.source : value;
-    selectors.push({ source, syntax: param.syntax, kind: compiled.kind, matcher: compiled });
-  }
-  if (selectors.length === 0) {
-    throw badRequest(
-      'a subscription needs at least one "topic" (draft-07) or "match" / "match_urlpattern" (1.0) parameter',
-      'HERALD_ERR_HUB_BAD_SELECTOR',
-    );
-  }
-  return selectors;
+    return { source, syntax: param.syntax, kind: compiled.kind, matcher: compiled };
+  });
+}
+
+/** Reads and compiles the selectors of a subscribe query (`readSelectorParams`, then `compileSelectors`). */
+export function parseSelectors(query: URLSearchParams, max: number, baseUrl?: string): SubscribedSelector[] {
+  return compileSelectors(readSelectorParams(query, max), baseUrl);
 }
 
 /**
@@ -184,7 +218,9 @@ export async function admit(
 ): Promise<Admitted> {
   const { options: hub, registry } = ctx;
   const query = url.searchParams;
-  const selectors = parseSelectors(query, hub.maxSelectors);
+  // Everything cheap first, the token next, compiling last: a URL pattern may cost milliseconds and
+  // megabytes to compile, which a request nobody authorized must never get to spend.
+  const selectorParams = readSelectorParams(query, hub.maxSelectors);
   const maxRate = parseMaxRate(query, hub.defaultMaxRate, hub.maxRateCap);
   const headers = options.ignoreCookie === true ? { ...req.headers, cookie: undefined } : req.headers;
   const auth = await ctx.auth.subscriber(headers, url);
@@ -196,6 +232,7 @@ export async function admit(
       `this hub process holds its maximum of ${hub.maxSubscribers} subscribers; retry later`,
     );
   }
+  const selectors = compileSelectors(selectorParams);
   const lastEventId = requestedLastEventId(req, query);
   const claims = auth?.claims;
   if (claims !== undefined) {
