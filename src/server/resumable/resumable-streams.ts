@@ -22,7 +22,8 @@ import {
   StreamTooLargeError,
 } from './errors.js';
 import { newTag, parseResumePoint } from './event-id.js';
-import { LiveStream, type LiveStreamOwner } from './live-stream.js';
+import { maxEncodedChunkBytes } from './frames.js';
+import { LiveStream, type LiveStreamOwner, PAGE_MAX_BYTES } from './live-stream.js';
 import { createMemoryResumableStore } from './memory-store.js';
 import type { ResumableStore, StreamInfo } from './store.js';
 import { StreamReader } from './stream-reader.js';
@@ -65,8 +66,10 @@ export interface ResumableStreamsOptions {
 export interface ReaderStart {
   /** The stream's info when the reader was admitted. */
   readonly info: StreamInfo;
-  /** Starts writing to `stream`: replay, live tail, final event, close. */
+  /** Starts writing to `stream`: replay, live tail, final event, close. Call once. */
   attach(stream: SseStream): void;
+  /** Gives the reservation back when no stream will be attached (the request failed meanwhile). */
+  cancel(): void;
 }
 
 /** What to tell a reader's request: `null` when it already has everything (answer 204). */
@@ -134,9 +137,10 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? createMemoryResumableStore();
     this.#server = options.server;
-    // A reader's queue must hold a whole chunk, or a single large chunk would close its stream.
+    // A reader's queue must hold a whole chunk as encoded (line breaks grow), or a single large
+    // chunk would close its stream on every retry.
     const base = options.streamOptions ?? {};
-    const minQueue = 2 * this.maxChunkBytes + 64 * 1024;
+    const minQueue = 2 * maxEncodedChunkBytes(this.maxChunkBytes) + 64 * 1024;
     this.#streamOptions =
       base.maxQueueBytes !== undefined && base.maxQueueBytes >= minQueue
         ? base
@@ -239,37 +243,63 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
    */
   async open(streamId: string, lastEventId: string | null): Promise<OpenResult> {
     checkStreamId(streamId);
-    const live = await this.#live(streamId);
-    if (live === undefined) throw new StreamNotFoundError(streamId);
-    let point = parseResumePoint(lastEventId, live.tag);
-    if (point.kind === 'chunks' && point.count > live.count) {
-      // The reader may know of chunks this process has not pulled yet: look again, once.
-      const { info } = await this.store.read(streamId, 0, 0);
-      if (info === undefined || info.tag !== live.tag || point.count > info.count)
-        point = { kind: 'foreign' };
-    }
-    if (point.kind === 'end') {
-      if (live.finalFrame !== null) {
-        if (live.readers === 0) live.release();
-        return null;
+    const live = await this.#acquire(streamId);
+    // Reserved from here: every path below either attaches a reader or gives the reservation back.
+    try {
+      let point = parseResumePoint(lastEventId, live.tag);
+      if (point.kind === 'chunks' && point.count > live.count) {
+        // The reader may know of chunks this process has not pulled yet: look again, once.
+        const { info } = await this.store.read(streamId, 0, 0);
+        if (info === undefined || info.tag !== live.tag || point.count > info.count)
+          point = { kind: 'foreign' };
       }
-      point = { kind: 'foreign' };
+      if (point.kind === 'end') {
+        if (live.finalFrame !== null) {
+          live.unreserve();
+          return null;
+        }
+        point = { kind: 'foreign' };
+      }
+      if (point.kind === 'foreign')
+        throw new ForeignLastEventIdError(streamId, lastEventId ?? '', `${live.tag}.1`);
+      const after = point.count;
+      const info = live.finalInfo ?? { tag: live.tag, state: 'open' as const, count: live.count, bytes: 0 };
+      let used = false;
+      return {
+        info,
+        attach: (stream: SseStream) => {
+          if (used) throw new Error('a ReaderStart attaches one stream, once');
+          used = true;
+          const reader = new StreamReader(live, stream, after);
+          live.attached(reader);
+          stream.hold(reader);
+          if (!stream.closed) reader.catchUp();
+        },
+        cancel: () => {
+          if (used) return;
+          used = true;
+          live.unreserve();
+        },
+      };
+    } catch (error) {
+      live.unreserve();
+      throw error;
     }
-    if (point.kind === 'foreign') {
-      if (live.readers === 0) live.release();
-      throw new ForeignLastEventIdError(streamId, lastEventId ?? '', `${live.tag}.1`);
+  }
+
+  /**
+   * The live stream of `streamId`, reserved for one reader (see `LiveStream.acquire`); rejects with
+   * `StreamNotFoundError` when the store has no such stream.
+   */
+  async #acquire(streamId: string): Promise<LiveStream> {
+    for (;;) {
+      if (this.#closed) throw new Error('these resumable streams are closed (the server is shutting down)');
+      const live = await this.#live(streamId);
+      if (live === undefined) throw new StreamNotFoundError(streamId);
+      // Same turn as the lookup: nothing can release it in between. A released (or vanished) one
+      // is out of the map already, so the next lookup makes or finds another.
+      if (live.acquire()) return live;
     }
-    live.readers++;
-    const after = point.count;
-    const info = live.finalInfo ?? { tag: live.tag, state: 'open' as const, count: live.count, bytes: 0 };
-    return {
-      info,
-      attach: (stream: SseStream) => {
-        const reader = new StreamReader(live, stream, after);
-        stream.hold(reader);
-        if (!stream.closed) reader.catchUp();
-      },
-    };
   }
 
   /**
@@ -341,6 +371,7 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
       live.closeReaders();
       live.release();
     }
+    // Lookups in flight find a released stream and look again: none is made any more.
     this.#lives.clear();
     if (this.#ownsStore) await this.store.close();
   }
@@ -355,7 +386,12 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
         ({ info }) => {
           this.#opening.delete(streamId);
           if (info === undefined) return undefined;
-          const live = new LiveStream(this.store, streamId, info, this, Date.now());
+          // At most half a reader's queue (a page written below its catch-up budget always fits).
+          const pageMaxBytes = Math.min(
+            PAGE_MAX_BYTES,
+            Math.floor((this.#streamOptions.maxQueueBytes ?? 0) / 2),
+          );
+          const live = new LiveStream(this.store, streamId, info, this, Date.now(), pageMaxBytes);
           this.#lives.set(streamId, live);
           live.watch();
           live.pull();
