@@ -126,5 +126,4 @@ test('close() ends readers that are still catching up, without the end event', a
   await within(closed, 10_000, 'the stuck reader');
   const raw = Buffer.concat(received).toString('utf8');
   assert.doesNotMatch(raw, /event: end/, 'closed by the shutdown, not read to its end');
-
 });
