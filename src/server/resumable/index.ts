@@ -8,9 +8,11 @@ export {
   ResumableStreamError,
   resumableErrorStatus,
   StreamAbortedError,
+  StreamCapacityError,
   StreamEndedError,
   StreamExistsError,
   StreamNotFoundError,
+  StreamSequenceError,
   StreamTooLargeError,
 } from './errors.js';
 export { END_SUFFIX, parseResumePoint, type ResumePoint } from './event-id.js';
@@ -29,5 +31,14 @@ export {
   ResumableStreams,
   type ResumableStreamsOptions,
 } from './resumable-streams.js';
-export type { ResumableStore, StreamInfo, StreamPage, StreamState } from './store.js';
+export type {
+  AppendOptions,
+  CreateOptions,
+  ResumableStore,
+  StoreLimits,
+  StreamInfo,
+  StreamPage,
+  StreamState,
+} from './store.js';
+export { alreadyAppended } from './store.js';
 export { StreamWriter } from './stream-writer.js';
