@@ -19,8 +19,12 @@ import type { StreamReader } from './stream-reader.js';
 
 /** Chunks per page: pages aligned on multiples of this are encoded once and shared. */
 export const PAGE_CHUNKS = 256;
-/** A page stops growing past this many encoded bytes by default (it always holds at least one chunk). */
-export const PAGE_MAX_BYTES = 256 * 1024;
+/**
+ * A page stops growing past this many encoded bytes, or half a reader's queue when less (it always
+ * holds at least one chunk). Room for a whole page of 1 KB chunks with their framing, so that
+ * such pages are still cached and shared.
+ */
+export const PAGE_MAX_BYTES = 320 * 1024;
 /** Encoded pages kept per stream while it has readers: late readers replay from memory. */
 const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
