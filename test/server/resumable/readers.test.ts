@@ -14,7 +14,7 @@ import {
   type ReaderStart,
   SseServer,
 } from '../../../src/server/index.js';
-import { readAll, serve } from './suite.js';
+import { rawGet, readAll, serve } from './suite.js';
 
 /** Resolves with `promise`, or rejects after `ms`: a bound for waits that hung before a fix. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -126,4 +126,19 @@ test('close() ends readers that are still catching up, without the end event', a
   await within(closed, 10_000, 'the stuck reader');
   const raw = Buffer.concat(received).toString('utf8');
   assert.doesNotMatch(raw, /event: end/, 'closed by the shutdown, not read to its end');
+});
+
+test('a reader start attaches once; after close() no reader is admitted', async (t) => {
+  const store = createMemoryResumableStore();
+  t.after(() => store.close());
+  const { streams, port } = await serve(t, store);
+  await streams.start('once');
+  const start = await streams.open('once', null);
+  assert.ok(start !== null);
+  start.cancel();
+  assert.throws(() => start.attach(null as never), /attaches one stream, once/);
+  await streams.close();
+  await assert.rejects(streams.open('once', null), /resumable streams are closed/);
+  const refused = await rawGet(port, '/s/once');
+  assert.match(refused.head, /^HTTP\/1\.1 503/);
 });
