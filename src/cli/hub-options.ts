@@ -28,6 +28,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.pollTimeoutMs !== undefined) options.pollTimeoutMs = config.pollTimeoutMs;
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
+  options.resumable = { maxOpenStreams: config.maxOpenStreams, maxHeldBytes: config.maxHeldStreamBytes };
   options.slowConsumerPolicy = config.slowConsumerPolicy;
   if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
   if (config.defaultMaxRate !== undefined) options.defaultMaxRate = config.defaultMaxRate;
@@ -54,6 +55,23 @@ function roleKey(
       : { jwksUrl: config.jwksUrl, algorithm: chosenAlgorithm };
   }
   return undefined;
+}
+
+/**
+ * Where resumable streams are kept: `--stream-store` when given, else beside the history: in
+ * memory for `memory`, in a file of their own next to the SQLite file (`X.db` → `X.streams.db`),
+ * in the same Redis (and prefix) for Redis, so that every hub of the group serves every stream.
+ */
+export function streamStoreSpec(config: ServeConfig): string {
+  if (config.streamStore !== undefined) return config.streamStore;
+  const store = config.store;
+  if (!store.startsWith('sqlite:')) return store;
+  const path = store.slice('sqlite:'.length);
+  const dot = path.lastIndexOf('.');
+  const slash = path.lastIndexOf('/');
+  return dot > slash + 1
+    ? `sqlite:${path.slice(0, dot)}.streams${path.slice(dot)}`
+    : `sqlite:${path}.streams`;
 }
 
 /** The store's retention: the flags given, else `defaults` (the stores' `DEFAULT_RETENTION`). */

@@ -17,6 +17,7 @@ import {
   type SlowConsumerPolicy,
   WIRE_FORMATS,
 } from '../hub/index.js';
+import { DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_OPEN_STREAMS } from '../server/index.js';
 import { formatDuration } from './duration.js';
 
 /** How an option's text is read. */
@@ -55,6 +56,10 @@ export interface ServeConfig {
   subscriptions: boolean;
   store: string;
   storePrefix: string | undefined;
+  /** Where resumable streams are kept; undefined: beside the history (see `streamStoreSpec`). */
+  streamStore: string | undefined;
+  maxOpenStreams: number;
+  maxHeldStreamBytes: number;
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
@@ -118,6 +123,9 @@ export const SERVE_DEFAULTS: ServeConfig = {
   subscriptions: false,
   store: 'memory',
   storePrefix: undefined,
+  streamStore: undefined,
+  maxOpenStreams: DEFAULT_MAX_OPEN_STREAMS,
+  maxHeldStreamBytes: DEFAULT_MAX_HELD_BYTES,
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
@@ -288,6 +296,35 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     shownDefault: 'herald',
   },
   {
+    key: 'streamStore',
+    flag: 'stream-store',
+    env: 'HERALD_STREAM_STORE',
+    kind: 'store',
+    value: '<spec>',
+    help: 'where resumable streams are kept: memory, sqlite:PATH (a file of its own) or redis://HOST:PORT (with --store-prefix)',
+    shownDefault: 'beside --store: memory; sqlite:X.db gives sqlite:X.streams.db; the same Redis',
+  },
+  {
+    key: 'maxOpenStreams',
+    flag: 'max-open-streams',
+    env: 'HERALD_MAX_OPEN_STREAMS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    help: 'resumable streams open at once (past it, a start gets 503); 0: no limit. Not checked on Redis',
+    shownDefault: String(DEFAULT_MAX_OPEN_STREAMS),
+  },
+  {
+    key: 'maxHeldStreamBytes',
+    flag: 'max-held-stream-bytes',
+    env: 'HERALD_MAX_HELD_STREAM_BYTES',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 0,
+    help: 'chunk bytes all kept resumable streams may hold (past it, 503); 0: no limit. Not checked on Redis',
+    shownDefault: String(DEFAULT_MAX_HELD_BYTES),
+  },
+  {
     key: 'historySize',
     flag: 'history-size',
     env: 'HERALD_HISTORY_SIZE',
@@ -386,7 +423,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'integer',
     value: '<n>',
     min: 0,
-    help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
+    help: 'subscriber streams and stream readers one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
   },
   {

@@ -13,6 +13,7 @@ import {
   type Demo,
   mountDemo,
   type OpenStoreOptions,
+  openResumableStore,
   openStore,
   type Presence,
   parseStoreSpec,
@@ -20,10 +21,10 @@ import {
   startCluster,
   type WorkerLink,
 } from '../hub/index.js';
-import type { NodeRequest, NodeServerResponse } from '../server/index.js';
+import type { NodeRequest, NodeServerResponse, ResumableStore } from '../server/index.js';
 import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
-import { toHubOptions, toRetention } from './hub-options.js';
+import { streamStoreSpec, toHubOptions, toRetention } from './hub-options.js';
 import { createLogger } from './logger.js';
 import type { ServeConfig } from './serve-options.js';
 import { createShutdown, onSignals } from './shutdown.js';
@@ -43,7 +44,12 @@ export async function serve(requested: ServeConfig): Promise<void> {
   if (config.workers > 1) return servePrimary(config, store, logger);
 
   const presence = await openPresence(config, logger);
-  const hub = createHub({ ...toHubOptions(config, store, logger), ...(presence && { presence }) });
+  const resumableStore = await openStreamStore(config);
+  const hub = createHub({
+    ...toHubOptions(config, store, logger),
+    resumableStore,
+    ...(presence && { presence }),
+  });
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, true)) : undefined;
   const listener = createHttpListener(
     tlsFiles(config),
@@ -58,10 +64,23 @@ export async function serve(requested: ServeConfig): Promise<void> {
     await hub.close({ retryMs: config.shutdownRetryMs });
     await listener.finish(REQUEST_GRACE_MS);
     await store.close();
+    await resumableStore.close();
     return true;
   });
   onSignals(['SIGTERM', 'SIGINT'], logger, shutdown);
   await announce(config, logger, url, 1);
+}
+
+/** Opens the resumable-stream store `--stream-store` names (by default beside the history). */
+function openStreamStore(config: ServeConfig): Promise<ResumableStore> {
+  return openResumableStore(streamStoreSpec(config), {
+    ...(config.storePrefix !== undefined && { prefix: config.storePrefix }),
+    startUnavailable: true,
+  });
+}
+
+function isRedisSpec(spec: string): boolean {
+  return parseStoreSpec(spec).kind === 'redis';
 }
 
 /**
@@ -79,11 +98,15 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
   // Fail on a bad certificate or key here, once, rather than in every worker, forever restarted.
   if (tls !== undefined) createHttpListener(tls, () => {});
   await createHub(toHubOptions(config, createMemoryStore(DEFAULT_RETENTION), logger)).close();
+  // Streams in memory or SQLite live in the primary, shared by every worker over IPC; on Redis
+  // each worker reaches Redis itself.
+  const resumableStore = isRedisSpec(streamStoreSpec(config)) ? undefined : await openStreamStore(config);
   const workers = startCluster({
     workers: config.workers,
     maxWorkerBacklogBytes: config.workerBacklogBytes,
     requestTimeoutMs: config.primaryTimeoutMs,
     store,
+    ...(resumableStore !== undefined && { resumableStore }),
     setup: config,
     logger,
     onListening: (address) => {
@@ -110,7 +133,12 @@ export async function serveWorker(): Promise<void> {
   const ownStore = isRedis(config)
     ? await openStore(config.store, toRetention(config, DEFAULT_RETENTION), storeOptions(config, logger))
     : undefined;
-  const hub = createHub({ ...toHubOptions(config, ownStore ?? link.store, logger), presence });
+  const ownStreams = isRedisSpec(streamStoreSpec(config)) ? await openStreamStore(config) : undefined;
+  const hub = createHub({
+    ...toHubOptions(config, ownStore ?? link.store, logger),
+    resumableStore: ownStreams ?? link.resumableStore,
+    presence,
+  });
   // One worker runs the demo's clock and ticker; each one serves the pages.
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
   const pid = String(process.pid);
@@ -130,6 +158,8 @@ export async function serveWorker(): Promise<void> {
     await hub.close({ retryMs });
     await listener.finish(REQUEST_GRACE_MS);
     await ownStore?.close();
+    await ownStreams?.close();
+    await link.resumableStore.close();
     await link.store.close();
     await link.presence.close();
     link.close();

@@ -319,6 +319,8 @@ class HeraldHub implements Hub, HubContext {
           `${method} is not allowed on ${path}; write streams by publishing with herald.stream`,
         );
       }
+      // A stream reader holds a connection as a subscriber does: counted against its address too.
+      if (this.options.maxConnectionsPerAddress > 0) this.#admitAddress(req, res);
       return handleStreamRead(this, req, res, url);
     }
     if (

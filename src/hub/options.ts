@@ -52,6 +52,10 @@ export interface HubOptions {
     maxStreamBytes?: number;
     expireAfterMs?: number;
     abortAfterMs?: number;
+    /** Most streams open at once (default 10,000); past it a `start` is refused with 503. 0: none. */
+    maxOpenStreams?: number;
+    /** Most chunk bytes all kept streams hold (default 512 MiB); past it, 503. 0: none. */
+    maxHeldBytes?: number;
   };
 
   /** Key for both publisher and subscriber tokens, unless one of the two below is given. */

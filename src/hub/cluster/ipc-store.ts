@@ -19,6 +19,7 @@ import {
   type Request,
   type WireError,
 } from './messages.js';
+import { streamErrorFromWire } from './resumable-wire.js';
 
 // A distributive Omit, so that each request kind keeps its own fields.
 type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'seq'> : never) : never;
@@ -85,6 +86,9 @@ export class PrimaryConnection {
 
   /** What this worker reports when the primary gathers the group's metrics; none by default. */
   metricsSource: (() => Promise<MetricJson[]>) | undefined;
+
+  /** Called with each followed resumable stream the primary reports changed (see `Batch.streams`). */
+  streamChanged: ((streamId: string) => void) | undefined;
 
   #report(id: number): void {
     const source = this.metricsSource;
@@ -167,6 +171,9 @@ export class PrimaryConnection {
 
   #receive(batch: Batch): void {
     for (const update of batch.updates) this.#listeners.emit(update);
+    if (batch.streams !== undefined && this.streamChanged !== undefined) {
+      for (const id of batch.streams) this.streamChanged(id);
+    }
     for (const reply of batch.replies) {
       const waiter = this.#pending.get(reply.seq);
       if (waiter === undefined) continue;
@@ -182,6 +189,8 @@ export class PrimaryConnection {
 function fromWire(error: WireError): Error {
   if (error.code === 'HERALD_ERR_STORE_DUPLICATE_ID' && error.id !== undefined)
     return new DuplicateUpdateIdError(error.id);
+  const streamError = streamErrorFromWire(error);
+  if (streamError !== undefined) return streamError;
   return new StoreUnavailableError(`the primary's store failed: ${error.message}`);
 }
 

@@ -25,14 +25,22 @@ export type Request =
   | { herald: 'lastId'; seq: number }
   | { herald: 'presence-list'; seq: number }
   /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
-  | { herald: 'metrics'; seq: number };
+  | { herald: 'metrics'; seq: number }
+  /** A call on the primary's resumable-stream store: `op` is the method, `args` its arguments. */
+  | { herald: 'rs'; seq: number; op: ResumableOp; args: unknown[] };
+
+/** The resumable-store methods a worker calls on the primary (`watch` goes by notes). */
+export type ResumableOp = 'create' | 'append' | 'finish' | 'abortIfIdle' | 'touch' | 'read';
 
 /** Fire-and-forget notes from a worker. */
 export type Note =
   | { herald: 'presence-join'; record: SubscriberRecord }
   | { herald: 'presence-leave'; id: string }
   /** A worker's answer to a `MetricsRequest`: its registries, as `getMetricsAsJSON()` gives them. */
-  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] };
+  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] }
+  /** A worker starts (or stops) following a resumable stream: the primary tells it of changes. */
+  | { herald: 'rs-watch'; id: string }
+  | { herald: 'rs-unwatch'; id: string };
 
 /** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
 export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
@@ -58,6 +66,8 @@ export interface WireError {
   message: string;
   /** The duplicate ID of `HERALD_ERR_STORE_DUPLICATE_ID`. */
   id?: string;
+  /** A resumable-stream error's fields (stream ID, limit, counts), to rebuild it in the worker. */
+  stream?: Record<string, string | number>;
 }
 
 export type Reply = { seq: number; value?: unknown; error?: WireError };
@@ -71,6 +81,8 @@ export interface Batch {
   herald: 'batch';
   updates: Update[];
   replies: Reply[];
+  /** Resumable streams this worker follows that changed (grew or finished) since the last batch. */
+  streams?: string[];
 }
 
 /** Sent by the primary to every worker to make it drain and exit. */

@@ -5,6 +5,7 @@
  * dies, and on shutdown tells every worker to drain, then closes the store.
  */
 import cluster, { type Worker } from 'node:cluster';
+import type { ResumableStore } from '../../server/index.js';
 import type { Store } from '../stores/store.js';
 import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from './messages.js';
 import { createStoreRelay } from './relay.js';
@@ -21,6 +22,11 @@ export interface ClusterOptions<T> {
   workers: number;
   /** The real store; the primary closes it after the last worker exits. */
   store: Store;
+  /**
+   * The resumable-stream store every worker shares (memory or SQLite), closed with the store. Not
+   * given on Redis: each worker reaches Redis itself.
+   */
+  resumableStore?: ResumableStore;
   /** Sent to each worker as it starts (`connectToPrimary().setup`). Must survive JSON. */
   setup: T;
   logger: ClusterLogger;
@@ -60,6 +66,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   const { logger, store } = options;
   const relay = createStoreRelay(store, {
     maxWorkerBacklogBytes: options.maxWorkerBacklogBytes,
+    ...(options.resumableStore !== undefined && { resumableStore: options.resumableStore }),
     onStalled(id, backlog) {
       const worker = cluster.workers?.[id];
       logger.error(
@@ -168,6 +175,7 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
       }
       relay.close();
       await store.close();
+      await options.resumableStore?.close();
       return inTime;
     },
   };

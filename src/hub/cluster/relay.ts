@@ -7,10 +7,12 @@
  * relay cheap (one JSON serialization and one write per worker per turn, not per update).
  */
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import type { ResumableStore } from '../../server/index.js';
 import { processRegistry } from '../metrics/hub-metrics.js';
 import type { Store } from '../stores/store.js';
 import type { SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
+import { runResumableOp } from './ipc-resumable-store.js';
 import {
   type Batch,
   type IpcPort,
@@ -22,6 +24,7 @@ import {
   type Request,
   type WireError,
 } from './messages.js';
+import { streamErrorFields } from './resumable-wire.js';
 
 /**
  * How long a scrape waits for every worker's metrics. A worker that does not answer in time (busy,
@@ -41,6 +44,11 @@ export interface StoreRelayOptions {
   maxWorkerBacklogBytes?: number;
   /** A worker went past the backlog bound; it is already detached. */
   onStalled?: (key: string | number, backlog: { bytes: number; messages: number }) => void;
+  /**
+   * The resumable-stream store the workers share (memory or SQLite, owned by the primary); without
+   * it their calls fail. On Redis each worker opens its own and none is given here.
+   */
+  resumableStore?: ResumableStore;
 }
 
 interface Attached {
@@ -55,6 +63,10 @@ interface Attached {
   detach: () => void;
   /** Subscribers this worker reported, for the subscriptions API. */
   presence: Map<string, SubscriberRecord>;
+  /** Resumable streams it follows: the function that stops watching each in the store. */
+  watching: Map<string, () => void>;
+  /** Followed streams that changed since its last batch. */
+  changed: Set<string>;
 }
 
 /** The relay between one real store and the workers attached to it. */
@@ -112,9 +124,14 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
     let updatesBytes = 0;
     for (const update of updates) updatesBytes += estimateUpdate(update);
     for (const worker of workers.values()) {
-      if (updates.length === 0 && worker.replies.length === 0) continue;
+      if (updates.length === 0 && worker.replies.length === 0 && worker.changed.size === 0) continue;
       const batch: Batch = { herald: 'batch', updates, replies: worker.replies };
       let bytes = updatesBytes + 32;
+      if (worker.changed.size > 0) {
+        batch.streams = [...worker.changed];
+        worker.changed.clear();
+        for (const id of batch.streams) bytes += id.length + 3;
+      }
       for (const reply of worker.replies) bytes += estimateReply(reply);
       worker.replies = [];
       send(worker, batch, bytes);
@@ -197,6 +214,8 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
     if (worker === undefined) return;
     worker.detach();
     workers.delete(key);
+    for (const unwatch of worker.watching.values()) unwatch();
+    worker.watching.clear();
     // A scrape waiting for it has nothing more to wait for.
     for (const gathering of gatherings.values()) {
       if (gathering.waiting.delete(worker) && gathering.waiting.size === 0) gathering.done();
@@ -244,6 +263,34 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
         if (gathering.waiting.size === 0) gathering.done();
         return;
       }
+      case 'rs': {
+        const streams = options.resumableStore;
+        return answer(
+          worker,
+          message.seq,
+          streams === undefined
+            ? Promise.reject(new Error('the cluster primary holds no resumable-stream store'))
+            : runResumableOp(streams, message.op, message.args),
+        );
+      }
+      case 'rs-watch': {
+        const streams = options.resumableStore;
+        if (streams === undefined || worker.watching.has(message.id)) return;
+        const id = message.id;
+        worker.watching.set(
+          id,
+          streams.watch(id, () => {
+            worker.changed.add(id);
+            schedule();
+          }),
+        );
+        return;
+      }
+      case 'rs-unwatch': {
+        worker.watching.get(message.id)?.();
+        worker.watching.delete(message.id);
+        return;
+      }
       case 'presence-join':
         worker.presence.set(message.record.id, message.record);
         return;
@@ -263,6 +310,8 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
         label,
         replies: [],
         presence: new Map(),
+        watching: new Map(),
+        changed: new Set(),
         detach: () => {},
       };
       worker.detach = port.onMessage((message) => {
@@ -279,7 +328,10 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
     metrics: gather,
     close() {
       stopListening();
-      for (const worker of workers.values()) worker.detach();
+      for (const worker of workers.values()) {
+        worker.detach();
+        for (const unwatch of worker.watching.values()) unwatch();
+      }
       workers.clear();
     },
   };
@@ -299,7 +351,9 @@ function estimateReply(reply: Reply): number {
   if (typeof value === 'string') bytes += value.length;
   else if (typeof value === 'object' && value !== null) {
     const updates = (value as { updates?: unknown }).updates;
+    const chunks = (value as { chunks?: unknown }).chunks;
     if (Array.isArray(updates)) for (const u of updates as Update[]) bytes += estimateUpdate(u);
+    else if (Array.isArray(chunks)) for (const c of chunks as string[]) bytes += c.length + 8;
     else bytes += 256 * (Array.isArray(value) ? value.length : 1);
   }
   return bytes;
@@ -332,6 +386,8 @@ function toWire(error: unknown): WireError {
     code: typeof code === 'string' ? code : undefined,
     message: error instanceof Error ? error.message : String(error),
   };
+  const stream = streamErrorFields(error);
+  if (stream !== undefined) wire.stream = stream;
   const id = (error as { id?: unknown })?.id;
   if (typeof id === 'string') wire.id = id;
   return wire;

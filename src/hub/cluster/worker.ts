@@ -4,8 +4,10 @@
  */
 import cluster from 'node:cluster';
 import { Registry } from 'prom-client';
+import type { ResumableStore } from '../../server/index.js';
 import type { Store } from '../stores/store.js';
 import type { Presence } from '../subscribers/presence.js';
+import { createIpcResumableStore } from './ipc-resumable-store.js';
 import { createIpcPresence, createIpcStore, PrimaryConnection } from './ipc-store.js';
 import {
   type IpcPort,
@@ -21,6 +23,8 @@ export interface WorkerLink<T> {
   /** This worker's slot, 0 to N-1, kept by its replacement if it dies. */
   slot: number;
   store: Store;
+  /** Resumable streams kept by the primary, shared by every worker (unused on Redis). */
+  resumableStore: ResumableStore;
   presence: Presence;
   /**
    * Calls `drain` once, when the primary orders a shutdown (with the retry hint to send) or when
@@ -79,6 +83,7 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
           setup: (message as WorkerSetup<T>).config,
           slot: (message as WorkerSetup<T>).slot,
           store: createIpcStore(connection),
+          resumableStore: createIpcResumableStore(connection),
           presence: createIpcPresence(connection),
           reportMetrics(source) {
             connection.metricsSource = source;

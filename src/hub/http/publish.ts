@@ -22,7 +22,7 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
   }
   const form = await readFormBody(req, ctx.options.maxBodyBytes);
   if (form.has(STREAM_FIELD)) {
-    const id = await handleStreamPublish(ctx as StreamsContext, form, claims.publishSelectors);
+    const id = await handleStreamPublish(ctx as StreamsContext, form, claims.publishSelectors, res);
     res.writeHead(200, {
       'Content-Type': 'text/plain; charset=utf-8',
       'Content-Length': Buffer.byteLength(id),

@@ -11,9 +11,17 @@
  *
  * Producers publish as usual, plus a `herald.stream` field: `start`, `append`, `end` or `abort`,
  * with exactly one `topic` (the stream) and `data` fields (each one chunk; for `abort`, the
- * reason). The token's publish claim must match the topic. Answers the last event ID.
+ * reason). The token's publish claim must match the topic. Answers the last event ID. An `append`
+ * (or `end`) may carry `herald.after=<n>`, the `n` of the last ID it was answered: a retry of it
+ * is then harmless. `private` is refused (400): streams have no private form yet, and a stream
+ * read by anyone its reader rule admits must not be taken for one.
  */
-import type { ResumableStreams, SseStream } from '../../server/index.js';
+import {
+  type ResumableStreams,
+  type SseStream,
+  StreamCapacityError,
+  StreamEndedError,
+} from '../../server/index.js';
 import { connectionExpiresAt, type Expiring, type ExpiryQueue } from '../subscribers/expiry-queue.js';
 import { canPublish } from '../topics/index.js';
 import type { HubContext, Req, Res } from './context.js';
@@ -25,6 +33,9 @@ export const STREAMS_PATH = '/.well-known/mercure/streams';
 
 /** The publish form field that turns a publish into a stream operation. */
 export const STREAM_FIELD = 'herald.stream';
+
+/** The chunks a producer saw stored before this append (`n` of the last ID answered): retries are harmless. */
+export const AFTER_FIELD = 'herald.after';
 
 type StreamAction = 'start' | 'append' | 'end' | 'abort';
 const ACTIONS: ReadonlySet<string> = new Set(['start', 'append', 'end', 'abort']);
@@ -79,7 +90,13 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
     res.end();
     return;
   }
-  const stream = ctx.sse.stream(req, res, ctx.streams.streamOptions);
+  let stream: SseStream;
+  try {
+    stream = ctx.sse.stream(req, res, ctx.streams.streamOptions);
+  } catch (error) {
+    start.cancel();
+    throw error;
+  }
   start.attach(stream);
   const expiresAt = connectionExpiresAt(Date.now(), auth?.claims.expiresAt, ctx.options.maxConnectionMs);
   if (Number.isFinite(expiresAt) && !stream.closed) {
@@ -89,8 +106,38 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
   }
 }
 
+/** `herald.after`, when sent: a chunk count (digits). */
+function readAfter(form: URLSearchParams): number | undefined {
+  const values = form.getAll(AFTER_FIELD);
+  if (values.length === 0) return undefined;
+  const text = values[0]!;
+  if (values.length > 1 || !/^(0|[1-9][0-9]{0,14})$/.test(text)) {
+    throw badRequest(
+      `${AFTER_FIELD} must be one chunk count, the n of the last ID answered (<tag>.<n>), such as 3 ` +
+        `(got ${JSON.stringify(values.length > 1 ? values : text)})`,
+      'HERALD_ERR_HUB_STREAM_AFTER',
+    );
+  }
+  return Number(text);
+}
+
 /** A publish carrying `herald.stream`: returns the body to answer with (the last event ID). */
 export async function handleStreamPublish(
+  ctx: StreamsContext,
+  form: URLSearchParams,
+  publishSelectors: Parameters<typeof canPublish>[1],
+  res?: Res,
+): Promise<string> {
+  try {
+    return await streamPublish(ctx, form, publishSelectors);
+  } catch (error) {
+    // Full for now, not for good: say when to try again, as for any 503 of the hub.
+    if (error instanceof StreamCapacityError) res?.setHeader('Retry-After', '5');
+    throw error;
+  }
+}
+
+async function streamPublish(
   ctx: StreamsContext,
   form: URLSearchParams,
   publishSelectors: Parameters<typeof canPublish>[1],
@@ -108,23 +155,42 @@ export async function handleStreamPublish(
       `the token does not allow writing stream ${JSON.stringify(topic)}: none of its publish selectors matches it`,
     );
   }
+  if (form.has('private')) {
+    throw badRequest(
+      'resumable streams cannot be private (readers are admitted by their subscribe claim, or as ' +
+        'anonymous where the hub allows it): drop "private", and keep streams that must stay private ' +
+        'on a hub that does not accept anonymous subscribers, under topics only their readers may subscribe to',
+      'HERALD_ERR_HUB_STREAM_PRIVATE',
+    );
+  }
+  const after = readAfter(form);
   const streams = ctx.streams;
   const chunks = form.getAll('data');
   switch (action as StreamAction) {
     case 'start': {
-      const info = await streams.start(topic);
-      const count = chunks.length > 0 ? await streams.append(topic, chunks) : 0;
-      return `${info.tag}.${count}`;
+      const info = await streams.start(topic, chunks);
+      return `${info.tag}.${info.count}`;
     }
     case 'append': {
-      const count = await streams.append(topic, chunks);
+      const count = await streams.append(topic, chunks, after === undefined ? {} : { after });
       const info = await streams.info(topic);
       return `${info?.tag ?? ''}.${count}`;
     }
     case 'end': {
-      if (chunks.length > 0) await streams.append(topic, chunks);
-      const info = await streams.finish(topic, 'ended');
-      return `${info.tag}.end`;
+      try {
+        if (chunks.length > 0 || after !== undefined)
+          await streams.append(topic, chunks, after === undefined ? {} : { after });
+        const info = await streams.finish(topic, 'ended');
+        return `${info.tag}.end`;
+      } catch (error) {
+        // A retried `end` whose answer was lost: the stream ended with exactly what it said.
+        if (after !== undefined && error instanceof StreamEndedError && error.state === 'ended') {
+          const info = await streams.info(topic);
+          if (info !== undefined && info.count === after + chunks.filter((c) => c !== '').length)
+            return `${info.tag}.end`;
+        }
+        throw error;
+      }
     }
     case 'abort': {
       const info = await streams.finish(

@@ -99,7 +99,8 @@ export async function openStore(
  */
 export async function openResumableStore(
   spec: string,
-  options: { cwd?: string; prefix?: string } = {},
+  /** `startUnavailable`: on Redis, return the store even when Redis is not reachable yet (it connects later). */
+  options: { cwd?: string; prefix?: string; startUnavailable?: boolean } = {},
 ): Promise<ResumableStore> {
   const location = parseStoreSpec(spec, options.cwd);
   switch (location.kind) {
@@ -115,6 +116,7 @@ export async function openResumableStore(
       try {
         await store.ready();
       } catch (error) {
+        if (options.startUnavailable && error instanceof StoreUnavailableError) return store;
         await store.close();
         throw error;
       }

@@ -17,12 +17,15 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  type AppendOptions,
+  type CreateOptions,
   type ResumableStore,
   StreamEndedError,
   StreamExistsError,
   type StreamInfo,
   StreamNotFoundError,
   type StreamPage,
+  StreamSequenceError,
   type StreamState,
   StreamTooLargeError,
 } from '../../server/index.js';
@@ -55,25 +58,42 @@ export interface RedisResumableStore extends ResumableStore {
 
 const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-// KEYS: meta, chunks. ARGV: tag, channel, openTtlMs.
+// KEYS: meta, chunks. ARGV: tag, channel, openTtlMs, bytes, chunk... (the first chunks, all or none;
+// the caller checked their size).
 const CREATE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 ${NOW}
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'tag', ARGV[1], 'state', 'open', 'count', 0, 'bytes', 0, 'touched', now)
+local n = 0
+for i = 5, #ARGV do
+  n = n + 1
+  redis.call('XADD', KEYS[2], '0-' .. n, 'd', ARGV[i])
+end
+redis.call('HSET', KEYS[1], 'tag', ARGV[1], 'state', 'open', 'count', n, 'bytes', ARGV[4], 'touched', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('PUBLISH', ARGV[2], 0)
+if n > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+redis.call('PUBLISH', ARGV[2], n)
 return 1`;
 
-// KEYS: meta, chunks. ARGV: bytes, maxStreamBytes, channel, openTtlMs, chunk...
+// KEYS: meta, chunks. ARGV: bytes, maxStreamBytes, channel, openTtlMs, after ('' for none), chunk...
+// With after: stored when count == after; a retry already stored (after < count, count >= after + n)
+// answers {after + n, 'dup'}; any other count is {-4, count}.
 const APPEND = `
 local m = redis.call('HMGET', KEYS[1], 'state', 'count', 'bytes')
 if not m[1] then return {-1} end
 if m[1] ~= 'open' then return {-2, m[1]} end
+local n = tonumber(m[2])
+if ARGV[5] ~= '' then
+  local after = tonumber(ARGV[5])
+  local k = #ARGV - 5
+  if n ~= after then
+    if after < n and n >= after + k then return {after + k, 'dup'} end
+    return {-4, n}
+  end
+end
 local bytes = tonumber(m[3]) + tonumber(ARGV[1])
 if bytes > tonumber(ARGV[2]) then return {-3, bytes} end
-local n = tonumber(m[2])
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   n = n + 1
   redis.call('XADD', KEYS[2], '0-' .. n, 'd', ARGV[i])
 end
@@ -114,7 +134,7 @@ redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1`;
 
 type Commands = {
-  rsCreate(meta: string, chunks: string, tag: string, channel: string, ttl: string): Promise<number>;
+  rsCreate(meta: string, chunks: string, ...args: string[]): Promise<number>;
   rsAppend(meta: string, chunks: string, ...args: string[]): Promise<[number, (number | string)?]>;
   rsFinish(
     meta: string,
@@ -212,13 +232,21 @@ class RedisResumable implements RedisResumableStore {
     }
   }
 
-  async create(streamId: string, tag: string): Promise<StreamInfo> {
+  /**
+   * `options.maxOpenStreams` and `maxHeldBytes` are not checked here: counting across every node
+   * would need a key outside each stream's slot. Redis's own `maxmemory` bounds them.
+   */
+  async create(streamId: string, tag: string, options: CreateOptions = {}): Promise<StreamInfo> {
     const [meta, chunks, channel] = this.#keys(streamId);
+    const bytes = options.bytes ?? 0;
+    const max = options.maxStreamBytes ?? Number.POSITIVE_INFINITY;
+    if (bytes > max) throw new StreamTooLargeError(streamId, 'maxStreamBytes', bytes, max);
+    const first = options.chunks ?? [];
     const created = await this.#run('start a stream', () =>
-      this.#client.rsCreate(meta, chunks, tag, channel, this.#openTtl),
+      this.#client.rsCreate(meta, chunks, tag, channel, this.#openTtl, String(bytes), ...first),
     );
     if (created !== 1) throw new StreamExistsError(streamId);
-    return { tag, state: 'open', count: 0, bytes: 0 };
+    return { tag, state: 'open', count: first.length, bytes };
   }
 
   async append(
@@ -226,6 +254,7 @@ class RedisResumable implements RedisResumableStore {
     chunks: readonly string[],
     bytes: number,
     maxStreamBytes: number,
+    options: AppendOptions = {},
   ): Promise<number> {
     const [meta, chunkKey, channel] = this.#keys(streamId);
     const reply = await this.#run('append', () =>
@@ -236,6 +265,7 @@ class RedisResumable implements RedisResumableStore {
         String(maxStreamBytes),
         channel,
         this.#openTtl,
+        options.after === undefined ? '' : String(options.after),
         ...chunks,
       ),
     );
@@ -243,6 +273,7 @@ class RedisResumable implements RedisResumableStore {
     if (code >= 0) return code;
     if (code === -1) throw new StreamNotFoundError(streamId);
     if (code === -2) throw new StreamEndedError(streamId, reply[1] as 'ended' | 'aborted');
+    if (code === -4) throw new StreamSequenceError(streamId, options.after!, Number(reply[1]));
     throw new StreamTooLargeError(streamId, 'maxStreamBytes', Number(reply[1]), maxStreamBytes);
   }
 

@@ -11,7 +11,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  type AppendOptions,
+  alreadyAppended,
+  type CreateOptions,
   type ResumableStore,
+  StreamCapacityError,
   StreamEndedError,
   StreamExistsError,
   type StreamInfo,
@@ -71,7 +75,17 @@ class SqliteResumable implements ResumableStore {
   readonly #touch: Database.Statement<[number, string]>;
   readonly #chunks: Database.Statement<[string, number, number], { data: string }>;
   readonly #delete: (id: string) => void;
-  readonly #appendTx: (id: string, chunks: readonly string[], bytes: number, max: number) => number;
+  readonly #appendTx: (
+    id: string,
+    chunks: readonly string[],
+    bytes: number,
+    max: number,
+    options: AppendOptions,
+  ) => number;
+  readonly #createTx: (id: string, tag: string, options: CreateOptions) => void;
+  /** Open streams and chunk bytes held, counted at start and kept here (this process owns the file). */
+  #open = 0;
+  #held = 0;
   readonly #watchers = new Map<string, Set<() => void>>();
   #sweeper: NodeJS.Timeout | null = null;
   #closed = false;
@@ -147,20 +161,55 @@ class SqliteResumable implements ResumableStore {
       const deleteStream = db.prepare('DELETE FROM resumable_streams WHERE id = ?');
       const deleteChunks = db.prepare('DELETE FROM resumable_chunks WHERE stream = ?');
       this.#delete = db.transaction((id: string) => {
+        const gone = this.#get.get(id);
         deleteChunks.run(id);
         deleteStream.run(id);
+        if (gone !== undefined) {
+          this.#held -= gone.bytes;
+          if (gone.state === 'open') this.#open--;
+        }
       });
-      this.#appendTx = db.transaction((id: string, chunks: readonly string[], bytes: number, max: number) => {
-        const row = this.#live(id);
-        if (row === undefined) throw new StreamNotFoundError(id);
-        if (row.state !== 'open') throw new StreamEndedError(id, row.state);
-        if (row.bytes + bytes > max)
-          throw new StreamTooLargeError(id, 'maxStreamBytes', row.bytes + bytes, max);
-        let n = row.count;
-        for (const chunk of chunks) this.#insertChunk.run(id, ++n, chunk);
-        this.#update.run(n, row.bytes + bytes, this.#now(), id);
-        return n;
+      this.#appendTx = db.transaction(
+        (id: string, chunks: readonly string[], bytes: number, max: number, options: AppendOptions) => {
+          const row = this.#live(id);
+          if (row === undefined) throw new StreamNotFoundError(id);
+          if (row.state !== 'open') throw new StreamEndedError(id, row.state);
+          if (alreadyAppended(id, row.count, options.after, chunks.length))
+            return options.after! + chunks.length;
+          if (row.bytes + bytes > max)
+            throw new StreamTooLargeError(id, 'maxStreamBytes', row.bytes + bytes, max);
+          if (!this.#fits(bytes, options.maxHeldBytes))
+            throw new StreamCapacityError(id, 'maxHeldBytes', options.maxHeldBytes!);
+          let n = row.count;
+          for (const chunk of chunks) this.#insertChunk.run(id, ++n, chunk);
+          this.#update.run(n, row.bytes + bytes, this.#now(), id);
+          this.#held += bytes;
+          return n;
+        },
+      );
+      this.#createTx = db.transaction((id: string, tag: string, options: CreateOptions) => {
+        if (this.#live(id) !== undefined) throw new StreamExistsError(id);
+        const bytes = options.bytes ?? 0;
+        const max = options.maxStreamBytes ?? Number.POSITIVE_INFINITY;
+        if (bytes > max) throw new StreamTooLargeError(id, 'maxStreamBytes', bytes, max);
+        if (options.maxOpenStreams !== undefined && this.#open >= options.maxOpenStreams)
+          throw new StreamCapacityError(id, 'maxOpenStreams', options.maxOpenStreams);
+        if (!this.#fits(bytes, options.maxHeldBytes))
+          throw new StreamCapacityError(id, 'maxHeldBytes', options.maxHeldBytes!);
+        this.#insert.run(id, tag, this.#now());
+        let n = 0;
+        for (const chunk of options.chunks ?? []) this.#insertChunk.run(id, ++n, chunk);
+        if (n > 0) this.#update.run(n, bytes, this.#now(), id);
+        this.#open++;
+        this.#held += bytes;
       });
+      const usage = db
+        .prepare(
+          "SELECT coalesce(sum(state = 'open'), 0) AS open, coalesce(sum(bytes), 0) AS held FROM resumable_streams",
+        )
+        .get() as { open: number; held: number };
+      this.#open = usage.open;
+      this.#held = usage.held;
     } catch (error) {
       db.close();
       if (error instanceof StoreConfigError) throw error;
@@ -173,12 +222,11 @@ class SqliteResumable implements ResumableStore {
     this.#sweep();
   }
 
-  create(streamId: string, tag: string): Promise<StreamInfo> {
+  create(streamId: string, tag: string, options: CreateOptions = {}): Promise<StreamInfo> {
     return this.#run(() => {
-      if (this.#live(streamId) !== undefined) throw new StreamExistsError(streamId);
-      this.#insert.run(streamId, tag, this.#now());
+      this.#createTx(streamId, tag, options);
       this.#notify(streamId);
-      return { tag, state: 'open' as const, count: 0, bytes: 0 };
+      return { tag, state: 'open' as const, count: options.chunks?.length ?? 0, bytes: options.bytes ?? 0 };
     });
   }
 
@@ -187,9 +235,10 @@ class SqliteResumable implements ResumableStore {
     chunks: readonly string[],
     bytes: number,
     maxStreamBytes: number,
+    options: AppendOptions = {},
   ): Promise<number> {
     return this.#run(() => {
-      const n = this.#appendTx(streamId, chunks, bytes, maxStreamBytes);
+      const n = this.#appendTx(streamId, chunks, bytes, maxStreamBytes, options);
       this.#notify(streamId);
       return n;
     });
@@ -266,12 +315,20 @@ class SqliteResumable implements ResumableStore {
   ): StreamInfo {
     const why = state === 'aborted' ? (reason ?? 'aborted') : null;
     this.#setState.run(state, why, this.#now() + expireAfterMs, streamId);
+    this.#open--;
     if (this.#sweeper === null) {
       this.#sweeper = setInterval(() => this.#sweep(), Math.min(SWEEP_MS, Math.max(expireAfterMs, 100)));
       this.#sweeper.unref();
     }
     this.#notify(streamId);
     return infoOf({ ...row, state, reason: why });
+  }
+
+  /** Whether `bytes` more stay within `max`, once streams past their expiry are deleted (only then). */
+  #fits(bytes: number, max: number | undefined): boolean {
+    if (max === undefined || this.#held + bytes <= max) return true;
+    this.#sweep();
+    return this.#held + bytes <= max;
   }
 
   /** The stream's row, or undefined when absent or expired (an expired one is deleted here). */

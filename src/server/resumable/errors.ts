@@ -79,6 +79,47 @@ export class StreamTooLargeError extends ResumableStreamError {
   }
 }
 
+/**
+ * An append that named the chunks it expected stored before it (`after`), and the stream holds
+ * another count: chunks were lost on the way (fewer) or another producer wrote (more, but not
+ * these). A retry of an append that was stored is not this error: it answers as the first did.
+ */
+export class StreamSequenceError extends ResumableStreamError {
+  readonly expected: number;
+  readonly count: number;
+  constructor(streamId: string, expected: number, count: number) {
+    super(
+      409,
+      'HERALD_ERR_STREAM_SEQUENCE',
+      streamId,
+      `resumable stream ${JSON.stringify(streamId)} holds ${count} chunks, not the ${expected} this append ` +
+        `follows: append after chunk ${count} (the last ID answered), or start a new stream`,
+    );
+    this.expected = expected;
+    this.count = count;
+  }
+}
+
+/** A store limit shared by every stream was reached: too many open streams, or too many bytes held. */
+export class StreamCapacityError extends ResumableStreamError {
+  readonly limit: 'maxOpenStreams' | 'maxHeldBytes';
+  readonly max: number;
+  constructor(streamId: string, limit: 'maxOpenStreams' | 'maxHeldBytes', max: number) {
+    super(
+      503,
+      'HERALD_ERR_STREAM_CAPACITY',
+      streamId,
+      limit === 'maxOpenStreams'
+        ? `resumable stream ${JSON.stringify(streamId)} not started: ${max} streams are open, the most this ` +
+            'server holds (maxOpenStreams); retry once some end, or raise the limit'
+        : `resumable stream ${JSON.stringify(streamId)} refused: streams already hold ${max} bytes, the most ` +
+            'this server keeps (maxHeldBytes); retry once some expire, or raise the limit',
+    );
+    this.limit = limit;
+    this.max = max;
+  }
+}
+
 /** A `Last-Event-ID` that is not one of this stream's event IDs (another stream's, or garbage). */
 export class ForeignLastEventIdError extends ResumableStreamError {
   readonly lastEventId: string;

@@ -19,6 +19,19 @@ export function encodeChunks(tag: string, first: number, chunks: readonly string
   return Buffer.from(text, 'utf8');
 }
 
+/** Chunk number `n` as one event. */
+export function encodeChunk(tag: string, n: number, chunk: string): Uint8Array {
+  return Buffer.from(formatEvent({ id: `${tag}.${n}`, data: chunk }), 'utf8');
+}
+
+/**
+ * Most bytes one chunk of `chunkBytes` UTF-8 bytes can take as an event: each line break may grow
+ * into a new `data: ` line (7 bytes for 1), plus the ID line and the framing.
+ */
+export function maxEncodedChunkBytes(chunkBytes: number): number {
+  return 7 * chunkBytes + 64;
+}
+
 /**
  * The final event. Its data is JSON, `{"chunks":N}` or `{"chunks":N,"reason":"..."}`: never empty,
  * since readers drop events without data (WHATWG "dispatch the event", step 2).

@@ -8,9 +8,11 @@ export {
   ResumableStreamError,
   resumableErrorStatus,
   StreamAbortedError,
+  StreamCapacityError,
   StreamEndedError,
   StreamExistsError,
   StreamNotFoundError,
+  StreamSequenceError,
   StreamTooLargeError,
 } from './errors.js';
 export { END_SUFFIX, parseResumePoint, type ResumePoint } from './event-id.js';
@@ -22,6 +24,8 @@ export {
   DEFAULT_ABORT_AFTER_MS,
   DEFAULT_EXPIRE_AFTER_MS,
   DEFAULT_MAX_CHUNK_BYTES,
+  DEFAULT_MAX_HELD_BYTES,
+  DEFAULT_MAX_OPEN_STREAMS,
   DEFAULT_MAX_STREAM_BYTES,
   MAX_STREAM_ID_LENGTH,
   type OpenResult,
@@ -29,5 +33,14 @@ export {
   ResumableStreams,
   type ResumableStreamsOptions,
 } from './resumable-streams.js';
-export type { ResumableStore, StreamInfo, StreamPage, StreamState } from './store.js';
+export type {
+  AppendOptions,
+  CreateOptions,
+  ResumableStore,
+  StoreLimits,
+  StreamInfo,
+  StreamPage,
+  StreamState,
+} from './store.js';
+export { alreadyAppended } from './store.js';
 export { StreamWriter } from './stream-writer.js';

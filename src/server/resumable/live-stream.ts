@@ -7,16 +7,24 @@
  * once for all of them. A reader that falls behind (its queue over half its bound) leaves the live
  * set and reads on from the store by sequence number at its own pace, a page per drain, then
  * rejoins: a slow reader costs only itself.
+ *
+ * Its life has explicit states (see {@link LiveState}). A reader first reserves it (`acquire`,
+ * synchronously, in the same turn that found it), so it cannot be released between being found
+ * and being attached to: once released it is never handed out again, and a new one is made.
  */
 import type { SseStream } from '../sse-stream.js';
-import { encodeChunks, encodeFinal } from './frames.js';
+import { encodeChunk, encodeChunks, encodeFinal } from './frames.js';
 import type { ResumableStore, StreamInfo } from './store.js';
 import type { StreamReader } from './stream-reader.js';
 
 /** Chunks per page: pages aligned on multiples of this are encoded once and shared. */
 export const PAGE_CHUNKS = 256;
-/** A page stops growing past this many bytes (it always holds at least one chunk). */
-export const PAGE_MAX_BYTES = 256 * 1024;
+/**
+ * A page stops growing past this many encoded bytes, or half a reader's queue when less (it always
+ * holds at least one chunk). Room for a whole page of 1 KB chunks with their framing, so that
+ * such pages are still cached and shared.
+ */
+export const PAGE_MAX_BYTES = 320 * 1024;
 /** Encoded pages kept per stream while it has readers: late readers replay from memory. */
 const CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -25,6 +33,15 @@ export interface Page {
   bytes: Uint8Array;
   n: number;
 }
+
+/**
+ * - `following`: watching the store; chunks are pulled as they are stored.
+ * - `finished`: the stream ended or was aborted and every chunk is in `count` (`finalFrame` is set).
+ * - `gone`: the stream vanished from the store (expired): readers are closed without an end event.
+ * - `released`: its last reader left (or it was never used); it is out of its owner's map and is
+ *   never handed to a reader again. Final.
+ */
+export type LiveState = 'following' | 'finished' | 'gone' | 'released';
 
 /** What a live stream tells the object that holds it. */
 export interface LiveStreamOwner {
@@ -43,9 +60,9 @@ export class LiveStream {
   finalFrame: Uint8Array | null = null;
   /** The info the final frame was made from. */
   finalInfo: StreamInfo | null = null;
-  /** True once the stream vanished from the store (expired); readers are closed without an end. */
-  gone = false;
-  /** Readers attached (live or catching up). */
+  /** Where it is in its life; see {@link LiveState}. */
+  state: LiveState = 'following';
+  /** Readers that reserved it (`acquire`): attached ones, and ones being admitted. */
   readers = 0;
   /** When `count` (or a touch seen by the store) last moved, by this process's clock. */
   lastChange: number;
@@ -53,14 +70,26 @@ export class LiveStream {
   readonly #store: ResumableStore;
   readonly #owner: LiveStreamOwner;
   readonly #live = new Set<StreamReader>();
+  /** Every attached reader, live or catching up: all closed by `closeReaders`. */
+  readonly #attached = new Set<StreamReader>();
+  /** Largest encoded page: half a reader's queue, so a page always fits in it. */
+  readonly #pageMaxBytes: number;
   #unwatch: (() => void) | null = null;
   #pulling = false;
   #again = false;
   readonly #pages = new Map<number, Page | Promise<Page>>();
   #cachedBytes = 0;
 
-  constructor(store: ResumableStore, id: string, info: StreamInfo, owner: LiveStreamOwner, now: number) {
+  constructor(
+    store: ResumableStore,
+    id: string,
+    info: StreamInfo,
+    owner: LiveStreamOwner,
+    now: number,
+    pageMaxBytes = PAGE_MAX_BYTES,
+  ) {
     this.#store = store;
+    this.#pageMaxBytes = pageMaxBytes;
     this.#owner = owner;
     this.id = id;
     this.tag = info.tag;
@@ -77,7 +106,27 @@ export class LiveStream {
 
   /** True while the stream may still grow. */
   get open(): boolean {
-    return this.finalFrame === null && !this.gone;
+    return this.state === 'following';
+  }
+
+  /** True once the stream vanished from the store. */
+  get gone(): boolean {
+    return this.state === 'gone';
+  }
+
+  /**
+   * Reserves it for a reader being admitted; false when it is released or gone (look it up again).
+   * Call in the same turn that got it; undo with `leave` (attached) or `unreserve` (not attached).
+   */
+  acquire(): boolean {
+    if (this.state === 'released' || this.state === 'gone') return false;
+    this.readers++;
+    return true;
+  }
+
+  /** A reservation that was not attached to (the reader was refused, or answered 204). */
+  unreserve(): void {
+    if (--this.readers === 0) this.release();
   }
 
   /** Reads what was stored past `count` and hands it to the live readers. Calls made meanwhile coalesce. */
@@ -142,6 +191,7 @@ export class LiveStream {
   }
 
   #finish(info: StreamInfo): void {
+    if (this.state === 'following') this.state = 'finished';
     this.finalInfo = info;
     this.finalFrame = encodeFinal(info);
     this.#stopWatching();
@@ -150,7 +200,7 @@ export class LiveStream {
   }
 
   #vanish(): void {
-    this.gone = true;
+    this.state = 'gone';
     this.#stopWatching();
     for (const reader of this.#live) reader.stream.close();
     this.#live.clear();
@@ -167,14 +217,22 @@ export class LiveStream {
     this.#live.add(reader);
   }
 
+  /** A reserved reader starts: it is closed with the others by `closeReaders`. */
+  attached(reader: StreamReader): void {
+    this.#attached.add(reader);
+  }
+
   /** A reader's stream closed. */
   leave(reader: StreamReader): void {
     this.#live.delete(reader);
+    this.#attached.delete(reader);
     if (--this.readers === 0) this.release();
   }
 
-  /** Forgets every cached page and stops watching. */
+  /** Forgets every cached page and stops watching; it is never handed out again. */
   release(): void {
+    if (this.state === 'released') return;
+    if (this.state !== 'gone') this.state = 'released';
     this.#stopWatching();
     this.#pages.clear();
     this.#cachedBytes = 0;
@@ -218,21 +276,22 @@ export class LiveStream {
     if (info === undefined || info.tag !== this.tag || chunks.length === 0) {
       throw new Error(`resumable stream ${JSON.stringify(this.id)} vanished from the store while being read`);
     }
-    let n = chunks.length;
+    // Bounded by encoded bytes (line breaks grow into "data: " lines), not by chunk length: a page
+    // must fit in a reader's queue, or a 'close' policy would close it on every retry.
+    const parts: Uint8Array[] = [];
     let bytes = 0;
     for (let i = 0; i < chunks.length; i++) {
-      bytes += chunks[i]!.length;
-      if (bytes > PAGE_MAX_BYTES && i > 0) {
-        n = i;
-        break;
-      }
+      const part = encodeChunk(this.tag, after + 1 + i, chunks[i]!);
+      if (i > 0 && bytes + part.byteLength > this.#pageMaxBytes) break;
+      parts.push(part);
+      bytes += part.byteLength;
     }
-    return { bytes: encodeChunks(this.tag, after + 1, n === chunks.length ? chunks : chunks.slice(0, n)), n };
+    return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes), n: parts.length };
   }
 
-  /** Closes every live reader without an end event (shutdown): they reconnect and resume. */
+  /** Closes every reader, live or catching up, without an end event (shutdown): they reconnect and resume. */
   closeReaders(): void {
-    for (const reader of this.#live) reader.stream.close();
+    for (const reader of [...this.#attached]) reader.stream.close();
     this.#live.clear();
   }
 }

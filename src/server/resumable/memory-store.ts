@@ -2,8 +2,22 @@
  * The default resumable-stream store: chunks in this process's memory, lost on restart, shared
  * with nobody. Readers and producers must live in the same process.
  */
-import { StreamEndedError, StreamExistsError, StreamNotFoundError, StreamTooLargeError } from './errors.js';
-import type { ResumableStore, StreamInfo, StreamPage, StreamState } from './store.js';
+import {
+  StreamCapacityError,
+  StreamEndedError,
+  StreamExistsError,
+  StreamNotFoundError,
+  StreamTooLargeError,
+} from './errors.js';
+import {
+  type AppendOptions,
+  alreadyAppended,
+  type CreateOptions,
+  type ResumableStore,
+  type StreamInfo,
+  type StreamPage,
+  type StreamState,
+} from './store.js';
 
 /** Options of {@link createMemoryResumableStore}. */
 export interface MemoryResumableStoreOptions {
@@ -45,23 +59,37 @@ class MemoryResumableStore implements ResumableStore {
   /** Watchers by stream ID, kept apart: one may watch an ID before its stream exists or after it expired. */
   readonly #watchers = new Map<string, Listeners>();
   #sweeper: NodeJS.Timeout | null = null;
+  /** Streams open now, and chunk bytes of every stream kept: what `StoreLimits` bound. */
+  #open = 0;
+  #held = 0;
 
   constructor(now: () => number) {
     this.#now = now;
   }
 
-  create(streamId: string, tag: string): Promise<StreamInfo> {
+  create(streamId: string, tag: string, options: CreateOptions = {}): Promise<StreamInfo> {
     if (this.#get(streamId) !== undefined) return Promise.reject(new StreamExistsError(streamId));
+    const bytes = options.bytes ?? 0;
+    const max = options.maxStreamBytes ?? Number.POSITIVE_INFINITY;
+    if (bytes > max) return Promise.reject(new StreamTooLargeError(streamId, 'maxStreamBytes', bytes, max));
+    if (options.maxOpenStreams !== undefined && this.#open >= options.maxOpenStreams) {
+      return Promise.reject(new StreamCapacityError(streamId, 'maxOpenStreams', options.maxOpenStreams));
+    }
+    if (!this.#fits(bytes, options.maxHeldBytes)) {
+      return Promise.reject(new StreamCapacityError(streamId, 'maxHeldBytes', options.maxHeldBytes!));
+    }
     const entry: Entry = {
       tag,
       state: 'open',
-      chunks: [],
-      bytes: 0,
+      chunks: options.chunks === undefined ? [] : [...options.chunks],
+      bytes,
       reason: undefined,
       touchedAt: this.#now(),
       expiresAt: Number.POSITIVE_INFINITY,
     };
     this.#streams.set(streamId, entry);
+    this.#open++;
+    this.#held += bytes;
     this.#notify(streamId);
     return Promise.resolve(infoOf(entry));
   }
@@ -71,17 +99,29 @@ class MemoryResumableStore implements ResumableStore {
     chunks: readonly string[],
     bytes: number,
     maxStreamBytes: number,
+    options: AppendOptions = {},
   ): Promise<number> {
     const entry = this.#get(streamId);
     if (entry === undefined) return Promise.reject(new StreamNotFoundError(streamId));
     if (entry.state !== 'open') return Promise.reject(new StreamEndedError(streamId, entry.state));
+    try {
+      if (alreadyAppended(streamId, entry.chunks.length, options.after, chunks.length)) {
+        return Promise.resolve(options.after! + chunks.length);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (entry.bytes + bytes > maxStreamBytes) {
       return Promise.reject(
         new StreamTooLargeError(streamId, 'maxStreamBytes', entry.bytes + bytes, maxStreamBytes),
       );
     }
+    if (!this.#fits(bytes, options.maxHeldBytes)) {
+      return Promise.reject(new StreamCapacityError(streamId, 'maxHeldBytes', options.maxHeldBytes!));
+    }
     for (let i = 0; i < chunks.length; i++) entry.chunks.push(chunks[i]!);
     entry.bytes += bytes;
+    this.#held += bytes;
     entry.touchedAt = this.#now();
     this.#notify(streamId);
     return Promise.resolve(entry.chunks.length);
@@ -143,7 +183,16 @@ class MemoryResumableStore implements ResumableStore {
     this.#sweeper = null;
     this.#streams.clear();
     this.#watchers.clear();
+    this.#open = 0;
+    this.#held = 0;
     return Promise.resolve();
+  }
+
+  /** Whether `bytes` more stay within `max`, once streams past their expiry are swept (only then). */
+  #fits(bytes: number, max: number | undefined): boolean {
+    if (max === undefined || this.#held + bytes <= max) return true;
+    this.#sweep();
+    return this.#held + bytes <= max;
   }
 
   /** The stream, or undefined when absent or expired (an expired one is deleted here). */
@@ -151,6 +200,7 @@ class MemoryResumableStore implements ResumableStore {
     const entry = this.#streams.get(streamId);
     if (entry === undefined || entry.expiresAt > this.#now()) return entry;
     this.#streams.delete(streamId);
+    this.#held -= entry.bytes;
     return undefined;
   }
 
@@ -162,6 +212,7 @@ class MemoryResumableStore implements ResumableStore {
     expireAfterMs: number,
   ): void {
     entry.state = state;
+    this.#open--;
     entry.reason = state === 'aborted' ? (reason ?? 'aborted') : undefined;
     entry.expiresAt = this.#now() + expireAfterMs;
     if (this.#sweeper === null) {

@@ -22,9 +22,10 @@ import {
   StreamTooLargeError,
 } from './errors.js';
 import { newTag, parseResumePoint } from './event-id.js';
-import { LiveStream, type LiveStreamOwner } from './live-stream.js';
+import { maxEncodedChunkBytes } from './frames.js';
+import { LiveStream, type LiveStreamOwner, PAGE_MAX_BYTES } from './live-stream.js';
 import { createMemoryResumableStore } from './memory-store.js';
-import type { ResumableStore, StreamInfo } from './store.js';
+import type { ResumableStore, StoreLimits, StreamInfo } from './store.js';
 import { StreamReader } from './stream-reader.js';
 import { StreamWriter, type WriterOwner } from './stream-writer.js';
 
@@ -40,6 +41,10 @@ export const DEFAULT_EXPIRE_AFTER_MS = 10 * 60_000;
  * (a model thinking) keeps its stream alive by itself.
  */
 export const DEFAULT_ABORT_AFTER_MS = 30_000;
+/** Most streams open at once in a store by default (each costs a few KB even when empty). */
+export const DEFAULT_MAX_OPEN_STREAMS = 10_000;
+/** Most chunk bytes all kept streams of a store may hold by default: eight full-size streams. */
+export const DEFAULT_MAX_HELD_BYTES = 512 * 1024 * 1024;
 /** Longest stream ID, in UTF-16 units: IDs go into store keys and URLs. */
 export const MAX_STREAM_ID_LENGTH = 512;
 
@@ -59,14 +64,27 @@ export interface ResumableStreamsOptions {
   expireAfterMs?: number;
   /** An open stream with no append for this long is aborted (default {@link DEFAULT_ABORT_AFTER_MS}). */
   abortAfterMs?: number;
+  /**
+   * Most streams open at once in the store (default {@link DEFAULT_MAX_OPEN_STREAMS}); past it a
+   * start fails with `StreamCapacityError` (503). 0: no limit. Checked by the memory and SQLite
+   * stores (for every process sharing them); Redis leaves it to Redis's own memory limit.
+   */
+  maxOpenStreams?: number;
+  /**
+   * Most chunk bytes held by every stream kept in the store (default {@link DEFAULT_MAX_HELD_BYTES});
+   * past it a start or an append fails with `StreamCapacityError` (503). 0: no limit. As `maxOpenStreams`.
+   */
+  maxHeldBytes?: number;
 }
 
 /** A reader ready to be attached to an event stream; see {@link ResumableStreams.open}. */
 export interface ReaderStart {
   /** The stream's info when the reader was admitted. */
   readonly info: StreamInfo;
-  /** Starts writing to `stream`: replay, live tail, final event, close. */
+  /** Starts writing to `stream`: replay, live tail, final event, close. Call once. */
   attach(stream: SseStream): void;
+  /** Gives the reservation back when no stream will be attached (the request failed meanwhile). */
+  cancel(): void;
 }
 
 /** What to tell a reader's request: `null` when it already has everything (answer 204). */
@@ -116,12 +134,21 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
   readonly maxStreamBytes: number;
   readonly expireAfterMs: number;
   readonly abortAfterMs: number;
+  /** The store limits every create and append carries (none when 0). */
+  readonly limits: StoreLimits;
   readonly #ownsStore: boolean;
   readonly #server: SseServer | undefined;
   readonly #streamOptions: StreamOptions;
   readonly #lives = new Map<string, LiveStream>();
   readonly #opening = new Map<string, Promise<LiveStream | undefined>>();
   readonly #writers = new Set<StreamWriter>();
+  /**
+   * Open streams started or appended to through `start`/`append` (producers outside this process,
+   * over HTTP), by when this process last saw them move: checked for idleness on the timer even
+   * when no reader watches them.
+   */
+  readonly #produced = new Map<string, number>();
+  readonly #checking = new Set<string>();
   readonly #tickMs: number;
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -131,12 +158,19 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
     this.maxStreamBytes = checkMs('maxStreamBytes', options.maxStreamBytes, DEFAULT_MAX_STREAM_BYTES);
     this.expireAfterMs = checkMs('expireAfterMs', options.expireAfterMs, DEFAULT_EXPIRE_AFTER_MS, 0);
     this.abortAfterMs = checkMs('abortAfterMs', options.abortAfterMs, DEFAULT_ABORT_AFTER_MS);
+    const maxOpen = checkMs('maxOpenStreams', options.maxOpenStreams, DEFAULT_MAX_OPEN_STREAMS, 0);
+    const maxHeld = checkMs('maxHeldBytes', options.maxHeldBytes, DEFAULT_MAX_HELD_BYTES, 0);
+    this.limits = {
+      ...(maxOpen > 0 && { maxOpenStreams: maxOpen }),
+      ...(maxHeld > 0 && { maxHeldBytes: maxHeld }),
+    };
     this.#ownsStore = options.store === undefined;
     this.store = options.store ?? createMemoryResumableStore();
     this.#server = options.server;
-    // A reader's queue must hold a whole chunk, or a single large chunk would close its stream.
+    // A reader's queue must hold a whole chunk as encoded (line breaks grow), or a single large
+    // chunk would close its stream on every retry.
     const base = options.streamOptions ?? {};
-    const minQueue = 2 * this.maxChunkBytes + 64 * 1024;
+    const minQueue = 2 * maxEncodedChunkBytes(this.maxChunkBytes) + 64 * 1024;
     this.#streamOptions =
       base.maxQueueBytes !== undefined && base.maxQueueBytes >= minQueue
         ? base
@@ -157,7 +191,7 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
    */
   async writer(streamId: string): Promise<StreamWriter> {
     checkStreamId(streamId);
-    const info = await this.store.create(streamId, newTag());
+    const info = await this.store.create(streamId, newTag(), this.limits);
     const writer = new StreamWriter(this, streamId, info.tag);
     this.#writers.add(writer);
     this.#startTimer();
@@ -187,20 +221,67 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
   }
 
   /**
-   * For producers outside this process's control (an HTTP route): starts a stream with a new tag.
-   * Rejects with `StreamExistsError` (409) when the ID is in use.
+   * For producers outside this process's control (an HTTP route): starts a stream with a new tag,
+   * and its first `chunks` in the same step (empty ones skipped). Rejects, creating nothing, with
+   * `StreamExistsError` (409) when the ID is in use, `StreamTooLargeError` (413) for a chunk over
+   * `maxChunkBytes` or chunks over `maxStreamBytes`, `StreamCapacityError` (503) past a store limit.
+   * The stream is aborted if nothing is appended to it for `abortAfterMs`.
    */
-  start(streamId: string): Promise<StreamInfo> {
-    return this.store.create(checkStreamId(streamId), newTag());
+  async start(streamId: string, chunks: readonly string[] = []): Promise<StreamInfo> {
+    checkStreamId(streamId);
+    const { kept, bytes } = this.#checkChunks(streamId, chunks);
+    const info = await this.store.create(streamId, newTag(), {
+      ...this.limits,
+      chunks: kept,
+      bytes,
+      maxStreamBytes: this.maxStreamBytes,
+    });
+    this.#track(streamId);
+    return info;
   }
 
   /**
-   * Appends chunks to a started stream, all or none; empty ones are skipped. Rejects with
-   * `StreamTooLargeError` (413) for a chunk over `maxChunkBytes` or a stream over `maxStreamBytes`,
-   * `StreamNotFoundError` (404), `StreamEndedError` (409). Resolves with the stream's chunk count.
+   * Appends chunks to a started stream, all or none; empty ones are skipped. With `after` (the
+   * chunks the producer saw stored: the `n` of the last ID it was answered) a retry is harmless:
+   * see `AppendOptions.after`. Rejects with `StreamTooLargeError` (413) for a chunk over
+   * `maxChunkBytes` (the stream is unchanged) or a stream over `maxStreamBytes` (the stream is
+   * aborted: it can never be whole), `StreamNotFoundError` (404), `StreamEndedError` (409),
+   * `StreamSequenceError` (409), `StreamCapacityError` (503). Resolves with the stream's chunk count.
    */
-  async append(streamId: string, chunks: readonly string[]): Promise<number> {
+  async append(
+    streamId: string,
+    chunks: readonly string[],
+    options: { after?: number } = {},
+  ): Promise<number> {
     checkStreamId(streamId);
+    const { kept, bytes } = this.#checkChunks(streamId, chunks);
+    if (kept.length === 0) {
+      await this.store.touch(streamId);
+      const { info } = await this.store.read(streamId, 0, 0);
+      if (info === undefined) throw new StreamNotFoundError(streamId);
+      if (info.state === 'open') this.#track(streamId);
+      return info.count;
+    }
+    try {
+      const count = await this.store.append(streamId, kept, bytes, this.maxStreamBytes, {
+        ...(options.after !== undefined && { after: options.after }),
+        ...(this.limits.maxHeldBytes !== undefined && { maxHeldBytes: this.limits.maxHeldBytes }),
+      });
+      this.#track(streamId);
+      return count;
+    } catch (error) {
+      if (error instanceof StreamTooLargeError && error.limit === 'maxStreamBytes') {
+        // Streams are kept whole: one that cannot take its next chunk can never be complete. Abort
+        // it now, so readers learn why instead of waiting for abortAfterMs.
+        this.#produced.delete(streamId);
+        await this.store.finish(streamId, 'aborted', error.message, this.expireAfterMs).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  /** Non-empty chunks and their UTF-8 size; `StreamTooLargeError` for one over `maxChunkBytes`. */
+  #checkChunks(streamId: string, chunks: readonly string[]): { kept: string[]; bytes: number } {
     const kept: string[] = [];
     let bytes = 0;
     for (const chunk of chunks) {
@@ -212,18 +293,21 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
       kept.push(chunk);
       bytes += size;
     }
-    if (kept.length === 0) {
-      await this.store.touch(streamId);
-      const { info } = await this.store.read(streamId, 0, 0);
-      if (info === undefined) throw new StreamNotFoundError(streamId);
-      return info.count;
-    }
-    return this.store.append(streamId, kept, bytes, this.maxStreamBytes);
+    return { kept, bytes };
+  }
+
+  /** Watches an open stream written from outside for idleness (see `#produced`). */
+  #track(streamId: string): void {
+    if (this.#closed) return;
+    this.#produced.set(streamId, Date.now());
+    this.#startTimer();
   }
 
   /** Ends a started stream (`ended`), or aborts it with `reason`. Rejects with 404 or 409 errors. */
   finish(streamId: string, state: 'ended' | 'aborted', reason?: string): Promise<StreamInfo> {
-    return this.store.finish(checkStreamId(streamId), state, reason, this.expireAfterMs);
+    checkStreamId(streamId);
+    this.#produced.delete(streamId);
+    return this.store.finish(streamId, state, reason, this.expireAfterMs);
   }
 
   /** The stream's info, or undefined when it does not exist. */
@@ -239,37 +323,63 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
    */
   async open(streamId: string, lastEventId: string | null): Promise<OpenResult> {
     checkStreamId(streamId);
-    const live = await this.#live(streamId);
-    if (live === undefined) throw new StreamNotFoundError(streamId);
-    let point = parseResumePoint(lastEventId, live.tag);
-    if (point.kind === 'chunks' && point.count > live.count) {
-      // The reader may know of chunks this process has not pulled yet: look again, once.
-      const { info } = await this.store.read(streamId, 0, 0);
-      if (info === undefined || info.tag !== live.tag || point.count > info.count)
-        point = { kind: 'foreign' };
-    }
-    if (point.kind === 'end') {
-      if (live.finalFrame !== null) {
-        if (live.readers === 0) live.release();
-        return null;
+    const live = await this.#acquire(streamId);
+    // Reserved from here: every path below either attaches a reader or gives the reservation back.
+    try {
+      let point = parseResumePoint(lastEventId, live.tag);
+      if (point.kind === 'chunks' && point.count > live.count) {
+        // The reader may know of chunks this process has not pulled yet: look again, once.
+        const { info } = await this.store.read(streamId, 0, 0);
+        if (info === undefined || info.tag !== live.tag || point.count > info.count)
+          point = { kind: 'foreign' };
       }
-      point = { kind: 'foreign' };
+      if (point.kind === 'end') {
+        if (live.finalFrame !== null) {
+          live.unreserve();
+          return null;
+        }
+        point = { kind: 'foreign' };
+      }
+      if (point.kind === 'foreign')
+        throw new ForeignLastEventIdError(streamId, lastEventId ?? '', `${live.tag}.1`);
+      const after = point.count;
+      const info = live.finalInfo ?? { tag: live.tag, state: 'open' as const, count: live.count, bytes: 0 };
+      let used = false;
+      return {
+        info,
+        attach: (stream: SseStream) => {
+          if (used) throw new Error('a ReaderStart attaches one stream, once');
+          used = true;
+          const reader = new StreamReader(live, stream, after);
+          live.attached(reader);
+          stream.hold(reader);
+          if (!stream.closed) reader.catchUp();
+        },
+        cancel: () => {
+          if (used) return;
+          used = true;
+          live.unreserve();
+        },
+      };
+    } catch (error) {
+      live.unreserve();
+      throw error;
     }
-    if (point.kind === 'foreign') {
-      if (live.readers === 0) live.release();
-      throw new ForeignLastEventIdError(streamId, lastEventId ?? '', `${live.tag}.1`);
+  }
+
+  /**
+   * The live stream of `streamId`, reserved for one reader (see `LiveStream.acquire`); rejects with
+   * `StreamNotFoundError` when the store has no such stream.
+   */
+  async #acquire(streamId: string): Promise<LiveStream> {
+    for (;;) {
+      if (this.#closed) throw new Error('these resumable streams are closed (the server is shutting down)');
+      const live = await this.#live(streamId);
+      if (live === undefined) throw new StreamNotFoundError(streamId);
+      // Same turn as the lookup: nothing can release it in between. A released (or vanished) one
+      // is out of the map already, so the next lookup makes or finds another.
+      if (live.acquire()) return live;
     }
-    live.readers++;
-    const after = point.count;
-    const info = live.finalInfo ?? { tag: live.tag, state: 'open' as const, count: live.count, bytes: 0 };
-    return {
-      info,
-      attach: (stream: SseStream) => {
-        const reader = new StreamReader(live, stream, after);
-        stream.hold(reader);
-        if (!stream.closed) reader.catchUp();
-      },
-    };
   }
 
   /**
@@ -337,10 +447,12 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    this.#produced.clear();
     for (const live of [...this.#lives.values()]) {
       live.closeReaders();
       live.release();
     }
+    // Lookups in flight find a released stream and look again: none is made any more.
     this.#lives.clear();
     if (this.#ownsStore) await this.store.close();
   }
@@ -355,7 +467,12 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
         ({ info }) => {
           this.#opening.delete(streamId);
           if (info === undefined) return undefined;
-          const live = new LiveStream(this.store, streamId, info, this, Date.now());
+          // At most half a reader's queue (a page written below its catch-up budget always fits).
+          const pageMaxBytes = Math.min(
+            PAGE_MAX_BYTES,
+            Math.floor((this.#streamOptions.maxQueueBytes ?? 0) / 2),
+          );
+          const live = new LiveStream(this.store, streamId, info, this, Date.now(), pageMaxBytes);
           this.#lives.set(streamId, live);
           live.watch();
           live.pull();
@@ -392,6 +509,33 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
     this.#writers.delete(writer);
   }
 
+  /**
+   * A stream written from outside saw nothing here for `abortAfterMs`: abort it if the store saw
+   * nothing either (an append through another process counts), else look again later.
+   */
+  #checkIdle(streamId: string, now: number): void {
+    this.#checking.add(streamId);
+    const reason = `no chunk for ${this.abortAfterMs} ms: the producer stopped without ending the stream`;
+    this.store
+      .abortIfIdle(streamId, this.abortAfterMs, reason, this.expireAfterMs)
+      .then(async (aborted) => {
+        if (aborted) return false;
+        const { info } = await this.store.read(streamId, 0, 0);
+        return info?.state === 'open';
+      })
+      .then(
+        (stillOpen) => {
+          this.#checking.delete(streamId);
+          if (!stillOpen) this.#produced.delete(streamId);
+          else if (this.#produced.has(streamId)) this.#produced.set(streamId, now);
+        },
+        () => {
+          // The store is down: try again on a later tick.
+          this.#checking.delete(streamId);
+        },
+      );
+  }
+
   #startTimer(): void {
     if (this.#timer !== null || this.#closed) return;
     this.#timer = setInterval(tick, this.#tickMs, this);
@@ -421,7 +565,16 @@ export class ResumableStreams implements LiveStreamOwner, WriterOwner {
         );
       }
     }
-    if (this.#writers.size === 0 && this.#lives.size === 0 && this.#timer !== null) {
+    for (const [streamId, seen] of this.#produced) {
+      if (now - seen < this.abortAfterMs || this.#checking.has(streamId)) continue;
+      this.#checkIdle(streamId, now);
+    }
+    if (
+      this.#writers.size === 0 &&
+      this.#lives.size === 0 &&
+      this.#produced.size === 0 &&
+      this.#timer !== null
+    ) {
       clearInterval(this.#timer);
       this.#timer = null;
     }

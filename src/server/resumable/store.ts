@@ -7,6 +7,8 @@
  * see a stream's chunks and its state agree: once `state` is not `open`, `count` is final.
  */
 
+import { StreamSequenceError } from './errors.js';
+
 /** `open` while the producer writes; `ended` after its end marker; `aborted` when it failed or went silent. */
 export type StreamState = 'open' | 'ended' | 'aborted';
 
@@ -32,19 +34,65 @@ export interface StreamPage {
 }
 
 /**
+ * Bounds on everything a store holds, checked by the store itself (so that every process sharing
+ * it shares them). Omitted: no bound. Stores that cannot check them (Redis) ignore them.
+ */
+export interface StoreLimits {
+  /** Most streams open at once; a `create` past it fails with `StreamCapacityError` (503). */
+  readonly maxOpenStreams?: number;
+  /** Most chunk bytes held by all streams kept (open, or ended and not yet expired); past it, 503. */
+  readonly maxHeldBytes?: number;
+}
+
+/** Options of `ResumableStore.create`. */
+export interface CreateOptions extends StoreLimits {
+  /** First chunks, stored with the stream in the same step: a refused start leaves nothing behind. */
+  readonly chunks?: readonly string[];
+  /** Their total UTF-8 size. */
+  readonly bytes?: number;
+  /** Largest stream, checked against the first chunks. */
+  readonly maxStreamBytes?: number;
+}
+
+/** Options of `ResumableStore.append`. */
+export interface AppendOptions {
+  /**
+   * The chunks the producer believes stored before these (the `n` of the last ID it got). When
+   * given, the append is idempotent: stored if the stream holds exactly `after` chunks; a no-op
+   * answering `after + chunks.length` if it already holds at least that many (a retry of an append
+   * whose answer was lost); otherwise `StreamSequenceError` (409) naming the stream's count.
+   */
+  readonly after?: number;
+  /** See {@link StoreLimits.maxHeldBytes}. */
+  readonly maxHeldBytes?: number;
+}
+
+/**
  * A resumable-stream store. Implementations: `createMemoryResumableStore()` (herald/server),
  * `createSqliteResumableStore()` and `createRedisResumableStore()` (herald/hub).
  */
 export interface ResumableStore {
-  /** Starts a stream with `tag`. Rejects with `StreamExistsError` (409) when the ID is taken. */
-  create(streamId: string, tag: string): Promise<StreamInfo>;
+  /**
+   * Starts a stream with `tag` (and `options.chunks`, all or none). Rejects with `StreamExistsError`
+   * (409) when the ID is taken, `StreamTooLargeError` (413) when the chunks are over
+   * `maxStreamBytes`, `StreamCapacityError` (503) past a store limit; then nothing was created.
+   */
+  create(streamId: string, tag: string, options?: CreateOptions): Promise<StreamInfo>;
 
   /**
    * Appends chunks, all or none. `bytes` is their total UTF-8 size. Rejects with
-   * `StreamNotFoundError` (404), `StreamEndedError` (409), or `StreamTooLargeError` (413) when the
-   * stream would hold more than `maxStreamBytes`. Resolves with the stream's new chunk count.
+   * `StreamNotFoundError` (404), `StreamEndedError` (409), `StreamTooLargeError` (413) when the
+   * stream would hold more than `maxStreamBytes`, `StreamSequenceError` (409, see
+   * {@link AppendOptions.after}), `StreamCapacityError` (503). Resolves with the stream's new
+   * chunk count (with `after`: `after + chunks.length`).
    */
-  append(streamId: string, chunks: readonly string[], bytes: number, maxStreamBytes: number): Promise<number>;
+  append(
+    streamId: string,
+    chunks: readonly string[],
+    bytes: number,
+    maxStreamBytes: number,
+    options?: AppendOptions,
+  ): Promise<number>;
 
   /**
    * Ends (`ended`) or aborts (`aborted`, with `reason`) an open stream; it is deleted
@@ -78,4 +126,20 @@ export interface ResumableStore {
 
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/**
+ * How an append naming `after` meets a stream holding `count` chunks (see `AppendOptions.after`):
+ * true when those `n` chunks are stored already (a retry: answer `after + n`, change nothing),
+ * false when they go on now; throws `StreamSequenceError` otherwise. Shared by every store.
+ */
+export function alreadyAppended(
+  streamId: string,
+  count: number,
+  after: number | undefined,
+  n: number,
+): boolean {
+  if (after === undefined || count === after) return false;
+  if (after < count && count >= after + n) return true;
+  throw new StreamSequenceError(streamId, after, count);
 }

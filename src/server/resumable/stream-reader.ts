@@ -6,7 +6,10 @@
 import type { SseStream, StreamHolder } from '../sse-stream.js';
 import type { LiveStream } from './live-stream.js';
 
-/** Bytes a catching-up reader queues before it waits for its stream to drain. */
+/**
+ * Bytes a catching-up reader queues before it waits for its stream to drain (or half its queue
+ * when that is less): with pages of at most half the queue, a page written under it always fits.
+ */
 const CATCH_UP_BYTES = 64 * 1024;
 
 export class StreamReader implements StreamHolder {
@@ -42,6 +45,7 @@ export class StreamReader implements StreamHolder {
   async #run(): Promise<void> {
     const live = this.live;
     const stream = this.stream;
+    const budget = Math.min(CATCH_UP_BYTES, stream.config.maxQueueBytes / 2);
     for (;;) {
       if (stream.queuedBytes > 0) await stream.whenDrained();
       if (stream.closed) return;
@@ -50,16 +54,22 @@ export class StreamReader implements StreamHolder {
         do {
           const page = await live.page(this.after);
           if (stream.closed) return;
-          stream.write(page.bytes);
+          if (!stream.write(page.bytes)) {
+            // Refused ('drop' policy, or an overflow handler): going on would leave a hole. End
+            // the response instead; the client resumes after the last chunk it really got.
+            stream.close();
+            return;
+          }
           this.after += page.n;
-        } while (this.after < live.count && stream.queuedBytes < CATCH_UP_BYTES);
+        } while (this.after < live.count && stream.queuedBytes < budget);
         continue;
       }
       if (live.finalFrame !== null) {
         stream.close(live.finalFrame);
         return;
       }
-      if (live.gone) {
+      if (live.state !== 'following') {
+        // Gone from the store (or released by a shutdown): the client reconnects and learns why.
         stream.close();
         return;
       }

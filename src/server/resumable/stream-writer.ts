@@ -4,7 +4,7 @@
  * producer writing at full speed costs one store round trip per batch, not per chunk.
  */
 import { StreamEndedError, StreamTooLargeError } from './errors.js';
-import type { ResumableStore, StreamInfo } from './store.js';
+import type { ResumableStore, StoreLimits, StreamInfo } from './store.js';
 
 /** What a writer needs from the object that made it. */
 export interface WriterOwner {
@@ -12,6 +12,8 @@ export interface WriterOwner {
   readonly maxChunkBytes: number;
   readonly maxStreamBytes: number;
   readonly expireAfterMs: number;
+  /** Store limits (held bytes) every append carries. */
+  readonly limits: StoreLimits;
   /** The writer finished (ended, aborted or failed): stop touching its stream. */
   writerDone(writer: StreamWriter): void;
 }
@@ -188,7 +190,14 @@ export class StreamWriter {
     try {
       if (batch.length > 0) {
         const owner = this.#owner;
-        await owner.store.append(this.streamId, batch, bytes, owner.maxStreamBytes);
+        const held = owner.limits.maxHeldBytes;
+        await owner.store.append(
+          this.streamId,
+          batch,
+          bytes,
+          owner.maxStreamBytes,
+          held === undefined ? undefined : { maxHeldBytes: held },
+        );
         this.lastAppend = Date.now();
       }
     } catch (error) {

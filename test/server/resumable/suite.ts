@@ -17,8 +17,10 @@ import {
   type ResumableStreams,
   type ResumableStreamsOptions,
   SseServer,
+  StreamCapacityError,
   StreamEndedError,
   StreamExistsError,
+  StreamSequenceError,
   StreamTooLargeError,
 } from '../../../src/server/index.js';
 
@@ -145,8 +147,70 @@ export async function until(condition: () => boolean | Promise<boolean>, limit =
   throw new Error('condition never held');
 }
 
-/** Registers the suite for one store. */
-export function resumableSuite(name: string, makeStore: StoreFactory): void {
+/** Registers the suite for one store; `checksLimits` for stores that enforce `StoreLimits`. */
+export function resumableSuite(
+  name: string,
+  makeStore: StoreFactory,
+  { checksLimits = true }: { checksLimits?: boolean } = {},
+): void {
+  test(`${name}: an append naming \`after\` is stored once however often it is retried; a start stores its first chunks`, async (t) => {
+    const store = await makeStore(t);
+    if (store === undefined) return;
+    const created = await store.create('idem', 'tag00001', {
+      chunks: ['a'],
+      bytes: 1,
+      maxStreamBytes: 100,
+    });
+    assert.equal(created.count, 1);
+    assert.equal(await store.append('idem', ['b', 'c'], 2, 100, { after: 1 }), 3);
+    // The answer was lost; the producer sends the same append again: nothing changes.
+    assert.equal(await store.append('idem', ['b', 'c'], 2, 100, { after: 1 }), 3);
+    assert.deepEqual((await store.read('idem', 0, 10)).chunks, ['a', 'b', 'c']);
+    assert.equal((await store.read('idem', 0, 0)).info?.bytes, 3);
+    // A count the stream does not hold: 409 naming what it holds, nothing stored.
+    await assert.rejects(
+      store.append('idem', ['x'], 1, 100, { after: 7 }),
+      (e: unknown) => e instanceof StreamSequenceError && e.status === 409 && e.count === 3,
+    );
+    // Part of them stored (after 2, two chunks, the stream at 3): not a retry of this append.
+    await assert.rejects(
+      store.append('idem', ['x', 'y'], 2, 100, { after: 2 }),
+      (e: unknown) => e instanceof StreamSequenceError && e.count === 3,
+    );
+    assert.equal((await store.read('idem', 0, 0)).info?.count, 3);
+    // First chunks over maxStreamBytes: refused, and nothing was created.
+    await assert.rejects(
+      store.create('heavy', 'tag00002', { chunks: ['x'.repeat(20)], bytes: 20, maxStreamBytes: 10 }),
+      (e: unknown) => e instanceof StreamTooLargeError && e.status === 413,
+    );
+    assert.equal((await store.read('heavy', 0, 0)).info, undefined);
+  });
+
+  if (checksLimits) {
+    test(`${name}: store limits: open streams and held bytes are bounded; finished streams free them`, async (t) => {
+      const store = await makeStore(t);
+      if (store === undefined) return;
+      const limits = { maxOpenStreams: 2, maxHeldBytes: 10 };
+      await store.create('l1', 'tag00001', { ...limits, chunks: ['12345'], bytes: 5 });
+      await store.create('l2', 'tag00002', limits);
+      await assert.rejects(
+        store.create('l3', 'tag00003', limits),
+        (e: unknown) => e instanceof StreamCapacityError && e.status === 503 && e.limit === 'maxOpenStreams',
+      );
+      assert.equal((await store.read('l3', 0, 0)).info, undefined);
+      await assert.rejects(
+        store.append('l2', ['123456'], 6, 100, { maxHeldBytes: 10 }),
+        (e: unknown) => e instanceof StreamCapacityError && e.limit === 'maxHeldBytes',
+      );
+      assert.equal((await store.read('l2', 0, 0)).info?.count, 0);
+      assert.equal(await store.append('l2', ['12345'], 5, 100, { maxHeldBytes: 10 }), 1);
+      // An ended stream no longer counts as open; once expired its bytes are free too.
+      await store.finish('l1', 'ended', undefined, 0);
+      await store.create('l3', 'tag00003', limits);
+      assert.equal(await store.append('l3', ['abcde'], 5, 100, { maxHeldBytes: 10 }), 1);
+    });
+  }
+
   test(`${name}: every reader gets exactly the producer's chunks, in order, whatever its join time and drops`, async (t) => {
     const store = await makeStore(t);
     if (store === undefined) return;

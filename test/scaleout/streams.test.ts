@@ -1,0 +1,278 @@
+/**
+ * Resumable streams across processes, as users run them: `herald serve --workers 2` (every worker
+ * serves every stream), two `herald serve` hubs on one Redis prefix (produce on one, read, drop and
+ * resume on the other), and a SQLite hub restarted mid-stream.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { SignJWT } from 'jose';
+import { createParser } from '../../src/protocol/index.js';
+import { startHerald } from '../cli/herald-process.js';
+import { openStream } from '../cli/streams.js';
+import { KEY, type Node, OwnRedis, requireRedisServer, startNode } from './nodes.js';
+
+const TOPIC = 'https://example.com/jobs/7/log';
+
+function token(): Promise<string> {
+  return new SignJWT({ mercure: { publish: ['*'] } })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(KEY));
+}
+
+/** A stream publish on a connection of its own (so `--workers` hand it to the next worker). */
+async function post(
+  hubUrl: string,
+  jwt: string,
+  fields: [string, string][],
+): Promise<{ status: number; body: string; worker: string | undefined }> {
+  const body = new URLSearchParams(fields).toString();
+  const req = http.request(hubUrl, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      Authorization: `Bearer ${jwt}`,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'Content-Length': Buffer.byteLength(body),
+    },
+  });
+  req.end(body);
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  let text = '';
+  res.setEncoding('utf8');
+  for await (const part of res) text += part;
+  return {
+    status: res.statusCode ?? 0,
+    body: text,
+    worker: res.headers['x-herald-worker'] as string | undefined,
+  };
+}
+
+const readerUrl = (node: Pick<Node, 'hubUrl'>) => `${node.hubUrl}/streams?topic=${encodeURIComponent(TOPIC)}`;
+
+/** The chunk events and the final event type in an event-stream text. */
+function parse(text: string): { chunks: string[]; ids: string[]; last: string | undefined } {
+  const chunks: string[] = [];
+  const ids: string[] = [];
+  let last: string | undefined;
+  createParser({
+    onEvent(event) {
+      last = event.type;
+      if (event.type === 'message') {
+        chunks.push(event.data);
+        ids.push(event.lastEventId);
+      }
+    },
+  }).feed(text);
+  return { chunks, ids, last };
+}
+
+/** `herald serve` on the memory store (or `store`), with `extra` flags. */
+async function startMemoryNode(extra: string[] = [], store = 'memory'): Promise<Node> {
+  const proc = startHerald([
+    'serve',
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--store',
+    store,
+    '--anonymous',
+    '--jwt-key',
+    KEY,
+    '--log-level',
+    'info',
+    ...extra,
+  ]);
+  const [, url] = (await proc.waitForOutput(/"url":"(http:\/\/[^"]+)"/)) as RegExpMatchArray as [
+    string,
+    string,
+  ];
+  const origin = url.replace('localhost', '127.0.0.1');
+  return {
+    proc,
+    origin,
+    hubUrl: `${origin}/.well-known/mercure`,
+    async kill() {
+      proc.kill();
+      await proc.exited;
+    },
+  };
+}
+
+test('--workers 2: a stream produced through both workers is read whole through each of them', async (t) => {
+  const node = await startMemoryNode(['--workers', '2']);
+  t.after(() => node.kill());
+  const jwt = await token();
+  const started = await post(node.hubUrl, jwt, [
+    ['topic', TOPIC],
+    ['herald.stream', 'start'],
+    ['data', 'chunk 0'],
+  ]);
+  assert.equal(started.status, 200, started.body);
+  // Readers until one is on each worker (connections alternate between workers).
+  const readers: Awaited<ReturnType<typeof openStream>>[] = [];
+  t.after(() => {
+    for (const r of readers) r.close();
+  });
+  const readerWorkers = new Set<string>();
+  for (let i = 0; i < 8 && readerWorkers.size < 2; i++) {
+    const reader = await openStream(readerUrl(node));
+    assert.equal(reader.status, 200);
+    readers.push(reader);
+    readerWorkers.add(String(reader.headers['x-herald-worker']));
+  }
+  assert.equal(readerWorkers.size, 2, 'a reader on each worker');
+  // Appends, each on its own connection: both workers take some; every one is accepted.
+  const appendWorkers = new Set<string>([String(started.worker)]);
+  const expected = ['chunk 0'];
+  for (let i = 1; i <= 20; i++) {
+    const appended = await post(node.hubUrl, jwt, [
+      ['topic', TOPIC],
+      ['herald.stream', 'append'],
+      ['data', `chunk ${i}`],
+    ]);
+    assert.equal(appended.status, 200, appended.body);
+    assert.match(appended.body, new RegExp(`\\.${i + 1}$`));
+    appendWorkers.add(String(appended.worker));
+    expected.push(`chunk ${i}`);
+  }
+  assert.equal(appendWorkers.size, 2, 'appends went through both workers');
+  // A second start, whichever worker takes it, is 409: the stream exists for all of them.
+  for (let i = 0; i < 2; i++) {
+    const again = await post(node.hubUrl, jwt, [
+      ['topic', TOPIC],
+      ['herald.stream', 'start'],
+    ]);
+    assert.equal(again.status, 409, again.body);
+  }
+  const ended = await post(node.hubUrl, jwt, [
+    ['topic', TOPIC],
+    ['herald.stream', 'end'],
+  ]);
+  assert.equal(ended.status, 200, ended.body);
+  for (const reader of readers) {
+    await reader.ended;
+    const got = parse(reader.text());
+    assert.deepEqual(got.chunks, expected);
+    assert.equal(got.last, 'end');
+  }
+  // A retried append (its answer lost) is stored once, whichever worker takes the retry.
+  const retried: [string, string][] = [
+    ['topic', `${TOPIC}/2`],
+    ['herald.stream', 'append'],
+    ['herald.after', '0'],
+    ['data', 'once'],
+  ];
+  assert.equal(
+    (
+      await post(node.hubUrl, jwt, [
+        ['topic', `${TOPIC}/2`],
+        ['herald.stream', 'start'],
+      ])
+    ).status,
+    200,
+  );
+  const bodies = [await post(node.hubUrl, jwt, retried), await post(node.hubUrl, jwt, retried)];
+  assert.deepEqual(
+    bodies.map((b) => b.status),
+    [200, 200],
+  );
+  assert.equal(bodies[0]!.body, bodies[1]!.body);
+  assert.notEqual(bodies[0]!.worker, bodies[1]!.worker);
+});
+
+test('two hubs on one Redis prefix: produce on one, read on the other, drop, resume on the first', async (t) => {
+  if (!requireRedisServer(t)) return;
+  const redis = await OwnRedis.start();
+  t.after(() => redis.stop());
+  const prefix = `rs-${process.pid}`;
+  const [a, b] = await Promise.all([
+    startNode(redis.url, ['--store-prefix', prefix]),
+    startNode(redis.url, ['--store-prefix', prefix]),
+  ]);
+  t.after(() => Promise.all([a.kill(), b.kill()]));
+  const jwt = await token();
+  const chunks = Array.from({ length: 30 }, (_, i) => `line ${i}`);
+  assert.equal(
+    (
+      await post(a.hubUrl, jwt, [
+        ['topic', TOPIC],
+        ['herald.stream', 'start'],
+        ['data', chunks[0]!],
+      ])
+    ).status,
+    200,
+  );
+  const first = await openStream(readerUrl(b));
+  assert.equal(first.status, 200);
+  for (let i = 1; i < 10; i++) {
+    const r = await post(a.hubUrl, jwt, [
+      ['topic', TOPIC],
+      ['herald.stream', 'append'],
+      ['data', chunks[i]!],
+    ]);
+    assert.equal(r.status, 200, r.body);
+  }
+  await first.waitFor(/data: line 9\n\n/);
+  first.close(); // the connection drops
+  const before = parse(first.text());
+  assert.deepEqual(before.chunks, chunks.slice(0, 10));
+  for (let i = 10; i < 30; i++) {
+    const r = await post(a.hubUrl, jwt, [
+      ['topic', TOPIC],
+      ['herald.stream', 'append'],
+      ['data', chunks[i]!],
+    ]);
+    assert.equal(r.status, 200, r.body);
+  }
+  assert.equal(
+    (
+      await post(a.hubUrl, jwt, [
+        ['topic', TOPIC],
+        ['herald.stream', 'end'],
+      ])
+    ).status,
+    200,
+  );
+  const resumed = await openStream(readerUrl(a), { headers: { 'Last-Event-ID': before.ids.at(-1)! } });
+  assert.equal(resumed.status, 200);
+  await resumed.ended;
+  const after = parse(resumed.text());
+  assert.deepEqual([...before.chunks, ...after.chunks], chunks);
+  assert.equal(after.last, 'end');
+});
+
+test('--store sqlite: streams outlive a restart of the hub (kept in a file of their own)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-rs-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const store = `sqlite:${join(dir, 'herald.db')}`;
+  const jwt = await token();
+  const first = await startMemoryNode([], store);
+  const started = await post(first.hubUrl, jwt, [
+    ['topic', TOPIC],
+    ['herald.stream', 'start'],
+    ['data', 'before'],
+  ]);
+  assert.equal(started.status, 200, started.body);
+  first.proc.child.kill('SIGTERM');
+  assert.equal(await first.proc.exited, 0);
+  const second = await startMemoryNode([], store);
+  t.after(() => second.kill());
+  const appended = await post(second.hubUrl, jwt, [
+    ['topic', TOPIC],
+    ['herald.stream', 'end'],
+    ['data', 'after'],
+  ]);
+  assert.equal(appended.status, 200, appended.body);
+  const reader = await openStream(readerUrl(second));
+  assert.equal(reader.status, 200);
+  await reader.ended;
+  const got = parse(reader.text());
+  assert.deepEqual(got.chunks, ['before', 'after']);
+  assert.equal(got.last, 'end');
+});
