@@ -211,6 +211,27 @@ test('the demo pages work in Chromium', async (t) => {
           document.querySelectorAll('#quotes-limited tbody tr').length === 50 &&
           document.querySelectorAll('[data-pane][data-open="true"]').length === 2,
       );
+      // Every price each pane shows, in order: a row's colour must follow the move its reader saw.
+      await page.evaluate(() => {
+        const w = window as unknown as { shown: Record<string, Record<string, string[]>> };
+        w.shown = {};
+        for (const table of ['quotes', 'quotes-limited']) {
+          const shown: Record<string, string[]> = (w.shown[table] = {});
+          for (const tr of document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)) {
+            shown[tr.dataset.symbol!] = [tr.dataset.price!];
+          }
+          new MutationObserver((records) => {
+            for (const r of records) {
+              const tr = r.target as HTMLElement;
+              shown[tr.dataset.symbol!]!.push(tr.dataset.price!);
+            }
+          }).observe(document.querySelector(`#${table} tbody`)!, {
+            subtree: true,
+            attributes: true,
+            attributeFilter: ['data-price'],
+          });
+        }
+      });
       const ticks = 40;
       for (let i = 0; i < ticks; i++) {
         await publishTick(own.hub, ticker);
@@ -232,6 +253,28 @@ test('the demo pages work in Chromium', async (t) => {
       const limited = Number(await page.locator('#updates-limited').textContent());
       assert.ok(full <= ticks * 10 && full > 0, `full rate: ${full} of ${ticks * 10}`);
       assert.ok(limited < full, `limited: ${limited} < full: ${full}`);
+      // Each row is green or red by the last move its pane showed, not by the publisher's last tick.
+      const colours = await page.evaluate(() => {
+        const { shown } = window as unknown as { shown: Record<string, Record<string, string[]>> };
+        return ['quotes', 'quotes-limited'].flatMap((table) =>
+          [...document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)].map((tr) => {
+            const prices = shown[table]![tr.dataset.symbol!]!.map(Number);
+            const move = Math.round((prices.at(-1)! - (prices.at(-2) ?? prices.at(-1)!)) * 100) / 100;
+            const cell = tr.querySelector('.change')!;
+            return {
+              row: `${table} ${tr.dataset.symbol} ${prices.slice(-2).join(' -> ')}`,
+              expected: move > 0 ? 'up' : move < 0 ? 'down' : 'none',
+              shown: cell.classList.contains('up') ? 'up' : cell.classList.contains('down') ? 'down' : 'none',
+            };
+          }),
+        );
+      });
+      const wrong = colours.filter((c) => c.expected !== c.shown);
+      assert.deepEqual(
+        wrong,
+        [],
+        `${wrong.length} of ${colours.length} rows coloured against the move shown`,
+      );
       await screenshot(page, 'ticker-panes');
       await page.close();
     },
