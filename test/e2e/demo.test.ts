@@ -120,6 +120,35 @@ test('the demo pages work in Chromium', async (t) => {
     await screenshot(a, 'log');
   });
 
+  await t.test(
+    'the build log has a status strip, and goes on to the next build after "finished"',
+    async () => {
+      // A hub of its own with short builds and a short pause between them.
+      const own = await startDemoHub(t, { buildLog: { lineMs: 30, lines: 10, pauseMs: 1500 } });
+      const page = await newPage(browser);
+      await page.goto(`${own.origin}/log.html`);
+      await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
+        timeout: 30_000,
+      });
+      const first = Number(await page.locator('#build').textContent());
+      // The strip: the reading ended (CLOSED), after the last chunk's event ID.
+      await page.waitForSelector('[data-status][data-ready-state="closed"]');
+      assert.notEqual(await page.locator('[data-status] [data-last-id]').textContent(), '–');
+      assert.equal(await page.locator('[data-status] [data-reconnects]').textContent(), '0');
+      // "finished" lasts until the next build starts, which the page then follows.
+      await page.waitForFunction((n) => Number(document.querySelector('#build')!.textContent) > n, first, {
+        timeout: 30_000,
+      });
+      await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
+        timeout: 30_000,
+      });
+      const text = (await page.locator('#log').textContent()) ?? '';
+      assert.match(text, new RegExp(`^#001 \\[build ${first + 1}\\]`));
+      assert.equal(await page.locator('#lines').textContent(), '10');
+      await page.close();
+    },
+  );
+
   await t.test('the front page is live: the clock ticks and the hub figures arrive', async () => {
     const page = await newPage(browser);
     await page.goto(`${origin}/`);
@@ -216,18 +245,17 @@ test('the demo pages work in Chromium', async (t) => {
         const w = window as unknown as { shown: Record<string, Record<string, string[]>> };
         w.shown = {};
         for (const table of ['quotes', 'quotes-limited']) {
+          // Each record keeps the price a row held before it was set again; the last comes from the row.
           const shown: Record<string, string[]> = (w.shown[table] = {});
           for (const tr of document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)) {
-            shown[tr.dataset.symbol!] = [tr.dataset.price!];
+            shown[tr.dataset.symbol!] = [];
           }
           new MutationObserver((records) => {
-            for (const r of records) {
-              const tr = r.target as HTMLElement;
-              shown[tr.dataset.symbol!]!.push(tr.dataset.price!);
-            }
+            for (const r of records) shown[(r.target as HTMLElement).dataset.symbol!]!.push(r.oldValue!);
           }).observe(document.querySelector(`#${table} tbody`)!, {
             subtree: true,
             attributes: true,
+            attributeOldValue: true,
             attributeFilter: ['data-price'],
           });
         }
@@ -258,7 +286,7 @@ test('the demo pages work in Chromium', async (t) => {
         const { shown } = window as unknown as { shown: Record<string, Record<string, string[]>> };
         return ['quotes', 'quotes-limited'].flatMap((table) =>
           [...document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)].map((tr) => {
-            const prices = shown[table]![tr.dataset.symbol!]!.map(Number);
+            const prices = [...shown[table]![tr.dataset.symbol!]!, tr.dataset.price!].map(Number);
             const move = Math.round((prices.at(-1)! - (prices.at(-2) ?? prices.at(-1)!)) * 100) / 100;
             const cell = tr.querySelector('.change')!;
             return {
