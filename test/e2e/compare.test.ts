@@ -23,7 +23,8 @@ import { bundleClient, launchChromium } from '../support/browser.js';
 const KEY = 'compare-test-key-0123456789abcdef012345';
 const PANES = ['sse', 'websocket', 'poll'] as const;
 const RETRY_MS = 600;
-const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === '1';
+// Every run refreshes docs/screenshots/ (the README shows them); HERALD_SCREENSHOTS=0 skips it.
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS !== '0';
 const SCREENSHOT_PATH = new URL('../../docs/screenshots/why-sse-charts.png', import.meta.url).pathname;
 
 interface PaneFigures {

@@ -1,7 +1,7 @@
 /**
  * The demo pages in real Chromium against a real hub: the clock ticks, the ticker flashes, a
  * notification reaches every tab, and a tab that was closed gets what it missed, once.
- * HERALD_SCREENSHOTS=1 also saves each page to docs/screenshots/.
+ * Each run also saves each page to docs/screenshots/ (HERALD_SCREENSHOTS=0 skips it).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -16,7 +16,8 @@ import { createHub } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
 const KEY = 'demo-test-key-0123456789abcdef0123456789';
-const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === '1';
+// Every run refreshes docs/screenshots/ (the README shows them); HERALD_SCREENSHOTS=0 skips it.
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS !== '0';
 const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 
 async function startDemoHub(t: import('node:test').TestContext, options: DemoOptions = {}) {
@@ -122,9 +123,9 @@ test('the demo pages work in Chromium', async (t) => {
 
   await t.test(
     'the build log has a status strip, and goes on to the next build after "finished"',
-    async () => {
-      // A hub of its own with short builds and a short pause between them.
-      const own = await startDemoHub(t, { buildLog: { lineMs: 30, lines: 10, pauseMs: 1500 } });
+    async (st) => {
+      // A hub of its own with short builds and a short pause between them, closed with this test.
+      const own = await startDemoHub(st, { buildLog: { lineMs: 30, lines: 10, pauseMs: 1500 } });
       const page = await newPage(browser);
       await page.goto(`${own.origin}/log.html`);
       await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
