@@ -4,6 +4,7 @@
  *
  * Run: JWT_KEY=<at least 32 bytes> node --import tsx examples/hub.ts [port]
  * then: curl -N 'http://localhost:3000/.well-known/mercure?topic=https://example.com/books/1'
+ * or a WebSocket on the same URL (ws://localhost:3000/.well-known/mercure?topic=…).
  */
 
 import { mkdtempSync } from 'node:fs';
@@ -25,8 +26,9 @@ function serveMyPages(req: http.IncomingMessage, res: http.ServerResponse): void
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`my page at ${req.url}\n`);
 }
 
-const server = http
-  .createServer((req, res) => hub.handle(req, res, () => serveMyPages(req, res)))
+// Event streams, long polling and WebSocket upgrades on the hub URL; every other path to the app.
+const server = hub
+  .attach(http.createServer(), serveMyPages)
   .listen(port, () =>
     console.log(`listening on http://localhost:${(server.address() as { port: number }).port}/`),
   );

@@ -229,7 +229,7 @@ function readValue(spec: OptionSpec, raw: Raw): unknown {
             ? Number(text)
             : Number.NaN;
       if (!Number.isFinite(n) || n <= 0) {
-        throw invalid(source, value, 'must be a positive number of updates per second, such as 1 or 0.5');
+        throw invalid(source, value, 'must be a positive number of sends per second, such as 1 or 0.5');
       }
       return n;
     }

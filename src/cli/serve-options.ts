@@ -453,7 +453,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     kind: 'rate',
     value: '<per-second>',
     shownDefault: 'no limit',
-    help: 'updates per second sent to subscribers that ask no maxRate (keyed ones conflated between sends)',
+    help: 'sends per second to subscribers that ask no maxRate; a send carries every update due (keyed ones conflated)',
   },
   {
     key: 'maxRateCap',

@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
 import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
@@ -73,6 +73,12 @@ export interface Hub {
    * A refused upgrade gets an HTTP error response, as a refused event stream does.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /**
+   * Mounts the hub on a node:http or https server: its requests (the rest go to `next`, else 404)
+   * and its WebSocket upgrades, so every transport the hub offers is served. Returns the server:
+   * `hub.attach(http.createServer()).listen(3000)`.
+   */
+  attach<S extends Server>(server: S, next?: (req: IncomingMessage, res: ServerResponse) => void): S;
   /** Publishes from this process (no token needed); resolves with the stored update. */
   publish(input: PublishInput): Promise<Update>;
   /**
@@ -402,6 +408,16 @@ class HeraldHub implements Hub, HubContext {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#ws.handleUpgrade(req, socket, head);
+  }
+
+  attach<S extends Server>(server: S, next?: (req: IncomingMessage, res: ServerResponse) => void): S {
+    server.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.handle(req, res, next && (() => next(req, res))),
+    );
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.handleUpgrade(req, socket, head),
+    );
+    return server;
   }
 
   /** Counts a subscribe request against its address until its response closes; 429 past the bound. */

@@ -282,7 +282,7 @@ function integer(name: string, value: unknown, fallback: number, min: number, or
 function rate(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new HubOptionError(name, `must be a positive number of updates per second (got ${show(value)})`);
+    throw new HubOptionError(name, `must be a positive number of sends per second (got ${show(value)})`);
   }
   return value;
 }

@@ -338,7 +338,7 @@ test('conflation options: policy, key cap, default rate and cap; bad values name
     {},
     /--slow-consumer-policy must be one of close, conflate \(got "drop"\)/,
   );
-  refuses([...KEY, '--max-rate', '0'], {}, /--max-rate must be a positive number of updates per second/);
+  refuses([...KEY, '--max-rate', '0'], {}, /--max-rate must be a positive number of sends per second/);
   refuses([...KEY], { HERALD_MAX_RATE_CAP: 'fast' }, /HERALD_MAX_RATE_CAP must be a positive number/);
   refuses(
     [...KEY, '--max-rate', '20', '--max-rate-cap', '10'],

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
+import { eventually } from '../server/helpers.js';
 import { selfSigned } from '../support/self-signed.js';
 import { startHerald } from './herald-process.js';
 import { listeningUrl, openHttp2Stream, openStream, publish, publisherToken } from './streams.js';
@@ -59,7 +60,7 @@ test('TLS: HTTP/2 and HTTP/1.1 clients subscribe on the same port and both recei
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  while (frames.length < 2) await new Promise((r) => setTimeout(r, 10));
+  await eventually(() => frames.length >= 2, 'two WebSocket frames', 20_000);
   assert.deepEqual(JSON.parse(frames[1]!), { id: 'tls-1', data: 'over tls' });
 
   herald.child.kill('SIGTERM');

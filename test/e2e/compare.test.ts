@@ -15,12 +15,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import { BENCH_RESULTS_PATH } from '../../src/hub/demo/bench-figures.js';
 import { mountDemo } from '../../src/hub/demo/index.js';
 import { createHub, type HubOptions } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
 const KEY = 'compare-test-key-0123456789abcdef012345';
 const PANES = ['sse', 'websocket', 'poll'] as const;
+const RETRY_MS = 600;
+// Every run refreshes docs/screenshots/ (the README shows them); HERALD_SCREENSHOTS=0 skips it.
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS !== '0';
+const SCREENSHOT_PATH = new URL('../../docs/screenshots/why-sse-charts.png', import.meta.url).pathname;
 
 interface PaneFigures {
   received: number;
@@ -88,7 +93,8 @@ async function waitReceived(page: Page, count: number): Promise<void> {
 test('the comparison page measures SSE, WebSocket and long polling side by side', async (t) => {
   const browser = await launchChromium(t);
   if (!browser) return;
-  const { hub, origin } = await startDemoHub(t);
+  // A short announced reconnection time, so that the drop below resumes quickly.
+  const { hub, origin } = await startDemoHub(t, { retryMs: RETRY_MS });
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
   await page.goto(`${origin}/why-sse.html`);
@@ -153,6 +159,117 @@ test('the comparison page measures SSE, WebSocket and long polling side by side'
       assert.equal(pane.dups, 0, `${name}: no duplicate across the drop`);
       assert.equal(pane.resume!.firstN, pane.resume!.afterN! + 1, `${name} resumed right after what it had`);
     }
+  });
+
+  await t.test(
+    'one reconnect policy: every pane waited the announced retry; the browser default apart',
+    async () => {
+      assert.equal(await page.locator('#retry-ms').textContent(), `${RETRY_MS} ms`);
+      const policy = await page.evaluate(
+        () => (globalThis as unknown as { heraldCompare: { policy: unknown } }).heraldCompare.policy,
+      );
+      assert.deepEqual(policy, { initialMs: RETRY_MS, maxMs: 30_000, jitter: 'none' });
+      // The connections the drop ended (SSE, WebSocket) came back no sooner than the one retry time:
+      // with each client's default, the WebSocket came back at once and SSE 3 s later.
+      const after = await figures(page);
+      for (const name of ['sse', 'websocket']) {
+        assert.ok(after[name]!.resume!.ms >= RETRY_MS, `${name} waited ${after[name]!.resume!.ms} ms`);
+      }
+      // The browser's own EventSource is measured too, apart and labelled.
+      await page.waitForFunction(
+        () =>
+          (globalThis as unknown as { heraldCompare: { native: { resume: { ms: number | null } | null } } })
+            .heraldCompare.native.resume?.ms != null,
+        null,
+        { timeout: 30_000 },
+      );
+      assert.match(
+        (await page.locator('#native h3').textContent()) ?? '',
+        /browser's own EventSource, with its default policy/,
+      );
+      assert.match(
+        (await page.locator('#native-resume').textContent()) ?? '',
+        /^back \d+ ms after the last drop$/,
+      );
+    },
+  );
+
+  await t.test(
+    'the charts are drawn: latency per transport, bytes per update, reconnect after the drop',
+    async () => {
+      await page.waitForFunction(
+        () => {
+          const [latency, bytes, reconnect] = ['#chart-latency', '#chart-bytes', '#chart-reconnect'].map(
+            (id) => Number(document.querySelector<HTMLCanvasElement>(id)?.dataset.bars ?? 0),
+          );
+          return latency! > 0 && bytes === 3 && reconnect === 4;
+        },
+        null,
+        { timeout: 30_000 },
+      );
+      // Real pixels on every canvas, not only the bookkeeping.
+      const inked = await page.evaluate(() =>
+        ['#chart-latency', '#chart-bytes', '#chart-reconnect'].map((id) => {
+          const canvas = document.querySelector<HTMLCanvasElement>(id)!;
+          const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+          let n = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+          return n;
+        }),
+      );
+      for (const n of inked) assert.ok(n > 500, `${n} pixels drawn`);
+      // The latency chart counts each pane's last 100 latencies, one series per transport: read
+      // together, two frames after the last redraw was asked for.
+      const { charts, panes } = await page.evaluate(async () => {
+        await new Promise((r) => requestAnimationFrame(r));
+        await new Promise((r) => requestAnimationFrame(r));
+        const compare = (
+          globalThis as unknown as {
+            heraldCompare: {
+              charts: { latency: { name: string; values: number[] }[] };
+              panes: Record<string, { latencies: number[] }>;
+            };
+          }
+        ).heraldCompare;
+        return {
+          charts: compare.charts,
+          panes: Object.fromEntries(Object.entries(compare.panes).map(([k, v]) => [k, v.latencies.length])),
+        };
+      });
+      for (const series of charts.latency) {
+        assert.equal(
+          series.values.reduce((a, b) => a + b, 0),
+          panes[series.name],
+          series.name,
+        );
+      }
+      if (SCREENSHOTS) await page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+    },
+  );
+
+  await t.test('"Cost on the server" shows the latest bench results file, figure for figure', async () => {
+    const file = JSON.parse(readFileSync(BENCH_RESULTS_PATH, 'utf8')) as {
+      started: string;
+      scenarios: { key: string; title: string }[];
+      summaries: { scenario: string; system: string; cpuMicrosPerDelivery: number }[];
+    };
+    await page.waitForFunction(() => document.querySelectorAll('#bench-table tbody tr').length > 0);
+    const rows = await page
+      .locator('#bench-table tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    for (const { key, title } of file.scenarios) {
+      const row = rows.find((r) => r[0] === `${title}: CPU per delivery`);
+      assert.ok(row, `a row for ${title}`);
+      const expected = ['herald', 'herald-ws', 'herald-poll', 'ws'].map((system) => {
+        const s = file.summaries.find((x) => x.scenario === key && x.system === system);
+        return s ? `${s.cpuMicrosPerDelivery.toFixed(2)} µs` : '–';
+      });
+      assert.deepEqual(row.slice(1), expected);
+    }
+    assert.match(
+      (await page.locator('#bench-run').textContent()) ?? '',
+      new RegExp(file.started.replace(/[.]/g, '\\.')),
+    );
   });
 
   await t.test('ten SSE streams over HTTP/1.1: six open, the seventh stalls', async () => {

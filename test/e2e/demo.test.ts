@@ -1,7 +1,7 @@
 /**
  * The demo pages in real Chromium against a real hub: the clock ticks, the ticker flashes, a
  * notification reaches every tab, and a tab that was closed gets what it missed, once.
- * HERALD_SCREENSHOTS=1 also saves each page to docs/screenshots/.
+ * Each run also saves each page to docs/screenshots/ (HERALD_SCREENSHOTS=0 skips it).
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -16,7 +16,8 @@ import { createHub } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
 const KEY = 'demo-test-key-0123456789abcdef0123456789';
-const SCREENSHOTS = process.env.HERALD_SCREENSHOTS === '1';
+// Every run refreshes docs/screenshots/ (the README shows them); HERALD_SCREENSHOTS=0 skips it.
+const SCREENSHOTS = process.env.HERALD_SCREENSHOTS !== '0';
 const SCREENSHOT_DIR = new URL('../../docs/screenshots/', import.meta.url);
 
 async function startDemoHub(t: import('node:test').TestContext, options: DemoOptions = {}) {
@@ -120,6 +121,35 @@ test('the demo pages work in Chromium', async (t) => {
     await screenshot(a, 'log');
   });
 
+  await t.test(
+    'the build log has a status strip, and goes on to the next build after "finished"',
+    async (st) => {
+      // A hub of its own with short builds and a short pause between them, closed with this test.
+      const own = await startDemoHub(st, { buildLog: { lineMs: 30, lines: 10, pauseMs: 1500 } });
+      const page = await newPage(browser);
+      await page.goto(`${own.origin}/log.html`);
+      await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
+        timeout: 30_000,
+      });
+      const first = Number(await page.locator('#build').textContent());
+      // The strip: the reading ended (CLOSED), after the last chunk's event ID.
+      await page.waitForSelector('[data-status][data-ready-state="closed"]');
+      assert.notEqual(await page.locator('[data-status] [data-last-id]').textContent(), '–');
+      assert.equal(await page.locator('[data-status] [data-reconnects]').textContent(), '0');
+      // "finished" lasts until the next build starts, which the page then follows.
+      await page.waitForFunction((n) => Number(document.querySelector('#build')!.textContent) > n, first, {
+        timeout: 30_000,
+      });
+      await page.waitForFunction(() => document.querySelector('#state')!.textContent === 'finished', null, {
+        timeout: 30_000,
+      });
+      const text = (await page.locator('#log').textContent()) ?? '';
+      assert.match(text, new RegExp(`^#001 \\[build ${first + 1}\\]`));
+      assert.equal(await page.locator('#lines').textContent(), '10');
+      await page.close();
+    },
+  );
+
   await t.test('the front page is live: the clock ticks and the hub figures arrive', async () => {
     const page = await newPage(browser);
     await page.goto(`${origin}/`);
@@ -211,6 +241,26 @@ test('the demo pages work in Chromium', async (t) => {
           document.querySelectorAll('#quotes-limited tbody tr').length === 50 &&
           document.querySelectorAll('[data-pane][data-open="true"]').length === 2,
       );
+      // Every price each pane shows, in order: a row's colour must follow the move its reader saw.
+      await page.evaluate(() => {
+        const w = window as unknown as { shown: Record<string, Record<string, string[]>> };
+        w.shown = {};
+        for (const table of ['quotes', 'quotes-limited']) {
+          // Each record keeps the price a row held before it was set again; the last comes from the row.
+          const shown: Record<string, string[]> = (w.shown[table] = {});
+          for (const tr of document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)) {
+            shown[tr.dataset.symbol!] = [];
+          }
+          new MutationObserver((records) => {
+            for (const r of records) shown[(r.target as HTMLElement).dataset.symbol!]!.push(r.oldValue!);
+          }).observe(document.querySelector(`#${table} tbody`)!, {
+            subtree: true,
+            attributes: true,
+            attributeOldValue: true,
+            attributeFilter: ['data-price'],
+          });
+        }
+      });
       const ticks = 40;
       for (let i = 0; i < ticks; i++) {
         await publishTick(own.hub, ticker);
@@ -232,6 +282,28 @@ test('the demo pages work in Chromium', async (t) => {
       const limited = Number(await page.locator('#updates-limited').textContent());
       assert.ok(full <= ticks * 10 && full > 0, `full rate: ${full} of ${ticks * 10}`);
       assert.ok(limited < full, `limited: ${limited} < full: ${full}`);
+      // Each row is green or red by the last move its pane showed, not by the publisher's last tick.
+      const colours = await page.evaluate(() => {
+        const { shown } = window as unknown as { shown: Record<string, Record<string, string[]>> };
+        return ['quotes', 'quotes-limited'].flatMap((table) =>
+          [...document.querySelectorAll<HTMLElement>(`#${table} tbody tr`)].map((tr) => {
+            const prices = [...shown[table]![tr.dataset.symbol!]!, tr.dataset.price!].map(Number);
+            const move = Math.round((prices.at(-1)! - (prices.at(-2) ?? prices.at(-1)!)) * 100) / 100;
+            const cell = tr.querySelector('.change')!;
+            return {
+              row: `${table} ${tr.dataset.symbol} ${prices.slice(-2).join(' -> ')}`,
+              expected: move > 0 ? 'up' : move < 0 ? 'down' : 'none',
+              shown: cell.classList.contains('up') ? 'up' : cell.classList.contains('down') ? 'down' : 'none',
+            };
+          }),
+        );
+      });
+      const wrong = colours.filter((c) => c.expected !== c.shown);
+      assert.deepEqual(
+        wrong,
+        [],
+        `${wrong.length} of ${colours.length} rows coloured against the move shown`,
+      );
       await screenshot(page, 'ticker-panes');
       await page.close();
     },

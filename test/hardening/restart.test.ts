@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventSource } from '../../src/client/index.js';
 import { type HeraldProcess, startHerald } from '../cli/herald-process.js';
+import { eventually } from '../server/helpers.js';
 import { publish, signDraft07 } from '../support/hub.js';
 
 const KEY = 'restart-test-secret-key-of-32-bytes!';
@@ -64,7 +65,11 @@ test('kill -9 and restart with sqlite under load: clients resume with nothing lo
   t.after(() => {
     for (const s of sources) s.close();
   });
-  while (sources.some((s) => s.readyState !== EventSource.OPEN)) await sleep(20);
+  await eventually(
+    () => sources.every((s) => s.readyState === EventSource.OPEN),
+    'every source open',
+    30_000,
+  );
 
   const send = async (seq: number) => {
     for (;;) {

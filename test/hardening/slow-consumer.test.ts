@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser } from '../../src/protocol/index.js';
+import { eventually } from '../server/helpers.js';
 import { openStream, publish, signDraft07, startHub } from '../support/hub.js';
 import { openCanary } from './canary.js';
 
@@ -35,7 +35,7 @@ test('a subscriber that never reads is dropped by policy, others unaffected, and
   );
   const fast = await openStream(`${hub.hubUrl}?topic=${encodeURIComponent(TOPIC)}`);
   t.after(() => fast.close());
-  while (hub.hub.subscriberCount < 3) await sleep(5);
+  await eventually(() => hub.hub.subscriberCount >= 3, 'slow, fast and canary subscribed');
 
   const ids: string[] = [];
   for (let i = 0; i < UPDATES; i++) {
@@ -48,7 +48,7 @@ test('a subscriber that never reads is dropped by policy, others unaffected, and
   await canary.check();
 
   // The slow one was dropped once its queue passed the bound.
-  while (hub.hub.metrics.slowClientsDropped < 1) await sleep(10);
+  await eventually(() => hub.hub.metrics.slowClientsDropped >= 1, 'the slow subscriber dropped', 30_000);
   assert.equal(hub.hub.metrics.slowClientsDropped, 1);
   assert.equal(hub.hub.subscriberCount, 2, 'fast subscriber and canary remain');
 

@@ -2,6 +2,7 @@
 // what it receives; the hub's per-transport counters; the drop button; the six-connection test.
 // `window.heraldCompare` exposes the figures (the Chromium test reads them).
 import { EventSource } from '/herald-client.js';
+import { groupedBars, horizontalBars } from './charts.js';
 import { loadConfig, subscribe } from './demo.js';
 
 const config = await loadConfig();
@@ -9,7 +10,17 @@ const STATES = ['CONNECTING', 'OPEN', 'CLOSED'];
 /** Pane name (client transport) → the hub's name for the same transport in its counters. */
 const PANES = { sse: 'sse', websocket: 'ws', poll: 'poll' };
 const LATENCY_WINDOW = 100;
-const BACKOFF = { initialMs: 250, maxMs: 4000 };
+/**
+ * One reconnect policy for the three panes. An event stream takes its reconnection time from the
+ * hub's `retry:` (3 s by default), which a WebSocket or a long poll never receives: with each
+ * client's default, the SSE pane would wait seconds after a drop while the others came back at
+ * once, and the page would measure the policy, not the transport. So every pane starts from the
+ * hub's announced time, without jitter: the same wait, then whatever the transport itself costs.
+ */
+const RETRY_MS = config.retryMs ?? 3000;
+const BACKOFF = { initialMs: RETRY_MS, maxMs: 30_000, jitter: 'none' };
+const LABELS = { sse: 'SSE', websocket: 'WebSocket', poll: 'Long polling' };
+document.querySelector('#retry-ms').textContent = `${RETRY_MS} ms`;
 
 const feedUrl = new URL(config.hub, location.href);
 feedUrl.searchParams.append('topic', config.topics.compare);
@@ -36,8 +47,52 @@ for (const name of Object.keys(PANES)) {
     newConnections: 0,
   };
 }
-window.heraldCompare = { panes, drops: 0, six: null };
+window.heraldCompare = { panes, drops: 0, six: null, policy: BACKOFF, native: null, bench: null };
 
+// The charts: redrawn with the figures (at most once a frame).
+const LATENCY_BINS = [5, 10, 20, 50, 100, 200, 500, 1000, Infinity];
+const binLabel = (i) =>
+  LATENCY_BINS[i] === Infinity ? `> ${LATENCY_BINS[i - 1]} ms` : `≤ ${LATENCY_BINS[i]} ms`;
+let chartsQueued = false;
+function drawCharts() {
+  if (chartsQueued) return;
+  chartsQueued = true;
+  requestAnimationFrame(() => {
+    chartsQueued = false;
+    const names = Object.keys(PANES);
+    const histograms = names.map((name) => {
+      const counts = LATENCY_BINS.map(() => 0);
+      for (const ms of panes[name].latencies) counts[LATENCY_BINS.findIndex((edge) => ms <= edge)]++;
+      return { name, label: LABELS[name], values: counts };
+    });
+    groupedBars(
+      document.querySelector('#chart-latency'),
+      LATENCY_BINS.map((_, i) => binLabel(i)),
+      histograms,
+    );
+    horizontalBars(
+      document.querySelector('#chart-bytes'),
+      names.map((name) => {
+        const value = panes[name].bytesPerUpdate ?? null;
+        return { name, label: LABELS[name], value, text: value === null ? 'no figure yet' : `${value} B` };
+      }),
+    );
+    const reconnect = (name, label, resume) => ({
+      name,
+      label,
+      value: resume?.ms ?? null,
+      text: resume === null ? 'no drop yet' : resume.ms === null ? 'coming back…' : `${resume.ms} ms`,
+    });
+    horizontalBars(document.querySelector('#chart-reconnect'), [
+      ...names.map((name) => reconnect(name, `${LABELS[name]} (retry ${RETRY_MS} ms)`, panes[name].resume)),
+      reconnect('native', "apart: browser's EventSource, its default", native.resume),
+    ]);
+    window.heraldCompare.charts = {
+      latency: histograms,
+      bytes: names.map((name) => panes[name].bytesPerUpdate ?? null),
+    };
+  });
+}
 function cell(name, field) {
   return document.querySelector(`[data-pane="${name}"][data-field="${field}"]`);
 }
@@ -70,6 +125,7 @@ function render(name) {
     resume === null
       ? String(pane.reconnects)
       : `${pane.reconnects}; ${resume.ms === null ? 'coming back' : `back in ${resume.ms} ms`}${resume.firstN === null ? '' : `, resumed at #${resume.firstN} after #${resume.afterN}`}`;
+  drawCharts();
 }
 
 function open(name) {
@@ -85,7 +141,12 @@ function open(name) {
   source.addEventListener('open', () => {
     pane.opens++;
     if (pane.opens > 1) pane.reconnects++;
-    if (pane.resume !== null && pane.resume.ms === null) pane.resume.ms = Date.now() - pane.droppedAt;
+    // The connection after a drop: resume figures count from here, not from what was in flight.
+    if (pane.resume !== null && pane.resume.ms === null && pane.resume.dropped) {
+      pane.resume.ms = Date.now() - pane.droppedAt;
+      pane.resume.reopened = true;
+      pane.resume.afterN = pane.lastN;
+    }
     render(name);
   });
   source.addEventListener('error', () => render(name));
@@ -100,7 +161,7 @@ function open(name) {
     if (pane.lastN !== null && n > pane.lastN + 1) pane.gaps += n - pane.lastN - 1;
     // A long poll has no connection to lose: the hub answers the waiting poll and the next one
     // follows; its figure is the time to the first update after the drop.
-    if (pane.resume !== null && pane.resume.firstN === null) {
+    if (pane.resume?.reopened && pane.resume.firstN === null) {
       pane.resume.firstN = n;
       pane.resume.ms ??= Date.now() - pane.droppedAt;
     }
@@ -111,6 +172,7 @@ function open(name) {
     requestAnimationFrame(() => {
       pane.latencies.push(Date.now() - t);
       if (pane.latencies.length > LATENCY_WINDOW) pane.latencies.shift();
+      drawCharts();
     });
   });
   render(name);
@@ -126,6 +188,25 @@ function pause(name) {
 }
 
 for (const name of Object.keys(PANES)) open(name);
+
+// Apart from the panes: the browser's own EventSource, reconnecting by its default policy.
+const native = { source: null, opens: 0, reconnects: 0, droppedAt: null, resume: null };
+window.heraldCompare.native = native;
+function openNative() {
+  native.source = new window.EventSource(feedUrl);
+  native.source.addEventListener('open', () => {
+    native.opens++;
+    if (native.opens > 1) native.reconnects++;
+    if (native.resume?.dropped && native.resume.ms === null) native.resume.ms = Date.now() - native.droppedAt;
+    document.querySelector('#native-reconnects').textContent = String(native.reconnects);
+    if (native.resume?.ms != null) {
+      document.querySelector('#native-resume').textContent =
+        `back ${native.resume.ms} ms after the last drop`;
+    }
+    drawCharts();
+  });
+}
+openNative();
 
 // Long polling, seen from this page: each answer's transfer size (body and response head) and
 // whether it needed a new TCP connection.
@@ -156,11 +237,13 @@ async function readStats() {
         const bytes = now.bytes - before.bytes;
         if (delivered > 0 && bytes > 0) {
           panes[name].serverBytes = `${Math.round(bytes / delivered)} B (${now.connections} open)`;
+          panes[name].bytesPerUpdate = Math.round(bytes / delivered);
         } else if (now.connections === 0) panes[name].serverBytes = 'no subscriber';
         render(name);
       }
     }
     previous = transports;
+    drawCharts();
   } catch {
     // The next read tries again.
   }
@@ -175,8 +258,11 @@ document.querySelector('#drop').addEventListener('click', async () => {
   for (const pane of Object.values(panes)) before.set(pane, pane.resume);
   for (const pane of Object.values(panes)) {
     pane.droppedAt = at;
-    pane.resume = { ms: null, firstN: null, afterN: pane.lastN };
+    pane.resume = { ms: null, firstN: null, afterN: pane.lastN, dropped: false, reopened: false };
   }
+  const nativeBefore = native.resume;
+  native.droppedAt = at;
+  native.resume = { ms: null, dropped: false };
   const response = await fetch('/demo/drop', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
@@ -184,10 +270,21 @@ document.querySelector('#drop').addEventListener('click', async () => {
   });
   const body = await response.json();
   if (response.ok) {
+    // The hub has ended every connection: what opens from now on is a reconnect. A long poll has
+    // none (its waiting request was answered): it counts from its first update after the drop.
+    for (const [name, pane] of Object.entries(panes)) {
+      pane.resume.dropped = true;
+      if (name === 'poll') {
+        pane.resume.reopened = true;
+        pane.resume.afterN = pane.lastN;
+      }
+    }
+    native.resume.dropped = true;
     window.heraldCompare.drops++;
     dropResult.textContent = `The hub ended ${body.dropped} connection${body.dropped === 1 ? '' : 's'}.`;
   } else {
     for (const [pane, resume] of before) pane.resume = resume;
+    native.resume = nativeBefore;
     dropResult.textContent = body.error;
   }
 });
@@ -207,6 +304,8 @@ document.querySelector('#six-run').addEventListener('click', async (event) => {
   statsPaused = true;
   pause('sse');
   pause('poll');
+  native.source?.close();
+  native.source = null;
   const list = document.querySelector('#six-streams');
   list.replaceChildren();
   const started = performance.now();
@@ -242,6 +341,61 @@ document.querySelector('#six-run').addEventListener('click', async (event) => {
       : `${count} of ${STREAMS} opened within ${WAIT_MS / 1000} s over ${protocol}; stream ${count + 1} stalled behind the per-host limit.`;
   open('sse');
   open('poll');
+  openNative();
   statsPaused = false;
   button.disabled = false;
+});
+
+// Cost on the server: the latest transports benchmark, read from its results file by the hub.
+const SYSTEMS = ['herald', 'herald-ws', 'herald-poll', 'ws'];
+async function showBench() {
+  const runText = document.querySelector('#bench-run');
+  const response = await fetch('/demo/bench.json', { cache: 'no-store' });
+  const bench = await response.json();
+  if (!response.ok) {
+    runText.textContent = bench.error;
+    return;
+  }
+  window.heraldCompare.bench = bench;
+  const load =
+    bench.loadAverageAtEnd === null ? '' : `, load average at the end ${bench.loadAverageAtEnd.join(' / ')}`;
+  runText.textContent = `run of ${bench.started} to ${bench.finished}${load}${bench.command ? ` (\`${bench.command}\`)` : ''}.`;
+  const body = document.querySelector('#bench-table tbody');
+  body.replaceChildren();
+  const row = (label, cells) => {
+    const tr = document.createElement('tr');
+    const th = document.createElement('th');
+    th.scope = 'row';
+    th.textContent = label;
+    tr.append(th);
+    for (const text of cells) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    body.append(tr);
+  };
+  const figure = (scenario, system) =>
+    bench.figures.find((f) => f.scenario === scenario && f.system === system);
+  for (const { key, title } of bench.scenarios) {
+    row(
+      `${title}: CPU per delivery`,
+      SYSTEMS.map((s) => {
+        const f = figure(key, s);
+        return f ? `${f.cpuMicrosPerDelivery.toFixed(2)} µs` : '–';
+      }),
+    );
+  }
+  for (const { key, title } of bench.scenarios) {
+    row(
+      `${title}: memory per idle connection`,
+      SYSTEMS.map((s) => {
+        const f = figure(key, s);
+        return f ? `${(f.memoryPerSubscriberBytes / 1024).toFixed(1)} KB` : '–';
+      }),
+    );
+  }
+}
+showBench().catch((error) => {
+  document.querySelector('#bench-run').textContent = `could not load: ${error.message}`;
 });

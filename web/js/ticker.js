@@ -24,9 +24,15 @@ function pane(tableId, counterId) {
     return tr;
   }
 
-  function show([symbol, price, change], flash) {
+  // The change shown is the move this pane's reader saw: its price against the one it showed
+  // before. A rate-limited reader skips ticks, so the publisher's change (from the tick just
+  // before) would colour a price up when it is below what the pane showed a second ago.
+  function show([symbol, price], flash) {
     const tr = row(symbol);
+    const before = tr.dataset.price === undefined ? price : Number(tr.dataset.price);
+    const change = Math.round((price - before) * 100) / 100;
     tr.dataset.price = String(price);
+    tr.dataset.change = String(change);
     tr.querySelector('.price').textContent = money.format(price);
     const cell = tr.querySelector('.change');
     cell.textContent = `${change > 0 ? '+' : ''}${money.format(change)}`;

@@ -11,6 +11,7 @@ import { SignJWT } from 'jose';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
 import { HUB_PATH } from '../options.js';
+import { readBenchFigures } from './bench-figures.js';
 import { type BuildLogPace, type BuildLogState, DEFAULT_BUILD_LOG_PACE, startBuildLog } from './build-log.js';
 import { startClock } from './clock.js';
 import { createDropHandler, startComparePublisher, transportStats } from './compare.js';
@@ -104,7 +105,22 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
     handle(req, res) {
       const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
       if (path === '/demo/config.json') {
-        return json(res, { hub: HUB_PATH, topics: DEMO_TOPICS, notifyToken });
+        // retryMs: the reconnection time the hub's event streams announce (`retry:`), which the
+        // comparison page gives every transport so that they reconnect under one policy.
+        return json(res, { hub: HUB_PATH, topics: DEMO_TOPICS, notifyToken, retryMs: hub.options.retryMs });
+      }
+      if (path === '/demo/bench.json') {
+        readBenchFigures().then(
+          (figures) => json(res, figures),
+          (error: Error) => {
+            res.writeHead(404, {
+              'Content-Type': 'application/json; charset=utf-8',
+              'Cache-Control': 'no-store',
+            });
+            res.end(JSON.stringify({ error: `no transports benchmark results: ${error.message}` }));
+          },
+        );
+        return;
       }
       if (path === '/demo/ticker.json') return json(res, { quotes: ticker.snapshot() });
       if (path === '/demo/transports.json') {

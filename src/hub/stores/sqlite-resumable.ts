@@ -25,6 +25,7 @@ import {
   StreamTooLargeError,
 } from '../../server/index.js';
 import { StoreClosedError, StoreConfigError, StoreUnavailableError } from './errors.js';
+import { addonLoadError } from './sqlite-addon.js';
 
 /** Options of {@link createSqliteResumableStore}. */
 export interface SqliteResumableStoreOptions {
@@ -98,11 +99,14 @@ class SqliteResumable implements ResumableStore {
       mkdirSync(dirname(path), { recursive: true });
       this.#db = new Database(path, { timeout: busy });
     } catch (error) {
-      throw new StoreConfigError(
-        `sqlite resumable store cannot open ${JSON.stringify(path)}: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
+      throw (
+        addonLoadError(error, path) ??
+        new StoreConfigError(
+          `sqlite resumable store cannot open ${JSON.stringify(path)}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        )
       );
     }
     const db = this.#db;

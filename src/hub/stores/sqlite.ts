@@ -12,6 +12,7 @@ import {
 import { ListenerSet } from './listeners.js';
 import type { StoreOptions } from './memory.js';
 import { checkLimit, checkRetention } from './retention.js';
+import { addonLoadError } from './sqlite-addon.js';
 import type { Retention, Store } from './store.js';
 
 /** Options of the SQLite store. */
@@ -321,6 +322,8 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
 /** Turns SQLite errors into Herald errors naming the file and the fix. */
 function translate(error: unknown, path: string, action: 'open' | 'read' | 'write'): Error {
   if (error instanceof StoreConfigError || error instanceof StoreUnavailableError) return error;
+  const addon = addonLoadError(error, path);
+  if (addon !== undefined) return addon;
   const code = String((error as { code?: string }).code ?? '');
   const file = JSON.stringify(path);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { DEFAULT_RETENTION, openStore, type Store } from '../../../src/hub/stores/index.js';
 import type { SubscriberRegistry } from '../../../src/hub/subscribers/registry.js';
 import type { ParsedEvent } from '../../../src/protocol/index.js';
+import { eventually } from '../../server/helpers.js';
 import { openStream, publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
 import { mustOpenSocket, openSocket } from '../../support/transports.js';
 import { REDIS_URL, redisPrefix } from '../stores/redis-support.js';
@@ -32,8 +33,8 @@ async function rawSubscriber(hub: TestHub, query: string) {
     state.text += chunk;
   });
   socket.write(`GET /.well-known/mercure?${query} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
-  while (!state.text.includes('\r\n\r\n')) await new Promise((r) => setTimeout(r, 1));
-  while (registryOf(hub).size === 0) await new Promise((r) => setTimeout(r, 1));
+  await eventually(() => state.text.includes('\r\n\r\n'), 'the response head');
+  await eventually(() => registryOf(hub).size > 0, 'the subscriber registered');
   return state;
 }
 
@@ -249,7 +250,7 @@ describe("slowConsumerPolicy 'conflate'", () => {
     // Past its budget a keyless update would close it: the marker goes once it has drained.
     await stream.whenDrained();
     hub.hub.publish({ topics: ['ticker'], data: 'end' });
-    while (!raw.text.includes('data: end\n')) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => raw.text.includes('data: end\n'), 'the end marker', 20_000);
     const seen = new Map<string, number>();
     for (const m of raw.text.matchAll(/data: (s\d+)=(\d+) /g)) {
       const [key, n] = [m[1]!, Number(m[2])];

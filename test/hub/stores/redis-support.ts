@@ -1,6 +1,6 @@
 /** Helpers for tests that need Redis: availability, unique prefixes, cleanup, free ports. */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { Redis } from 'ioredis';
 import { requirePart } from '../../support/requirements.js';
@@ -65,4 +65,70 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** What `watchCommands` saw: the commands naming the prefix, in the order Redis ran them. */
+export interface CommandWatch {
+  readonly commands: string[][];
+  /** Resolves once a command with `arg` among its arguments ran; rejects after `timeoutMs`. */
+  until(arg: string, timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Watches, through MONITOR, the commands that mention `prefix` in an argument. MONITOR reports
+ * every client's commands on every database, so the watch keeps only this test's own. It reads the
+ * protocol itself: ioredis's monitor mode can take a line that arrives in the same read as MONITOR's
+ * `+OK` for a reply and fail with "Command queue state error" on a busy server. Closed after the test.
+ */
+export async function watchCommands(t: TestContext, url: string, prefix: string): Promise<CommandWatch> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port || 6379), hostname);
+  t.after(() => socket.destroy());
+  socket.setEncoding('latin1');
+  const commands: string[][] = [];
+  const waiters = new Set<() => void>();
+  let buffer = '';
+  let started: (() => void) | undefined;
+  let failed: ((error: Error) => void) | undefined;
+  socket.on('error', (error) => failed?.(error));
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (let eol = buffer.indexOf('\r\n'); eol !== -1; eol = buffer.indexOf('\r\n')) {
+      const line = buffer.slice(0, eol);
+      buffer = buffer.slice(eol + 2);
+      if (line === '+OK') started?.();
+      else if (line.startsWith('-')) failed?.(new Error(`MONITOR: ${line.slice(1)}`));
+      else if (line.includes(prefix)) {
+        // +1700000000.123456 [0 127.0.0.1:5000] "XRANGE" "key" ...: arguments quoted, \" and \\ escaped.
+        const args = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!.replace(/\\(.)/g, '$1'));
+        commands.push(args);
+        for (const wake of waiters) wake();
+      }
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    started = resolve;
+    failed = reject;
+    socket.write('MONITOR\r\n');
+  });
+  return {
+    commands,
+    until(arg, timeoutMs = 10_000) {
+      const seen = () => commands.some((c) => c.includes(arg));
+      if (seen()) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          if (!seen()) return;
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          reject(new Error(`MONITOR never showed a command with ${arg} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(wake);
+      });
+    },
+  };
 }

@@ -19,7 +19,7 @@ import type { Update } from '../../../src/hub/update.js';
 import { spawnRedisServer } from '../../support/redis-server.js';
 import { requirePart } from '../../support/requirements.js';
 import { type ContractOptions, makeUpdate, receive, storeContract } from './contract.js';
-import { freePort, REDIS_URL, redisPrefix } from './redis-support.js';
+import { freePort, REDIS_URL, redisPrefix, watchCommands } from './redis-support.js';
 
 const roomy: Retention = { maxCount: 1000, maxAgeMs: 0 };
 const ids = (updates: Update[]) => updates.map((u) => u.id);
@@ -446,24 +446,16 @@ test('history from earliest, and after an id, is read in pages of at most 1,000 
   await Promise.all(published.map((u) => store.append(u)));
   await delivered.done;
 
-  const client = new Redis(REDIS_URL);
-  const monitor = await client.monitor();
-  t.after(() => {
-    monitor.disconnect();
-    client.disconnect();
-  });
-  const commands: string[][] = [];
-  monitor.on('monitor', (_time: string, args: string[]) => commands.push(args));
+  const watch = await watchCommands(t, REDIS_URL, prefix);
   const all = await store.after('earliest', Infinity);
   const rest = await store.after(published[99]!.id, Infinity);
   // MONITOR reports commands in execution order: once the marker shows, the reads above have too.
-  const marker = `marker-${prefix}`;
+  const marker = `${prefix}:marker`;
   const probe = new Redis(REDIS_URL);
   t.after(() => probe.disconnect());
   await probe.echo(marker);
-  while (!commands.some((c) => c[0]?.toUpperCase() === 'ECHO' && c[1] === marker)) {
-    await once(monitor, 'monitor');
-  }
+  await watch.until(marker);
+  const commands = watch.commands;
   assert.deepEqual(ids(all.updates), ids(published));
   assert.deepEqual(ids(rest.updates), ids(published.slice(100)));
   const reads = commands.filter((c) => /^X(REV)?RANGE$/i.test(c[0]!) && c[1] === `${prefix}:updates`);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '../../server/helpers.js';
 import { publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
 import { openSocket, pollOnce, withQuery } from '../../support/transports.js';
 
@@ -9,8 +10,8 @@ function pollUrl(hub: TestHub, params: [string, string][]): string {
 }
 
 /** Resolves once the hub holds `n` subscribers (a poll waiting counts as one). */
-async function subscribers(hub: TestHub, n: number): Promise<void> {
-  while (hub.hub.subscriberCount !== n) await new Promise((r) => setTimeout(r, 5));
+function subscribers(hub: TestHub, n: number): Promise<void> {
+  return eventually(() => hub.hub.subscriberCount === n, `${n} subscribers (${hub.hub.subscriberCount} now)`);
 }
 
 describe('long polling (transport=poll)', () => {
