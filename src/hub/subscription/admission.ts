@@ -11,11 +11,7 @@ import type { HubContext, Req } from '../http/context.js';
 import { badRequest, HubHttpError, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
-import {
-  NO_PRIVATE_ACCESS,
-  type SubscribedSelector,
-  Subscriber,
-} from '../subscribers/subscriber.js';
+import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';
 import { compileSelector, MAX_SELECTOR_LENGTH, SelectorError } from '../topics/index.js';
 import type { Update } from '../update.js';

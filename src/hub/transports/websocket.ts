@@ -16,7 +16,6 @@ import type { HubContext } from '../http/context.js';
 import { describeError } from '../http/errors.js';
 import type { AttachableStream } from '../subscribers/subscriber.js';
 import type { Admitted } from '../subscription/admission.js';
-import { encodeHeaderValue } from '../subscription/cursor-header.js';
 import { runSubscription } from '../subscription/lifecycle.js';
 import { PING_FRAME, textFrame } from './ws-frame.js';
 import { CloseCode, type ClosingState, WebSocketSink } from './ws-sink.js';
@@ -90,11 +89,12 @@ export class WebSocketTransport implements ClosingState {
     });
     this.#wss.on('headers', (headers: string[], req: UpgradeRequest) => {
       const admitted = req[kAdmitted];
-      if (admitted?.cursor === undefined) return;
-      // IDs hold no CR, LF or NUL (publish-input.ts); a non-ASCII one goes as its UTF-8 bytes.
-      const cursor = encodeHeaderValue(admitted.cursor);
-      if (admitted.draft07) headers.push(`Last-Event-ID: ${cursor}`);
-      if (admitted.v1) headers.push(`Mercure-Last-Event-ID: ${cursor}`);
+      const cursor = admitted?.cursor;
+      if (cursor === undefined) return;
+      // IDs hold no CR, LF or NUL (publish-input.ts). ws writes these lines as UTF-8: a non-ASCII
+      // ID goes as its UTF-8 bytes, as cursor-header.ts's rule asks.
+      if (admitted!.draft07) headers.push(`Last-Event-ID: ${cursor}`);
+      if (admitted!.v1) headers.push(`Mercure-Last-Event-ID: ${cursor}`);
     });
   }
 

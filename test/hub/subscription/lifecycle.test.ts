@@ -213,7 +213,7 @@ describe('subscription lifecycle: every exit answers or closes', () => {
           ['lastEventID', exit.lastEventID],
         ]);
         const answer = within(outcome(transport, url), ANSWER_MS, `${transport} answer`);
-        await arrange?.();
+        if (arrange !== undefined) await within(arrange(), ANSWER_MS, 'the fault arranged');
         const o = await answer;
         exit.expect(o, transport, s);
         // Nothing stays registered, counted, or held against the address (one allowed).
