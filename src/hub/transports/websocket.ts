@@ -128,7 +128,11 @@ export class WebSocketTransport implements ClosingState {
         { ignoreCookie },
       );
     } catch (error) {
-      if (upgraded) throw error; // never: the lifecycle throws only before the upgrade
+      if (upgraded) {
+        // Opening the stream itself failed after ws wrote the 101: nothing to refuse any more.
+        ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
+        return;
+      }
       ctx.metrics.subscribeRejected++;
       const { status, message, challenge } = describeError(error, this.#challenge);
       if (status >= 500) ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
