@@ -210,10 +210,7 @@ class HeraldHub implements Hub, HubContext {
   disconnectSubscribers(): number {
     // A copy: each close removes its subscriber from the registry.
     const subscribers = [...this.registry.values()];
-    for (const subscriber of subscribers) {
-      if (subscriber.stream !== null) subscriber.stream.close();
-      else this.registry.drop(subscriber);
-    }
+    for (const subscriber of subscribers) this.registry.end(subscriber, 'ended');
     return subscribers.length;
   }
 
@@ -302,6 +299,7 @@ class HeraldHub implements Hub, HubContext {
           return await handleSubscribe(this, req, res, url);
         } catch (error) {
           this.metrics.subscribeRejected++;
+          if (this.closing && !res.headersSent) res.setHeader('Retry-After', '1'); // closed while admitting
           throw error;
         }
       }
@@ -502,7 +500,7 @@ class HeraldHub implements Hub, HubContext {
       this.sse.closeAll({ retryMs: options.retryMs });
       // Waiting long polls answer now, with no update and their cursor.
       const polls = [...this.registry.values()].filter((s) => s.format === 'poll');
-      for (const s of polls) s.stream?.close();
+      for (const s of polls) this.registry.end(s, 'shutdown');
       await this.#ws.close(options.retryMs);
       this.registry.close();
       this.#unsubscribe();

@@ -64,3 +64,24 @@ test('heartbeat: an idle stream behind the same proxy stays open across many int
     await server.close();
   }
 });
+
+test('heartbeat: a server whose streams all closed beats again for the next stream it opens', async () => {
+  // The tick stops when the last stream closes; the next stream must start it again, or it would
+  // never get a heartbeat (and a proxy would cut it for silence).
+  const sse = new SseServer({ heartbeatMs: 100 });
+  const server = await listen((req, res) => {
+    sse.stream(req, res);
+  });
+  try {
+    const first = new RawClient(server.port);
+    await first.until((c) => comments(c) >= 1);
+    first.close();
+    await eventually(() => sse.size === 0, 'first stream closed');
+    const second = new RawClient(server.port);
+    await second.until((c) => comments(c) >= 2);
+    second.close();
+    await eventually(() => sse.size === 0, 'second stream closed');
+  } finally {
+    await server.close();
+  }
+});

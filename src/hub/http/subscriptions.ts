@@ -14,6 +14,7 @@ import {
   shapeOf,
   subscriptionDocument,
 } from '../subscribers/subscription-documents.js';
+import { encodeHeaderValue } from '../subscription/cursor-header.js';
 import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope, missingToken } from './errors.js';
 
@@ -109,7 +110,7 @@ export async function handleSubscriptions(ctx: HubContext, req: Req, res: Res, u
     Link:
       shape === 'draft-07'
         ? hubLink
-        : `${hubLink}; last-event-id="${quote(lastEventId)}"; type="mercure"; content-type="application/json"`,
+        : `${hubLink}; last-event-id="${quote(encodeHeaderValue(lastEventId))}"; type="mercure"; content-type="application/json"`,
   });
   res.end(req.method === 'HEAD' ? undefined : text);
 }

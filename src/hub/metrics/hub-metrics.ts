@@ -52,6 +52,18 @@ export class HubMetrics {
   subscribeRejected = 0;
   /** Publishes refused (4xx) or failed (5xx). */
   publishRejected = 0;
+  /**
+   * Resumes from an ID the hub does not hold (past history, never seen, or private to others):
+   * answered with what it still holds and the `earliest` cursor; updates may be missing.
+   */
+  lossyResumes = 0;
+  /**
+   * Subscribers closed because a history page after the first could not be read (a store error, or
+   * its start trimmed meanwhile): they resume from the last ID they got instead of skipping a page.
+   */
+  historyFailures = 0;
+  /** Deliveries skipped because the update cannot be encoded in the subscriber's wire format. */
+  updatesUnencodable = 0;
 
   /** The same figures split by transport. */
   readonly transports: Record<WireFormat, TransportCounters> = {
@@ -122,6 +134,21 @@ export class HubMetrics {
       'herald_hub_publish_rejected_total',
       'Publish requests refused or failed.',
       () => this.publishRejected,
+    );
+    counter(
+      'herald_hub_lossy_resumes_total',
+      'Resumes from an ID the hub does not hold, answered from its oldest update with the earliest cursor.',
+      () => this.lossyResumes,
+    );
+    counter(
+      'herald_hub_history_failures_total',
+      'Subscribers closed because a history page after the first could not be read.',
+      () => this.historyFailures,
+    );
+    counter(
+      'herald_hub_updates_unencodable_total',
+      "Deliveries skipped because the update cannot be encoded in the subscriber's wire format.",
+      () => this.updatesUnencodable,
     );
     const perTransport = (
       name: string,

@@ -10,6 +10,7 @@ import type { Update } from '../update.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import {
   type AttachableStream,
+  type EndReason,
   NO_PRIVATE_ACCESS,
   type PrivateAccess,
   type Subscriber,
@@ -19,6 +20,12 @@ import { streamKey, UpdateFrames } from './update-frames.js';
 import type { WireFormat } from './wire-format.js';
 
 export { encodeUpdate } from './update-frames.js';
+
+/**
+ * How many private update IDs the registry remembers, with their topics, so that resuming from one
+ * a subscriber may not read is answered as an unknown ID (docs/transports.md). ~100 bytes each.
+ */
+export const REMEMBERED_PRIVATE_IDS = 10_000;
 
 export class SubscriberRegistry {
   readonly index = new SubscriberIndex();
@@ -30,6 +37,13 @@ export class SubscriberRegistry {
   /** Per update: grant set -> may it read the (private) update. */
   readonly #readers = new Map<PrivateAccess, boolean>();
   readonly #onClosed: (subscriber: Subscriber) => void;
+  /** Recent private update IDs and their topics, oldest first (bounded by REMEMBERED_PRIVATE_IDS). */
+  readonly #privateIds = new Map<string, readonly string[]>();
+  /**
+   * The ID of the newest public update this process delivered: a cursor any subscriber may be told
+   * (the store's newest may be a private update). Undefined until one was delivered.
+   */
+  newestPublicId: string | undefined = undefined;
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber
   // holds its stream (no Map from stream to subscriber: ~80 bytes a subscriber at 10k).
   readonly #streamClosed = (subscriber: Subscriber) => this.drop(subscriber);
@@ -53,8 +67,7 @@ export class SubscriberRegistry {
     this.#expiry = new ExpiryQueue<Subscriber>((subscriber) => {
       // The token expired: Mercure requires closing the connection by then.
       this.#logger?.debug({ subscriber: subscriber.id }, 'subscriber token expired');
-      if (subscriber.stream !== null) subscriber.stream.close();
-      else this.drop(subscriber);
+      this.end(subscriber, 'expired');
     });
   }
 
@@ -81,13 +94,44 @@ export class SubscriberRegistry {
     this.#metrics.subscriptions += subscriber.selectors.length;
   }
 
-  /** Binds the subscriber's open stream; its close (either side, slow, expiry) drops the subscriber. */
+  /**
+   * Binds the subscriber's open stream (admitting -> replaying); its close (either side, slow,
+   * expiry) drops the subscriber.
+   */
   attach(subscriber: Subscriber, stream: AttachableStream): void {
     subscriber.stream = stream;
+    subscriber.state = 'replaying';
     if (stream.maxRate != null) this.#metrics.rateLimited++;
     subscriber.onStreamClosed = this.#streamClosed;
     stream.on('slow', this.#streamSlow[subscriber.format]);
     stream.hold(subscriber);
+  }
+
+  /**
+   * The one way a subscriber ends, whatever its state: its stream closes (its transport closes in
+   * the form `reason` calls for, and the close drops it), or, still admitting, it is dropped now and
+   * its admission answers (lifecycle.ts). Idempotent; the first reason is kept.
+   */
+  end(subscriber: Subscriber, reason: EndReason): void {
+    if (subscriber.state === 'closed') return;
+    subscriber.endReason ??= reason;
+    if (subscriber.stream !== null) subscriber.stream.close();
+    else this.drop(subscriber);
+  }
+
+  /**
+   * Whether `subscriber` may be told it resumed from `id`: false for a private update it may not
+   * read, so that resuming from a guessed private ID is answered as from an unknown one.
+   */
+  mayResumeFrom(subscriber: Subscriber, id: string): boolean {
+    const topics = this.#privateIds.get(id);
+    return topics === undefined || subscriber.access.matchesAny(topics);
+  }
+
+  #remember(update: Update): void {
+    const ids = this.#privateIds;
+    if (ids.size >= REMEMBERED_PRIVATE_IDS) ids.delete(ids.keys().next().value!);
+    ids.set(update.id, update.topics);
   }
 
   /** Forgets a subscriber (idempotent). */
@@ -114,6 +158,8 @@ export class SubscriberRegistry {
    * bytes to every match of that format.
    */
   deliver(update: Update): void {
+    if (update.private) this.#remember(update);
+    else this.newestPublicId = update.id;
     const matches = this.index.collect(update, this.#scratch);
     const n = matches.length;
     if (n === 0) return;
@@ -125,6 +171,7 @@ export class SubscriberRegistry {
     let sse = 0;
     let ws = 0;
     let poll = 0;
+    let unencodable = 0;
     for (let i = 0; i < n; i++) {
       const s = matches[i]!;
       matches[i] = undefined as unknown as Subscriber;
@@ -134,9 +181,10 @@ export class SubscriberRegistry {
         try {
           bytes = frames.get(s.format);
         } catch (error) {
-          this.#logger?.error({ err: error, id: update.id }, 'update cannot be encoded; not delivered');
-          matches.length = 0;
-          return;
+          // Not in this subscriber's format (SSE field rules): the others still get it.
+          if (unencodable++ === 0)
+            this.#logger?.error({ err: error, id: update.id, format: s.format }, 'update cannot be encoded');
+          continue;
         }
         const stream = s.stream!;
         let written: boolean;
@@ -152,11 +200,13 @@ export class SubscriberRegistry {
           else if (format === 'ws') ws++;
           else poll++;
         }
-      } else if (s.state === 'replaying') {
+      } else {
+        // Admitting or replaying (closed ones left the index): sent when it goes live.
         this.#buffer(s, frames);
       }
     }
     matches.length = 0;
+    if (unencodable > 0) this.#metrics.updatesUnencodable += unencodable;
     if (conflated > 0) this.#metrics.updatesConflated += conflated;
     const delivered = sse + ws + poll;
     if (delivered > 0) {
@@ -204,8 +254,7 @@ export class SubscriberRegistry {
     if (s.pendingBytes > this.#maxQueuedBytes) {
       // Replay is slower than the live feed: the same bound as a slow stream applies.
       this.#slow(s.format);
-      if (s.stream !== null) s.stream.close();
-      else this.drop(s);
+      this.end(s, 'slow');
     }
   }
 
@@ -213,14 +262,16 @@ export class SubscriberRegistry {
    * Writes history (already filtered by the store to what follows the requested ID) to a
    * replaying subscriber, waiting for its queue to drain as needed. Of the keyed updates of a page
    * only the latest per key is written (at its place): a resuming client wants the current value of
-   * each key, not every stale one. Adds the IDs written or passed over to `sent`.
+   * each key, not every stale one. Adds the IDs written or passed over to `sent`. Resolves true when
+   * the whole page went out and the subscriber still replays; false when it ended (a refused write
+   * ends it as slow: going on would leave a gap).
    */
-  async replay(s: Subscriber, history: Update[], sent: Set<string>): Promise<void> {
+  async replay(s: Subscriber, history: Update[], sent: Set<string>): Promise<boolean> {
     const stream = s.stream!;
     const budget = this.#maxQueuedBytes >> 1;
     const latest = latestPerKey(s, history, sent);
     for (const update of history) {
-      if (s.state !== 'replaying') return;
+      if (s.state !== 'replaying') return false;
       if (sent.has(update.id) || !s.wants(update)) continue;
       const frames = new UpdateFrames(update);
       const key = frames.streamKey;
@@ -230,17 +281,35 @@ export class SubscriberRegistry {
         this.#metrics.updatesConflated++;
         continue;
       }
-      const bytes = frames.get(s.format);
+      let bytes: Uint8Array;
+      try {
+        bytes = frames.get(s.format);
+      } catch (error) {
+        // As in deliver: never sendable in this format, so skipped rather than retried forever.
+        this.#logger?.error({ err: error, id: update.id, format: s.format }, 'update cannot be encoded');
+        this.#metrics.updatesUnencodable++;
+        sent.add(update.id);
+        continue;
+      }
       while (stream.queuedBytes > 0 && stream.queuedBytes + bytes.byteLength > budget && !stream.closed) {
         await stream.whenDrained();
       }
-      if (s.state !== 'replaying' || !stream.write(bytes, key)) return;
+      if (s.state !== 'replaying') return false;
+      if (!stream.write(bytes, key)) {
+        this.end(s, 'slow');
+        return false;
+      }
       sent.add(update.id);
       this.#countOne(s.format, bytes);
     }
+    return s.state === 'replaying';
   }
 
-  /** Ends replay: writes what arrived live meanwhile (minus what history already sent), then goes live. */
+  /**
+   * Ends replay: writes what arrived live meanwhile (minus what history already sent), then goes
+   * live. A refused write ends the subscriber (it resumes from what it got) rather than leave it
+   * live past a gap.
+   */
   goLive(s: Subscriber, sent: Set<string>): void {
     if (s.state !== 'replaying') return;
     const pending = s.pending!;
@@ -259,8 +328,17 @@ export class SubscriberRegistry {
       if (sent.has(frames.update.id)) continue;
       // The bytes built when the update was delivered live, shared with the live subscribers; keyed
       // ones conflate in the stream's queue (all of these are written in this one turn).
-      const bytes = frames.get(s.format);
-      if (!stream.write(bytes, frames.streamKey)) return;
+      let bytes: Uint8Array;
+      try {
+        bytes = frames.get(s.format);
+      } catch {
+        this.#metrics.updatesUnencodable++; // logged when it was delivered live
+        continue;
+      }
+      if (!stream.write(bytes, frames.streamKey)) {
+        this.end(s, 'slow');
+        return;
+      }
       this.#countOne(s.format, bytes);
     }
   }

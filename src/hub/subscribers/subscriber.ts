@@ -67,8 +67,23 @@ export const NO_PRIVATE_ACCESS: PrivateAccess = { matchesAny: () => false };
 /** Shared by every subscriber without a pattern selector (the common case), instead of one each. */
 const NO_PATTERNS: readonly SubscribedSelector[] = Object.freeze([]);
 
-/** `replaying`: history is being written and live updates wait in `pending`. */
-export type SubscriberState = 'replaying' | 'live' | 'closed';
+/**
+ * Where a subscriber is in its lifecycle (subscription/lifecycle.ts): `admitting` (registered, no
+ * stream yet), `replaying` (its stream is open, history is written; live updates wait in
+ * `pending`), `live`, then `closed` (unregistered), from any state, for an {@link EndReason}.
+ */
+export type SubscriberState = 'admitting' | 'replaying' | 'live' | 'closed';
+
+/**
+ * Why a subscriber ended; each transport tells its client in its own form (docs/transports.md).
+ * - `gone`: the client left. `ended`: the hub ended it (a HEAD request, `disconnectSubscribers`).
+ * - `expired`: its token `exp`, `maxConnectionMs` or the poll timeout passed.
+ * - `slow`: more than `maxQueuedBytes` waited, or its stream refused a write.
+ * - `history`: a history page after the first could not be read (a store error, or its start
+ *   trimmed meanwhile); it resumes from the last ID it got rather than go live past a gap.
+ * - `shutdown`: the hub is closing.
+ */
+export type EndReason = 'gone' | 'ended' | 'expired' | 'slow' | 'history' | 'shutdown';
 
 export class Subscriber implements Expiring {
   readonly id: string;
@@ -88,7 +103,9 @@ export class Subscriber implements Expiring {
   onStreamClosed: ((subscriber: Subscriber) => void) | null = null;
   /** True once reported to presence and announced: leaving is then reported too. */
   joined = false;
-  state: SubscriberState = 'replaying';
+  state: SubscriberState = 'admitting';
+  /** Why it ended (the first reason given); null while it runs, or when its client left. */
+  endReason: EndReason | null = null;
   /** Live updates received while history is replayed (with their encoded bytes), sent after it. */
   pending: UpdateFrames[] | null = [];
   /** Bytes of `pending` data, bounded like the stream queue. */

@@ -2,8 +2,8 @@
  * Long polling, for clients behind proxies that buffer streamed responses:
  * `GET /.well-known/mercure?topic=…&transport=poll[&lastEventID=…]`.
  *
- * A poll is a subscriber like any other (same admission, authorization, history and go-live, see
- * subscribe.ts), whose stream is the response: the first updates written to it are answered at the
+ * A poll is a subscriber like any other (same lifecycle: admission, authorization, history and
+ * go-live, see subscription/lifecycle.ts), whose stream is the response: the first updates written to it are answered at the
  * end of that event-loop turn, as one JSON document with the new cursor. A poll with nothing to
  * send waits, up to `pollTimeoutMs`, through the registry's shared expiry queue (one timer for every
  * waiting poll and token), then answers an empty list. Polls are requests, not connections: they are
@@ -11,8 +11,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { HubContext, Req, Res } from '../http/context.js';
-import { type Admitted, admit, serve } from '../http/subscribe.js';
 import type { AttachableStream, Subscriber } from '../subscribers/subscriber.js';
+import type { Admitted } from '../subscription/admission.js';
+import { encodeHeaderValue } from '../subscription/cursor-header.js';
+import { runSubscription } from '../subscription/lifecycle.js';
 
 const kPoll = Symbol('herald.poll');
 type TaggedResponse = ServerResponse & { [kPoll]?: PollStream | undefined };
@@ -113,8 +115,9 @@ export class PollStream implements AttachableStream {
     parts.push(SUFFIX);
     const body = Buffer.concat(parts);
     if (!res.destroyed && !res.headersSent) {
-      if (this.#draft07) setHeaderSafely(res, 'Last-Event-ID', this.#cursor);
-      if (this.#v1) setHeaderSafely(res, 'Mercure-Last-Event-ID', this.#cursor);
+      const cursor = encodeHeaderValue(this.#cursor);
+      if (this.#draft07) res.setHeader('Last-Event-ID', cursor);
+      if (this.#v1) res.setHeader('Mercure-Last-Event-ID', cursor);
       res.writeHead(200, {
         'Content-Type': 'application/json',
         'Content-Length': body.byteLength,
@@ -141,19 +144,20 @@ export class PollStream implements AttachableStream {
   }
 }
 
-/** IDs are checked at publish for SSE framing, not for HTTP header syntax: the body carries the cursor anyway. */
-function setHeaderSafely(res: Res, name: string, value: string): void {
-  try {
-    res.setHeader(name, value);
-  } catch {}
-}
-
-/** `GET /.well-known/mercure?transport=poll`: answers at once with what follows the cursor, or waits. */
-export async function handlePoll(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
-  const admitted = await admit(ctx, req, url, 'poll');
-  const { subscriber } = admitted;
-  if (subscriber.state === 'closed') return;
-  const stream = new PollStream(res, admitted, ctx.options.maxQueuedBytes);
-  if (res.destroyed) stream.lost();
-  await serve(ctx, admitted, stream, false, req.method === 'HEAD');
+/**
+ * `GET /.well-known/mercure?transport=poll`: answers at once with what follows the cursor, or waits.
+ * Every end is an answer: a poll ended by expiry, shutdown or a history failure answers what it
+ * collected with the cursor of the last update in it.
+ */
+export function handlePoll(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
+  return runSubscription(ctx, req, url, {
+    format: 'poll',
+    announce: false,
+    headOnly: req.method === 'HEAD',
+    open(admitted) {
+      const stream = new PollStream(res, admitted, ctx.options.maxQueuedBytes);
+      if (res.destroyed) stream.lost();
+      return stream;
+    },
+  });
 }

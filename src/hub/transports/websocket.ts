@@ -1,10 +1,11 @@
 /**
  * WebSocket subscribers on the hub URL (`GET /.well-known/mercure` with `Upgrade: websocket`):
- * the same query, tokens, history, resume and limits as an event stream (subscribe.ts `admit` and
- * `serve`); only the stream differs, a herald/server stream over a {@link WebSocketSink}.
+ * the same lifecycle as an event stream (subscription/lifecycle.ts: query, tokens, history, resume
+ * and limits); only the stream differs, a herald/server stream over a {@link WebSocketSink}.
  *
  * ws checks the handshake (400/405 for a malformed one), then the hub's checks and the admission
- * run in ws's `verifyClient`, so a refused subscription is an HTTP error before any upgrade.
+ * run in ws's `verifyClient`, so a refused subscription is an HTTP error before any upgrade; once
+ * upgraded, every end is a close frame whose code says why (ws-sink.ts).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,7 +14,9 @@ import { SseServer, type StreamOptions } from '../../server/index.js';
 import type { BearerChallengeParams } from '../auth/index.js';
 import type { HubContext } from '../http/context.js';
 import { describeError } from '../http/errors.js';
-import { type Admitted, admit, serve } from '../http/subscribe.js';
+import type { AttachableStream } from '../subscribers/subscriber.js';
+import type { Admitted } from '../subscription/admission.js';
+import { runSubscription } from '../subscription/lifecycle.js';
 import { PING_FRAME, textFrame } from './ws-frame.js';
 import { CloseCode, type ClosingState, WebSocketSink } from './ws-sink.js';
 
@@ -41,13 +44,14 @@ class HubWebSocket extends WebSocket {
 }
 
 const kAdmitted = Symbol('herald.wsAdmitted');
-type UpgradeRequest = IncomingMessage & { [kAdmitted]?: Admitted | undefined };
+const kStream = Symbol('herald.wsStream');
+type UpgradeRequest = IncomingMessage & {
+  [kAdmitted]?: Admitted | undefined;
+  [kStream]?: AttachableStream | undefined;
+};
 
 /** Checks the hub makes before a subscription is admitted (path, shutdown, transport, origin, address). */
 export type UpgradeGate = (req: IncomingMessage, socket: Duplex) => { ignoreCookie: boolean };
-
-/** A header value ws can write as is (the cursor comes from the client's query). */
-const SAFE_HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 export class WebSocketTransport implements ClosingState {
   shutdown: { code: number; reason: string } | null = null;
@@ -86,7 +90,9 @@ export class WebSocketTransport implements ClosingState {
     this.#wss.on('headers', (headers: string[], req: UpgradeRequest) => {
       const admitted = req[kAdmitted];
       const cursor = admitted?.cursor;
-      if (cursor === undefined || !SAFE_HEADER_VALUE.test(cursor)) return;
+      if (cursor === undefined) return;
+      // IDs hold no CR, LF or NUL (publish-input.ts). ws writes these lines as UTF-8: a non-ASCII
+      // ID goes as its UTF-8 bytes, as cursor-header.ts's rule asks.
       if (admitted!.draft07) headers.push(`Last-Event-ID: ${cursor}`);
       if (admitted!.v1) headers.push(`Mercure-Last-Event-ID: ${cursor}`);
     });
@@ -102,12 +108,31 @@ export class WebSocketTransport implements ClosingState {
     done: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void,
   ): Promise<void> {
     const ctx = this.#ctx;
-    let admitted: Admitted;
+    let upgraded = false;
     try {
       const { ignoreCookie } = this.#gate(req, req.socket);
       const url = new URL(req.url ?? '/', 'http://hub.invalid');
-      admitted = await admit(ctx, req, url, 'ws', { ignoreCookie });
+      await runSubscription(
+        ctx,
+        req,
+        url,
+        {
+          format: 'ws',
+          announce: true,
+          headOnly: false,
+          open: (admitted) => {
+            upgraded = true;
+            return this.#upgrade(req, admitted, done);
+          },
+        },
+        { ignoreCookie },
+      );
     } catch (error) {
+      if (upgraded) {
+        // Opening the stream itself failed after ws wrote the 101: nothing to refuse any more.
+        ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
+        return;
+      }
       ctx.metrics.subscribeRejected++;
       const { status, message, challenge } = describeError(error, this.#challenge);
       if (status >= 500) ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
@@ -118,41 +143,36 @@ export class WebSocketTransport implements ClosingState {
       if (challenge !== undefined) headers['WWW-Authenticate'] = challenge;
       if (status === 429 || status === 503) headers['Retry-After'] = '1';
       done(false, status, `${message}\n`, headers);
-      return;
-    }
-    req[kAdmitted] = admitted;
-    done(true); // ws completes the upgrade synchronously and calls #open, which takes the admission
-    if (req[kAdmitted] !== undefined) {
-      // The client left before the upgrade (ws destroyed the socket): nothing will serve it.
-      req[kAdmitted] = undefined;
-      ctx.registry.drop(admitted.subscriber);
     }
   }
 
-  #open(ws: WebSocket, req: UpgradeRequest): void {
-    const ctx = this.#ctx;
-    const admitted = req[kAdmitted]!;
+  /**
+   * Completes the upgrade of an admitted subscription: ws writes the 101 (with the cursor headers)
+   * and calls #open synchronously, which opens the stream. Null when the client left before it (ws
+   * destroyed the socket and calls nothing).
+   */
+  #upgrade(req: UpgradeRequest, admitted: Admitted, done: (ok: boolean) => void): AttachableStream | null {
+    req[kAdmitted] = admitted;
+    done(true);
     req[kAdmitted] = undefined;
-    const subscriber = admitted.subscriber;
-    if (subscriber.state === 'closed') {
-      // Its token expired while it was admitted.
-      ws.close(CloseCode.normal, 'subscription expired: reconnect with a valid token');
-      return;
-    }
+    const stream = req[kStream] ?? null;
+    req[kStream] = undefined;
+    return stream;
+  }
+
+  #open(ws: WebSocket, req: UpgradeRequest): void {
+    const admitted = req[kAdmitted]!;
     const socket = req.socket;
     // As for event streams: Nagle's algorithm batches frames that follow one another closely (ws
     // turns it off on every socket it accepts).
-    if (!ctx.options.tcpNoDelay) socket.setNoDelay(false);
+    if (!this.#ctx.options.tcpNoDelay) socket.setNoDelay(false);
     const stream = this.server.open(
-      (owner) => new WebSocketSink(ws, socket, owner, this, subscriber),
+      (owner) => new WebSocketSink(ws, socket, owner, this, admitted.subscriber),
       this.#streamOptions,
     );
     // The first frame tells the client where it resumes from (browsers cannot read the headers).
     stream.write(openFrame(admitted));
-    serve(ctx, admitted, stream).catch((error) => {
-      ctx.logger?.error({ err: error, subscriber: subscriber.id }, 'WebSocket subscription failed');
-      stream.close();
-    });
+    req[kStream] = stream;
   }
 
   /**
@@ -178,7 +198,7 @@ export class WebSocketTransport implements ClosingState {
 
 /**
  * `{"herald":"open","lastEventID":…}`: the frame every WebSocket subscription starts with, giving
- * its resume cursor (and `"resumed":false` when the requested ID was unknown).
+ * its resume cursor (and `"resumed":false` after a lossy resume: updates may be missing).
  */
 function openFrame(admitted: Admitted): Buffer {
   const body: { herald: 'open'; lastEventID?: string; resumed?: false } = { herald: 'open' };

@@ -37,6 +37,7 @@ export const Reason = {
   expired:
     'subscription expired (token exp or maxConnectionMs): reconnect with lastEventID and a valid token',
   ended: 'stream ended by the hub',
+  history: 'history could not be read to the end: reconnect with lastEventID',
 } as const;
 
 /** What the sink asks of the transport that made it: the close code and reason while it shuts down. */
@@ -133,7 +134,14 @@ export class WebSocketSink implements Sink {
       this.#state.closing.add(ws);
       ws.once('close', forgetClosed.bind(ws, this.#state));
       ws.close(shutdown.code, shutdown.reason);
-    } else if (this.#subscriber.expiresAt <= Date.now()) this.#ws.close(CloseCode.normal, Reason.expired);
+      return;
+    }
+    // The reason the lifecycle ended it for (registry `end`); none when the stream itself ended.
+    const why = this.#subscriber.endReason;
+    if (why === 'slow') this.#ws.close(CloseCode.tryAgainLater, Reason.slow);
+    else if (why === 'history') this.#ws.close(CloseCode.tryAgainLater, Reason.history);
+    else if (why === 'expired' || this.#subscriber.expiresAt <= Date.now())
+      this.#ws.close(CloseCode.normal, Reason.expired);
     else this.#ws.close(CloseCode.normal, Reason.ended);
   }
 

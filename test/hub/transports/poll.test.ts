@@ -88,7 +88,7 @@ describe('long polling (transport=poll)', () => {
     assert.deepEqual(second.body, { lastEventID: 'p-n-1', updates: [{ id: 'p-n-1', data: 'new' }] });
   });
 
-  test('an unknown lastEventID starts from now and says so (resumed: false)', async () => {
+  test('an unknown lastEventID answers what the hub holds, from earliest, and says so (resumed: false)', async () => {
     const answer = await pollOnce(
       pollUrl(hub, [
         ['topic', 'p/u'],
@@ -97,6 +97,7 @@ describe('long polling (transport=poll)', () => {
     );
     assert.equal(answer.body?.resumed, false);
     assert.notEqual(answer.body?.lastEventID, 'no-such-id');
+    assert.equal(answer.headers.get('last-event-id'), answer.body?.lastEventID);
   });
 
   test('an answer holds at most maxQueuedBytes of updates; the rest comes with the next poll', async () => {

@@ -61,8 +61,10 @@ describe('WebSocket subscribers (Upgrade on /.well-known/mercure)', () => {
       withQuery(subscribeUrl(hub, [['match', 'ws/h']]), [['last_event_id', 'never-published']]),
     );
     const opening = await unknown.opening;
-    assert.equal(opening.resumed, false);
-    assert.equal(opening.lastEventID, unknown.headers['mercure-last-event-id']);
+    assert.deepEqual(opening, { herald: 'open', lastEventID: 'earliest', resumed: false });
+    assert.equal(unknown.headers['mercure-last-event-id'], 'earliest');
+    // What the hub still holds for the topic, as `earliest` would send.
+    assert.equal((await unknown.next()).id, 'ws-h-1');
     unknown.close();
   });
 
