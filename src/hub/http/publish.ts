@@ -1,21 +1,27 @@
 /**
  * `POST /.well-known/mercure`: a publisher's update (Mercure "Publication", both drafts). Answers
- * 200 `text/plain` with the update's ID once the store has it.
+ * 200 `text/plain` with the update's ID once the store has it. A JSON body is a batch of updates
+ * (Herald extension, publish-batch.ts), answered with every ID.
  */
+import { DuplicateUpdateIdError } from '../stores/errors.js';
 import { canPublish } from '../topics/index.js';
+import type { Update } from '../update.js';
 import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope } from './errors.js';
-import { isFormContentType, readFormBody } from './form-body.js';
+import { mediaType, readBodyText, readFormBody } from './form-body.js';
+import { BATCH_CONTENT_TYPE, BATCH_INDEX_HEADER, BatchItemError, toBatch } from './publish-batch.js';
 import { KEY_FIELD, toUpdate } from './publish-input.js';
 import { handleStreamPublish, STREAM_FIELD, type StreamsContext } from './streams.js';
 
 export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
   const { claims } = await ctx.auth.publisher(req.headers, url);
-  if (!isFormContentType(req.headers['content-type'])) {
+  const type = mediaType(req.headers['content-type']);
+  if (type === BATCH_CONTENT_TYPE) return handleBatch(ctx, req, res, claims.publishSelectors);
+  if (type !== 'application/x-www-form-urlencoded') {
     throw new HubHttpError(
       415,
       'HERALD_ERR_HUB_CONTENT_TYPE',
-      `publish bodies must be application/x-www-form-urlencoded (got ${JSON.stringify(
+      `publish bodies must be application/x-www-form-urlencoded, or ${BATCH_CONTENT_TYPE} for a batch (got ${JSON.stringify(
         req.headers['content-type'] ?? 'none',
       )})`,
     );
@@ -59,4 +65,53 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
     'Cache-Control': 'no-store',
   });
   res.end(body);
+}
+
+/**
+ * A batch: every item checked, then IDs the publisher chose looked up in history, then every update
+ * appended. Nothing is appended before all checks passed, so a refused batch stores nothing.
+ */
+async function handleBatch(
+  ctx: HubContext,
+  req: Req,
+  res: Res,
+  selectors: Parameters<typeof toBatch>[2],
+): Promise<void> {
+  const text = await readBodyText(req, ctx.options.maxBodyBytes);
+  let updates: Update[];
+  try {
+    const batch = toBatch(text, ctx.options.maxTopicsPerUpdate, selectors);
+    updates = batch.updates;
+    await refuseKeptIds(ctx, updates, batch.givenIds);
+  } catch (error) {
+    if (error instanceof BatchItemError) res.setHeader(BATCH_INDEX_HEADER, String(error.index));
+    throw error;
+  }
+  // Appended in order without waiting for each: the memory store takes them all in this tick, the
+  // others queue them in order (SQLite's writer, Redis's pipeline).
+  await Promise.all(updates.map((update) => ctx.append(update)));
+  const body = JSON.stringify(updates.map((update) => update.id));
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/**
+ * A 409 for the first update whose publisher-given ID is still in the kept history, before any is
+ * appended. Generated IDs (random UUIDs) are not looked up. Another publisher may still take an
+ * ID between this look-up and the append: that update is then refused by the store alone (409),
+ * after the ones before it in the batch were stored.
+ */
+async function refuseKeptIds(ctx: HubContext, updates: Update[], given: number[]): Promise<void> {
+  for (const i of given) {
+    const id = updates[i]!.id;
+    const { found } = await ctx.store.after(id, 0);
+    if (found) {
+      const message = new DuplicateUpdateIdError(id).message;
+      throw new BatchItemError(i, new HubHttpError(409, 'HERALD_ERR_STORE_DUPLICATE_ID', message));
+    }
+  }
 }
