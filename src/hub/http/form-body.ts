@@ -2,6 +2,7 @@
  * Reads an `application/x-www-form-urlencoded` request body with a byte bound: counted as it
  * streams, so a client cannot make the hub buffer more than `maxBytes` whatever it announces.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HubHttpError } from './errors.js';
 import { parseStrictForm } from './strict-form.js';
@@ -13,9 +14,6 @@ function tooLarge(maxBytes: number, size: number | string): HubHttpError {
     `publish bodies are limited to ${maxBytes} bytes (got ${size}); send less data or raise maxBodyBytes`,
   );
 }
-
-/** Stateless between calls (no `stream` option), so one serves every request. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The media type of a Content-Type, lower-cased, without parameters (`''` when absent). */
 export function mediaType(contentType: string | undefined): string {
@@ -62,16 +60,16 @@ export function readBodyText(req: IncomingMessage, maxBytes: number): Promise<st
     };
     const onEnd = () => {
       cleanup();
-      try {
-        // A publish body usually arrives in one chunk: decode it as is.
-        resolve(UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
-      } catch (cause) {
-        reject(
-          new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8', undefined, {
-            cause,
-          }),
-        );
+      // A publish body usually arrives in one chunk: decode it as is. `isUtf8` then `toString` is
+      // several times cheaper than a fatal TextDecoder on the large bodies of batches.
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      if (!isUtf8(body)) {
+        reject(new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8'));
+        return;
       }
+      const text = body.toString('utf8');
+      // A byte-order mark is not content (TextDecoder drops it too).
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     };
     const onError = (error: Error) => {
       cleanup();
