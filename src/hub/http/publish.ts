@@ -4,7 +4,7 @@
  * (Herald extension, publish-batch.ts), answered with every ID.
  */
 import { DuplicateUpdateIdError } from '../stores/errors.js';
-import { canPublish } from '../topics/index.js';
+import { canPublish, type SelectorSet } from '../topics/index.js';
 import type { Update } from '../update.js';
 import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope } from './errors.js';
@@ -37,6 +37,23 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
     res.end(id);
     return;
   }
+  const update = formUpdate(ctx, form, claims.publishSelectors);
+  await ctx.append(update);
+  const body = update.id;
+  res.writeHead(200, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/** The update of a form publish, checked, and granted by the token's selectors (else 400, 403). */
+export function formUpdate(
+  ctx: HubContext,
+  form: URLSearchParams,
+  selectors: SelectorSet | undefined,
+): Update {
   const update = toUpdate(
     {
       topics: form.getAll('topic'),
@@ -50,21 +67,14 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
     },
     ctx.options.maxTopicsPerUpdate,
   );
-  if (!canPublish(update.topics, claims.publishSelectors)) {
+  if (!canPublish(update.topics, selectors)) {
     throw insufficientScope(
       `the token does not allow publishing to every topic of this update (${update.topics
         .map((t) => JSON.stringify(t))
         .join(', ')}); every topic must match one of its publish selectors`,
     );
   }
-  await ctx.append(update);
-  const body = update.id;
-  res.writeHead(200, {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
+  return update;
 }
 
 /**
@@ -75,21 +85,46 @@ async function handleBatch(
   ctx: HubContext,
   req: Req,
   res: Res,
-  selectors: Parameters<typeof toBatch>[2],
+  selectors: SelectorSet | undefined,
 ): Promise<void> {
   const text = await readBodyText(req, ctx.options.maxBodyBytes);
   let updates: Update[];
   try {
-    const batch = toBatch(text, ctx.options.maxTopicsPerUpdate, selectors);
-    updates = batch.updates;
-    await refuseKeptIds(ctx, updates, batch.givenIds);
+    updates = await checkBatch(ctx, text, selectors);
   } catch (error) {
     if (error instanceof BatchItemError) res.setHeader(BATCH_INDEX_HEADER, String(error.index));
     throw error;
   }
-  // Appended in order without waiting for each: the memory store takes them all in this tick, the
-  // others queue them in order (SQLite's writer, Redis's pipeline). Straight to the store, counted
-  // once: a thousand `ctx.append` calls would make a thousand more promises per batch.
+  await appendBatch(ctx, updates);
+  const body = JSON.stringify(updates.map((update) => update.id));
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  res.end(body);
+}
+
+/**
+ * A batch body's updates, every one checked and granted, and none whose publisher-given ID is
+ * still kept (else a `BatchItemError`, or a 400 for the body as a whole). Appends nothing.
+ */
+export async function checkBatch(
+  ctx: HubContext,
+  text: string,
+  selectors: SelectorSet | undefined,
+): Promise<Update[]> {
+  const batch = toBatch(text, ctx.options.maxTopicsPerUpdate, selectors);
+  await refuseKeptIds(ctx, batch.updates, batch.givenIds);
+  return batch.updates;
+}
+
+/**
+ * Appends checked updates in order without waiting for each: the memory store takes them all in
+ * this tick, the others queue them in order (SQLite's writer, Redis's pipeline). Straight to the
+ * store, counted once: a thousand `ctx.append` calls would make a thousand more promises per batch.
+ */
+export async function appendBatch(ctx: HubContext, updates: Update[]): Promise<void> {
   const appended = new Array<Promise<void>>(updates.length);
   for (let i = 0; i < updates.length; i++) appended[i] = ctx.store.append(updates[i]!);
   try {
@@ -100,13 +135,6 @@ async function handleBatch(
     ctx.metrics.published += settled.filter((s) => s.status === 'fulfilled').length;
     throw error;
   }
-  const body = JSON.stringify(updates.map((update) => update.id));
-  res.writeHead(200, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-  });
-  res.end(body);
 }
 
 /**
