@@ -9,7 +9,7 @@
  * each, every generator from its own 127.0.x.y source address), then publish one broadcast and wait
  * until every subscriber has it. Reports the time to connect all, the time from the publish to the
  * last delivery, and memory per subscriber: the server's processes (RSS), the generators' (RSS),
- * the kernel's socket buffers (/proc/net/sockstat) and the machine's MemAvailable drop ("in all").
+ * the kernel's (slab objects and TCP buffers) and the machine's MemAvailable drop ("in all").
  *
  * The run watches MemAvailable every 250 ms while connecting and stops itself cleanly (generators
  * closed, system stopped) before it falls below --min-available-gib: an out-of-memory kill would
@@ -49,10 +49,15 @@ function memAvailable(): number {
   const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
   return Number(m![1]) * 1024;
 }
-/** Bytes of socket buffers the kernel holds for TCP (`mem` is in pages). */
-function tcpBufferBytes(): number {
-  const m = /TCP: .* mem (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'));
-  return Number(m?.[1] ?? 0) * 4096;
+/**
+ * Kernel memory that grows with connections: slab objects (sockets, inodes, epoll items, files;
+ * /proc/meminfo `Slab`) and TCP socket buffers (/proc/net/sockstat `mem`, in pages). Machine-wide,
+ * so other work on the machine blurs it, though less than MemAvailable.
+ */
+function kernelBytes(): number {
+  const slab = /Slab:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+  const tcp = /TCP: .* mem (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return Number(slab?.[1] ?? 0) * 1024 + Number(tcp?.[1] ?? 0) * 4096;
 }
 
 function next<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<T> {
@@ -107,7 +112,7 @@ interface ScaleResult {
   deliverMs?: { p50: number; max: number };
   received?: number;
   lost?: number;
-  perSubscriberBytes?: { server: number; generators: number; kernelBuffers: number; inAll: number };
+  perSubscriberBytes?: { server: number; generators: number; kernel: number; inAll: number };
   memAvailableMin: number;
 }
 
@@ -149,7 +154,7 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
     const before = {
       server: treeRssBytes(running.pids),
       generators: treeRssBytes(generators.map((c) => c.pid!)),
-      kernel: tcpBufferBytes(),
+      kernel: kernelBytes(),
       available: memAvailable(),
     };
     // Stops the run cleanly before the machine runs short of memory.
@@ -192,14 +197,14 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
     const after = {
       server: treeRssBytes(running.pids),
       generators: treeRssBytes(generators.map((c) => c.pid!)),
-      kernel: tcpBufferBytes(),
+      kernel: kernelBytes(),
       available: memAvailable(),
     };
     const per = (a: number, b: number) => (a - b) / Math.max(1, result.made);
     result.perSubscriberBytes = {
       server: per(after.server, before.server),
       generators: per(after.generators, before.generators),
-      kernelBuffers: per(after.kernel, before.kernel),
+      kernel: per(after.kernel, before.kernel),
       inAll: per(before.available, after.available),
     };
     // One broadcast to all.
