@@ -25,11 +25,11 @@ import { parseArgs } from 'node:util';
 import { LatencyHistogram } from './load/histogram.js';
 import { treeCpu, treeRssBytes } from './load/proc-tree.js';
 import { writeReport } from './load/report.js';
-import type { RunResult, Summary } from './load/results.js';
+import { KEEP_UP_SHARE, type RunResult, type Summary } from './load/results.js';
 import { type Scenario, scenarios } from './load/scenarios.js';
 import { TRANSPORT_SCENARIOS, writeTransportsReport } from './load/transports-report.js';
 import { betterSse } from './peers/better-sse.js';
-import { herald, heraldNoDelay, heraldPoll, heraldWs } from './peers/herald.js';
+import { herald, heraldBaseline, heraldNoDelay, heraldPoll, heraldWs } from './peers/herald.js';
 import { nchan } from './peers/nchan.js';
 import type { Peer, RunningPeer } from './peers/peer.js';
 import { RAW, ROOT, spawnPinned, stopProcess } from './peers/process.js';
@@ -52,6 +52,9 @@ const { values } = parseArgs({
     // The Node binary the hub and the other Node systems run on: a path, or a line number (22, 24,
     // 26) for the newest binary of that line fetched into .cache/ by scripts/node-lines.sh.
     node: { type: 'string' },
+    // Another checkout whose built hub (DIR/dist, built there beforehand) runs beside this one as
+    // `herald-base`: before/after figures of a change from one run.
+    baseline: { type: 'string' },
   },
 });
 const QUICK = values.quick!;
@@ -65,7 +68,17 @@ const LOAD_CORE = 1;
 const SOCKETS_PER_GENERATOR = 18_000;
 const EVENT_BYTES = 100;
 
-const ALL: Peer[] = [herald, nchan, betterSse, pushpin, heraldNoDelay, heraldWs, heraldPoll, wsBroadcast];
+const ALL: Peer[] = [
+  herald,
+  ...(values.baseline ? [heraldBaseline(values.baseline)] : []),
+  nchan,
+  betterSse,
+  pushpin,
+  heraldNoDelay,
+  heraldWs,
+  heraldPoll,
+  wsBroadcast,
+];
 /** `--only transports`: the transport comparison alone. */
 const TRANSPORTS_ONLY = values.only === 'transports';
 const wanted = TRANSPORTS_ONLY
@@ -282,13 +295,25 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       const generatorPids = generators.map((c) => c.pid!);
       const generatorCpu0 = treeCpu(generatorPids);
       const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 3_600_000);
-      publisher.send({
-        type: 'publish',
-        target: running.publishTarget,
-        events: scenario.events,
-        rate: scenario.rate,
-        size: EVENT_BYTES,
-      });
+      if (scenario.batch) {
+        if (running.batchTarget === undefined) throw new Error(`${peer.name} has no batch publishing`);
+        publisher.send({
+          type: 'batch',
+          target: running.batchTarget,
+          events: scenario.events,
+          rate: scenario.rate,
+          size: EVENT_BYTES,
+          topics: scenario.subscribers,
+        });
+      } else {
+        publisher.send({
+          type: 'publish',
+          target: running.publishTarget,
+          events: scenario.events,
+          rate: scenario.rate,
+          size: EVENT_BYTES,
+        });
+      }
       const pub = await published;
       // The last deliveries may lag: wait for every subscriber to have the last event, or the grace.
       let timedOut = false;
@@ -325,7 +350,11 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         lastUs = Math.max(lastUs, x.lastUs);
         histogram.add(x.histogram);
       }
+      const deliveriesPerSecond = received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6);
+      const offeredPerSecond = result.made * scenario.rate;
       result.fanout = {
+        offeredPerSecond,
+        keptUp: !timedOut && lost === 0 && deliveriesPerSecond >= KEEP_UP_SHARE * offeredPerSecond,
         published: scenario.events - pub.errors,
         publishErrors: pub.errors,
         expected: scenario.events * result.made,
@@ -333,7 +362,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         lost,
         duplicates,
         complete: !timedOut,
-        deliveriesPerSecond: received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
+        deliveriesPerSecond,
         cpuMicrosPerDelivery: received > 0 ? (cpu * 1e6) / received : Number.NaN,
         userCpuShare: cpu > 0 ? user / cpu : Number.NaN,
         generatorCoreShare: generatorCpu / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
@@ -375,6 +404,7 @@ function line(r: RunResult): string {
       `p50 ${f.latencyMs.p50.toFixed(1)} p99 ${f.latencyMs.p99.toFixed(1)} max ${f.latencyMs.max.toFixed(1)} ms,`,
       `${f.cpuMicrosPerDelivery.toFixed(2)} µs CPU/delivery (${Math.round(f.userCpuShare * 100)}% user),`,
       `generator at ${Math.round(f.generatorCoreShare * 100)}% of its core${f.complete ? '' : ' (TIMED OUT)'}`,
+      f.keptUp ? 'kept up' : `BEHIND the offered ${Math.round(f.offeredPerSecond)}/s`,
     );
   }
   if (r.throughput) {
@@ -391,6 +421,17 @@ const median = (xs: number[]): number | undefined => {
   if (s.length === 0) return undefined;
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
+
+/** In a paced case, the runs in which the system fell behind the offered load (errors included). */
+function behind(scenario: Scenario, rs: RunResult[]): Pick<Summary, 'behind' | 'behindDeliveriesPerSecond'> {
+  if (!scenario.paced) return { behind: 0 };
+  const late = rs.filter((r) => r.error !== undefined || !r.fanout?.keptUp);
+  const rates = late.map((r) => r.fanout?.deliveriesPerSecond ?? 0);
+  return {
+    behind: late.length,
+    behindDeliveriesPerSecond: rates.length > 0 ? Math.min(...rates) : undefined,
+  };
+}
 
 function summarize(results: RunResult[]): Summary[] {
   const out: Summary[] = [];
@@ -420,6 +461,7 @@ function summarize(results: RunResult[]): Summary[] {
         lost: rs.reduce((a, r) => a + (r.fanout?.lost ?? 0), 0),
         duplicates: rs.reduce((a, r) => a + (r.fanout?.duplicates ?? 0), 0),
         incomplete: rs.filter((r) => r.fanout && !r.fanout.complete).length,
+        ...behind(scenario, rs),
         publishesPerSecond: m((r) => r.throughput?.perSecond),
         cpuMicrosPerPublish: m((r) => r.throughput?.cpuMicrosPerPublish),
         generatorCoreShareMax: ok.some((r) => r.fanout)
@@ -432,6 +474,7 @@ function summarize(results: RunResult[]): Summary[] {
 }
 
 const started = new Date();
+const LOAD_AT_START = os.loadavg();
 const results: RunResult[] = [];
 const notRun: { scenario: string; system: string; why: string }[] = [];
 for (const scenario of chosen) {
@@ -439,6 +482,13 @@ for (const scenario of chosen) {
     for (const peer of peers) {
       if (!runsIn(peer, scenario)) continue;
       const workers = peer.scales ? scenario.workers : 1;
+      if (scenario.batch && peer.name !== 'herald') {
+        if (run === 1) {
+          notRun.push({ scenario: scenario.key, system: peer.name, why: 'has no batch publishing' });
+          console.error(`${scenario.key} ${peer.name}: skipped, no batch publishing`);
+        }
+        continue;
+      }
       if (scenario.subscribers > peer.capacity(workers)) {
         if (run === 1) {
           const why = `holds at most ~${peer.capacity(workers).toLocaleString('en-US')} subscribers (${workers} process${workers > 1 ? 'es' : ''})`;
@@ -467,6 +517,7 @@ function report(): void {
       model: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,
       systemsNode: execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim(),
+      loadAverageAtStart: LOAD_AT_START,
       loadAverageAtEnd: load,
       kernel: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim(),
     },

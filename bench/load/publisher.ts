@@ -7,15 +7,25 @@
  *        its due time, the time the schedule says it should leave. Latency is counted from the due
  *        time, so a server that makes publishers wait is charged for the wait (no coordinated
  *        omission).  -> published {firstDueUs, errors}
+ *   <- batch {target, events, rate, size, topics}
+ *        `rate` batches per second, each a JSON batch publish of one update to each of `topics`
+ *        topics (`<topicPrefix><i>`), so every topic gets `events` updates numbered 0..events-1. One
+ *        keep-alive connection, requests pipelined at their due time without waiting for answers
+ *        (the hub answers them in order, so each topic's updates stay in order).
+ *        -> published {firstDueUs, errors}
  *   <- throughput {target, requests, concurrency, keepAlive, size}
  *        as many publishes as the server takes, `concurrency` in flight, over keep-alive connections
  *        or a new connection per request.  -> throughput {ok, errors, wallMs}
  */
 import http from 'node:http';
+import net from 'node:net';
 import { nowUs, type PublishTarget, payload, publishBody } from './payload.js';
+
+type BatchTarget = PublishTarget & { topicPrefix: string };
 
 type Message =
   | { type: 'publish'; target: PublishTarget; events: number; rate: number; size: number }
+  | { type: 'batch'; target: BatchTarget; events: number; rate: number; size: number; topics: number }
   | {
       type: 'throughput';
       target: PublishTarget;
@@ -95,8 +105,67 @@ async function throughput(m: Extract<Message, { type: 'throughput' }>): Promise<
   send({ type: 'throughput', ok, errors, wallMs });
 }
 
+async function publishBatches(m: Extract<Message, { type: 'batch' }>): Promise<void> {
+  const { target } = m;
+  const socket = net.connect(target.port, target.host);
+  socket.setNoDelay(true);
+  socket.on('error', (error) => console.error(`batch: ${error.message}`));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  // Answers come in order: count them by their status lines, skip each body by its Content-Length.
+  let answered = 0;
+  let errors = 0;
+  let pending: Buffer = Buffer.alloc(0);
+  let allAnswered: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    for (;;) {
+      const head = pending.indexOf('\r\n\r\n');
+      if (head === -1) return;
+      const text = pending.subarray(0, head).toString('latin1');
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(text)?.[1] ?? 0);
+      if (pending.length < head + 4 + length) return;
+      if (!text.startsWith('HTTP/1.1 200')) {
+        errors++;
+        console.error(`batch: ${text.split('\r\n')[0]} ${pending.subarray(head + 4, head + 4 + length)}`);
+      }
+      pending = pending.subarray(head + 4 + length);
+      if (++answered === m.events) allAnswered?.();
+    }
+  });
+  const prefix = target.topicPrefix;
+  const topics = Array.from({ length: m.topics }, (_, i) => JSON.stringify(prefix + i));
+  const headers = Object.entries(target.headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  const intervalUs = 1e6 / m.rate;
+  const firstDueUs = nowUs() + 2000;
+  for (let seq = 0; seq < m.events; seq++) {
+    const due = Math.round(firstDueUs + seq * intervalUs);
+    const wait = (due - nowUs()) / 1000;
+    if (wait >= 1) await new Promise((r) => setTimeout(r, Math.floor(wait)));
+    // The data has no character JSON escapes: built by hand, it costs the generator little.
+    const data = JSON.stringify(payload(seq, due, m.size));
+    const body = `[${topics.map((t) => `{"topic":${t},"data":${data}}`).join(',')}]`;
+    socket.write(
+      `POST ${target.path} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  if (answered < m.events && !socket.destroyed) {
+    await new Promise<void>((r) => {
+      allAnswered = r;
+      socket.once('close', r);
+    });
+  }
+  socket.end();
+  send({ type: 'published', firstDueUs, errors: errors + (m.events - answered) });
+}
+
 process.on('message', (m: Message) => {
   if (m.type === 'publish') void publishAtRate(m);
+  else if (m.type === 'batch') void publishBatches(m);
   else void throughput(m);
 });
 process.on('disconnect', () => process.exit(0));

@@ -1,6 +1,9 @@
 /** The shapes `npm run bench` records: one `RunResult` per run, one `Summary` per scenario and system. */
 import type { Scenario } from './scenarios.js';
 
+/** A system keeps up with a paced case when it delivers at least this share of the offered rate. */
+export const KEEP_UP_SHARE = 0.95;
+
 export interface RunResult {
   scenario: string;
   system: string;
@@ -25,6 +28,12 @@ export interface RunResult {
     duplicates: number;
     /** Every subscriber had the last event before the grace period ran out. */
     complete: boolean;
+    /**
+     * Offered deliveries/s (subscribers x rate), and whether the system kept up with them: complete,
+     * nothing lost, and at least {@link KEEP_UP_SHARE} of the offered rate delivered.
+     */
+    offeredPerSecond: number;
+    keptUp: boolean;
     /** Events received by all subscribers / time from the first event's due time to the last delivery. */
     deliveriesPerSecond: number;
     /** Server CPU (user + system, whole process tree) from the first publish to the last delivery. */
@@ -66,6 +75,10 @@ export interface Summary {
   lost: number;
   duplicates: number;
   incomplete: number;
+  /** Runs of a paced case in which the system did not keep up with the offered load. */
+  behind: number;
+  /** The lowest deliveries/s of those runs, to say how far behind. */
+  behindDeliveriesPerSecond?: number | undefined;
   publishesPerSecond: number | undefined;
   cpuMicrosPerPublish: number | undefined;
   /** The subscriber-side generator's CPU as a share of its core: the most of the runs. */
@@ -84,6 +97,7 @@ export interface Report {
     node: string;
     /** The Node the systems under test ran on (`--node`). */
     systemsNode?: string;
+    loadAverageAtStart?: number[];
     loadAverageAtEnd: number[];
     kernel: string;
   };

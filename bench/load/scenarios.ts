@@ -15,6 +15,19 @@ export interface Scenario {
   rate: number;
   /** Publish-throughput cases: requests, in flight at once, keep-alive or a connection each. */
   throughput?: { requests: number; concurrency: number; keepAlive: boolean };
+  /**
+   * Batch-publish case (Herald's JSON batch; systems without it sit it out): each of `rate`
+   * batches per second holds one update for each subscriber's own topic, so every subscriber gets
+   * `events` updates and the hub takes `subscribers x rate` updates/s. `events` counts per subscriber.
+   */
+  batch?: true;
+  /**
+   * Every system is expected to keep up with the offered load (`subscribers x rate` deliveries/s):
+   * a run in which one did not is disturbed (the machine or the generator, not the system, set the
+   * pace), and the report draws no verdict from the case. Saturation cases (1k x 1,000/s, 10k x
+   * 100/s) measure how far each gets, so they are not paced.
+   */
+  paced?: true;
   /** Worker processes for the systems that scale (hub, nchan); 1 otherwise. */
   workers: number;
   /** Seconds to wait past the last publish for the last deliveries. */
@@ -64,11 +77,26 @@ const throughput = (keepAlive: boolean, requests: number): Scenario => ({
   runs: 3,
 });
 
+/** 1,000 subscribers, each on a topic of its own, and batches of one update per topic. */
+const batch = (events: number, rate: number): Scenario => ({
+  key: `batch-1k-topics-${rate}`,
+  title: `batch publish: 1k topics x 1 sub, ${(1000 * rate).toLocaleString('en-US')} updates/s in ${rate} batches/s`,
+  subscribers: 1000,
+  topics: 'own+shared',
+  events,
+  rate,
+  batch: true,
+  workers: 1,
+  graceS: 15,
+  runs: 3,
+  paced: true,
+});
+
 export function scenarios(quick: boolean): Scenario[] {
   if (quick) {
     return [
       idle(1000, '1k'),
-      fanout(1000, '1k', 300, 100, 10),
+      { ...fanout(1000, '1k', 300, 100, 10), paced: true },
       fanout(1000, '1k', 1000, 1000, 10),
       {
         ...fanout(1000, '1k', 100, 100, 10),
@@ -78,6 +106,7 @@ export function scenarios(quick: boolean): Scenario[] {
       },
       throughput(true, 500),
       throughput(false, 500),
+      batch(200, 100),
     ];
   }
   // Memory per idle subscriber is read in every case before it publishes: the 1k and 10k figures come
@@ -87,7 +116,8 @@ export function scenarios(quick: boolean): Scenario[] {
     // 100k: past one process's file limit, so the hub and nchan run 6 workers; then one broadcast
     // of 10 events at 10/s proves every subscriber is live.
     { ...fanout(100_000, '100k', 10, 10, 60), key: 'broadcast-100k', workers: 6, runs: 1 },
-    fanout(1000, '1k', 1000, 100),
+    { ...fanout(1000, '1k', 400, 20), paced: true },
+    { ...fanout(1000, '1k', 1000, 100), paced: true },
     fanout(1000, '1k', 1000, 1000),
     fanout(10_000, '10k', 200, 100),
     {
@@ -99,5 +129,7 @@ export function scenarios(quick: boolean): Scenario[] {
     // Enough requests for a few seconds each: with 1,000 the run lasted 0.3 s, mostly JIT warm-up.
     throughput(true, 10_000),
     throughput(false, 5_000),
+    // 100,000 updates/s for 5 s.
+    batch(500, 100),
   ];
 }

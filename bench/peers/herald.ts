@@ -18,9 +18,9 @@ const TOPIC_BASE = 'https://bench.example/topics/';
  * `noDelay`, `herald-nodelay`: event streams with `--tcp-nodelay` (Nagle's algorithm off), for the
  * comparison that chose the default.
  */
-function heraldOver(protocol: Protocol, noDelay = false): Peer {
+function heraldOver(protocol: Protocol, noDelay = false, root = ROOT, label?: string): Peer {
   return {
-    name: protocol === 'sse' ? (noDelay ? 'herald-nodelay' : 'herald') : `herald-${protocol}`,
+    name: label ?? (protocol === 'sse' ? (noDelay ? 'herald-nodelay' : 'herald') : `herald-${protocol}`),
     ...(protocol !== 'sse' && { suite: 'transports' as const }),
     ...(noDelay && {
       optIn:
@@ -44,7 +44,7 @@ function heraldOver(protocol: Protocol, noDelay = false): Peer {
         ...flags,
         // As the `herald` command starts it (the shebang of src/cli/main.ts).
         '--max-semi-space-size=2',
-        join(ROOT, 'dist/cli/main.js'),
+        join(root, 'dist/cli/main.js'),
         'serve',
         '--host',
         host,
@@ -82,6 +82,15 @@ function heraldOver(protocol: Protocol, noDelay = false): Peer {
           topic: TOPIC_BASE + SHARED,
           headers: { authorization: `Bearer ${token}` },
         },
+        batchTarget: {
+          host,
+          port,
+          path: '/.well-known/mercure',
+          format: 'mercure',
+          topic: TOPIC_BASE + SHARED,
+          topicPrefix: `${TOPIC_BASE}${OWN_PREFIX}/`,
+          headers: { authorization: `Bearer ${token}` },
+        },
         stop: () => stopProcess(child),
       };
     },
@@ -92,6 +101,11 @@ export const herald = heraldOver('sse');
 export const heraldWs = heraldOver('ws');
 export const heraldPoll = heraldOver('poll');
 export const heraldNoDelay = heraldOver('sse', true);
+/**
+ * `--baseline DIR`: the hub built in another checkout (its `dist/`, built there beforehand), as
+ * `herald-base`, for before/after figures of a change from one run.
+ */
+export const heraldBaseline = (root: string): Peer => heraldOver('sse', false, root, 'herald-base');
 
 /**
  * With workers, the port answers as soon as the first worker listens: ask /healthz until as many

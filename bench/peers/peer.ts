@@ -29,6 +29,11 @@ export interface RunningPeer {
    */
   subscribePath(topics: 'shared' | 'own+shared'): string;
   publishTarget: PublishTarget;
+  /**
+   * Where to send batch publishes (Herald's JSON batch), with the prefix of subscribers' own topics
+   * (`<prefix><i>`); undefined for systems without batch publishing.
+   */
+  batchTarget?: PublishTarget & { topicPrefix: string };
   /** How the load generator subscribes. Default: an event stream. */
   protocol?: Protocol;
   stop(): Promise<void>;

@@ -2,7 +2,9 @@
  * `herald serve`: one process serving HTTP, or with `--workers N` a primary holding the store and N
  * workers serving HTTP on one shared port. Each runs until SIGTERM/SIGINT, then drains.
  */
+
 import cluster from 'node:cluster';
+import http from 'node:http';
 import type { Logger } from 'pino';
 import {
   connectToPrimary,
@@ -56,6 +58,8 @@ export async function serve(requested: ServeConfig): Promise<void> {
     (req, res) => hub.handle(req, res, pages(demo, req, res)),
     (req, socket, head) => hub.handleUpgrade(req, socket, head),
   );
+  // Keep-alive publishers skip node:http (plain HTTP/1.1 only; the TLS listener is HTTP/2's).
+  if (listener.server instanceof http.Server) hub.servePublishConnections(listener.server);
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs, async () => {
@@ -175,6 +179,7 @@ export async function serveWorker(): Promise<void> {
   // Ctrl-C reaches the whole process group: the primary coordinates, so workers ignore SIGINT.
   process.on('SIGINT', () => {});
   onSignals(['SIGTERM'], logger, shutdown);
+  // No publish fast path in a worker: X-Herald-Worker goes on every answer, through node:http.
   await listener.listen(config.port, config.host);
 }
 

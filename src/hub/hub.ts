@@ -15,6 +15,7 @@ import type { HubContext } from './http/context.js';
 import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
 import { handlePublish } from './http/publish.js';
+import { servePublishConnections } from './http/publish-connection.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
 import { type ExpiringReader, handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
@@ -79,6 +80,13 @@ export interface Hub {
    * `hub.attach(http.createServer()).listen(3000)`.
    */
   attach<S extends Server>(server: S, next?: (req: IncomingMessage, res: ServerResponse) => void): S;
+  /**
+   * Reads keep-alive publishers of this plain node:http server without node:http, which costs a
+   * publish several times the publish itself; every other request still goes to the server's
+   * request handler (see http/publish-connection.ts). Call it before `listen`. Returns false, and
+   * changes nothing, when the server is not one it knows how to take over.
+   */
+  servePublishConnections(server: Server): boolean;
   /** Publishes from this process (no token needed); resolves with the stored update. */
   publish(input: PublishInput): Promise<Update>;
   /**
@@ -402,6 +410,10 @@ class HeraldHub implements Hub, HubContext {
     }
     if (this.options.maxConnectionsPerAddress > 0) this.#countAddress(req, socket);
     return { ignoreCookie: access === 'anonymous' };
+  }
+
+  servePublishConnections(server: Server): boolean {
+    return servePublishConnections(server, this);
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -3,8 +3,9 @@
  * keep-alive connections (undici `Pool`), bearer token per request, typed errors.
  */
 import { Pool } from 'undici';
+import { type BatchAnswer, Batcher, type BatchOptions, batchBounds } from './batcher.js';
 import { InvalidPublishError, PublishConnectionError, PublishError, PublisherClosedError } from './errors.js';
-import { encodeUpdateForm, type PublishInit } from './update-form.js';
+import { encodeUpdateForm, encodeUpdateJson, type PublishInit } from './update-form.js';
 
 /** Connections the pool may open to the hub; more only pays when many publishes are in flight at once. */
 export const DEFAULT_PUBLISHER_CONNECTIONS = 8;
@@ -32,7 +33,22 @@ export interface PublisherOptions {
   keepAlive?: boolean;
   /** Fail a publish whose answer takes longer. Default {@link DEFAULT_PUBLISH_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * Gather publishes into batch requests (Herald hubs only: the JSON batch publish, which a
+   * Mercure hub refuses with 415). `true` for the default bounds, or the bounds. Each `publish()`
+   * still resolves with its own ID; an update the hub refuses fails alone (the hub stores nothing
+   * of a refused batch, so the others are sent again). Off by default.
+   */
+  batch?: BatchOptions | true;
+  /**
+   * Requests sent on one connection before the first answer (HTTP/1.1 pipelining). Default 1,
+   * or {@link DEFAULT_BATCH_PIPELINING} with `batch`; the hub answers them in order.
+   */
+  pipelining?: number;
 }
+
+/** Requests in flight per connection when batching: the next batch is on the wire while one is stored. */
+export const DEFAULT_BATCH_PIPELINING = 4;
 
 /** Per-call options of {@link Publisher.publish}. */
 export interface PublishOptions {
@@ -53,6 +69,7 @@ export interface Publisher {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
 
 /**
  * Creates a publisher bound to one hub.
@@ -85,9 +102,17 @@ export function createPublisher(options: PublisherOptions): Publisher {
     throw new InvalidPublishError('token', 'token must be a non-empty string (the publisher JWT)');
   }
   const keepAlive = options.keepAlive ?? true;
+  const bounds = options.batch === undefined ? undefined : batchBounds(options.batch);
+  const pipelining = options.pipelining ?? (bounds === undefined ? 1 : DEFAULT_BATCH_PIPELINING);
+  if (!Number.isSafeInteger(pipelining) || pipelining < 1) {
+    throw new InvalidPublishError(
+      'pipelining',
+      `pipelining must be a positive integer (got ${String(pipelining)}); omit it for the default`,
+    );
+  }
   const pool = new Pool(hubUrl.origin, {
     connections,
-    pipelining: 1,
+    pipelining,
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
   });
@@ -98,29 +123,49 @@ export function createPublisher(options: PublisherOptions): Publisher {
   let closed = false;
   let closing: Promise<void> | undefined;
 
-  async function send(body: string, signal: AbortSignal | undefined): Promise<string> {
-    const headers: Record<string, string> = { 'content-type': FORM };
+  /** One POST; rejects with {@link PublishConnectionError} when no answer came. */
+  async function post(
+    body: string,
+    contentType: string,
+    signal: AbortSignal | undefined,
+  ): Promise<BatchAnswer> {
+    const headers: Record<string, string> = { 'content-type': contentType };
     // undici reads `connection: close` as "do not reuse this socket" (it is the only value it allows).
     if (!keepAlive) headers.connection = 'close';
     const token = getToken === undefined ? staticToken : await getToken();
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    let response: Awaited<ReturnType<Pool['request']>>;
-    let text: string;
     try {
-      response = await pool.request({ path, method: 'POST', headers, body, signal });
-      text = await response.body.text();
+      // undici pipelines a request only when marked `idempotent` (it retries nothing by itself)
+      // and not `blocking` (which holds the next request until this one's answer starts).
+      const response = await pool.request({
+        path,
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        ...(pipelining > 1 && { idempotent: true, blocking: false }),
+      });
+      const text = await response.body.text();
+      const challenge = response.headers['www-authenticate'];
+      const index = response.headers['herald-batch-index'];
+      return {
+        status: response.statusCode,
+        text,
+        challenge: Array.isArray(challenge) ? challenge.join(', ') : challenge,
+        index: Array.isArray(index) ? index[0] : index,
+      };
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       throw new PublishConnectionError(hubText, err);
     }
-    if (response.statusCode < 200 || response.statusCode > 299) {
-      const challenge = response.headers['www-authenticate'];
-      throw new PublishError(
-        response.statusCode,
-        text,
-        Array.isArray(challenge) ? challenge.join(', ') : challenge,
-      );
-    }
+  }
+
+  const batcher =
+    bounds === undefined ? undefined : new Batcher(bounds, (body) => post(body, JSON_TYPE, undefined));
+
+  async function send(body: string, signal: AbortSignal | undefined): Promise<string> {
+    const { status, text, challenge } = await post(body, FORM, signal);
+    if (status < 200 || status > 299) throw new PublishError(status, text, challenge);
     // The body is the update ID (Mercure spec, "Publication"); IDs never hold line breaks, so a
     // trailing one is the hub's formatting, not part of the ID.
     return text.replace(/\r?\n$/, '');
@@ -129,12 +174,16 @@ export function createPublisher(options: PublisherOptions): Publisher {
   return {
     publish(update, publishOptions) {
       if (closed) throw new PublisherClosedError();
+      if (batcher !== undefined) return batcher.add(encodeUpdateJson(update), publishOptions?.signal);
       const body = encodeUpdateForm(update);
       return send(body, publishOptions?.signal);
     },
     close() {
       closed = true;
-      closing ??= pool.close();
+      closing ??= (async () => {
+        await batcher?.drain();
+        await pool.close();
+      })();
       return closing;
     },
   };

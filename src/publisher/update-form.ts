@@ -1,6 +1,7 @@
 /**
  * The body of a Mercure publish request: `application/x-www-form-urlencoded` (Mercure spec,
- * "Publication"), one `topic` field per topic, then `data`, `private`, `id`, `type` and `retry`.
+ * "Publication"), one `topic` field per topic, then `data`, `private`, `id`, `type` and `retry`;
+ * and the same update as one item of a Herald batch publish (JSON).
  */
 import { assertEventId, assertEventType, assertRetry } from '../protocol/index.js';
 import { InvalidPublishError } from './errors.js';
@@ -26,6 +27,34 @@ export interface PublishInit {
  * protocol's `InvalidEventError` for `id`, `type` and `retry`) for values the hub would refuse.
  */
 export function encodeUpdateForm(init: PublishInit): string {
+  const topics = checkUpdate(init);
+  const form = new URLSearchParams();
+  for (const topic of topics) form.append('topic', topic);
+  if (init.data !== undefined) form.append('data', init.data);
+  if (init.private === true) form.append('private', 'on');
+  if (init.id !== undefined) form.append('id', init.id);
+  if (init.type !== undefined) form.append('type', init.type);
+  if (init.retry !== undefined) form.append('retry', String(init.retry));
+  return form.toString();
+}
+
+/**
+ * Checks an update and encodes it as one item of a batch publish (Herald's JSON batch): the form's
+ * fields under the same names. Throws as {@link encodeUpdateForm} does.
+ */
+export function encodeUpdateJson(init: PublishInit): string {
+  const topics = checkUpdate(init);
+  const item: Record<string, unknown> = { topic: topics.length === 1 ? topics[0] : topics };
+  if (init.data !== undefined) item.data = init.data;
+  if (init.private === true) item.private = true;
+  if (init.id !== undefined) item.id = init.id;
+  if (init.type !== undefined) item.type = init.type;
+  if (init.retry !== undefined) item.retry = init.retry;
+  return JSON.stringify(item);
+}
+
+/** The update's topics, once every field is checked. */
+function checkUpdate(init: PublishInit): readonly string[] {
   const topics = typeof init.topics === 'string' ? [init.topics] : init.topics;
   if (!Array.isArray(topics) || topics.length === 0) {
     throw new InvalidPublishError(
@@ -33,7 +62,6 @@ export function encodeUpdateForm(init: PublishInit): string {
       `topics must be a non-empty string or array of strings (got ${JSON.stringify(init.topics)}); pass the topic IRI`,
     );
   }
-  const form = new URLSearchParams();
   for (const topic of topics) {
     if (typeof topic !== 'string' || topic === '') {
       throw new InvalidPublishError(
@@ -41,21 +69,9 @@ export function encodeUpdateForm(init: PublishInit): string {
         `each topic must be a non-empty string (got ${JSON.stringify(topic)}); pass the topic IRI`,
       );
     }
-    form.append('topic', topic);
   }
-  if (init.data !== undefined) form.append('data', init.data);
-  if (init.private === true) form.append('private', 'on');
-  if (init.id !== undefined) {
-    assertEventId(init.id);
-    form.append('id', init.id);
-  }
-  if (init.type !== undefined) {
-    assertEventType(init.type);
-    form.append('type', init.type);
-  }
-  if (init.retry !== undefined) {
-    assertRetry(init.retry);
-    form.append('retry', String(init.retry));
-  }
-  return form.toString();
+  if (init.id !== undefined) assertEventId(init.id);
+  if (init.type !== undefined) assertEventType(init.type);
+  if (init.retry !== undefined) assertRetry(init.retry);
+  return topics;
 }

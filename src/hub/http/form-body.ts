@@ -2,6 +2,7 @@
  * Reads an `application/x-www-form-urlencoded` request body with a byte bound: counted as it
  * streams, so a client cannot make the hub buffer more than `maxBytes` whatever it announces.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HubHttpError } from './errors.js';
 import { parseStrictForm } from './strict-form.js';
@@ -14,15 +15,16 @@ function tooLarge(maxBytes: number, size: number | string): HubHttpError {
   );
 }
 
-/** Stateless between calls (no `stream` option), so one serves every request. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** The media type of a Content-Type, lower-cased, without parameters (`''` when absent). */
+export function mediaType(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semi = contentType.indexOf(';');
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
 
 /** True when the Content-Type is form-urlencoded (parameters such as charset allowed). */
 export function isFormContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return type === 'application/x-www-form-urlencoded';
+  return mediaType(contentType) === 'application/x-www-form-urlencoded';
 }
 
 /**
@@ -30,7 +32,15 @@ export function isFormContentType(contentType: string | undefined): boolean {
  * further: the caller answers and closes), 400 when the body, or a value once
  * percent-decoded, is not valid UTF-8.
  */
-export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+export async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+  return parseStrictForm(await readBodyText(req, maxBytes), 'body');
+}
+
+/**
+ * Resolves a publish body as text (form or batch). Rejects with 413 past `maxBytes` (the request
+ * is then drained no further: the caller answers and closes), 400 when it is not valid UTF-8.
+ */
+export function readBodyText(req: IncomingMessage, maxBytes: number): Promise<string> {
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > maxBytes) {
     return Promise.reject(tooLarge(maxBytes, `Content-Length ${declared}`));
@@ -50,23 +60,16 @@ export function readFormBody(req: IncomingMessage, maxBytes: number): Promise<UR
     };
     const onEnd = () => {
       cleanup();
-      let text: string;
-      try {
-        // A publish body usually arrives in one chunk: decode it as is.
-        text = UTF8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-      } catch (cause) {
-        reject(
-          new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8', undefined, {
-            cause,
-          }),
-        );
+      // A publish body usually arrives in one chunk: decode it as is. `isUtf8` then `toString` is
+      // several times cheaper than a fatal TextDecoder on the large bodies of batches.
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      if (!isUtf8(body)) {
+        reject(new HubHttpError(400, 'HERALD_ERR_HUB_BAD_REQUEST', 'publish bodies must be UTF-8'));
         return;
       }
-      try {
-        resolve(parseStrictForm(text, 'body'));
-      } catch (error) {
-        reject(error);
-      }
+      const text = body.toString('utf8');
+      // A byte-order mark is not content (TextDecoder drops it too).
+      resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     };
     const onError = (error: Error) => {
       cleanup();

@@ -157,14 +157,14 @@ describe('publish (POST /.well-known/mercure)', () => {
     assert.equal(streamed.status, 413);
   });
 
-  test('415 for a body that is not form-urlencoded', async () => {
+  test('415 for a body that is neither form-urlencoded nor a JSON batch', async () => {
     const res = await fetch(hub.hubUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: '{"topic":"t"}',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` },
+      body: 'topic=t',
     });
     assert.equal(res.status, 415);
-    assert.match(await res.text(), /application\/x-www-form-urlencoded/);
+    assert.match(await res.text(), /application\/x-www-form-urlencoded, or application\/json for a batch/);
   });
 
   test('401 with a bare Bearer challenge without a token; 401 invalid_token for a bad one', async () => {

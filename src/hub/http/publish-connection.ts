@@ -1,0 +1,298 @@
+/**
+ * Keep-alive publishers without node:http: a connection whose first request is a plain publish is
+ * read by this small HTTP/1.1 reader instead, and anything it does not take is handed back to
+ * node:http untouched.
+ *
+ * node:http costs a publish several times what the publish itself costs (a profile of a keep-alive
+ * publisher put 41% of the hub's CPU in node:http's JavaScript: an IncomingMessage and a
+ * ServerResponse per request, their streams, header objects, timers). A publisher's requests are all
+ * alike, so this reads exactly that shape and nothing more:
+ *
+ *   POST /.well-known/mercure HTTP/1.1, a Content-Length within maxBodyBytes, a form or batch
+ *   Content-Type, and no header outside Host, Content-Type, Content-Length, Authorization,
+ *   Connection: keep-alive, User-Agent, Accept and Accept-Encoding.
+ *
+ * Any other request (another path or method, a cookie or an Origin, which bring CSRF and CORS
+ * rules, chunked bodies, Expect, anything malformed) and any request the hub would refuse (bad
+ * token, bad update: node:http's path has every error answer with its headers), is handed back
+ * before anything of it is stored or answered: its bytes go back in front of the socket
+ * (`unshift`) and node:http's own connection listener takes the connection from there, as if it
+ * had just been accepted. Only failures of the store itself (409 duplicate ID, 503) are answered
+ * here, since by then the update was tried.
+ *
+ * The first bytes of every connection are looked at once: a subscriber's `GET` goes to node:http
+ * at once, one event-loop turn later than it would have.
+ */
+import { isUtf8 } from 'node:buffer';
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import { HUB_PATH } from '../options.js';
+import type { Update } from '../update.js';
+import type { HubContext } from './context.js';
+import { describeError } from './errors.js';
+import { mediaType } from './form-body.js';
+import { appendBatch, checkBatch, formUpdate } from './publish.js';
+import { BATCH_CONTENT_TYPE } from './publish-batch.js';
+import { STREAM_FIELD } from './streams.js';
+import { parseStrictForm } from './strict-form.js';
+
+const REQUEST_LINE = `POST ${HUB_PATH} HTTP/1.1\r\n`;
+const REQUEST_LINE_BYTES = Buffer.from(REQUEST_LINE, 'latin1');
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+/** Headers read here; any other sends the request to node:http. */
+const KNOWN = new Set([
+  'host',
+  'content-type',
+  'content-length',
+  'authorization',
+  'connection',
+  'user-agent',
+  'accept',
+  'accept-encoding',
+]);
+/** Longest header section read here (node:http's own limit is 16 KiB). */
+const MAX_HEAD_BYTES = 8192;
+/** node:http's default keep-alive timeout: an idle publisher connection closes after it. */
+const KEEP_ALIVE_MS = 5000;
+/** The whole of a request must arrive within this (`herald serve`'s requestTimeout). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const PUBLISH_URL = new URL(`http://hub.invalid${HUB_PATH}`);
+const DIGITS = /^[0-9]{1,10}$/;
+
+/** One request read off the wire. */
+interface Head {
+  /** Bytes of the request line and headers, with the blank line. */
+  size: number;
+  contentLength: number;
+  contentType: string;
+  authorization: string | undefined;
+}
+
+/**
+ * Takes over the connection listener of `server` (plain HTTP/1.1: a TLS listener is left alone)
+ * so that keep-alive publishers are read here; every other connection goes to node:http.
+ */
+export function servePublishConnections(server: http.Server, ctx: HubContext): boolean {
+  // node:http's own listener, added by its constructor before anyone else's.
+  const nodeListener = server.listeners('connection')[0] as ((socket: Socket) => void) | undefined;
+  if (nodeListener?.name !== 'connectionListener') return false;
+  server.removeListener('connection', nodeListener);
+  const handBack = (socket: Socket, pending: Buffer | undefined): void => {
+    socket.pause();
+    if (pending !== undefined && pending.length > 0) socket.unshift(pending);
+    nodeListener.call(server, socket);
+    socket.resume();
+  };
+  server.prependListener('connection', (socket: Socket) => {
+    socket.once('data', (first: Buffer) => {
+      if (!startsLikePublish(first)) handBack(socket, first);
+      else new PublishConnection(socket, ctx, handBack).feed(first);
+    });
+  });
+  return true;
+}
+
+/** True when the bytes may be the start of a publish (the whole request line, or a prefix of it). */
+function startsLikePublish(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, REQUEST_LINE_BYTES.length);
+  return bytes.compare(REQUEST_LINE_BYTES, 0, n, 0, n) === 0;
+}
+
+class PublishConnection {
+  readonly #socket: Socket;
+  readonly #ctx: HubContext;
+  readonly #handBack: (socket: Socket, pending: Buffer | undefined) => void;
+  #buffer: Buffer = Buffer.alloc(0);
+  /** When the request partly in `#buffer` started to arrive (0: none pending). */
+  #partialSince = 0;
+  #busy = false;
+  /** Closed, or handed to node:http: nothing more is read or written here. */
+  #done = false;
+  readonly #onData = (chunk: Buffer): void => this.feed(chunk);
+  readonly #onTimeout = (): void => {
+    if (!this.#busy) this.#socket.destroy();
+  };
+  readonly #onEnd = (): void => {
+    // A peer that half-closes gets its answers, then the connection ends (as with node:http).
+    if (!this.#busy) this.#socket.end();
+  };
+  readonly #onClose = (): void => {
+    this.#done = true;
+  };
+
+  constructor(
+    socket: Socket,
+    ctx: HubContext,
+    handBack: (socket: Socket, pending: Buffer | undefined) => void,
+  ) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#handBack = handBack;
+    socket.on('data', this.#onData);
+    socket.on('timeout', this.#onTimeout);
+    socket.setTimeout(KEEP_ALIVE_MS);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+  }
+
+  feed(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    // A request trickled in byte by byte must still arrive whole within node:http's bound.
+    if (this.#partialSince !== 0 && Date.now() - this.#partialSince > REQUEST_TIMEOUT_MS) {
+      this.#socket.destroy();
+      return;
+    }
+    if (!this.#busy) void this.#next();
+  }
+
+  /** Serves the requests buffered, one after the other (pipelined ones in order). */
+  async #next(): Promise<void> {
+    this.#busy = true;
+    try {
+      for (;;) {
+        if (this.#done) return;
+        const buffer = this.#buffer;
+        if (buffer.length === 0) break;
+        if (!startsLikePublish(buffer)) return this.#giveUp();
+        const head = readHead(buffer);
+        if (head === 'more') {
+          if (buffer.length > MAX_HEAD_BYTES) return this.#giveUp();
+          break;
+        }
+        if (head === 'other' || head.contentLength > this.#ctx.options.maxBodyBytes || this.#ctx.closing) {
+          return this.#giveUp();
+        }
+        const end = head.size + head.contentLength;
+        if (buffer.length < end) break;
+        const answer = await this.#serve(head, buffer.subarray(head.size, end));
+        if (answer === undefined) return this.#giveUp();
+        if (this.#done) return;
+        this.#buffer = this.#buffer.subarray(end);
+        this.#socket.write(answer);
+      }
+    } finally {
+      this.#busy = false;
+    }
+    this.#partialSince = this.#buffer.length === 0 ? 0 : this.#partialSince || Date.now();
+    if (this.#socket.readableEnded && this.#buffer.length === 0) this.#socket.end();
+  }
+
+  /** node:http takes the connection from the first request not served here, bytes and all. */
+  #giveUp(): void {
+    this.#done = true;
+    const socket = this.#socket;
+    socket.off('data', this.#onData);
+    socket.off('timeout', this.#onTimeout);
+    socket.off('end', this.#onEnd);
+    socket.off('close', this.#onClose);
+    socket.setTimeout(0);
+    this.#handBack(socket, this.#buffer);
+  }
+
+  /**
+   * The response to one publish, or undefined to leave the request to node:http (nothing of it is
+   * stored then).
+   */
+  async #serve(head: Head, body: Buffer): Promise<string | undefined> {
+    const ctx = this.#ctx;
+    const type = mediaType(head.contentType);
+    if (type !== FORM_TYPE && type !== BATCH_CONTENT_TYPE) return undefined;
+    if (!isUtf8(body)) return undefined;
+    let updates: Update[];
+    let batch: boolean;
+    try {
+      const headers = head.authorization === undefined ? {} : { authorization: head.authorization };
+      const { claims } = await ctx.auth.publisher(headers, PUBLISH_URL);
+      const text = body.toString('utf8');
+      if (type === FORM_TYPE) {
+        const form = parseStrictForm(text, 'body');
+        if (form.has(STREAM_FIELD)) return undefined;
+        updates = [formUpdate(ctx, form, claims.publishSelectors)];
+        batch = false;
+      } else {
+        updates = await checkBatch(ctx, text, claims.publishSelectors);
+        batch = true;
+      }
+    } catch {
+      // Refused: node:http's path answers with the status, message and challenge.
+      return undefined;
+    }
+    if (ctx.closing) return undefined;
+    try {
+      if (batch) await appendBatch(ctx, updates);
+      else await ctx.append(updates[0]!);
+    } catch (error) {
+      ctx.metrics.publishRejected++;
+      const { status, message } = describeError(error);
+      return response(status, 'text/plain; charset=utf-8', `${message}\n`);
+    }
+    return batch
+      ? response(200, 'application/json', JSON.stringify(updates.map((u) => u.id)))
+      : response(200, 'text/plain; charset=utf-8', updates[0]!.id);
+  }
+}
+
+/**
+ * The request line and headers at the start of `buffer`: `more` when they are not all in yet,
+ * `other` for anything this reader leaves to node:http.
+ */
+function readHead(buffer: Buffer): Head | 'more' | 'other' {
+  const end = buffer.indexOf('\r\n\r\n', REQUEST_LINE_BYTES.length - 2, 'latin1');
+  if (end === -1) return 'more';
+  const text = buffer.toString('latin1', REQUEST_LINE_BYTES.length, end + 2);
+  let contentLength: number | undefined;
+  let contentType: string | undefined;
+  let authorization: string | undefined;
+  let from = 0;
+  while (from < text.length) {
+    const eol = text.indexOf('\r\n', from);
+    const line = text.slice(from, eol);
+    from = eol + 2;
+    const colon = line.indexOf(':');
+    // No bare LF, CR or NUL anywhere (node:http refuses them with its own answer).
+    if (colon <= 0 || /[\r\n\0]/.test(line)) return 'other';
+    const name = line.slice(0, colon).toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (!KNOWN.has(name)) return 'other';
+    if (name === 'content-length') {
+      if (contentLength !== undefined || !DIGITS.test(value)) return 'other';
+      contentLength = Number(value);
+    } else if (name === 'content-type') {
+      if (contentType !== undefined) return 'other';
+      contentType = value;
+    } else if (name === 'authorization') {
+      if (authorization !== undefined) return 'other';
+      authorization = value;
+    } else if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return 'other';
+  }
+  if (contentLength === undefined || contentType === undefined) return 'other';
+  return { size: end + 4, contentLength, contentType, authorization };
+}
+
+let dateText = '';
+let dateSecond = -1;
+/** The Date header's value, formatted once a second (as node:http does). */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+const REASONS: Record<number, string> = {
+  200: 'OK',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function response(status: number, type: string, body: string): string {
+  return (
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: ${type}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nDate: ${httpDate()}\r\n` +
+    `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n${body}`
+  );
+}

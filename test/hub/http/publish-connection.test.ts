@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { createHub, type Hub } from '../../../src/hub/index.js';
+import { openStream, signDraft07, TEST_AUDIENCE, TEST_ISSUER, TEST_KEY } from '../../support/hub.js';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** One raw keep-alive connection: write bytes, read answers in order. */
+async function connect(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let buffer = '';
+  const answers: Answer[] = [];
+  let wake: (() => void) | undefined;
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    for (;;) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end === -1) break;
+      const [statusLine, ...lines] = buffer.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers['content-length'] ?? 0);
+      if (buffer.length < end + 4 + length) break;
+      answers.push({
+        status: Number(statusLine!.split(' ')[1]),
+        headers,
+        body: Buffer.from(buffer.slice(end + 4, end + 4 + length), 'latin1').toString('utf8'),
+      });
+      buffer = buffer.slice(end + 4 + length);
+    }
+    wake?.();
+  });
+  return {
+    socket,
+    write: (text: string) => socket.write(text),
+    /** Resolves once `count` answers arrived in all (rejects if the connection closes first). */
+    async answers(count: number): Promise<Answer[]> {
+      while (answers.length < count) {
+        if (socket.destroyed || socket.readableEnded)
+          throw new Error(`closed after ${answers.length} answers`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          socket.once('close', resolve);
+        });
+      }
+      return answers.slice(0, count);
+    },
+  };
+}
+
+function publishRequest(body: string, token: string, type = 'application/x-www-form-urlencoded'): string {
+  return (
+    `POST /.well-known/mercure HTTP/1.1\r\nHost: hub\r\nContent-Type: ${type}\r\n` +
+    `Authorization: Bearer ${token}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+describe('keep-alive publishers read without node:http (servePublishConnections)', () => {
+  let hub: Hub;
+  let server: http.Server;
+  let port: number;
+  let token: string;
+  /** Requests node:http handled: the ones handed back. */
+  let viaNode = 0;
+  before(async () => {
+    hub = createHub({
+      jwt: { key: TEST_KEY },
+      audience: TEST_AUDIENCE,
+      issuer: TEST_ISSUER,
+      anonymous: true,
+    });
+    server = http.createServer((req, res) => {
+      viaNode++;
+      hub.handle(req, res);
+    });
+    assert.equal(hub.servePublishConnections(server), true);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+    token = await signDraft07({ publish: ['*'] });
+  });
+  after(async () => {
+    await hub.close();
+    server.closeAllConnections();
+    server.close();
+  });
+
+  test('pipelined publishes on one connection: answered in order with their IDs, delivered, no node:http', async () => {
+    const sub = await openStream(`http://127.0.0.1:${port}/.well-known/mercure?topic=https://example.com/k`);
+    const before = viaNode;
+    const conn = await connect(port);
+    conn.write(
+      publishRequest('topic=https://example.com/k&data=one&id=k-1', token) +
+        publishRequest('topic=https://example.com/k&data=two', token) +
+        publishRequest(
+          JSON.stringify([{ topic: 'https://example.com/k', data: 'three' }]),
+          token,
+          'application/json',
+        ),
+    );
+    const [a, b, c] = await conn.answers(3);
+    assert.deepEqual([a!.status, a!.body], [200, 'k-1']);
+    assert.equal(a!.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(a!.headers['cache-control'], 'no-store');
+    assert.equal(b!.status, 200);
+    assert.match(b!.body, /^urn:uuid:/);
+    assert.equal(c!.status, 200);
+    assert.equal(c!.headers['content-type'], 'application/json');
+    const [third] = JSON.parse(c!.body) as string[];
+    assert.deepEqual(
+      [await sub.next(), await sub.next(), await sub.next()].map((e) => [e.data, e.lastEventId]),
+      [
+        ['one', 'k-1'],
+        ['two', b!.body],
+        ['three', third],
+      ],
+    );
+    assert.equal(viaNode, before, 'node:http saw none of them');
+    conn.socket.destroy();
+    sub.close();
+  });
+
+  test('a request it does not take goes to node:http on the same connection, bytes intact', async () => {
+    const conn = await connect(port);
+    const before = viaNode;
+    conn.write(
+      publishRequest('topic=t&data=fast', token) +
+        'GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n' +
+        publishRequest('topic=t&data=after', token),
+    );
+    const [first, health, last] = await conn.answers(3);
+    assert.equal(first!.status, 200);
+    assert.deepEqual([health!.status, health!.body], [200, 'ok\n']);
+    assert.equal(last!.status, 200);
+    // From the GET on, node:http holds the connection.
+    assert.equal(viaNode, before + 2);
+    conn.socket.destroy();
+  });
+
+  test('a refused publish gets node:http answer (401 with its challenge), and the connection goes on', async () => {
+    const conn = await connect(port);
+    conn.write(publishRequest('topic=t&data=x', 'not-a-token') + publishRequest('topic=t&data=y', token));
+    const [refused, ok] = await conn.answers(2);
+    assert.equal(refused!.status, 401);
+    assert.match(refused!.headers['www-authenticate']!, /^Bearer/);
+    assert.equal(ok!.status, 200);
+    conn.socket.destroy();
+  });
+
+  test('a refused batch stores nothing; a chunked body goes to node:http and works', async () => {
+    const { updates: before } = await hub.store.after('earliest', 10_000);
+    const conn = await connect(port);
+    conn.write(
+      publishRequest(JSON.stringify([{ topic: 'ok', data: '1' }, { topic: '*' }]), token, 'application/json'),
+    );
+    const [refused] = await conn.answers(1);
+    assert.equal(refused!.status, 400);
+    assert.equal(refused!.headers['herald-batch-index'], '1');
+    assert.deepEqual((await hub.store.after('earliest', 10_000)).updates, before);
+    const body = 'topic=t&data=chunked';
+    conn.write(
+      'POST /.well-known/mercure HTTP/1.1\r\nHost: hub\r\nContent-Type: application/x-www-form-urlencoded\r\n' +
+        `Authorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`,
+    );
+    const [, chunked] = await conn.answers(2);
+    assert.equal(chunked!.status, 200);
+    conn.socket.destroy();
+  });
+
+  test('a store refusal is answered here: 409 for an ID already kept', async () => {
+    const conn = await connect(port);
+    conn.write(publishRequest('topic=t&id=dup-fast', token) + publishRequest('topic=t&id=dup-fast', token));
+    const [first, second] = await conn.answers(2);
+    assert.equal(first!.status, 200);
+    assert.equal(second!.status, 409);
+    assert.match(second!.body, /unique/);
+    conn.socket.destroy();
+  });
+
+  test('a request split over many packets is put together', async () => {
+    const conn = await connect(port);
+    const request = publishRequest('topic=t&data=split', token);
+    for (let i = 0; i < request.length; i += 7) {
+      conn.write(request.slice(i, i + 7));
+      await new Promise((r) => setImmediate(r));
+    }
+    const [answer] = await conn.answers(1);
+    assert.equal(answer!.status, 200);
+    conn.socket.destroy();
+  });
+});
