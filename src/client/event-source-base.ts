@@ -7,6 +7,7 @@
 import type { EventSourceErrorEvent } from './error-event.js';
 import type { EventSourceError } from './errors.js';
 import { DEFAULT_MAX_QUEUED, EventQueue } from './event-queue.js';
+import type { GapEvent } from './gap-event.js';
 
 /** The states of `readyState`, as in the HTML standard. */
 export type ReadyState = 0 | 1 | 2;
@@ -23,6 +24,8 @@ export interface EventSourceEventMap {
   open: Event;
   message: MessageEvent;
   error: Event | EventSourceErrorEvent;
+  /** Herald: updates may be missing before the next ones (see {@link GapEvent}). */
+  gap: GapEvent;
 }
 
 type Listener<E> = ((this: EventSourceBase, event: E) => unknown) | { handleEvent(event: E): unknown } | null;
@@ -191,6 +194,15 @@ export abstract class EventSourceBase extends EventTarget {
     for (const { queue, types } of this.#queues) {
       if (types === null || types.has(event.type)) queue.push(event);
     }
+  }
+
+  /**
+   * Dispatches a `gap` event to listeners, and to the async iterations that asked for `'gap'` by
+   * name (an iteration over every type is one of updates: a gap there would read as one).
+   */
+  protected dispatchGap(event: GapEvent): void {
+    this.dispatchEvent(event);
+    for (const { queue, types } of this.#queues) if (types?.has('gap')) queue.push(event);
   }
 
   #getHandler<E extends Event>(type: string): Handler<E> {

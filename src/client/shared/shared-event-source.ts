@@ -22,8 +22,8 @@ import { EventSourceErrorEvent } from '../error-event.js';
 import { InvalidEventSourceOptionError } from '../errors.js';
 import { EventSource } from '../event-source.js';
 import { EventSourceBase, type ReadyState, resolveEventSourceUrl } from '../event-source-base.js';
+import { GapEvent } from '../gap-event.js';
 import { checkOptions, type EventSourceOptions, toOptionsDictionary } from '../options.js';
-import { toByteString } from '../request.js';
 import { groupName } from './group-name.js';
 import { RecentIds } from './recent-ids.js';
 import type { ErrorMessage, RelayMessage } from './relay-message.js';
@@ -69,14 +69,25 @@ function sharingApis(): LockManagerLike | null {
 /** The leader's connection: an `EventSource` whose messages go to the sharing source, not to listeners. */
 class RelayedEventSource extends EventSource {
   readonly #onMessage: (event: MessageEvent) => void;
+  readonly #onGap: (event: GapEvent) => void;
 
-  constructor(url: string, options: EventSourceOptions, onMessage: (event: MessageEvent) => void) {
+  constructor(
+    url: string,
+    options: EventSourceOptions,
+    onMessage: (event: MessageEvent) => void,
+    onGap: (event: GapEvent) => void,
+  ) {
     super(url, options);
     this.#onMessage = onMessage;
+    this.#onGap = onGap;
   }
 
   protected override dispatchMessage(event: MessageEvent): void {
     this.#onMessage(event);
+  }
+
+  protected override dispatchGap(event: GapEvent): void {
+    this.#onGap(event);
   }
 }
 
@@ -255,29 +266,22 @@ export class SharedEventSource extends EventSourceBase {
     const term = this.#term;
     if (this.readyState !== 0) this.setReadyState(0);
     this.#post({ kind: 'connecting', term });
-    const resumeFrom = this.#lastEventId;
-    const userHeaders = this.#options.headers;
-    let fromServer = false;
+    // The group resumes where this member stopped, through the source's own resume path: a
+    // `Last-Event-ID` header on the event stream, the `lastEventIdParam` query parameter where set,
+    // and always the query parameter on a WebSocket or a poll (which send no headers).
+    const resumeFrom = this.#lastEventId !== '' ? this.#lastEventId : this.#options.lastEventId;
     const source = new RelayedEventSource(
       this.url,
-      {
-        ...this.#options,
-        // The first request resumes where the group stopped; once the connection has seen an event,
-        // the source sends its own Last-Event-ID, which wins over this header.
-        headers: async () => {
-          const headers = new Headers(typeof userHeaders === 'function' ? await userHeaders() : userHeaders);
-          if (!fromServer && resumeFrom !== '') headers.set('Last-Event-ID', toByteString(resumeFrom));
-          return headers;
-        },
-      },
+      resumeFrom === undefined ? this.#options : { ...this.#options, lastEventId: resumeFrom },
       (event) => {
-        fromServer = true;
         const id = event.lastEventId !== this.#sourceLastEventId ? event.lastEventId : null;
         this.#sourceLastEventId = event.lastEventId;
+        const prev = this.#lastEventId;
         if (!this.#accept(id, event.lastEventId)) return;
         this.#post({
           kind: 'event',
           term,
+          prev,
           type: event.type,
           data: event.data as string,
           lastEventId: event.lastEventId,
@@ -286,9 +290,13 @@ export class SharedEventSource extends EventSourceBase {
         });
         this.dispatchMessage(event);
       },
+      (gap) => {
+        this.#post({ kind: 'gap', term, requested: gap.requested, cursor: gap.cursor });
+        this.dispatchGap(gap);
+      },
     );
     this.#source = source;
-    this.#sourceLastEventId = '';
+    this.#sourceLastEventId = resumeFrom ?? '';
     source.addEventListener('open', () => {
       this.#post({ kind: 'open', term });
       this.#open();
@@ -315,6 +323,18 @@ export class SharedEventSource extends EventSourceBase {
     if (id !== null && id !== '' && !this.#recent.add(id)) return false;
     this.#lastEventId = lastEventId;
     return true;
+  }
+
+  /**
+   * Each relayed event names the group's last event ID before it (`prev`). A member whose own last ID
+   * is another one, and that never delivered `prev`, missed relayed events: its page was paused
+   * (Chromium drops channel messages to a paused page) or it led and was deposed while it hung. They
+   * cannot be fetched again from here: the member says so with a `gap` before the next event.
+   */
+  #checkChain(prev: string): void {
+    const own = this.#lastEventId;
+    if (own === '' || prev === '' || prev === own || this.#recent.has(prev)) return;
+    this.dispatchGap(new GapEvent({ requested: own, cursor: prev }));
   }
 
   #open(): void {
@@ -359,6 +379,7 @@ export class SharedEventSource extends EventSourceBase {
     }
     switch (message.kind) {
       case 'event': {
+        this.#checkChain(message.prev);
         if (!this.#accept(message.id, message.lastEventId)) return;
         // Relayed events flow only while the leader is connected: a member still CONNECTING opens.
         this.#open();
@@ -385,6 +406,9 @@ export class SharedEventSource extends EventSourceBase {
         if (this.#leader) this.#post({ kind: 'beat', term: this.#term });
         return;
       case 'beat':
+        return;
+      case 'gap':
+        this.dispatchGap(new GapEvent({ requested: message.requested, cursor: message.cursor }));
         return;
       case 'state':
         if (this.#lastEventId === '') this.#lastEventId = message.lastEventId;
