@@ -11,9 +11,9 @@ export interface GapEventInit {
   requested: string;
   /**
    * Where the server said the subscription stands: its cursor (`Last-Event-ID` or
-   * `Mercure-Last-Event-ID` response header, the WebSocket open frame's `lastEventID`, the poll
-   * answer's `lastEventID`); `earliest` when it resumed from the oldest update it still holds.
-   * Empty when it named none.
+   * `Mercure-Last-Event-ID` response header, the WebSocket open frame's `lastEventID`); `earliest`
+   * when it resumed from the oldest update it still holds. Over long polling, the answer's
+   * `lastEventID`: where the reader stands after that answer's updates. Empty when it named none.
    */
   cursor: string;
 }
