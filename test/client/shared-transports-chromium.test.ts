@@ -9,7 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { mountDemo } from '../../src/hub/demo/index.js';
+import { DEMO_TOPICS, mountDemo } from '../../src/hub/demo/index.js';
 import { createHub, createMemoryStore, type Hub, type HubOptions } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
@@ -225,4 +225,36 @@ test('in Chromium, browser bundle against a real hub', async (t) => {
       assert.ok(everySkipAnnounced(entries), entries.join(' '));
     }
   });
+
+  await t.test(
+    'the notifications demo says some may be missing and shows all the hub still keeps',
+    async (t) => {
+      const { hub, origin } = await startPageHub(t, {
+        store: createMemoryStore({ maxCount: 3, maxAgeMs: 0 }),
+      });
+      const topic = DEMO_TOPICS.notifications;
+      const ids: string[] = [];
+      for (let n = 1; n <= 6; n++) {
+        const at = new Date().toISOString();
+        ids.push((await hub.publish({ topics: [topic], data: JSON.stringify({ text: `n${n}`, at }) })).id);
+      }
+      const page = await browser.newPage();
+      t.after(() => page.close());
+      page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+      // The tab showed n1 before it went away; the hub has kept only n4..n6 since.
+      await page.addInitScript((id) => {
+        const at = new Date().toISOString();
+        sessionStorage.setItem('herald-demo-notifications', JSON.stringify([{ id, text: 'n1', at }]));
+      }, ids[0]!);
+      await page.goto(`${origin}/notifications.html`);
+      await page.waitForFunction(() => document.querySelectorAll('#feed li span').length === 4, null, {
+        timeout: 30_000,
+      });
+      assert.match(
+        (await page.locator('#feed li.gap').textContent()) ?? '',
+        /Some notifications may be missing/,
+      );
+      assert.deepEqual(await page.locator('#feed li span').allInnerTexts(), ['n6', 'n5', 'n4', 'n1']);
+    },
+  );
 });
