@@ -12,8 +12,10 @@
  * A leader that hangs without closing (a stuck script, a frozen tab) keeps its lock, so the browser
  * hands it to nobody. Members that heard nothing from the leader for a while ask it (`ping`); a live
  * leader answers at once (`beat`), from its message handler, which timer throttling in background
- * tabs does not delay. Without an answer within `leaderTimeoutMs`, a member steals the lock
- * (`steal: true`) and leads with a higher term. When the old leader wakes up, its lock request has
+ * tabs does not delay. Without an answer in time, a member steals the lock (`steal: true`) and
+ * leads with a higher term: within about 1.1 × `leaderTimeoutMs` while a member's page is visible,
+ * about 5.1 × with every page hidden (see {@link LeaderWatch}, which also keeps the wake-ups of an
+ * idle hidden group below those of as many plain tabs). When the old leader wakes up, its lock request has
  * been rejected and the new leader's messages carry a higher term: either tells it that it was
  * deposed, and it closes its connection and follows. Members ignore messages of an older term, so
  * what it relays on waking, before it notices, reaches nobody.
@@ -25,6 +27,7 @@ import { EventSourceBase, type ReadyState, resolveEventSourceUrl } from '../even
 import { GapEvent } from '../gap-event.js';
 import { checkOptions, type EventSourceOptions, toOptionsDictionary } from '../options.js';
 import { groupName } from './group-name.js';
+import { LeaderWatch } from './leader-watch.js';
 import { RecentIds } from './recent-ids.js';
 import type { ErrorMessage, RelayMessage } from './relay-message.js';
 
@@ -43,8 +46,10 @@ export interface SharedEventSourceOptions extends EventSourceOptions {
    */
   group?: string;
   /**
-   * A member that heard nothing from the leader for half this long asks it whether it is alive; if
-   * no answer comes within the other half, it takes over the connection (the leader's tab hangs).
+   * A member whose page is visible and that heard nothing from the leader for half this long asks it
+   * whether it is alive; if no answer comes within about the other half, it takes over the
+   * connection (the leader's tab hangs): about 1.1 × this in all. A hidden page asks after 4.5 × this
+   * (about 5.1 × in all), and at once when it is shown again.
    * Default {@link DEFAULT_LEADER_TIMEOUT_MS}. Lower detects a hung leader sooner; too low deposes a
    * leader busy with a long task, which costs a reconnect (nothing is lost or repeated).
    */
@@ -122,11 +127,8 @@ export class SharedEventSource extends EventSourceBase {
   #closed = false;
   /** The highest leader term seen; this member's own while it leads. */
   #term = 0;
-  /** When a message from the current leader last arrived (`Date.now()`). */
-  #heardFromLeader = Date.now();
-  /** When this member pinged a silent leader; 0 when no ping awaits an answer. */
-  #pingedAt = 0;
-  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether the leader hangs, while this member follows; null without sharing. */
+  #watch: LeaderWatch | null = null;
   /** The last event ID this member delivered (or learned from the leader on joining). */
   #lastEventId = '';
   /** The last event ID the leader's own connection saw, to tell events that set an ID. */
@@ -159,9 +161,13 @@ export class SharedEventSource extends EventSourceBase {
     this.#name = group ?? groupName(resolved, withCredentials);
     this.#channel = new BroadcastChannel(this.#name);
     this.#channel.onmessage = (event: MessageEvent<RelayMessage>) => this.#onRelay(event.data);
+    this.#watch = new LeaderWatch(this.#leaderTimeoutMs, {
+      ping: () => this.#post({ kind: 'ping', term: this.#term }),
+      takeOver: () => this.#takeOver(),
+    });
+    this.#watch.follow();
     this.#post({ kind: 'hello', term: 0 });
     this.#requestLock(false);
-    this.#watchTimer = setInterval(() => this.#watchLeader(), this.#leaderTimeoutMs / 4);
   }
 
   /** Whether this member holds the group's connection. */
@@ -178,7 +184,7 @@ export class SharedEventSource extends EventSourceBase {
     if (this.#closed) return;
     this.#closed = true;
     this.#leader = false;
-    clearInterval(this.#watchTimer);
+    this.#watch?.close();
     this.#source?.close();
     this.#source = null;
     this.#lockAbort?.abort();
@@ -219,25 +225,8 @@ export class SharedEventSource extends EventSourceBase {
       });
   }
 
-  /** Follower side of the leader watch: ping a silent leader, take over when it does not answer. */
-  #watchLeader(): void {
-    if (this.#closed || this.#leader) return;
-    const now = Date.now();
-    const half = this.#leaderTimeoutMs / 2;
-    if (this.#pingedAt === 0) {
-      if (now - this.#heardFromLeader >= half) {
-        this.#pingedAt = now;
-        this.#post({ kind: 'ping', term: this.#term });
-      }
-      return;
-    }
-    // Up to a quarter more at random, so that members who pinged together do not all steal.
-    if (now - this.#pingedAt >= half * (1 + Math.random() / 2)) this.#takeOver();
-  }
-
   #takeOver(): void {
-    this.#pingedAt = 0;
-    this.#heardFromLeader = Date.now();
+    if (this.#closed || this.#leader) return;
     this.#lockAbort?.abort();
     this.#requestLock(true);
   }
@@ -251,8 +240,7 @@ export class SharedEventSource extends EventSourceBase {
     this.#releaseLock = null;
     this.#source?.close();
     this.#source = null;
-    this.#heardFromLeader = Date.now();
-    this.#pingedAt = 0;
+    this.#watch?.follow();
     if (this.readyState === 1) this.setReadyState(0);
     // The new leader says whether it is open; this member queues to lead again later.
     this.#post({ kind: 'hello', term: this.#term });
@@ -262,6 +250,7 @@ export class SharedEventSource extends EventSourceBase {
   #lead(): void {
     if (this.#closed) return;
     this.#leader = true;
+    this.#watch?.pause();
     this.#term++;
     const term = this.#term;
     if (this.readyState !== 0) this.setReadyState(0);
@@ -364,7 +353,10 @@ export class SharedEventSource extends EventSourceBase {
     if (this.#closed) return;
     if (message.kind === 'hello' || message.kind === 'ping') {
       // From a member: learn the highest term it knows, so that a takeover goes above it.
-      if (!this.#leader) this.#term = Math.max(this.#term, message.term);
+      if (!this.#leader) {
+        this.#term = Math.max(this.#term, message.term);
+        if (message.kind === 'ping') this.#watch?.otherPinged();
+      }
     } else {
       // From a leader: an older term is a deposed leader that has not noticed yet; ignore it.
       if (message.term < this.#term) return;
@@ -374,8 +366,7 @@ export class SharedEventSource extends EventSourceBase {
         if (this.#leader) this.#depose();
       }
       if (this.#leader) return;
-      this.#heardFromLeader = Date.now();
-      this.#pingedAt = 0;
+      this.#watch?.heard();
     }
     switch (message.kind) {
       case 'event': {
