@@ -257,4 +257,88 @@ test('in Chromium, browser bundle against a real hub', async (t) => {
       assert.deepEqual(await page.locator('#feed li span').allInnerTexts(), ['n6', 'n5', 'n4', 'n1']);
     },
   );
+
+  await t.test(
+    'hidden idle tabs sharing one connection wake up no more often than as many plain tabs',
+    async (t) => {
+      // Time scaled down tenfold: a 1.5 s heartbeat (15 s by default), a 1 s leader timeout (10 s).
+      const { origin } = await startPageHub(t, { heartbeatMs: 1500 });
+      const wakeUps: Record<string, number> = {};
+      for (const kind of ['EventSource', 'SharedEventSource'] as const) {
+        const context = await browser.newContext();
+        t.after(() => context.close());
+        await context.addInitScript(countWakeUps);
+        const pages: Page[] = [];
+        for (let i = 0; i < 3; i++)
+          pages.push(
+            await openMember(context, origin, kind, kind === 'EventSource' ? {} : { leaderTimeoutMs: 1000 }),
+          );
+        for (const page of pages) await opened(page);
+        for (const page of pages) await page.evaluate(() => window.hide());
+        // Settled, then counted over 20 s (200 s at the default timings).
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        for (const page of pages)
+          await page.evaluate(() => {
+            window.wakeUps = 0;
+            window.kinds = {};
+          });
+        await new Promise((resolve) => setTimeout(resolve, 20_000));
+        const counts = await Promise.all(pages.map((page) => page.evaluate(() => window.wakeUps)));
+        wakeUps[kind] = counts.reduce((a, b) => a + b, 0);
+        t.diagnostic(
+          `${kind}: ${JSON.stringify(await Promise.all(pages.map((page) => page.evaluate(() => window.kinds))))}`,
+        );
+        for (const page of pages) assert.equal(await page.evaluate(() => window.heraldSource.readyState), 1);
+      }
+      t.diagnostic(`wake-ups in 20 s, 3 hidden idle tabs: ${JSON.stringify(wakeUps)}`);
+      assert.ok(
+        wakeUps.SharedEventSource! <= wakeUps.EventSource!,
+        `shared ${wakeUps.SharedEventSource} > plain ${wakeUps.EventSource}`,
+      );
+    },
+  );
 });
+
+declare global {
+  interface Window {
+    wakeUps: number;
+    /** Wake-ups by kind: timer, channel message kind, stream read. */
+    kinds: Record<string, number>;
+    hide(): void;
+  }
+}
+
+/**
+ * Runs in each page before its scripts: counts the tasks that wake its JavaScript up (timer
+ * callbacks, channel messages, stream chunks read), and lets the test hide the page, which headless
+ * Chromium never does by itself (it neither hides nor throttles its pages).
+ */
+// A string, not a function: tsx's transform would add helpers the page does not have.
+const countWakeUps = `
+  window.wakeUps = 0;
+  window.kinds = {};
+  let hidden = false;
+  Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'hidden', { get: () => hidden });
+  window.hide = () => {
+    hidden = true;
+    document.dispatchEvent(new Event('visibilitychange'));
+  };
+  for (const name of ['setTimeout', 'setInterval']) {
+    const original = window[name];
+    window[name] = (handler, ms) => original(() => { window.wakeUps++; window.kinds[name] = (window.kinds[name] ?? 0) + 1; handler(); }, ms);
+  }
+  const Channel = BroadcastChannel;
+  window.BroadcastChannel = class extends Channel {
+    constructor(name) {
+      super(name);
+      this.addEventListener('message', (e) => { window.wakeUps++; window.kinds[e.data.kind] = (window.kinds[e.data.kind] ?? 0) + 1; });
+    }
+  };
+  const read = ReadableStreamDefaultReader.prototype.read;
+  ReadableStreamDefaultReader.prototype.read = function () {
+    const result = read.call(this);
+    result.then(() => { window.wakeUps++; window.kinds.read = (window.kinds.read ?? 0) + 1; }, () => {});
+    return result;
+  };
+`;

@@ -11,8 +11,8 @@
  * that becomes visible checks at once.
  *
  * Bounds, for a leader timeout T: with a visible follower a hung leader is replaced within about
- * 1.125 T (T/2 of silence, then up to 5T/8 for the beat); with every follower hidden, within about
- * 5.1 T (4.5 T, then the same wait). T = 10 s gives 11 s and 51 s.
+ * 1.2 T (up to 0.55 T of silence, then up to 0.625 T for the beat); with every follower hidden,
+ * within about 5.6 T (up to 4.95 T, then the same wait). T = 10 s gives 12 s and 56 s.
  */
 
 /** A hidden follower's check period, in leader timeouts (the visible one is half a timeout). */
@@ -61,7 +61,7 @@ export class LeaderWatch {
   follow(): void {
     this.#following = true;
     this.heard();
-    this.#arm(this.#period());
+    this.#arm(this.#period(), true);
   }
 
   /** This member leads, or closed: nothing to watch. */
@@ -81,11 +81,14 @@ export class LeaderWatch {
   /** A message from the leader arrived: it is alive. Cheap: called for every relayed event. */
   heard(): void {
     const now = Date.now();
+    const waiting = this.#pingedAt !== 0;
     this.#heardAt = now;
     this.#pingedAt = 0;
     // Re-armed from this message's task, so the timer never becomes a chain of timers (which
-    // Chromium throttles in hidden pages); a few times a period, not once per event.
-    if (this.#following && now - this.#armedAt >= this.#period() / 4) this.#arm(this.#period());
+    // Chromium throttles in hidden pages); a few times a period, not once per event; and at once
+    // when the beat awaited came, or the wait's timer would wake the page for nothing.
+    if (this.#following && (waiting || now - this.#armedAt >= this.#period() / 4))
+      this.#arm(this.#period(), true);
   }
 
   /** Another follower pinged the leader: wait for the same beat instead of pinging as well. */
@@ -98,10 +101,14 @@ export class LeaderWatch {
     return this.#document?.visibilityState === 'hidden' ? this.#half * 2 * HIDDEN_CHECK_TIMEOUTS : this.#half;
   }
 
-  #arm(delay: number): void {
+  /**
+   * A period gets up to a tenth more at random (`spread`): followers that heard the same beat spread out, so
+   * one pings and the others hear its ping, rather than all pinging at once.
+   */
+  #arm(delay: number, spread = false): void {
     clearTimeout(this.#timer);
     this.#armedAt = Date.now();
-    this.#timer = setTimeout(this.#check, Math.max(0, delay));
+    this.#timer = setTimeout(this.#check, Math.max(0, delay) * (spread ? 1 + Math.random() / 10 : 1));
   }
 
   #startWaiting(now: number): void {
@@ -126,7 +133,7 @@ export class LeaderWatch {
     const silence = now - this.#heardAt;
     const period = this.#period();
     if (silence < period) {
-      this.#arm(period - silence);
+      this.#arm(period - silence, true);
       return;
     }
     this.#startWaiting(now);

@@ -13,8 +13,8 @@
  * hands it to nobody. Members that heard nothing from the leader for a while ask it (`ping`); a live
  * leader answers at once (`beat`), from its message handler, which timer throttling in background
  * tabs does not delay. Without an answer in time, a member steals the lock (`steal: true`) and
- * leads with a higher term: within about 1.1 × `leaderTimeoutMs` while a member's page is visible,
- * about 5.1 × with every page hidden (see {@link LeaderWatch}, which also keeps the wake-ups of an
+ * leads with a higher term: within about 1.2 × `leaderTimeoutMs` while a member's page is visible,
+ * about 5.6 × with every page hidden (see {@link LeaderWatch}, which also keeps the wake-ups of an
  * idle hidden group below those of as many plain tabs). When the old leader wakes up, its lock request has
  * been rejected and the new leader's messages carry a higher term: either tells it that it was
  * deposed, and it closes its connection and follows. Members ignore messages of an older term, so
@@ -48,8 +48,8 @@ export interface SharedEventSourceOptions extends EventSourceOptions {
   /**
    * A member whose page is visible and that heard nothing from the leader for half this long asks it
    * whether it is alive; if no answer comes within about the other half, it takes over the
-   * connection (the leader's tab hangs): about 1.1 × this in all. A hidden page asks after 4.5 × this
-   * (about 5.1 × in all), and at once when it is shown again.
+   * connection (the leader's tab hangs): about 1.2 × this in all. A hidden page asks after 4.5 × this
+   * (about 5.6 × in all), and at once when it is shown again.
    * Default {@link DEFAULT_LEADER_TIMEOUT_MS}. Lower detects a hung leader sooner; too low deposes a
    * leader busy with a long task, which costs a reconnect (nothing is lost or repeated).
    */
