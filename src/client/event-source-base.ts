@@ -7,11 +7,14 @@
 import type { EventSourceErrorEvent } from './error-event.js';
 import type { EventSourceError } from './errors.js';
 import { DEFAULT_MAX_QUEUED, EventQueue } from './event-queue.js';
+import type { GapEvent } from './gap-event.js';
 
 /** The states of `readyState`, as in the HTML standard. */
 export type ReadyState = 0 | 1 | 2;
 
-type Handler<E extends Event> = ((this: EventSourceBase, event: E) => unknown) | null;
+// No `this` type: a handler typed for the DOM's EventSource (whose `this` is that class) must fit,
+// and this class's private fields would make `this: EventSourceBase` incompatible with it.
+type Handler<E extends Event> = ((event: E) => unknown) | null;
 
 interface HandlerSlot {
   handler: (this: EventSourceBase, event: Event) => unknown;
@@ -21,11 +24,13 @@ interface HandlerSlot {
 /** The events every source fires, by type; any other type is a named message event. */
 export interface EventSourceEventMap {
   open: Event;
-  message: MessageEvent;
+  message: MessageEvent<string>;
   error: Event | EventSourceErrorEvent;
+  /** Herald: updates may be missing before the next ones (see {@link GapEvent}). */
+  gap: GapEvent;
 }
 
-type Listener<E> = ((this: EventSourceBase, event: E) => unknown) | { handleEvent(event: E): unknown } | null;
+type Listener<E> = ((event: E) => unknown) | { handleEvent(event: E): unknown } | null;
 
 /** Options of {@link EventSourceBase.events}. */
 export interface EventIterationOptions {
@@ -98,10 +103,10 @@ export abstract class EventSourceBase extends EventTarget {
     this.#setHandler('open', handler);
   }
   /** Called for events of type `message` (no `event:` field); named events need `addEventListener`. */
-  get onmessage(): Handler<MessageEvent> {
+  get onmessage(): Handler<MessageEvent<string>> {
     return this.#getHandler('message');
   }
-  set onmessage(handler: Handler<MessageEvent>) {
+  set onmessage(handler: Handler<MessageEvent<string>>) {
     this.#setHandler('message', handler as Handler<Event>);
   }
   /** Receives plain `Event`s from the standard and {@link EventSourceErrorEvent}s from Herald. */
@@ -120,7 +125,7 @@ export abstract class EventSourceBase extends EventTarget {
   ): void;
   override addEventListener(
     type: string,
-    listener: Listener<MessageEvent>,
+    listener: Listener<MessageEvent<string>>,
     options?: boolean | AddEventListenerOptions,
   ): void;
   override addEventListener(
@@ -138,7 +143,7 @@ export abstract class EventSourceBase extends EventTarget {
   ): void;
   override removeEventListener(
     type: string,
-    listener: Listener<MessageEvent>,
+    listener: Listener<MessageEvent<string>>,
     options?: boolean | EventListenerOptions,
   ): void;
   override removeEventListener(
@@ -191,6 +196,15 @@ export abstract class EventSourceBase extends EventTarget {
     for (const { queue, types } of this.#queues) {
       if (types === null || types.has(event.type)) queue.push(event);
     }
+  }
+
+  /**
+   * Dispatches a `gap` event to listeners, and to the async iterations that asked for `'gap'` by
+   * name (an iteration over every type is one of updates: a gap there would read as one).
+   */
+  protected dispatchGap(event: GapEvent): void {
+    this.dispatchEvent(event);
+    for (const { queue, types } of this.#queues) if (types?.has('gap')) queue.push(event);
   }
 
   #getHandler<E extends Event>(type: string): Handler<E> {

@@ -9,6 +9,7 @@ import { Backoff } from './backoff.js';
 import { EventSourceErrorEvent } from './error-event.js';
 import { EventSourceError } from './errors.js';
 import { EventSourceBase, resolveEventSourceUrl } from './event-source-base.js';
+import { GapEvent } from './gap-event.js';
 import {
   checkOptions,
   DEFAULT_FALLBACK_AFTER_MS,
@@ -146,6 +147,9 @@ export class EventSource extends EventSourceBase {
       },
       lastEventId: (id) => {
         if (this.#events === events) this.#lastEventId = id;
+      },
+      gap: (requested, cursor) => {
+        if (this.#events === events) this.dispatchGap(new GapEvent({ requested, cursor }));
       },
       retry: (ms) => {
         if (this.#events === events) this.#reconnectionTime = ms;

@@ -29,6 +29,7 @@ export {
   type ReadyState,
   resolveEventSourceUrl,
 } from './event-source-base.js';
+export { GapEvent, type GapEventInit } from './gap-event.js';
 export {
   DEFAULT_FALLBACK_AFTER_MS,
   DEFAULT_MAX_BUFFER_SIZE,

@@ -276,3 +276,48 @@ test('websocket without a WebSocket class (Node 20) fails with a message saying 
   assert.match(event.message, /pass one as the WebSocket option/);
   assert.equal(es.readyState, EventSource.CLOSED);
 });
+
+test("fallback from a stream that opened but delivered nothing resumes from the response's cursor, not from now", async (t) => {
+  // The hub answered (its cursor header passed the proxy) but the proxy holds the body back.
+  const asked: (string | null)[] = [];
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.searchParams.get('transport') === 'poll') {
+      asked.push(url.searchParams.get('lastEventID'));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          lastEventID: 'c7',
+          updates: [
+            { id: 'c6', data: 'six' },
+            { id: 'c7', data: 'seven' },
+          ],
+        }),
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'last-event-id': 'c5' });
+    res.flushHeaders();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const es = source(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, {
+    transport: ['sse', 'poll'],
+    // Long enough for Node's first fetch, which loads undici.
+    fallbackAfterMs: 1500,
+  });
+  const open = once(es, 'open');
+  const got = collect(es);
+  await open;
+  assert.equal(es.transport, 'sse', 'the stream opened first');
+  await got.until(2);
+  assert.equal(asked[0], 'c5', 'the first poll resumes from the cursor the stream was given');
+  assert.deepEqual(
+    got.seen.map((m) => m.data),
+    ['six', 'seven'],
+  );
+});

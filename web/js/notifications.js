@@ -65,21 +65,44 @@ function markCaughtUp() {
 }
 
 // A new tab replays what the hub still keeps (`earliest`); a tab with history resumes after it.
-const source = subscribe(config, config.topics.notifications, { lastEventId: resumeFrom ?? 'earliest' });
-source.addEventListener('open', () => {
-  openedAt = Math.min(openedAt, Date.now());
-});
-source.addEventListener('message', (event) => {
-  const { text, at } = JSON.parse(event.data);
-  const item = { id: event.lastEventId, text, at };
-  const wasMissed = resumeFrom !== undefined && Date.parse(at) < openedAt;
-  if (!render(item, wasMissed)) return;
-  remember(item);
-  if (wasMissed) {
-    missed++;
-    markCaughtUp();
-  }
-});
+function connect(lastEventId) {
+  const source = subscribe(config, config.topics.notifications, { lastEventId });
+  source.addEventListener('open', () => {
+    openedAt = Math.min(openedAt, Date.now());
+  });
+  // The hub no longer keeps the last notification shown here (the tab was away longer than its
+  // history lasts): some in between may be missing. Say so, and fetch again all the hub still
+  // keeps; what is shown already is not shown twice.
+  source.addEventListener('gap', () => {
+    showGap();
+    source.close();
+    connect('earliest');
+  });
+  source.addEventListener('message', (event) => {
+    const { text, at } = JSON.parse(event.data);
+    const item = { id: event.lastEventId, text, at };
+    const wasMissed = resumeFrom !== undefined && Date.parse(at) < openedAt;
+    if (!render(item, wasMissed)) return;
+    remember(item);
+    if (wasMissed) {
+      missed++;
+      markCaughtUp();
+    }
+  });
+  return source;
+}
+
+function showGap() {
+  if (feed.querySelector('li.gap')) return;
+  const notice = document.createElement('li');
+  notice.className = 'gap';
+  notice.setAttribute('role', 'status');
+  notice.textContent =
+    'Some notifications may be missing: the hub no longer keeps all that came while this tab was away. Showing all it still has.';
+  feed.prepend(notice);
+}
+
+connect(resumeFrom ?? 'earliest');
 
 let clearResult;
 function say(message, { invalid = false, fleeting = false } = {}) {

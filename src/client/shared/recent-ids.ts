@@ -13,6 +13,11 @@ export class RecentIds {
     this.#max = max;
   }
 
+  /** Whether `id` was recorded (among the most recent ones). */
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
   /** Records `id`; returns false when it was already recorded (a duplicate). */
   add(id: string): boolean {
     if (this.#ids.has(id)) return false;

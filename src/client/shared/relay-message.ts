@@ -65,11 +65,20 @@ export interface ErrorMessage extends FromLeader {
 /** One event the leader received. `id` is null when the event set no new ID (nothing to dedupe by). */
 export interface EventMessage extends FromLeader {
   kind: 'event';
+  /** The group's last event ID before this event: a member that is elsewhere missed some. */
+  prev: string;
   type: string;
   data: string;
   lastEventId: string;
   origin: string;
   id: string | null;
+}
+
+/** The leader's connection reported a gap: updates may be missing before the next event. */
+export interface GapMessage extends FromLeader {
+  kind: 'gap';
+  requested: string;
+  cursor: string;
 }
 
 export type RelayMessage =
@@ -80,4 +89,5 @@ export type RelayMessage =
   | ConnectingMessage
   | OpenMessage
   | ErrorMessage
-  | EventMessage;
+  | EventMessage
+  | GapMessage;

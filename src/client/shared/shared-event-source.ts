@@ -12,8 +12,10 @@
  * A leader that hangs without closing (a stuck script, a frozen tab) keeps its lock, so the browser
  * hands it to nobody. Members that heard nothing from the leader for a while ask it (`ping`); a live
  * leader answers at once (`beat`), from its message handler, which timer throttling in background
- * tabs does not delay. Without an answer within `leaderTimeoutMs`, a member steals the lock
- * (`steal: true`) and leads with a higher term. When the old leader wakes up, its lock request has
+ * tabs does not delay. Without an answer in time, a member steals the lock (`steal: true`) and
+ * leads with a higher term: within about 1.2 × `leaderTimeoutMs` while a member's page is visible,
+ * about 5.6 × with every page hidden (see {@link LeaderWatch}, which also keeps the wake-ups of an
+ * idle hidden group below those of as many plain tabs). When the old leader wakes up, its lock request has
  * been rejected and the new leader's messages carry a higher term: either tells it that it was
  * deposed, and it closes its connection and follows. Members ignore messages of an older term, so
  * what it relays on waking, before it notices, reaches nobody.
@@ -22,9 +24,10 @@ import { EventSourceErrorEvent } from '../error-event.js';
 import { InvalidEventSourceOptionError } from '../errors.js';
 import { EventSource } from '../event-source.js';
 import { EventSourceBase, type ReadyState, resolveEventSourceUrl } from '../event-source-base.js';
+import { GapEvent } from '../gap-event.js';
 import { checkOptions, type EventSourceOptions, toOptionsDictionary } from '../options.js';
-import { toByteString } from '../request.js';
 import { groupName } from './group-name.js';
+import { LeaderWatch } from './leader-watch.js';
 import { RecentIds } from './recent-ids.js';
 import type { ErrorMessage, RelayMessage } from './relay-message.js';
 
@@ -43,8 +46,10 @@ export interface SharedEventSourceOptions extends EventSourceOptions {
    */
   group?: string;
   /**
-   * A member that heard nothing from the leader for half this long asks it whether it is alive; if
-   * no answer comes within the other half, it takes over the connection (the leader's tab hangs).
+   * A member whose page is visible and that heard nothing from the leader for half this long asks it
+   * whether it is alive; if no answer comes within about the other half, it takes over the
+   * connection (the leader's tab hangs): about 1.2 × this in all. A hidden page asks after 4.5 × this
+   * (about 5.6 × in all), and at once when it is shown again.
    * Default {@link DEFAULT_LEADER_TIMEOUT_MS}. Lower detects a hung leader sooner; too low deposes a
    * leader busy with a long task, which costs a reconnect (nothing is lost or repeated).
    */
@@ -69,14 +74,25 @@ function sharingApis(): LockManagerLike | null {
 /** The leader's connection: an `EventSource` whose messages go to the sharing source, not to listeners. */
 class RelayedEventSource extends EventSource {
   readonly #onMessage: (event: MessageEvent) => void;
+  readonly #onGap: (event: GapEvent) => void;
 
-  constructor(url: string, options: EventSourceOptions, onMessage: (event: MessageEvent) => void) {
+  constructor(
+    url: string,
+    options: EventSourceOptions,
+    onMessage: (event: MessageEvent) => void,
+    onGap: (event: GapEvent) => void,
+  ) {
     super(url, options);
     this.#onMessage = onMessage;
+    this.#onGap = onGap;
   }
 
   protected override dispatchMessage(event: MessageEvent): void {
     this.#onMessage(event);
+  }
+
+  protected override dispatchGap(event: GapEvent): void {
+    this.#onGap(event);
   }
 }
 
@@ -111,11 +127,8 @@ export class SharedEventSource extends EventSourceBase {
   #closed = false;
   /** The highest leader term seen; this member's own while it leads. */
   #term = 0;
-  /** When a message from the current leader last arrived (`Date.now()`). */
-  #heardFromLeader = Date.now();
-  /** When this member pinged a silent leader; 0 when no ping awaits an answer. */
-  #pingedAt = 0;
-  #watchTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether the leader hangs, while this member follows; null without sharing. */
+  #watch: LeaderWatch | null = null;
   /** The last event ID this member delivered (or learned from the leader on joining). */
   #lastEventId = '';
   /** The last event ID the leader's own connection saw, to tell events that set an ID. */
@@ -148,9 +161,13 @@ export class SharedEventSource extends EventSourceBase {
     this.#name = group ?? groupName(resolved, withCredentials);
     this.#channel = new BroadcastChannel(this.#name);
     this.#channel.onmessage = (event: MessageEvent<RelayMessage>) => this.#onRelay(event.data);
+    this.#watch = new LeaderWatch(this.#leaderTimeoutMs, {
+      ping: () => this.#post({ kind: 'ping', term: this.#term }),
+      takeOver: () => this.#takeOver(),
+    });
+    this.#watch.follow();
     this.#post({ kind: 'hello', term: 0 });
     this.#requestLock(false);
-    this.#watchTimer = setInterval(() => this.#watchLeader(), this.#leaderTimeoutMs / 4);
   }
 
   /** Whether this member holds the group's connection. */
@@ -167,7 +184,7 @@ export class SharedEventSource extends EventSourceBase {
     if (this.#closed) return;
     this.#closed = true;
     this.#leader = false;
-    clearInterval(this.#watchTimer);
+    this.#watch?.close();
     this.#source?.close();
     this.#source = null;
     this.#lockAbort?.abort();
@@ -208,25 +225,8 @@ export class SharedEventSource extends EventSourceBase {
       });
   }
 
-  /** Follower side of the leader watch: ping a silent leader, take over when it does not answer. */
-  #watchLeader(): void {
-    if (this.#closed || this.#leader) return;
-    const now = Date.now();
-    const half = this.#leaderTimeoutMs / 2;
-    if (this.#pingedAt === 0) {
-      if (now - this.#heardFromLeader >= half) {
-        this.#pingedAt = now;
-        this.#post({ kind: 'ping', term: this.#term });
-      }
-      return;
-    }
-    // Up to a quarter more at random, so that members who pinged together do not all steal.
-    if (now - this.#pingedAt >= half * (1 + Math.random() / 2)) this.#takeOver();
-  }
-
   #takeOver(): void {
-    this.#pingedAt = 0;
-    this.#heardFromLeader = Date.now();
+    if (this.#closed || this.#leader) return;
     this.#lockAbort?.abort();
     this.#requestLock(true);
   }
@@ -240,8 +240,7 @@ export class SharedEventSource extends EventSourceBase {
     this.#releaseLock = null;
     this.#source?.close();
     this.#source = null;
-    this.#heardFromLeader = Date.now();
-    this.#pingedAt = 0;
+    this.#watch?.follow();
     if (this.readyState === 1) this.setReadyState(0);
     // The new leader says whether it is open; this member queues to lead again later.
     this.#post({ kind: 'hello', term: this.#term });
@@ -251,33 +250,27 @@ export class SharedEventSource extends EventSourceBase {
   #lead(): void {
     if (this.#closed) return;
     this.#leader = true;
+    this.#watch?.pause();
     this.#term++;
     const term = this.#term;
     if (this.readyState !== 0) this.setReadyState(0);
     this.#post({ kind: 'connecting', term });
-    const resumeFrom = this.#lastEventId;
-    const userHeaders = this.#options.headers;
-    let fromServer = false;
+    // The group resumes where this member stopped, through the source's own resume path: a
+    // `Last-Event-ID` header on the event stream, the `lastEventIdParam` query parameter where set,
+    // and always the query parameter on a WebSocket or a poll (which send no headers).
+    const resumeFrom = this.#lastEventId !== '' ? this.#lastEventId : this.#options.lastEventId;
     const source = new RelayedEventSource(
       this.url,
-      {
-        ...this.#options,
-        // The first request resumes where the group stopped; once the connection has seen an event,
-        // the source sends its own Last-Event-ID, which wins over this header.
-        headers: async () => {
-          const headers = new Headers(typeof userHeaders === 'function' ? await userHeaders() : userHeaders);
-          if (!fromServer && resumeFrom !== '') headers.set('Last-Event-ID', toByteString(resumeFrom));
-          return headers;
-        },
-      },
+      resumeFrom === undefined ? this.#options : { ...this.#options, lastEventId: resumeFrom },
       (event) => {
-        fromServer = true;
         const id = event.lastEventId !== this.#sourceLastEventId ? event.lastEventId : null;
         this.#sourceLastEventId = event.lastEventId;
+        const prev = this.#lastEventId;
         if (!this.#accept(id, event.lastEventId)) return;
         this.#post({
           kind: 'event',
           term,
+          prev,
           type: event.type,
           data: event.data as string,
           lastEventId: event.lastEventId,
@@ -286,9 +279,13 @@ export class SharedEventSource extends EventSourceBase {
         });
         this.dispatchMessage(event);
       },
+      (gap) => {
+        this.#post({ kind: 'gap', term, requested: gap.requested, cursor: gap.cursor });
+        this.dispatchGap(gap);
+      },
     );
     this.#source = source;
-    this.#sourceLastEventId = '';
+    this.#sourceLastEventId = resumeFrom ?? '';
     source.addEventListener('open', () => {
       this.#post({ kind: 'open', term });
       this.#open();
@@ -315,6 +312,18 @@ export class SharedEventSource extends EventSourceBase {
     if (id !== null && id !== '' && !this.#recent.add(id)) return false;
     this.#lastEventId = lastEventId;
     return true;
+  }
+
+  /**
+   * Each relayed event names the group's last event ID before it (`prev`). A member whose own last ID
+   * is another one, and that never delivered `prev`, missed relayed events: its page was paused
+   * (Chromium drops channel messages to a paused page) or it led and was deposed while it hung. They
+   * cannot be fetched again from here: the member says so with a `gap` before the next event.
+   */
+  #checkChain(prev: string): void {
+    const own = this.#lastEventId;
+    if (own === '' || prev === '' || prev === own || this.#recent.has(prev)) return;
+    this.dispatchGap(new GapEvent({ requested: own, cursor: prev }));
   }
 
   #open(): void {
@@ -344,7 +353,10 @@ export class SharedEventSource extends EventSourceBase {
     if (this.#closed) return;
     if (message.kind === 'hello' || message.kind === 'ping') {
       // From a member: learn the highest term it knows, so that a takeover goes above it.
-      if (!this.#leader) this.#term = Math.max(this.#term, message.term);
+      if (!this.#leader) {
+        this.#term = Math.max(this.#term, message.term);
+        if (message.kind === 'ping') this.#watch?.otherPinged();
+      }
     } else {
       // From a leader: an older term is a deposed leader that has not noticed yet; ignore it.
       if (message.term < this.#term) return;
@@ -354,11 +366,11 @@ export class SharedEventSource extends EventSourceBase {
         if (this.#leader) this.#depose();
       }
       if (this.#leader) return;
-      this.#heardFromLeader = Date.now();
-      this.#pingedAt = 0;
+      this.#watch?.heard();
     }
     switch (message.kind) {
       case 'event': {
+        this.#checkChain(message.prev);
         if (!this.#accept(message.id, message.lastEventId)) return;
         // Relayed events flow only while the leader is connected: a member still CONNECTING opens.
         this.#open();
@@ -385,6 +397,9 @@ export class SharedEventSource extends EventSourceBase {
         if (this.#leader) this.#post({ kind: 'beat', term: this.#term });
         return;
       case 'beat':
+        return;
+      case 'gap':
+        this.dispatchGap(new GapEvent({ requested: message.requested, cursor: message.cursor }));
         return;
       case 'state':
         if (this.#lastEventId === '') this.#lastEventId = message.lastEventId;

@@ -5,6 +5,7 @@
  * ones, with `{"lastEventID": "<new position>", "updates": [<update>, …]}` (docs/transports.md).
  * Each answer is a whole response, which every proxy passes on.
  */
+import { EARLIEST } from '../gap-event.js';
 import type { FetchLike } from '../options.js';
 import { invalidUpdate, type JsonUpdate, resumeUrl } from './message.js';
 import {
@@ -21,6 +22,12 @@ export const POLL_PARAM = 'transport';
 
 /** Statuses worth asking again (with backoff): the hub is busy or a proxy could not reach it. */
 const RETRY_STATUSES = new Set([408, 429, 502, 503, 504]);
+
+interface PollAnswer {
+  updates: JsonUpdate[];
+  /** Set when the hub answered `"resumed": false`: the ID asked for was past its history. */
+  gap: { requested: string; cursor: string } | null;
+}
 
 class PollConnection implements TransportConnection {
   readonly #controller = new AbortController();
@@ -52,14 +59,16 @@ class PollConnection implements TransportConnection {
     await undefined; // never report from inside the constructor
     let opened = false;
     while (!this.#closed) {
-      const updates = await this.#poll();
-      if (updates === null || this.#closed) return;
+      const answer = await this.#poll();
+      if (answer === null || this.#closed) return;
       if (!opened) {
         opened = true;
         this.#events.opened(this.#request.target.origin);
         if (this.#closed) return;
         this.#events.delivering();
       }
+      if (answer.gap !== null) this.#events.gap(answer.gap.requested, answer.gap.cursor);
+      const { updates } = answer;
       for (const update of updates) {
         if (this.#closed) return;
         if (update.retry !== undefined) this.#events.retry(update.retry);
@@ -69,8 +78,11 @@ class PollConnection implements TransportConnection {
     }
   }
 
-  /** One request; the updates it brought, or null when it ended the connection (reported). */
-  async #poll(): Promise<JsonUpdate[] | null> {
+  /**
+   * One request; the updates it brought and whether the hub said it could not resume, or null when
+   * it ended the connection (reported).
+   */
+  async #poll(): Promise<PollAnswer | null> {
     const { options, target, withCredentials } = this.#request;
     let headers: Headers;
     try {
@@ -123,8 +135,13 @@ class PollConnection implements TransportConnection {
     let rule: string | null = null;
     let updates: JsonUpdate[] = [];
     let cursor: string | undefined;
+    let resumed = true;
     try {
-      const value = JSON.parse(text) as { lastEventID?: unknown; updates?: unknown } | null;
+      const value = JSON.parse(text) as {
+        lastEventID?: unknown;
+        updates?: unknown;
+        resumed?: unknown;
+      } | null;
       if (typeof value !== 'object' || value === null || !Array.isArray(value.updates))
         rule = 'the answer must be an object with an "updates" list';
       else if (value.lastEventID !== undefined && typeof value.lastEventID !== 'string')
@@ -132,6 +149,7 @@ class PollConnection implements TransportConnection {
       else {
         updates = value.updates as JsonUpdate[];
         cursor = value.lastEventID as string | undefined;
+        resumed = value.resumed !== false;
         for (const update of updates) {
           rule = invalidUpdate(update);
           if (rule !== null) break;
@@ -148,7 +166,12 @@ class PollConnection implements TransportConnection {
       });
       return null;
     }
-    return this.#advance(cursor, updates);
+    // The hub did not find the ID asked for (past its history): the updates of this answer may
+    // not follow on from the last one delivered.
+    const requested = this.#lastEventId;
+    const gap =
+      !resumed && requested !== '' && requested !== EARLIEST ? { requested, cursor: cursor ?? '' } : null;
+    return { updates: this.#advance(cursor, updates), gap };
   }
 
   /**

@@ -4,6 +4,7 @@
  * protocol's parser. https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import { BufferOverflowError, createParser } from '../../protocol/index.js';
+import { isGap } from '../gap-event.js';
 import { DEFAULT_MAX_BUFFER_SIZE, type FetchLike, retryStatuses } from '../options.js';
 import { buildHeaders, isEventStreamType, requestUrl } from '../request.js';
 import {
@@ -94,6 +95,7 @@ class SseConnection implements TransportConnection {
     }
     if (this.#closed) return;
 
+    const requested = this.#parser.lastEventId;
     let response: Response;
     try {
       // Called unbound: a browser's fetch throws "Illegal invocation" when `this` is not the window.
@@ -142,6 +144,8 @@ class SseConnection implements TransportConnection {
     }
 
     this.#events.opened(originOf(response.url, target));
+    if (this.#closed) return;
+    this.#readCursor(response.headers, requested);
     if (this.#closed) return;
 
     if (response.body === null) {
@@ -197,6 +201,24 @@ class SseConnection implements TransportConnection {
         this.#events.lastEventId(id);
       }
     }
+  }
+
+  /**
+   * A Mercure hub names where the subscription starts in a response header (draft-07
+   * `Last-Event-ID`, 1.0 `Mercure-Last-Event-ID`; cross-origin, only once the hub exposes them): the
+   * source resumes from there if the connection ends (or falls back) before the first event, so
+   * nothing published since the response is lost; and a cursor other than the ID asked for means
+   * updates may be missing.
+   */
+  #readCursor(headers: Headers, requested: string): void {
+    const cursor = headers.get('last-event-id') ?? headers.get('mercure-last-event-id');
+    if (cursor === null || cursor === '') return;
+    if (isGap(requested, cursor)) this.#events.gap(requested, cursor);
+    if (this.#closed || cursor === this.#parser.lastEventId) return;
+    // Nothing has been fed yet: resetting the parser only sets its last event ID.
+    this.#parser.reset({ lastEventId: cursor });
+    this.#reportedId = cursor;
+    this.#events.lastEventId(cursor);
   }
 
   // One timer per connection that re-arms itself for the time left, rather than one reset per chunk.

@@ -40,8 +40,16 @@ export interface TransportEvents {
   delivering(): void;
   /** One message event; `lastEventId` is the source's last event ID from now on. */
   message(type: string, data: string, lastEventId: string): void;
-  /** The last event ID changed without a message (an SSE event with an id and no data). */
+  /**
+   * The last event ID changed without a message (an SSE event with an id and no data, or the
+   * server's resume cursor: where the subscription stands before its first update).
+   */
   lastEventId(id: string): void;
+  /**
+   * The server's answer to a resume after `requested` shows updates may be missing (its cursor
+   * differs, or it says it did not resume); reported before the updates of that answer.
+   */
+  gap(requested: string, cursor: string): void;
   /** The server set the reconnection time (`retry`). */
   retry(ms: number): void;
   /** The connection broke off or ended: the source reconnects. */

@@ -3,6 +3,7 @@
  * naming where the subscription starts, then each text frame one JSON update (docs/transports.md). The global `WebSocket` of browsers and Node 22+, or the `WebSocket` option
  * (Node 20: the `ws` package's). The server pings; browsers and `ws` answer by themselves.
  */
+import { EARLIEST, isGap } from '../gap-event.js';
 import type { WebSocketConstructor, WebSocketLike } from '../options.js';
 import { invalidUpdate, type JsonUpdate, resumeUrl } from './message.js';
 import {
@@ -140,18 +141,34 @@ class WebSocketConnection implements TransportConnection {
       return;
     }
     if (isHubFrame(value)) {
-      // The opening frame names where the subscription starts: resuming from there after a drop
-      // (or a fallback) before the first update misses nothing published since.
-      if (value.herald === 'open' && typeof value.lastEventID === 'string' && value.lastEventID !== '') {
-        this.#lastEventId = value.lastEventID;
-        this.#events.lastEventId(value.lastEventID);
-      }
+      if (value.herald === 'open') this.#onOpenFrame(value);
       return;
     }
     const update = value as JsonUpdate;
     if (update.retry !== undefined) this.#events.retry(update.retry);
     if (update.id !== undefined) this.#lastEventId = update.id;
     this.#events.message(update.type ?? 'message', update.data, this.#lastEventId);
+  }
+
+  /**
+   * The opening frame names where the subscription starts: resuming from there after a drop (or a
+   * fallback) before the first update misses nothing published since. `resumed: false`, or a cursor
+   * other than the ID asked for, means updates may be missing: reported before the first update.
+   */
+  #onOpenFrame(frame: { lastEventID?: unknown; resumed?: unknown }): void {
+    const requested = this.#lastEventId;
+    const cursor = typeof frame.lastEventID === 'string' ? frame.lastEventID : '';
+    if (
+      requested !== '' &&
+      (isGap(requested, cursor) || (frame.resumed === false && requested !== EARLIEST))
+    ) {
+      this.#events.gap(requested, cursor);
+      if (this.#closed) return;
+    }
+    if (cursor !== '' && cursor !== requested) {
+      this.#lastEventId = cursor;
+      this.#events.lastEventId(cursor);
+    }
   }
 
   #end(kind: 'lost' | 'failed', reason: EndReason): void {
@@ -164,7 +181,7 @@ class WebSocketConnection implements TransportConnection {
 function ignore(): void {}
 
 /** A frame of the hub's own (`{"herald":"open",…}`): updates never have a `herald` key. */
-function isHubFrame(value: unknown): value is { herald: unknown; lastEventID?: unknown } {
+function isHubFrame(value: unknown): value is { herald: unknown; lastEventID?: unknown; resumed?: unknown } {
   return typeof value === 'object' && value !== null && 'herald' in value;
 }
 
