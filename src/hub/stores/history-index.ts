@@ -83,6 +83,11 @@ export class HistoryIndex<T> {
     this.#onEvict = onEvict;
   }
 
+  /** Whether `maxCount` is 0: `add` keeps nothing. */
+  get keepsNothing(): boolean {
+    return this.#maxCount === 0;
+  }
+
   /** Updates kept. */
   get size(): number {
     return this.#byId.size;

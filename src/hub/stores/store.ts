@@ -22,6 +22,12 @@ export interface Store {
   /** The ID of the newest kept update, or undefined when history is empty. */
   lastId(): Promise<string | undefined>;
 
+  /**
+   * Optional: rejects (with `StoreUnavailableError`) while the store cannot take appends. The hub's
+   * `/healthz` uses it when present, else `lastId()`.
+   */
+  health?(): Promise<void>;
+
   /** Listens to updates as they are appended (by any node). Returns the function that stops it. */
   subscribe(listener: (update: Update) => void): () => void;
 
