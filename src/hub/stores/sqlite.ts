@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -398,8 +398,8 @@ function reportFailure(error: Error): void {
 }
 function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   let db: Database.Database;
+  prepareLocation(path);
   try {
-    mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
     throw translate(error, path, 'open');
@@ -455,6 +455,86 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   }
 }
 
+/**
+ * Checks, before SQLite sees it, that the file can be written where it is, creating its missing
+ * folders: SQLite's own errors for these cases name no cause (`SQLITE_IOERR_LOCK` for a read-only
+ * file), and `mkdirSync(…, { recursive: true })` loops forever on a path under `/proc`.
+ */
+function prepareLocation(path: string): void {
+  const file = JSON.stringify(path);
+  const dir = dirname(path);
+  const missing: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    const stat = statOrThrow(at, path);
+    if (stat) {
+      if (!stat.isDirectory()) {
+        throw new StoreConfigError(
+          `sqlite store file ${file} cannot be created: ${JSON.stringify(at)} is not a folder; ` +
+            'point sqlite: at a path whose folders are folders (e.g. sqlite:./data/herald.db)',
+        );
+      }
+      break;
+    }
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EEXIST') continue;
+      throw new StoreConfigError(
+        `sqlite store file ${file} cannot be created: its folder ${JSON.stringify(folder)} cannot be created ` +
+          `(${code}); point sqlite: at a writable folder on a regular file system (not /proc or /sys)`,
+        { cause: error },
+      );
+    }
+  }
+  const stat = statOrThrow(path, path);
+  if (stat && !stat.isFile()) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is not a regular file; point sqlite: at a file (e.g. sqlite:./data/herald.db)`,
+    );
+  }
+  if (stat && !writable(path)) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is read-only for this process; the hub writes history there: make it ` +
+        'writable by the user running the hub (chown or chmod u+w), or point sqlite: at another file',
+    );
+  }
+  // The WAL file is created beside the database.
+  if (!writable(dir)) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is in a folder this process cannot write (${JSON.stringify(dir)}); SQLite ` +
+        'creates its WAL file beside the database: make the folder writable by the user running the hub, ' +
+        'or point sqlite: at another folder',
+    );
+  }
+}
+
+function statOrThrow(at: string, path: string): Stats | undefined {
+  try {
+    return statSync(at, { throwIfNoEntry: false });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new StoreConfigError(
+      `sqlite store file ${JSON.stringify(path)} cannot be reached: ${JSON.stringify(at)} (${code}); ` +
+        'check the path and the permissions of its folders',
+      { cause: error },
+    );
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Turns SQLite errors into Herald errors naming the file and the fix. */
 function translate(error: unknown, path: string, action: 'open' | 'read' | 'write'): Error {
   if (error instanceof StoreConfigError || error instanceof StoreUnavailableError) return error;
@@ -474,7 +554,21 @@ function translate(error: unknown, path: string, action: 'open' | 'read' | 'writ
       { cause: error },
     );
   }
-  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') {
+  if (code === 'SQLITE_FULL') {
+    return new StoreUnavailableError(
+      `sqlite store could not ${action} ${file}: the disk is full (${code}); free space on its file system ` +
+        'or lower --history-max-bytes',
+      { cause: error },
+    );
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_IOERR_LOCK' || code === 'EROFS') {
+    return new StoreConfigError(
+      `sqlite store file ${file} is read-only (${code}); the hub writes history there: make the file and its ` +
+        'folder writable by the user running the hub, on a file system mounted read-write',
+      { cause: error },
+    );
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'ENOTDIR') {
     return new StoreConfigError(
       `sqlite store file ${file} cannot be opened (${code}); check that its directory exists or can be ` +
         'created and is writable',
