@@ -102,6 +102,8 @@ interface NewRow {
   seq: number;
   update: Update;
   body: string;
+  /** What it counts for against `maxBytes`: the same estimate as at load. */
+  size: number;
   pending: Pending;
 }
 
@@ -116,12 +118,17 @@ class SqliteStore implements Store {
   readonly #insert: Database.Statement<[number, string, number, string]>;
   readonly #bodyOf: Database.Statement<[number], { body: string }>;
   readonly #deleteSeq: Database.Statement<[number]>;
-  readonly #flushTransaction: (rows: NewRow[], deletes: number[]) => void;
-  readonly #history: HistoryIndex<number>;
+  readonly #flushTransaction: (rows: NewRow[]) => void;
+  readonly #retention: Required<Retention>;
+  readonly #loadRows: Database.Statement<
+    [],
+    { seq: number; id: string; time: number; topics: string; size: number }
+  >;
+  #history: HistoryIndex<number>;
   readonly #timer: NodeJS.Timeout;
-  /** Row numbers of evicted updates, deleted on disk with the next write. */
+  /** Row numbers of evicted updates not yet deleted on disk (evicted by age, or a failed write). */
   #deletes: number[] = [];
-  #next: number;
+  #next = 0;
   #pending: Pending[] = [];
   #scheduled: NodeJS.Immediate | undefined;
   #writtenSinceMaintenance = 0;
@@ -149,35 +156,26 @@ class SqliteStore implements Store {
       this.#insert = db.prepare('INSERT INTO updates (seq, id, time, body) VALUES (?, ?, ?, ?)');
       this.#bodyOf = db.prepare('SELECT body FROM updates WHERE seq = ?');
       this.#deleteSeq = db.prepare('DELETE FROM updates WHERE seq = ?');
-      this.#history = new HistoryIndex<number>(retention, (entry) => this.#deletes.push(entry.value));
-      // Replaying the rows in order rebuilds exactly what retention kept; rows beyond it (a smaller
-      // retention since, or a long downtime) are evicted on the way and deleted below.
-      let last = -1;
-      const rows = db.prepare(
+      this.#retention = retention;
+      this.#loadRows = db.prepare(
         "SELECT seq, id, time, json_extract(body, '$.t') AS topics, length(id) + length(body) AS size FROM updates ORDER BY seq",
       );
-      for (const row of rows.iterate() as Iterable<{
-        seq: number;
-        id: string;
-        time: number;
-        topics: string;
-        size: number;
-      }>) {
-        const topics = JSON.parse(row.topics) as string[];
-        this.#history.add(row.id, row.time, topics, UPDATE_OVERHEAD_BYTES + row.size, row.seq);
-        last = row.seq;
-      }
-      if (retention.maxCount === 0) {
-        db.prepare('DELETE FROM updates').run();
-      }
-      this.#next = last + 1;
+      this.#history = this.#load();
+      if (retention.maxCount === 0) db.prepare('DELETE FROM updates').run();
       this.#trimAge();
-      this.#flushTransaction = db.transaction((rows: NewRow[], deletes: number[]) => {
-        for (let i = 0; i < deletes.length; i++) this.#deleteSeq.run(deletes[i]);
+      // One transaction per flush: the deletes still due, the batch's rows, then the rows its
+      // appends evicted. The index changes inside it; if it rolls back, `#flush` rebuilds the index.
+      this.#flushTransaction = db.transaction((rows: NewRow[]) => {
+        this.#runDeletes();
         for (let i = 0; i < rows.length; i++) {
           const row = rows[i];
           this.#insert.run(row.seq, row.update.id, row.update.time, row.body);
         }
+        for (let i = 0; i < rows.length; i++) {
+          const { seq, update, size } = rows[i];
+          this.#history.add(update.id, update.time, update.topics, size, seq);
+        }
+        this.#runDeletes();
       });
       this.#writeDeletes();
       this.#maintain();
@@ -250,7 +248,6 @@ class SqliteStore implements Store {
     this.#writeDeletes();
     this.#closed = true;
     this.#listeners.clear();
-    this.#history.clear();
     this.#db.close();
     return Promise.resolve();
   }
@@ -277,7 +274,9 @@ class SqliteStore implements Store {
         continue;
       }
       seen?.add(id);
-      rows.push({ seq: seq++, update: p.update, body: encodeBody(p.update), pending: p });
+      const body = encodeBody(p.update);
+      const size = UPDATE_OVERHEAD_BYTES + id.length + body.length;
+      rows.push({ seq: seq++, update: p.update, body, size, pending: p });
     }
     if (this.#history.keepsNothing) {
       // No history: deliver only.
@@ -285,13 +284,11 @@ class SqliteStore implements Store {
       for (const row of rows) row.pending.resolve();
       return;
     }
-    const deletes = this.#deletes;
-    this.#deletes = [];
     try {
-      this.#flushTransaction(rows, deletes);
+      this.#flushTransaction(rows);
     } catch (error) {
-      // Rolled back: nothing of this batch was written, the evicted rows are still to delete.
-      this.#deletes = deletes.concat(this.#deletes);
+      // Rolled back: nothing of this batch was written; the index may have taken some of it.
+      this.#history = this.#load();
       const failure = this.#checkFile() ?? this.#failed(translate(error, this.#path, 'write'));
       for (const row of rows) row.pending.reject(failure);
       return;
@@ -299,11 +296,7 @@ class SqliteStore implements Store {
     this.#writeFailure = undefined;
     this.#next = seq;
     let written = 0;
-    for (const row of rows) {
-      const size = UPDATE_OVERHEAD_BYTES + row.update.id.length + row.body.length;
-      this.#history.add(row.update.id, row.update.time, row.update.topics, size, row.seq);
-      written += size;
-    }
+    for (const row of rows) written += row.size;
     for (const row of rows) this.#listeners.emit(row.update);
     for (const row of rows) row.pending.resolve();
     this.#writtenSinceMaintenance += written;
@@ -313,14 +306,43 @@ class SqliteStore implements Store {
   /** Deletes the rows of evicted updates now, in a transaction of their own. */
   #writeDeletes(): void {
     if (this.#deletes.length === 0 || this.#lost) return;
-    const deletes = this.#deletes;
-    this.#deletes = [];
     try {
-      this.#flushTransaction([], deletes);
+      this.#flushTransaction([]);
     } catch (error) {
-      this.#deletes = deletes.concat(this.#deletes);
+      this.#history = this.#load();
       this.#checkFile() ?? this.#failed(translate(error, this.#path, 'write'));
     }
+  }
+
+  /** Runs the deletes due, inside the flush transaction. */
+  #runDeletes(): void {
+    const deletes = this.#deletes;
+    if (deletes.length === 0) return;
+    this.#deletes = [];
+    for (let i = 0; i < deletes.length; i++) this.#deleteSeq.run(deletes[i]);
+  }
+
+  /**
+   * Builds the index from the table. Replaying the rows in order rebuilds exactly what retention
+   * kept; rows beyond it (a smaller retention since, a long downtime) are evicted on the way, to be
+   * deleted with the next write.
+   */
+  #load(): HistoryIndex<number> {
+    this.#deletes = [];
+    const history = new HistoryIndex<number>(this.#retention, (entry) => this.#deletes.push(entry.value));
+    let last = -1;
+    for (const row of this.#loadRows.iterate()) {
+      history.add(
+        row.id,
+        row.time,
+        JSON.parse(row.topics) as string[],
+        UPDATE_OVERHEAD_BYTES + row.size,
+        row.seq,
+      );
+      last = row.seq;
+    }
+    this.#next = last + 1;
+    return history;
   }
 
   /**

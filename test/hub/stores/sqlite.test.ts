@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
@@ -135,4 +135,26 @@ test('another process cannot read or write the file while a store holds it', asy
     }`;
   const answer = execFileSync(process.execPath, ['-e', probe, path], { encoding: 'utf8' }).trim();
   assert.equal(answer, 'SQLITE_BUSY');
+});
+
+test('the file and its WAL stay near what retention keeps after a burst of large updates', async (t) => {
+  const path = join(scratch(t), 'burst.db');
+  const store = createSqliteStore(path, { maxCount: 10, maxAgeMs: 0 });
+  t.after(() => store.close());
+  const data = 'x'.repeat(900_000);
+  // Three bursts of 30 (27 MB each, one transaction each): before, 36 MB of file and 27 MB of WAL.
+  for (let burst = 0; burst < 3; burst++) {
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        store.append(makeUpdate(`big${burst}-${i}`, Date.now(), { topics, data })),
+      ),
+    );
+  }
+  const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  // Kept: 10 x 0.9 MB, plus at most 4 MB written since the last vacuum and checkpoint.
+  assert.ok(
+    size(path) + size(`${path}-wal`) < 14_000_000,
+    `file ${size(path)} B + WAL ${size(`${path}-wal`)} B`,
+  );
+  assert.equal((await store.after('earliest', 100)).updates.length, 10);
 });
