@@ -61,5 +61,6 @@ export function toRetention(config: ServeConfig, defaults: Retention): Retention
   return {
     maxCount: config.historySize ?? defaults.maxCount,
     maxAgeMs: config.historyMaxAgeMs ?? defaults.maxAgeMs,
+    maxBytes: config.historyMaxBytes ?? defaults.maxBytes,
   };
 }
