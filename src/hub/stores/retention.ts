@@ -13,7 +13,7 @@ import type { Retention } from './store.js';
  * — about 1.2 MB for 1 KB payloads — and match the 1,000 queued updates at which Mercure drops a slow
  * subscriber: a subscriber further behind than that is cut anyway. Counting per topic, a hub of
  * many topics would keep 1,000 of each: 64 MiB bounds the whole (about 100,000 updates of 400
- * bytes; `bench/memory` measures ~1.3 KB of heap per kept 1 KB update), what a small server spares
+ * bytes; `bench/history` measures ~1.3 KB of heap per kept 1 KB update), what a small server spares
  * for history. Durable stores (SQLite, Redis) can keep more; raise both there.
  */
 export const DEFAULT_RETENTION: Readonly<Required<Retention>> = Object.freeze({
@@ -24,7 +24,7 @@ export const DEFAULT_RETENTION: Readonly<Required<Retention>> = Object.freeze({
 
 /**
  * Bookkeeping counted per kept update on top of its strings: the entry in the store's index (list
- * links, topic queues, ID map), measured by `bench/memory --history` at about 250 bytes.
+ * links, topic queues, ID map), measured by `bench/history` (with the update object) at about 270 bytes.
  */
 export const UPDATE_OVERHEAD_BYTES = 250;
 
