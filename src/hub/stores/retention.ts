@@ -29,9 +29,10 @@ export const DEFAULT_RETENTION: Readonly<Required<Retention>> = Object.freeze({
 export const UPDATE_OVERHEAD_BYTES = 250;
 
 /**
- * The size an update counts for against `Retention.maxBytes`: the length of its strings (ID,
- * topics, type, key, data) plus `UPDATE_OVERHEAD_BYTES`. An estimate, the same on every store:
- * one byte per character (V8 keeps ASCII strings at one byte each; SQLite and Redis store UTF-8).
+ * The size an update counts for against `Retention.maxBytes` in the memory store: the length of
+ * its strings (ID, topics, type, key, data) plus `UPDATE_OVERHEAD_BYTES`, one byte per character
+ * (V8 keeps ASCII strings at one byte each). SQLite and Redis count what they store: the ID and the
+ * encoded body (a few bytes of JSON more), plus the same overhead.
  */
 export function updateBytes(update: Update): number {
   let size = UPDATE_OVERHEAD_BYTES + update.id.length + update.data.length;
