@@ -79,5 +79,6 @@ export function toRetention(config: ServeConfig, defaults: Retention): Retention
   return {
     maxCount: config.historySize ?? defaults.maxCount,
     maxAgeMs: config.historyMaxAgeMs ?? defaults.maxAgeMs,
+    maxBytes: config.historyMaxBytes ?? defaults.maxBytes,
   };
 }

@@ -62,6 +62,7 @@ export interface ServeConfig {
   maxHeldStreamBytes: number;
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
+  historyMaxBytes: number | undefined;
   heartbeatMs: number | undefined;
   retryMs: number | undefined;
   tlsCert: string | undefined;
@@ -127,6 +128,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   maxOpenStreams: DEFAULT_MAX_OPEN_STREAMS,
   maxHeldStreamBytes: DEFAULT_MAX_HELD_BYTES,
   historySize: undefined,
+  historyMaxBytes: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
   retryMs: undefined,
@@ -333,7 +335,18 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     shownDefault: String(DEFAULT_RETENTION.maxCount),
-    help: 'updates kept for reconnecting subscribers',
+    help: 'updates kept per topic for reconnecting subscribers (an update with several topics counts in each)',
+  },
+  {
+    key: 'historyMaxBytes',
+    flag: 'history-max-bytes',
+    env: 'HERALD_HISTORY_MAX_BYTES',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    shownDefault: String(DEFAULT_RETENTION.maxBytes),
+    help: 'bytes of kept updates, all topics together, oldest dropped first; 0: no byte limit',
   },
   {
     key: 'historyMaxAgeMs',

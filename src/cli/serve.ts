@@ -204,6 +204,12 @@ function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
       else if (status === 'up') logger.info('redis available');
       else logger.error({ err: error }, 'updates lost: the stream was trimmed past them during an outage');
     },
+    onFailure(error) {
+      logger.error(
+        { err: error },
+        'sqlite store refuses appends: publishing answers 503 and /healthz is not ok',
+      );
+    },
   };
   if (config.storePrefix !== undefined) options.prefix = config.storePrefix;
   return options;

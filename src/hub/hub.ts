@@ -468,7 +468,8 @@ class HeraldHub implements Hub, HubContext {
 
   async #health(res: ServerResponse): Promise<void> {
     try {
-      await this.store.lastId();
+      // Whether the store takes appends where it can tell (a full disk, a deleted SQLite file), else that it answers.
+      await (this.store.health ? this.store.health() : this.store.lastId());
     } catch (error) {
       this.logger?.warn({ err: error }, 'health check: store unavailable');
       throw new HubHttpError(503, 'HERALD_ERR_STORE_UNAVAILABLE', 'store unavailable');

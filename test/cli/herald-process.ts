@@ -22,8 +22,19 @@ export interface HeraldProcess {
   kill(): void;
 }
 
-export function startHerald(args: string[], env: Record<string, string> = {}, cwd = ROOT): HeraldProcess {
-  return startScript(MAIN, args, env, cwd);
+/** Another user to run as (needs root): e.g. to meet a file the process may not write. */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+export function startHerald(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+  runAs?: RunAs,
+): HeraldProcess {
+  return startScript(MAIN, args, env, cwd, runAs);
 }
 
 /** Starts `node --import tsx <script> …args` with a clean environment plus `env`. */
@@ -32,9 +43,11 @@ export function startScript(
   args: string[],
   env: Record<string, string> = {},
   cwd = ROOT,
+  runAs?: RunAs,
 ): HeraldProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd,
+    ...runAs,
     // A clean environment: HERALD_* variables of the developer's shell must not leak into tests.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

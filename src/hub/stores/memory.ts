@@ -1,7 +1,8 @@
 import type { Update } from '../update.js';
 import { DuplicateUpdateIdError, StoreClosedError } from './errors.js';
+import { type Entry, HistoryIndex } from './history-index.js';
 import { type ListenerErrorHandler, ListenerSet } from './listeners.js';
-import { checkLimit, checkRetention } from './retention.js';
+import { checkLimit, checkRetention, updateBytes } from './retention.js';
 import type { Retention, Store } from './store.js';
 
 /** Options shared by the stores. */
@@ -14,11 +15,12 @@ export interface StoreOptions {
 
 /**
  * Creates a store that keeps history in this process's memory: lost on restart, shared with nobody.
- * The default store, and the fastest: `append` and `after` cost O(1) plus the updates returned.
+ * The default store, and the fastest: `append` costs O(its topics) and `after` O(1) plus the updates
+ * returned.
  *
- * History is a ring of `retention.maxCount` slots indexed by a sequence number, with a Map from
- * update ID to sequence number, so `after(id)` finds its place without scanning. Retention applies
- * on append (count and age) and again on read (age), so an idle hub does not serve expired updates.
+ * History is a `HistoryIndex`: the newest `retention.maxCount` updates of each topic, at most
+ * `retention.maxBytes` in all, in append order. Retention applies on append (count, bytes and age)
+ * and again on read (age), so an idle hub does not serve expired updates.
  *
  * @example
  * const store = createMemoryStore({ maxCount: 1000, maxAgeMs: 3_600_000 });
@@ -31,35 +33,26 @@ export function createMemoryStore(retention: Retention, options: StoreOptions = 
 }
 
 class MemoryStore implements Store {
-  readonly #maxCount: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #listeners: ListenerSet;
-  /** Slot `seq % maxCount` holds the update with sequence number `seq`, for `#first <= seq < #next`. */
-  readonly #ring: (Update | undefined)[];
-  readonly #seqById = new Map<string, number>();
-  #first = 0;
-  #next = 0;
+  readonly #history: HistoryIndex<Update>;
   #closed = false;
 
-  constructor(retention: Retention, options: StoreOptions) {
-    this.#maxCount = retention.maxCount;
+  constructor(retention: Required<Retention>, options: StoreOptions) {
     this.#maxAgeMs = retention.maxAgeMs;
     this.#now = options.now ?? Date.now;
     this.#listeners = new ListenerSet(options.onError);
-    this.#ring = new Array(this.#maxCount);
+    this.#history = new HistoryIndex(retention);
   }
 
   append(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('append'));
-    if (this.#maxCount > 0) {
-      this.#trimAge(); // an expired update's ID is free again, as in the other stores
-      if (this.#seqById.has(update.id)) return Promise.reject(new DuplicateUpdateIdError(update.id));
-      if (this.#next - this.#first === this.#maxCount) this.#dropOldest();
-      const seq = this.#next++;
-      this.#ring[seq % this.#maxCount] = update;
-      this.#seqById.set(update.id, seq);
+    this.#trimAge(); // an expired update's ID is free again, as in the other stores
+    if (this.#history.get(update.id) !== undefined) {
+      return Promise.reject(new DuplicateUpdateIdError(update.id));
     }
+    this.#history.add(update.id, update.time, update.topics, updateBytes(update), update);
     this.#listeners.emit(update);
     return Promise.resolve();
   }
@@ -68,25 +61,21 @@ class MemoryStore implements Store {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
     const max = checkLimit(limit);
     this.#trimAge();
-    let start: number;
-    if (lastEventId === 'earliest') {
-      start = this.#first;
-    } else {
-      const seq = this.#seqById.get(lastEventId);
-      if (seq === undefined) return Promise.resolve({ found: false, updates: [] });
-      start = seq + 1;
+    let from: Entry<Update> | undefined;
+    if (lastEventId !== 'earliest') {
+      from = this.#history.get(lastEventId);
+      if (from === undefined || !this.#history.isWhole(from)) {
+        return Promise.resolve({ found: false, updates: [] });
+      }
     }
-    const end = Math.min(this.#next, start + max);
-    const updates: Update[] = [];
-    for (let seq = start; seq < end; seq++) updates.push(this.#ring[seq % this.#maxCount]!);
+    const updates = this.#history.after(from, max).map((e) => e.value);
     return Promise.resolve({ found: true, updates });
   }
 
   lastId(): Promise<string | undefined> {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
     this.#trimAge();
-    if (this.#next === this.#first) return Promise.resolve(undefined);
-    return Promise.resolve(this.#ring[(this.#next - 1) % this.#maxCount]!.id);
+    return Promise.resolve(this.#history.newest?.id);
   }
 
   subscribe(listener: (update: Update) => void): () => void {
@@ -97,16 +86,8 @@ class MemoryStore implements Store {
   close(): Promise<void> {
     this.#closed = true;
     this.#listeners.clear();
-    this.#ring.fill(undefined);
-    this.#seqById.clear();
-    this.#first = this.#next = 0;
+    this.#history.clear();
     return Promise.resolve();
-  }
-
-  #dropOldest(): void {
-    const slot = this.#first++ % this.#maxCount;
-    this.#seqById.delete(this.#ring[slot]!.id);
-    this.#ring[slot] = undefined;
   }
 
   /**
@@ -114,10 +95,6 @@ class MemoryStore implements Store {
    * stamps them on accept), so the first young one ends the scan: O(1) plus what is dropped.
    */
   #trimAge(): void {
-    if (this.#maxAgeMs === 0) return;
-    const cutoff = this.#now() - this.#maxAgeMs;
-    while (this.#first < this.#next && this.#ring[this.#first % this.#maxCount]!.time < cutoff) {
-      this.#dropOldest();
-    }
+    if (this.#maxAgeMs !== 0) this.#history.trimAge(this.#now() - this.#maxAgeMs);
   }
 }

@@ -8,6 +8,7 @@ import {
   StoreConfigError,
   StoreUnavailableError,
 } from './errors.js';
+import { HistoryIndex, type Entry as Kept } from './history-index.js';
 import { ListenerSet } from './listeners.js';
 import type { StoreOptions } from './memory.js';
 import {
@@ -17,9 +18,8 @@ import {
   redisLocation,
   redisPrefix,
 } from './redis-connection.js';
-import { checkLimit, checkRetention } from './retention.js';
+import { checkLimit, checkRetention, UPDATE_OVERHEAD_BYTES } from './retention.js';
 import type { Retention, Store } from './store.js';
-import { StreamIndex } from './stream-index.js';
 
 /** Options of the Redis store. */
 export interface RedisStoreOptions extends StoreOptions {
@@ -149,11 +149,16 @@ class RedisStreamStore implements RedisStore {
   readonly #blockMs: number;
   readonly #onStatus: (status: RedisStatus, error?: Error) => void;
   readonly #listeners: ListenerSet;
-  readonly #index: StreamIndex;
+  /** The kept updates, by the shared retention rules, as this node's reader read them: value = stream entry ID. */
+  readonly #index: HistoryIndex<string>;
+  /** Entries (and their update IDs) evicted by the index and not yet deleted from Redis. */
+  #evicted: Kept<string>[] = [];
   readonly #idsKey: string;
   readonly #writer: Writer;
   readonly #reader: Redis;
   readonly #pendingAppends = new Set<Promise<unknown>>();
+  /** The stream ID of the newest entry this node appended. */
+  #lastAppended: string | undefined;
   /** The stream ID of the last entry read; the reader's next XREAD starts after it. */
   #lastRead = '0-0';
   /**
@@ -182,7 +187,7 @@ class RedisStreamStore implements RedisStore {
     timer: NodeJS.Timeout;
   }[] = [];
 
-  constructor(url: string, retention: Retention, options: RedisStoreOptions) {
+  constructor(url: string, retention: Required<Retention>, options: RedisStoreOptions) {
     const location = redisLocation('store', url);
     const prefix = redisPrefix('store', options.prefix);
     const commandTimeoutMs = positiveMs('store', 'commandTimeoutMs', options.commandTimeoutMs, 2000);
@@ -194,12 +199,12 @@ class RedisStreamStore implements RedisStore {
     this.#display = location.display;
     this.#maxCount = retention.maxCount;
     this.#maxAgeMs = retention.maxAgeMs;
-    this.#physicalMax = String(Math.max(retention.maxCount, TRANSPORT_MIN_ENTRIES));
+    this.#physicalMax = String(physicalMax(retention));
     this.#ageTrimEveryMs = Math.min(60_000, Math.max(1000, retention.maxAgeMs / 10));
     this.#now = options.now ?? Date.now;
     this.#onStatus = options.onStatus ?? warnWhenDown(location.display);
     this.#listeners = new ListenerSet(options.onError);
-    this.#index = new StreamIndex(retention.maxCount);
+    this.#index = new HistoryIndex<string>(retention, (entry) => this.#evicted.push(entry));
 
     const common: RedisOptions = {
       ...baseRedisOptions(location),
@@ -261,7 +266,7 @@ class RedisStreamStore implements RedisStore {
             time,
             body,
             this.#physicalMax,
-            String(this.#maxCount),
+            this.#physicalMax,
             String(this.#maxAgeMs === 0 ? Number.MIN_SAFE_INTEGER : this.#cutoff()),
             this.#maxAgeMs === 0 ? '' : String(Math.floor(this.#cutoff() - CLOCK_SLACK_MS)),
           );
@@ -270,6 +275,10 @@ class RedisStreamStore implements RedisStore {
       (entryId) => {
         this.#pendingAppends.delete(done);
         if (entryId === null) throw new DuplicateUpdateIdError(update.id);
+        const appended = String(entryId);
+        if (this.#lastAppended === undefined || compareEntryIds(appended, this.#lastAppended) > 0) {
+          this.#lastAppended = appended;
+        }
       },
       (error: unknown) => {
         this.#pendingAppends.delete(done);
@@ -286,50 +295,18 @@ class RedisStreamStore implements RedisStore {
     if (this.#maxCount === 0) return { found: lastEventId === 'earliest', updates: [] };
     const cutoff = this.#cutoff();
     try {
+      if (this.#writer.status !== 'ready') throw new Error(`connection ${this.#writer.status}`);
+      // History is read through the index the reader feeds: first let it reach this node's own
+      // appends, which `append` promised visible once resolved.
+      await this.#readerPassed(this.#lastAppended);
+      this.#index.trimAge(cutoff);
       if (lastEventId === 'earliest') {
-        if (max === 0) return { found: true, updates: [] };
-        // The index knows where kept history starts: read `limit` entries from there...
-        const oldest = this.#index.oldest(cutoff);
-        if (oldest !== undefined) {
-          const entries = await this.#range(oldest, Math.min(max, this.#maxCount));
-          await this.#readerPassed(entries.at(-1)?.[0]);
-          return { found: true, updates: this.#decodeAll(entries, cutoff) };
-        }
-        // ...else (nothing read yet, or all of it expired) the newest `maxCount` entries hold it,
-        // read newest first, a page at a time, back to the first expired one.
-        const newestFirst: Entry[] = [];
-        let end = '+';
-        while (newestFirst.length < this.#maxCount) {
-          const count = Math.min(PAGE, this.#maxCount - newestFirst.length);
-          const page = (await this.#writer.call('XREVRANGE', [
-            this.#key,
-            end,
-            '-',
-            'COUNT',
-            String(count),
-          ])) as Entry[];
-          for (const entry of page) newestFirst.push(entry);
-          if (page.length < count) break;
-          const last = page[page.length - 1];
-          if (Number(fieldOf(last[1], 'm')) < cutoff) break;
-          end = `(${last[0]}`;
-        }
-        const updates: Update[] = [];
-        let last: string | undefined;
-        for (let i = newestFirst.length - 1; i >= 0 && updates.length < max; i--) {
-          const update = this.#decode(newestFirst[i]);
-          if (update && update.time >= cutoff) updates.push(update);
-          last = newestFirst[i][0];
-        }
-        await this.#readerPassed(last);
-        return { found: true, updates };
+        return { found: true, updates: await this.#fetch(this.#index.after(undefined, max), cutoff) };
       }
-      const entryId = this.#index.find(lastEventId, cutoff);
-      if (entryId !== undefined) {
-        return {
-          found: true,
-          updates: await this.#readAfter(entryId, Math.min(max, this.#maxCount), cutoff),
-        };
+      const from = this.#index.get(lastEventId);
+      if (from !== undefined) {
+        if (!this.#index.isWhole(from)) return { found: false, updates: [] };
+        return { found: true, updates: await this.#fetch(this.#index.after(from, max), cutoff) };
       }
       return await this.#findUnread(lastEventId, max, cutoff);
     } catch (error) {
@@ -396,7 +373,6 @@ class RedisStreamStore implements RedisStore {
     this.#reader.disconnect();
     this.#wake?.();
     await this.#running;
-    this.#index.clear();
   }
 
   /** Loads the index, then reads the stream until closed, waiting out outages. */
@@ -472,10 +448,11 @@ class RedisStreamStore implements RedisStore {
         if (this.#readCount !== undefined) this.#readCount++;
         const update = this.#decode(entry);
         if (!update) continue;
-        this.#index.push(update.id, entry[0], update.time);
+        this.#keep(update, entry);
         this.#listeners.emit(update);
         if (this.#closed) return;
       }
+      this.#deleteEvicted();
       this.#releaseReadWaiters();
     }
   }
@@ -575,25 +552,80 @@ class RedisStreamStore implements RedisStore {
     this.#lastRead = newest[0];
     this.#readCount = entriesAdded(infoReply as unknown[]);
 
-    const newestFirst: Entry[] = [];
-    let end = newest[0];
-    while (newestFirst.length < this.#maxCount) {
-      const count = Math.min(PAGE, this.#maxCount - newestFirst.length);
-      const page = (await this.#writer.call('XREVRANGE', [
+    // Every entry, oldest first: per-topic retention may keep an old entry of a quiet topic.
+    let from = '-';
+    for (;;) {
+      const page = (await this.#writer.call('XRANGE', [
         this.#key,
-        end,
-        '-',
+        from,
+        newest[0],
         'COUNT',
-        String(count),
+        String(PAGE),
       ])) as Entry[];
-      newestFirst.push(...page);
-      if (page.length < count) break;
-      end = `(${page[page.length - 1][0]}`;
+      for (const entry of page) {
+        const update = this.#decode(entry);
+        if (update) this.#keep(update, entry);
+      }
+      if (page.length < PAGE) break;
+      from = `(${page[page.length - 1][0]}`;
     }
-    for (let i = newestFirst.length - 1; i >= 0; i--) {
-      const update = this.#decode(newestFirst[i]);
-      if (update) this.#index.push(update.id, newestFirst[i][0], update.time);
+    this.#index.trimAge(this.#cutoff());
+    this.#deleteEvicted();
+  }
+
+  /** Indexes an update read from the stream; an ID kept already (two nodes racing) keeps its first entry. */
+  #keep(update: Update, [entryId, fields]: Entry): void {
+    if (this.#index.get(update.id) !== undefined) return;
+    const size = UPDATE_OVERHEAD_BYTES + update.id.length + (fieldOf(fields, 'b')?.length ?? 0);
+    this.#index.add(update.id, update.time, update.topics, size, entryId);
+  }
+
+  /**
+   * Deletes from Redis the entries the index evicted, and frees their IDs, in one pipeline sent
+   * before the reader waits again (so an append that follows a delivery finds the ID free). Every
+   * node reads the same stream under the same retention and evicts the same entries: the deletes
+   * are repeated by each node, harmlessly. Best effort: `MAXLEN` still bounds the stream.
+   */
+  #deleteEvicted(): void {
+    if (this.#evicted.length === 0) return;
+    const evicted = this.#evicted;
+    this.#evicted = [];
+    this.#writer
+      .multi()
+      .call('XDEL', this.#key, ...evicted.map((e) => e.value))
+      .call('ZREM', this.#idsKey, ...evicted.map((e) => e.id))
+      .exec()
+      .catch(() => {});
+  }
+
+  /**
+   * The updates of kept entries, oldest first, none older than `cutoff`: XRANGEs from the first to
+   * the last (at most PAGE entries each), keeping the wanted ones (the range may also hold entries
+   * evicted but not yet deleted).
+   */
+  async #fetch(entries: Kept<string>[], cutoff: number): Promise<Update[]> {
+    if (entries.length === 0) return [];
+    const wanted = new Set(entries.map((e) => e.value));
+    const last = entries[entries.length - 1].value;
+    const updates: Update[] = [];
+    let from = entries[0].value;
+    for (;;) {
+      const page = (await this.#writer.call('XRANGE', [
+        this.#key,
+        from,
+        last,
+        'COUNT',
+        String(PAGE),
+      ])) as Entry[];
+      for (const entry of page) {
+        if (!wanted.has(entry[0])) continue;
+        const update = this.#decode(entry);
+        if (update && update.time >= cutoff) updates.push(update);
+      }
+      if (page.length < PAGE) break;
+      from = `(${page[page.length - 1][0]}`;
     }
+    return updates;
   }
 
   /** Up to `count` updates after stream entry `entryId`, oldest first, none older than `cutoff`. */
@@ -782,6 +814,16 @@ function warnWhenDown(display: string): (status: RedisStatus, error?: Error) => 
       process.emitWarning(error?.message ?? 'redis store missed updates', 'HeraldStoreWarning');
     }
   };
+}
+
+/**
+ * The stream's `MAXLEN`: a backstop, since the index deletes evicted entries itself. It must not
+ * cut kept updates of quiet topics, so it allows as many entries as `maxBytes` can hold at their
+ * smallest (UPDATE_OVERHEAD_BYTES each); without a byte limit, `maxCount` as before.
+ */
+function physicalMax(retention: Required<Retention>): number {
+  const byBytes = retention.maxBytes > 0 ? Math.floor(retention.maxBytes / UPDATE_OVERHEAD_BYTES) : 0;
+  return Math.max(retention.maxCount, byBytes, TRANSPORT_MIN_ENTRIES);
 }
 
 /** `entries-added` from an XINFO STREAM reply (Redis 7+), else undefined. */

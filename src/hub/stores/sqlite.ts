@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import type { Update } from '../update.js';
 import { decodeUpdate, encodeBody } from './codec.js';
@@ -9,9 +10,10 @@ import {
   StoreConfigError,
   StoreUnavailableError,
 } from './errors.js';
+import { type Entry, HistoryIndex } from './history-index.js';
 import { ListenerSet } from './listeners.js';
 import type { StoreOptions } from './memory.js';
-import { checkLimit, checkRetention } from './retention.js';
+import { checkLimit, checkRetention, UPDATE_OVERHEAD_BYTES } from './retention.js';
 import { addonLoadError } from './sqlite-addon.js';
 import type { Retention, Store } from './store.js';
 
@@ -22,19 +24,36 @@ export interface SqliteStoreOptions extends StoreOptions {
    * The store holds its file exclusively, so a wait only happens when another process has it open.
    */
   busyTimeoutMs?: number;
+  /**
+   * Told once when the store stops accepting appends: its file was deleted or replaced while open
+   * (for good), or writes started failing (e.g. a full disk; told again after a write succeeded).
+   * Default: a process warning.
+   */
+  onFailure?: (error: Error) => void;
 }
 
 /** Marks the file as a Herald store (`PRAGMA application_id`, the bytes "HRLD"). */
 const APPLICATION_ID = 0x48524c44;
 /** Schema version (`PRAGMA user_version`); bump with a migration when the table changes. */
 const SCHEMA_VERSION = 1;
+/** `PRAGMA auto_vacuum` value of INCREMENTAL. */
+const AUTO_VACUUM_INCREMENTAL = 2;
 /**
- * Rows deleted per flush on top of the flush's own appends. Trimming deletes at most
- * `appended + TRIM_SLACK` rows per transaction: each append pays a bounded cost, and an excess
- * (left by a smaller retention after a restart, or by an idle period) still drains, since every
- * flush deletes more rows than it adds until history is within bounds.
+ * Bytes written between two maintenance passes (incremental vacuum, then a WAL checkpoint that
+ * truncates it): the file and its WAL exceed what retention keeps by about this much at most.
  */
-const TRIM_SLACK = 256;
+const MAINTENANCE_EVERY_BYTES = 4 * 1024 * 1024;
+/** Free pages worth reclaiming: below this the vacuum would move pages for little gain. */
+const VACUUM_MIN_FREE_BYTES = 1024 * 1024;
+/** The WAL is cut back to this size after each checkpoint (`journal_size_limit`). */
+const WAL_LIMIT_BYTES = 4 * 1024 * 1024;
+/**
+ * How often an idle store checks that its file is still the one at its path, and runs maintenance
+ * if writes happened since the last pass.
+ */
+const CHECK_EVERY_MS = 1000;
+/** How long `lastId` (the hub's health check) reports a failed write, unless a write succeeds first. */
+const WRITE_FAILURE_HOLD_MS = 10_000;
 
 interface Pending {
   update: Update;
@@ -46,17 +65,27 @@ interface Pending {
  * Creates a store that keeps history in an SQLite file, so it survives restarts: a subscriber
  * reconnecting with `Last-Event-ID` after the hub restarted still gets what it missed.
  *
- * - One table keyed by a sequence number (the rowid: ordered, O(log n) range reads) with a unique
- *   index on the update ID, in WAL mode with `synchronous=NORMAL`: an append survives a crash of
- *   the process as soon as it resolves (a power loss may lose the last few).
+ * - One table keyed by a sequence number (the rowid: ordered) with a unique index on the update
+ *   ID, in WAL mode with `synchronous=NORMAL`: an append survives a crash of the process as soon as
+ *   it resolves (a power loss may lose the last few).
+ * - Which rows are kept is decided by a `HistoryIndex` in memory (per topic, by bytes, by age: the
+ *   memory store's rules), rebuilt from the table at open: about 200 bytes of memory per kept
+ *   update. Reads look rows up through it, so an evicted row is never served, even before it is
+ *   deleted on disk (with the next write).
  * - Appends made within one turn of the event loop are written in one transaction; their promises
  *   resolve after it commits, and subscribers receive them then, in append order.
  * - The file is held exclusively (`locking_mode=EXCLUSIVE`): one hub process per file. A second
  *   process opening it fails with `StoreUnavailableError` instead of interleaving writes.
- * - Retention is exact on read (by count and age) and trimmed on disk a bounded amount per flush.
+ * - The file and its WAL stay near what retention keeps: free pages are vacuumed
+ *   (`auto_vacuum=INCREMENTAL`) and the WAL checkpointed and truncated every few MB written.
+ * - The file deleted or replaced while the hub runs (checked on every write, by the health check
+ *   and once a second) fails every later append and the health check with `StoreUnavailableError`
+ *   and calls `onFailure` once: history would otherwise go to a file nobody can open again. A write
+ *   refused by the disk (full) fails the health check for 10 s, or until a write succeeds.
  *
- * Throws `StoreConfigError` when the file is not an SQLite database, is corrupt, or belongs to
- * another program, and `StoreUnavailableError` when it is locked by another process.
+ * Throws `StoreConfigError` when the file is not an SQLite database, is corrupt, belongs to another
+ * program or cannot be opened for writing, and `StoreUnavailableError` when it is locked by another
+ * process.
  *
  * @example
  * const store = createSqliteStore('/var/lib/herald/history.db', { maxCount: 100_000, maxAgeMs: 86_400_000 });
@@ -69,36 +98,52 @@ export function createSqliteStore(
   return new SqliteStore(path, checkRetention(retention), options);
 }
 
-type Row = { id: string; time: number; body: string };
+/** A row to insert: the update, its sequence number and its encoded body. */
+interface NewRow {
+  seq: number;
+  update: Update;
+  body: string;
+  /** What it counts for against `maxBytes`: the same estimate as at load. */
+  size: number;
+  pending: Pending;
+}
 
 class SqliteStore implements Store {
   readonly #path: string;
-  readonly #maxCount: number;
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #listeners: ListenerSet;
+  readonly #onFailure: (error: Error) => void;
   readonly #db: Database.Database;
+  readonly #identity: FileIdentity;
   readonly #insert: Database.Statement<[number, string, number, string]>;
-  readonly #bySeq: Database.Statement<[number, number, number, number], Row>;
-  readonly #seqOf: Database.Statement<[string], { seq: number; time: number }>;
-  readonly #newest: Database.Statement<[number, number], { id: string }>;
-  readonly #deleteRange: Database.Statement<[number, number]>;
-  readonly #deleteId: Database.Statement<[string]>;
-  readonly #lastExpired: Database.Statement<[number, number, number], { seq: number | null }>;
-  readonly #flushTransaction: (batch: Pending[]) => (unknown | undefined)[];
-  /** Rows hold sequence numbers `#first <= seq < #next`, contiguous: appends take `#next`, trims take the head. */
-  #first: number;
-  #next: number;
+  readonly #bodyOf: Database.Statement<[number], { body: string }>;
+  readonly #deleteSeq: Database.Statement<[number]>;
+  readonly #flushTransaction: (rows: NewRow[]) => void;
+  readonly #retention: Required<Retention>;
+  readonly #loadRows: Database.Statement<
+    [],
+    { seq: number; id: string; time: number; topics: string; size: number }
+  >;
+  #history: HistoryIndex<number>;
+  readonly #timer: NodeJS.Timeout;
+  /** Row numbers of evicted updates not yet deleted on disk (evicted by age, or a failed write). */
+  #deletes: number[] = [];
+  #next = 0;
   #pending: Pending[] = [];
   #scheduled: NodeJS.Immediate | undefined;
+  #writtenSinceMaintenance = 0;
+  /** Set once the file at `#path` is no longer the one open: every append fails with it. */
+  #lost: StoreUnavailableError | undefined;
+  #writeFailure: { error: Error; at: number } | undefined;
   #closed = false;
 
-  constructor(path: string, retention: Retention, options: SqliteStoreOptions) {
+  constructor(path: string, retention: Required<Retention>, options: SqliteStoreOptions) {
     this.#path = path;
-    this.#maxCount = retention.maxCount;
     this.#maxAgeMs = retention.maxAgeMs;
     this.#now = options.now ?? Date.now;
     this.#listeners = new ListenerSet(options.onError);
+    this.#onFailure = options.onFailure ?? reportFailure;
     const busyTimeoutMs = options.busyTimeoutMs ?? 2000;
     if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
       throw new StoreConfigError(
@@ -108,36 +153,38 @@ class SqliteStore implements Store {
     this.#db = openDatabase(path, busyTimeoutMs);
     try {
       const db = this.#db;
+      this.#identity = identify(path)!;
       this.#insert = db.prepare('INSERT INTO updates (seq, id, time, body) VALUES (?, ?, ?, ?)');
-      this.#bySeq = db.prepare(
-        'SELECT id, time, body FROM updates WHERE seq >= ? AND seq < ? AND time >= ? ORDER BY seq LIMIT ?',
+      this.#bodyOf = db.prepare('SELECT body FROM updates WHERE seq = ?');
+      this.#deleteSeq = db.prepare('DELETE FROM updates WHERE seq = ?');
+      this.#retention = retention;
+      this.#loadRows = db.prepare(
+        "SELECT seq, id, time, json_extract(body, '$.t') AS topics, length(id) + length(body) AS size FROM updates ORDER BY seq",
       );
-      this.#seqOf = db.prepare('SELECT seq, time FROM updates WHERE id = ?');
-      this.#newest = db.prepare(
-        'SELECT id FROM updates WHERE seq >= ? AND time >= ? ORDER BY seq DESC LIMIT 1',
-      );
-      this.#deleteRange = db.prepare('DELETE FROM updates WHERE seq >= ? AND seq < ?');
-      this.#deleteId = db.prepare('DELETE FROM updates WHERE id = ?');
-      // The newest expired row among the oldest `?` rows: trimming by age reads a bounded window.
-      this.#lastExpired = db.prepare(
-        'SELECT MAX(seq) AS seq FROM (SELECT seq, time FROM updates WHERE seq >= ? ORDER BY seq LIMIT ?) WHERE time < ?',
-      );
-      const bounds = db.prepare('SELECT MIN(seq) AS first, MAX(seq) AS last FROM updates').get() as {
-        first: number | null;
-        last: number | null;
-      };
-      this.#first = bounds.first ?? 0;
-      this.#next = bounds.last === null ? 0 : bounds.last + 1;
-      this.#flushTransaction = db.transaction((batch: Pending[]) => {
-        const outcomes = batch.map((p) => this.#write(p.update));
-        this.#trim(batch.length + TRIM_SLACK);
-        return outcomes;
+      this.#history = this.#load();
+      if (retention.maxCount === 0) db.prepare('DELETE FROM updates').run();
+      this.#trimAge();
+      // One transaction per flush: the deletes still due, the batch's rows, then the rows its
+      // appends evicted. The index changes inside it; if it rolls back, `#flush` rebuilds the index.
+      this.#flushTransaction = db.transaction((rows: NewRow[]) => {
+        this.#runDeletes();
+        for (let i = 0; i < rows.length; i++) {
+          const row = rows[i];
+          this.#insert.run(row.seq, row.update.id, row.update.time, row.body);
+        }
+        for (let i = 0; i < rows.length; i++) {
+          const { seq, update, size } = rows[i];
+          this.#history.add(update.id, update.time, update.topics, size, seq);
+        }
+        this.#runDeletes();
       });
-      this.#flushTransaction([]); // trim what a smaller retention or a long downtime left over
+      this.#writeDeletes();
+      this.#maintain();
     } catch (error) {
       this.#db.close();
       throw translate(error, path, 'open');
     }
+    this.#timer = setInterval(() => this.#check(), CHECK_EVERY_MS).unref();
   }
 
   append(update: Update): Promise<void> {
@@ -152,19 +199,18 @@ class SqliteStore implements Store {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
     const max = checkLimit(limit);
     try {
-      const low = this.#lowestKept();
-      const cutoff = this.#cutoff();
-      let start = low;
+      this.#trimAge();
+      let from: Entry<number> | undefined;
       if (lastEventId !== 'earliest') {
-        const row = this.#seqOf.get(lastEventId);
-        if (row === undefined || row.seq < low || row.time < cutoff) {
+        from = this.#history.get(lastEventId);
+        if (from === undefined || !this.#history.isWhole(from)) {
           return Promise.resolve({ found: false, updates: [] });
         }
-        start = row.seq + 1;
       }
-      // SQLite's LIMIT -1 means no limit.
-      const rows = this.#bySeq.all(start, this.#next, cutoff, Number.isFinite(max) ? max : -1);
-      return Promise.resolve({ found: true, updates: rows.map((r) => decodeUpdate(r.id, r.time, r.body)) });
+      const updates = this.#history
+        .after(from, max)
+        .map((e) => decodeUpdate(e.id, e.time, this.#bodyOf.get(e.value)!.body));
+      return Promise.resolve({ found: true, updates });
     } catch (error) {
       return Promise.reject(translate(error, this.#path, 'read'));
     }
@@ -172,11 +218,22 @@ class SqliteStore implements Store {
 
   lastId(): Promise<string | undefined> {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
-    try {
-      return Promise.resolve(this.#newest.get(this.#lowestKept(), this.#cutoff())?.id);
-    } catch (error) {
-      return Promise.reject(translate(error, this.#path, 'read'));
-    }
+    this.#trimAge();
+    return Promise.resolve(this.#history.newest?.id);
+  }
+
+  /**
+   * Rejects with `StoreUnavailableError` while the store cannot take appends: its file was deleted
+   * or replaced, or a write failed (a full disk) within the last 10 s and none succeeded since.
+   */
+  health(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
+    const lost = this.#lost ?? this.#checkFile();
+    if (lost) return Promise.reject(lost);
+    const failure = this.#writeFailure;
+    if (failure && performance.now() - failure.at < WRITE_FAILURE_HOLD_MS)
+      return Promise.reject(failure.error);
+    return Promise.resolve();
   }
 
   subscribe(listener: (update: Update) => void): () => void {
@@ -187,7 +244,9 @@ class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     if (this.#scheduled) clearImmediate(this.#scheduled);
+    clearInterval(this.#timer);
     this.#flush();
+    this.#writeDeletes();
     this.#closed = true;
     this.#listeners.clear();
     this.#db.close();
@@ -199,77 +258,171 @@ class SqliteStore implements Store {
     const batch = this.#pending;
     if (batch.length === 0) return;
     this.#pending = [];
-    const next = this.#next;
-    const first = this.#first;
-    let outcomes: (unknown | undefined)[];
-    try {
-      outcomes = this.#flushTransaction(batch);
-    } catch (error) {
-      // Rolled back: nothing of this batch was written.
-      this.#next = next;
-      this.#first = first;
-      const failure = translate(error, this.#path, 'write');
-      for (const p of batch) p.reject(failure);
+    const lost = this.#lost ?? this.#checkFile();
+    if (lost) {
+      for (const p of batch) p.reject(lost);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      if (outcomes[i] === undefined) this.#listeners.emit(batch[i].update);
-    }
-    for (let i = 0; i < batch.length; i++) {
-      if (outcomes[i] === undefined) batch[i].resolve();
-      else batch[i].reject(outcomes[i]);
-    }
-  }
-
-  /** Inserts one update inside the flush transaction; returns the error that refused it, if any. */
-  #write(update: Update): unknown | undefined {
-    if (this.#maxCount === 0) return undefined; // no history: deliver only
-    const body = encodeBody(update);
-    try {
-      this.#insert.run(this.#next, update.id, update.time, body);
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
-      const existing = this.#seqOf.get(update.id)!;
-      if (existing.seq >= this.#lowestKept() && existing.time >= this.#cutoff()) {
-        return new DuplicateUpdateIdError(update.id);
+    this.#trimAge(); // an expired update's ID is free again
+    // Refuse IDs still kept, or repeated within the batch, before writing anything.
+    const rows: NewRow[] = [];
+    const seen = batch.length > 1 ? new Set<string>() : undefined;
+    let seq = this.#next;
+    for (const p of batch) {
+      const id = p.update.id;
+      if (this.#history.get(id) !== undefined || seen?.has(id)) {
+        p.reject(new DuplicateUpdateIdError(id));
+        continue;
       }
-      // The same ID on a row already out of retention but not yet trimmed: that row is gone for
-      // readers, so the ID is free again.
-      this.#deleteId.run(update.id);
-      this.#insert.run(this.#next, update.id, update.time, body);
+      seen?.add(id);
+      const body = encodeBody(p.update);
+      const size = UPDATE_OVERHEAD_BYTES + id.length + body.length;
+      rows.push({ seq: seq++, update: p.update, body, size, pending: p });
     }
-    this.#next++;
-    return undefined;
+    if (this.#history.keepsNothing) {
+      // No history: deliver only.
+      for (const row of rows) this.#listeners.emit(row.update);
+      for (const row of rows) row.pending.resolve();
+      return;
+    }
+    try {
+      this.#flushTransaction(rows);
+    } catch (error) {
+      // Rolled back: nothing of this batch was written; the index may have taken some of it.
+      this.#history = this.#load();
+      const failure = this.#checkFile() ?? this.#failed(translate(error, this.#path, 'write'));
+      for (const row of rows) row.pending.reject(failure);
+      return;
+    }
+    this.#writeFailure = undefined;
+    this.#next = seq;
+    let written = 0;
+    for (const row of rows) written += row.size;
+    for (const row of rows) this.#listeners.emit(row.update);
+    for (const row of rows) row.pending.resolve();
+    this.#writtenSinceMaintenance += written;
+    if (this.#writtenSinceMaintenance >= MAINTENANCE_EVERY_BYTES) this.#maintain();
   }
 
-  /** Deletes at most `budget` rows from the head: those beyond `maxCount`, then the expired. */
-  #trim(budget: number): void {
-    let end = Math.min(this.#lowestKept(), this.#first + budget);
-    if (this.#maxAgeMs > 0 && end - this.#first < budget) {
-      const expired = this.#lastExpired.get(end, budget - (end - this.#first), this.#cutoff())?.seq;
-      if (expired != null) end = expired + 1;
-    }
-    if (end > this.#first) {
-      this.#deleteRange.run(this.#first, end);
-      this.#first = end;
+  /** Deletes the rows of evicted updates now, in a transaction of their own. */
+  #writeDeletes(): void {
+    if (this.#deletes.length === 0 || this.#lost) return;
+    try {
+      this.#flushTransaction([]);
+    } catch (error) {
+      this.#history = this.#load();
+      this.#checkFile() ?? this.#failed(translate(error, this.#path, 'write'));
     }
   }
 
-  /** The oldest sequence number retention by count keeps (rows below it await trimming). */
-  #lowestKept(): number {
-    return Math.max(this.#first, this.#next - this.#maxCount);
+  /** Runs the deletes due, inside the flush transaction. */
+  #runDeletes(): void {
+    const deletes = this.#deletes;
+    if (deletes.length === 0) return;
+    this.#deletes = [];
+    for (let i = 0; i < deletes.length; i++) this.#deleteSeq.run(deletes[i]);
   }
 
-  /** Updates older than this (ms since the epoch) are expired; without an age limit, none are. */
-  #cutoff(): number {
-    return this.#maxAgeMs === 0 ? Number.MIN_SAFE_INTEGER : this.#now() - this.#maxAgeMs;
+  /**
+   * Builds the index from the table. Replaying the rows in order rebuilds exactly what retention
+   * kept; rows beyond it (a smaller retention since, a long downtime) are evicted on the way, to be
+   * deleted with the next write.
+   */
+  #load(): HistoryIndex<number> {
+    this.#deletes = [];
+    const history = new HistoryIndex<number>(this.#retention, (entry) => this.#deletes.push(entry.value));
+    let last = -1;
+    for (const row of this.#loadRows.iterate()) {
+      history.add(
+        row.id,
+        row.time,
+        JSON.parse(row.topics) as string[],
+        UPDATE_OVERHEAD_BYTES + row.size,
+        row.seq,
+      );
+      last = row.seq;
+    }
+    this.#next = last + 1;
+    return history;
+  }
+
+  /**
+   * Gives free pages back to the file system and empties the WAL: without it the file keeps the
+   * size of the largest burst (deleted rows leave free pages) and the WAL that of the largest
+   * transaction since the last checkpoint.
+   */
+  #maintain(): void {
+    this.#writtenSinceMaintenance = 0;
+    try {
+      const freePages = this.#db.pragma('freelist_count', { simple: true }) as number;
+      const pageSize = this.#db.pragma('page_size', { simple: true }) as number;
+      if (freePages * pageSize >= VACUUM_MIN_FREE_BYTES) this.#db.pragma('incremental_vacuum');
+      this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      this.#checkFile() ?? this.#failed(translate(error, this.#path, 'write'));
+    }
+  }
+
+  /** The once-a-second check of an idle store: its file, then the deletes and maintenance due. */
+  #check(): void {
+    if (this.#closed || (this.#lost ?? this.#checkFile())) return;
+    this.#trimAge();
+    this.#writeDeletes();
+    if (this.#writtenSinceMaintenance > 0) this.#maintain();
+  }
+
+  /**
+   * Whether the file at `#path` is still the one open (same device and inode). When it is not, the
+   * store is lost for good: every later append fails, and `onFailure` is told once.
+   */
+  #checkFile(): StoreUnavailableError | undefined {
+    if (this.#lost) return this.#lost;
+    const now = identify(this.#path);
+    if (now && now.dev === this.#identity.dev && now.ino === this.#identity.ino) return undefined;
+    this.#lost = new StoreUnavailableError(
+      `sqlite store file ${JSON.stringify(this.#path)} was ${now ? 'replaced' : 'deleted'} while the hub ran; ` +
+        'updates written now would be lost with it, so publishing is refused: restore the file, or restart the ' +
+        'hub to begin a new history there',
+    );
+    this.#onFailure(this.#lost);
+    return this.#lost;
+  }
+
+  /** Records a failed write for the health check, telling `onFailure` when writes start failing. */
+  #failed(error: Error): Error {
+    if (this.#writeFailure === undefined) this.#onFailure(error);
+    this.#writeFailure = { error, at: performance.now() };
+    return error;
+  }
+
+  #trimAge(): void {
+    if (this.#maxAgeMs !== 0) this.#history.trimAge(this.#now() - this.#maxAgeMs);
   }
 }
 
+/** The device and inode of a path, or undefined when nothing is there (or it cannot be read). */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+}
+
+function identify(path: string): FileIdentity | undefined {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat && { dev: stat.dev, ino: stat.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Default `onFailure`: a process warning. */
+function reportFailure(error: Error): void {
+  process.emitWarning(error.message, 'HeraldStoreWarning');
+}
 function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   let db: Database.Database;
+  prepareLocation(path);
   try {
-    mkdirSync(dirname(path), { recursive: true });
     db = new Database(path, { timeout: busyTimeoutMs });
   } catch (error) {
     throw translate(error, path, 'open');
@@ -278,8 +431,11 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
     // Exclusive first, then WAL: the WAL index then lives in process memory, not a shared file,
     // and the lock taken by the first write below is held until close.
     db.pragma('locking_mode = EXCLUSIVE');
+    // Before the first table exists, auto_vacuum takes effect at once (later only through VACUUM).
+    db.pragma('auto_vacuum = INCREMENTAL');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     const appId = db.pragma('application_id', { simple: true }) as number;
     const version = db.pragma('user_version', { simple: true }) as number;
     const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE type = 'table'").get() as {
@@ -308,6 +464,9 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
         `sqlite store schema version ${version} is not the supported version ${SCHEMA_VERSION} ` +
           `(file ${JSON.stringify(path)}); use the Herald release that wrote it, or start from a new file`,
       );
+    } else if ((db.pragma('auto_vacuum', { simple: true }) as number) !== AUTO_VACUUM_INCREMENTAL) {
+      // A file written before Herald vacuumed: rebuilt once, which also takes the exclusive lock.
+      db.exec('VACUUM');
     } else {
       db.prepare('BEGIN IMMEDIATE').run(); // take the exclusive lock now, not at the first append
       db.prepare('COMMIT').run();
@@ -316,6 +475,86 @@ function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
   } catch (error) {
     db.close();
     throw translate(error, path, 'open');
+  }
+}
+
+/**
+ * Checks, before SQLite sees it, that the file can be written where it is, creating its missing
+ * folders: SQLite's own errors for these cases name no cause (`SQLITE_IOERR_LOCK` for a read-only
+ * file), and `mkdirSync(…, { recursive: true })` loops forever on a path under `/proc`.
+ */
+function prepareLocation(path: string): void {
+  const file = JSON.stringify(path);
+  const dir = dirname(path);
+  const missing: string[] = [];
+  for (let at = dir; ; at = dirname(at)) {
+    const stat = statOrThrow(at, path);
+    if (stat) {
+      if (!stat.isDirectory()) {
+        throw new StoreConfigError(
+          `sqlite store file ${file} cannot be created: ${JSON.stringify(at)} is not a folder; ` +
+            'point sqlite: at a path whose folders are folders (e.g. sqlite:./data/herald.db)',
+        );
+      }
+      break;
+    }
+    missing.push(at);
+    if (dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      mkdirSync(folder);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EEXIST') continue;
+      throw new StoreConfigError(
+        `sqlite store file ${file} cannot be created: its folder ${JSON.stringify(folder)} cannot be created ` +
+          `(${code}); point sqlite: at a writable folder on a regular file system (not /proc or /sys)`,
+        { cause: error },
+      );
+    }
+  }
+  const stat = statOrThrow(path, path);
+  if (stat && !stat.isFile()) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is not a regular file; point sqlite: at a file (e.g. sqlite:./data/herald.db)`,
+    );
+  }
+  if (stat && !writable(path)) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is read-only for this process; the hub writes history there: make it ` +
+        'writable by the user running the hub (chown or chmod u+w), or point sqlite: at another file',
+    );
+  }
+  // The WAL file is created beside the database.
+  if (!writable(dir)) {
+    throw new StoreConfigError(
+      `sqlite store file ${file} is in a folder this process cannot write (${JSON.stringify(dir)}); SQLite ` +
+        'creates its WAL file beside the database: make the folder writable by the user running the hub, ' +
+        'or point sqlite: at another folder',
+    );
+  }
+}
+
+function statOrThrow(at: string, path: string): Stats | undefined {
+  try {
+    return statSync(at, { throwIfNoEntry: false });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new StoreConfigError(
+      `sqlite store file ${JSON.stringify(path)} cannot be reached: ${JSON.stringify(at)} (${code}); ` +
+        'check the path and the permissions of its folders',
+      { cause: error },
+    );
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -340,7 +579,21 @@ function translate(error: unknown, path: string, action: 'open' | 'read' | 'writ
       { cause: error },
     );
   }
-  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'ENOTDIR' || code === 'EROFS') {
+  if (code === 'SQLITE_FULL') {
+    return new StoreUnavailableError(
+      `sqlite store could not ${action} ${file}: the disk is full (${code}); free space on its file system ` +
+        'or lower --history-max-bytes',
+      { cause: error },
+    );
+  }
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_IOERR_LOCK' || code === 'EROFS') {
+    return new StoreConfigError(
+      `sqlite store file ${file} is read-only (${code}); the hub writes history there: make the file and its ` +
+        'folder writable by the user running the hub, on a file system mounted read-write',
+      { cause: error },
+    );
+  }
+  if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'ENOTDIR') {
     return new StoreConfigError(
       `sqlite store file ${file} cannot be opened (${code}); check that its directory exists or can be ` +
         'created and is writable',

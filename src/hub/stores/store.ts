@@ -12,14 +12,21 @@ export interface Store {
   append(update: Update): Promise<void>;
 
   /**
-   * Updates appended after the one with ID `lastEventId`, oldest first, at most `limit`.
-   * `'earliest'` means from the oldest kept. `found: false` when that ID is not (or no longer) kept:
-   * the caller decides what that means (Mercure: send nothing from history).
+   * Kept updates appended after the one with ID `lastEventId`, oldest first (store order), at most
+   * `limit`. `'earliest'` means from the oldest kept. `found: false` when that ID is not (or no
+   * longer) kept, or when updates that followed it on one of its topics were evicted (see
+   * `Retention.maxCount`): the caller then knows a resume from it may miss updates.
    */
   after(lastEventId: string, limit: number): Promise<{ found: boolean; updates: Update[] }>;
 
   /** The ID of the newest kept update, or undefined when history is empty. */
   lastId(): Promise<string | undefined>;
+
+  /**
+   * Optional: rejects (with `StoreUnavailableError`) while the store cannot take appends. The hub's
+   * `/healthz` uses it when present, else `lastId()`.
+   */
+  health?(): Promise<void>;
 
   /** Listens to updates as they are appended (by any node). Returns the function that stops it. */
   subscribe(listener: (update: Update) => void): () => void;
@@ -28,10 +35,22 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Retention applied on append: history is always bounded. */
+/**
+ * Retention applied on append: history is always bounded. Kept per topic, so a noisy topic never
+ * evicts a quiet one's recent updates, and bounded hub-wide by bytes (see `HistoryIndex`).
+ */
 export interface Retention {
-  /** Keep at most this many updates. */
+  /**
+   * Keep the newest this many updates of each topic; 0 keeps no history. An update with several
+   * topics counts in each, and stays while it is among the newest `maxCount` of any of them.
+   */
   maxCount: number;
   /** Drop updates older than this many milliseconds; 0 means no age limit. */
   maxAgeMs: number;
+  /**
+   * Keep at most this many bytes of updates hub-wide (their estimated size, see `updateBytes`),
+   * evicting the oldest first, whatever their topics; 0 means no byte limit. Default:
+   * `DEFAULT_RETENTION.maxBytes` (64 MiB).
+   */
+  maxBytes?: number;
 }

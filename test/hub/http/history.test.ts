@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { createMemoryStore } from '../../../src/hub/stores/index.js';
 import type { SubscriberRegistry } from '../../../src/hub/subscribers/registry.js';
 import { eventually } from '../../server/helpers.js';
 import { openStream, publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
@@ -189,4 +190,37 @@ describe('replay to a slow reader', () => {
     await Promise.all(done);
     for (const text of texts) assert.equal(text.split('\nid: ').length - 1, count);
   });
+});
+
+test('history is kept per topic: a subscriber away while a noisy topic ran gets the quiet topic’s updates', async () => {
+  // The notifications demo's case: a ticker publishing far more than the history size meanwhile.
+  const hub = await startHub({ anonymous: true, store: createMemoryStore({ maxCount: 10, maxAgeMs: 0 }) });
+  try {
+    const pub = await signDraft07({ publish: ['*'] });
+    await publish(hub, { topic: 'notifications', id: 'seen', data: 'seen' }, pub);
+    await publish(hub, { topic: 'notifications', id: 'missed-1', data: 'missed 1' }, pub);
+    for (let i = 0; i < 50; i++) await publish(hub, { topic: 'ticker', id: `t${i}`, data: String(i) }, pub);
+    await publish(hub, { topic: 'notifications', id: 'missed-2', data: 'missed 2' }, pub);
+    const sub = await openStream(
+      subscribeUrl(hub, [
+        ['topic', 'notifications'],
+        ['topic', 'marker'],
+      ]),
+      { 'last-event-id': 'seen' },
+    );
+    try {
+      // Read up to a live marker, so that a replay sending nothing fails instead of waiting.
+      await publish(hub, { topic: 'marker', id: 'marker', data: 'marker' }, pub);
+      const got: string[] = [];
+      for (let event = await sub.next(); event.lastEventId !== 'marker'; event = await sub.next()) {
+        got.push(event.lastEventId);
+      }
+      assert.deepEqual(got, ['missed-1', 'missed-2']);
+      assert.equal(sub.headers['last-event-id'], 'seen');
+    } finally {
+      sub.close();
+    }
+  } finally {
+    await hub.close();
+  }
 });

@@ -113,10 +113,11 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.deepEqual(ids((await store.after('earliest', Infinity)).updates), ids(published));
     });
 
-    test('retention by count keeps the newest maxCount updates and forgets older ids', async (t) => {
+    test('retention by count keeps the newest maxCount updates of a topic and forgets older ids', async (t) => {
       const store = await open(t, { maxCount: 3, maxAgeMs: 0 });
       if (!store) return;
-      const published = ['a', 'b', 'c', 'd', 'e'].map((l) => makeUpdate(l));
+      const topics = ['https://example.com/one-topic'];
+      const published = ['a', 'b', 'c', 'd', 'e'].map((l) => makeUpdate(l, Date.now(), { topics }));
       // Once delivered: a shared store (Redis) learns of evictions as its reader catches up.
       const delivered = receive(store, published.length);
       for (const u of published) await store.append(u);
@@ -125,6 +126,80 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal((await store.after(published[1].id, 10)).found, false);
       assert.deepEqual(ids((await store.after(published[2].id, 10)).updates), ids(published.slice(3)));
       assert.equal(await store.lastId(), published[4].id);
+    });
+
+    test('retention is per topic: a noisy topic evicts its own updates, never a quiet one', async (t) => {
+      const store = await open(t, { maxCount: 3, maxAgeMs: 0 });
+      if (!store) return;
+      const quiet = ['q1', 'q2'].map((l) =>
+        makeUpdate(l, Date.now(), { topics: ['https://example.com/quiet'] }),
+      );
+      const noisy = Array.from({ length: 10 }, (_, i) =>
+        makeUpdate(`n${i}`, Date.now(), { topics: ['https://example.com/noisy'] }),
+      );
+      const published = [quiet[0], ...noisy.slice(0, 5), quiet[1], ...noisy.slice(5)];
+      const delivered = receive(store, published.length);
+      for (const u of published) await store.append(u);
+      await delivered.done;
+      // Store order, with the noisy topic's older updates gone.
+      assert.deepEqual(
+        ids((await store.after('earliest', 100)).updates),
+        ids([quiet[0], quiet[1], ...noisy.slice(7)]),
+      );
+      // A resume from the quiet topic's first update gets everything still kept after it.
+      assert.deepEqual(await store.after(quiet[0].id, 100), {
+        found: true,
+        updates: [quiet[1], ...noisy.slice(7)],
+      });
+      assert.deepEqual(ids((await store.after(quiet[0].id, 1)).updates), [quiet[1].id]);
+      // An update its own topic evicted is no longer known.
+      assert.equal((await store.after(noisy[5].id, 100)).found, false);
+      assert.deepEqual(ids((await store.after(noisy[7].id, 100)).updates), ids(noisy.slice(8)));
+      assert.equal(await store.lastId(), noisy[9].id);
+    });
+
+    test('an update with several topics counts in each and stays while one of them keeps it', async (t) => {
+      const store = await open(t, { maxCount: 2, maxAgeMs: 0 });
+      if (!store) return;
+      const [a, b] = ['https://example.com/a', 'https://example.com/b'];
+      const both = makeUpdate('both', Date.now(), { topics: [a, b] });
+      const onA = ['a1', 'a2'].map((l) => makeUpdate(l, Date.now(), { topics: [a] }));
+      const onB = ['b1', 'b2'].map((l) => makeUpdate(l, Date.now(), { topics: [b] }));
+      const first = receive(store, 3);
+      for (const u of [both, ...onA]) await store.append(u);
+      await first.done;
+      // Topic a no longer counts `both`, topic b still does: kept, but a resume from it could miss
+      // updates of topic a, so it is not found.
+      const kept = (await store.after('earliest', 10)).updates;
+      assert.deepEqual(ids(kept), ids([both, ...onA]));
+      assert.equal((await store.after(both.id, 10)).found, false);
+      assert.deepEqual(await store.after(onA[0].id, 10), { found: true, updates: [onA[1]] });
+      const second = receive(store, 2);
+      for (const u of onB) await store.append(u);
+      await second.done;
+      assert.deepEqual(ids((await store.after('earliest', 10)).updates), ids([...onA, ...onB]));
+      // Its ID is free again once it is gone.
+      await store.append({ ...both, data: 'again' });
+    });
+
+    test('retention by bytes evicts the oldest updates, whatever their topics, but never the newest', async (t) => {
+      const data = 'x'.repeat(1000);
+      const store = await open(t, { maxCount: 100, maxAgeMs: 0, maxBytes: 3 * 1400 });
+      if (!store) return;
+      const published = Array.from({ length: 6 }, (_, i) =>
+        makeUpdate(`b${i}`, Date.now(), { data, topics: [`https://example.com/bytes/${i % 2}`] }),
+      );
+      const first = receive(store, published.length);
+      for (const u of published) await store.append(u);
+      await first.done;
+      assert.deepEqual(ids((await store.after('earliest', 10)).updates), ids(published.slice(3)));
+      const second = receive(store, 1);
+      const huge = makeUpdate('huge', Date.now(), { data: 'y'.repeat(10_000) });
+      await store.append(huge);
+      await second.done;
+      assert.deepEqual(ids((await store.after('earliest', 10)).updates), [huge.id]);
+      assert.deepEqual(await store.after(huge.id, 10), { found: true, updates: [] });
+      assert.equal((await store.after(published[5].id, 10)).found, false);
     });
 
     test('retention by age drops expired updates, on read as well as on append', async (t) => {

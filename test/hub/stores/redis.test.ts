@@ -418,13 +418,17 @@ test('a node whose reader lags still refuses an id another node published', asyn
   const seen = receive(a, 1);
   await lagging.append(fresh);
   assert.deepEqual(await seen.done, [fresh]);
-  // Once an update is out of the kept history, its id may be used again (like the other stores).
+  // Once an update is out of the kept history (its node's reader evicted it), its id may be used
+  // again (like the other stores).
   const small = await openOn(t, `${prefix}:small`, { maxCount: 2, maxAgeMs: 0 });
-  const first = makeUpdate('first');
+  const topics = ['https://example.com/small'];
+  const first = makeUpdate('first', Date.now(), { topics });
+  const read = receive(small, 3);
   await small.append(first);
-  await small.append(makeUpdate('second'));
+  await small.append(makeUpdate('second', Date.now(), { topics }));
   await assert.rejects(small.append(first), DuplicateUpdateIdError);
-  await small.append(makeUpdate('third'));
+  await small.append(makeUpdate('third', Date.now(), { topics }));
+  await read.done;
   await small.append({ ...first, data: 'reused' });
 });
 
