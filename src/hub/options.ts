@@ -113,6 +113,13 @@ export interface HubOptions {
   tcpNoDelay?: boolean;
   /** Most topic selectors in one subscription (`topic`/`match*` parameters); past it, 400. */
   maxSelectors?: number;
+  /**
+   * Units per second each client address may spend compiling topic selectors the hub has not
+   * compiled yet (about one unit per compiled instruction, ~10 us; 50 more per selector); a bucket holds one second of it.
+   * Past it, 429 with `Retry-After`. 0: no limit per address (one request may still spend at most
+   * `MAX_REQUEST_SELECTOR_COST`, one selector `MAX_SELECTOR_COST`). Default 10,000.
+   */
+  selectorCompileBudget?: number;
   /** Most `topic` fields in one update; past it, 400. */
   maxTopicsPerUpdate?: number;
   /** Largest publish body in bytes; past it, 413. */
@@ -175,6 +182,7 @@ export interface ResolvedHubOptions {
   maxRateCap: number | undefined;
   tcpNoDelay: boolean;
   maxSelectors: number;
+  selectorCompileBudget: number;
   maxTopicsPerUpdate: number;
   maxBodyBytes: number;
   historyPageSize: number;
@@ -209,6 +217,11 @@ export const DEFAULT_RETRY_MS = SERVER_RETRY_MS;
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 /** Enough for any real client; bounds the per-connection matching work. */
 export const DEFAULT_MAX_SELECTORS = 100;
+/**
+ * Units a second each address may spend compiling new selectors: ~10% of one core, 10,000 at once
+ * at most (see `src/hub/http/compile-budget.ts`).
+ */
+export const DEFAULT_SELECTOR_COMPILE_BUDGET = 10_000;
 /** Bounds the index work and the per-update fan-out of one publish. */
 export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
@@ -406,6 +419,7 @@ const KNOWN = new Set<string>([
   'maxRateCap',
   'tcpNoDelay',
   'maxSelectors',
+  'selectorCompileBudget',
   'maxTopicsPerUpdate',
   'maxBodyBytes',
   'historyPageSize',
@@ -518,6 +532,12 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxRateCap,
     tcpNoDelay: bool('tcpNoDelay', o.tcpNoDelay, false),
     maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
+    selectorCompileBudget: integer(
+      'selectorCompileBudget',
+      o.selectorCompileBudget,
+      DEFAULT_SELECTOR_COMPILE_BUDGET,
+      0,
+    ),
     maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
     historyPageSize: integer('historyPageSize', o.historyPageSize, DEFAULT_HISTORY_PAGE_SIZE, 1),
