@@ -28,6 +28,8 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.pollTimeoutMs !== undefined) options.pollTimeoutMs = config.pollTimeoutMs;
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
+  if (config.selectorCompileBudget !== undefined)
+    options.selectorCompileBudget = config.selectorCompileBudget;
   options.slowConsumerPolicy = config.slowConsumerPolicy;
   if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
   if (config.defaultMaxRate !== undefined) options.defaultMaxRate = config.defaultMaxRate;

@@ -65,6 +65,7 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  selectorCompileBudget: number | undefined;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number | undefined;
   defaultMaxRate: number | undefined;
@@ -128,6 +129,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  selectorCompileBudget: undefined,
   slowConsumerPolicy: 'close',
   maxConflationKeys: undefined,
   defaultMaxRate: undefined,
@@ -388,6 +390,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'selectorCompileBudget',
+    flag: 'selector-compile-budget',
+    env: 'HERALD_SELECTOR_COMPILE_BUDGET',
+    kind: 'integer',
+    value: '<units>',
+    min: 0,
+    help: 'units a second one client address may spend compiling new topic selectors (past it, 429); 0: no limit per address',
+    shownDefault: '10000',
   },
   {
     key: 'slowConsumerPolicy',
