@@ -32,6 +32,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
     options.selectorCompileBudget = config.selectorCompileBudget;
   options.slowConsumerPolicy = config.slowConsumerPolicy;
   if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
+  if (config.maxConflationBytes !== undefined) options.maxConflationBytes = config.maxConflationBytes;
   if (config.defaultMaxRate !== undefined) options.defaultMaxRate = config.defaultMaxRate;
   if (config.maxRateCap !== undefined) options.maxRateCap = config.maxRateCap;
   return options;

@@ -6,6 +6,7 @@
 
 import {
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_CONFLATION_BYTES,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   DEFAULT_POLL_TIMEOUT_MS,
@@ -68,6 +69,7 @@ export interface ServeConfig {
   selectorCompileBudget: number | undefined;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number | undefined;
+  maxConflationBytes: number | undefined;
   defaultMaxRate: number | undefined;
   maxRateCap: number | undefined;
   transports: string[];
@@ -132,6 +134,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   selectorCompileBudget: undefined,
   slowConsumerPolicy: 'close',
   maxConflationKeys: undefined,
+  maxConflationBytes: undefined,
   defaultMaxRate: undefined,
   maxRateCap: undefined,
   transports: [...WIRE_FORMATS],
@@ -420,6 +423,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     shownDefault: String(DEFAULT_MAX_CONFLATION_KEYS),
     help: 'with conflate, most keys a subscriber past its queue bound may hold; one more closes it',
+  },
+  {
+    key: 'maxConflationBytes',
+    flag: 'max-conflation-bytes',
+    env: 'HERALD_MAX_CONFLATION_BYTES',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 1,
+    shownDefault: String(DEFAULT_MAX_CONFLATION_BYTES),
+    help: 'with conflate, most bytes a subscriber past its queue bound may hold, all keys together; more closes it',
   },
   {
     key: 'defaultMaxRate',

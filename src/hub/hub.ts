@@ -155,6 +155,7 @@ class HeraldHub implements Hub, HubContext {
       detachConnections: true,
       overflow: options.slowConsumerPolicy,
       maxConflationKeys: options.maxConflationKeys,
+      maxConflationBytes: options.maxConflationBytes,
       // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
       lastEventIdParams: [],
       logger: options.logger,

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import type { ResumableStore } from '../server/index.js';
 import {
+  DEFAULT_MAX_CONFLATION_BYTES,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
@@ -99,6 +100,11 @@ export interface HubOptions {
   /** Under `'conflate'`, most distinct keys a subscriber past its budget may hold (default 10,000). */
   maxConflationKeys?: number;
   /**
+   * Under `'conflate'`, most bytes a subscriber past its budget may hold, all keys together; a keyed
+   * update that would pass it closes the stream (it resumes). Default 8 MiB.
+   */
+  maxConflationBytes?: number;
+  /**
    * Updates per second sent to a subscriber that does not ask (`maxRate` query parameter); between
    * sends keyed updates are conflated, keyless ones batched. Default: no limit.
    */
@@ -178,6 +184,7 @@ export interface ResolvedHubOptions {
   maxQueuedBytes: number;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number;
+  maxConflationBytes: number;
   defaultMaxRate: number | undefined;
   maxRateCap: number | undefined;
   tcpNoDelay: boolean;
@@ -193,7 +200,7 @@ export interface ResolvedHubOptions {
   pollTimeoutMs: number;
 }
 
-export { DEFAULT_MAX_CONFLATION_KEYS };
+export { DEFAULT_MAX_CONFLATION_BYTES, DEFAULT_MAX_CONFLATION_KEYS };
 
 /** What the hub does with a subscriber that reads slower than updates arrive. */
 export type SlowConsumerPolicy = 'close' | 'conflate';
@@ -415,6 +422,7 @@ const KNOWN = new Set<string>([
   'maxQueuedBytes',
   'slowConsumerPolicy',
   'maxConflationKeys',
+  'maxConflationBytes',
   'defaultMaxRate',
   'maxRateCap',
   'tcpNoDelay',
@@ -528,6 +536,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
     slowConsumerPolicy,
     maxConflationKeys: integer('maxConflationKeys', o.maxConflationKeys, DEFAULT_MAX_CONFLATION_KEYS, 0),
+    maxConflationBytes: integer('maxConflationBytes', o.maxConflationBytes, DEFAULT_MAX_CONFLATION_BYTES, 1),
     defaultMaxRate,
     maxRateCap,
     tcpNoDelay: bool('tcpNoDelay', o.tcpNoDelay, false),
