@@ -30,6 +30,7 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
   if (config.selectorCompileBudget !== undefined)
     options.selectorCompileBudget = config.selectorCompileBudget;
+  if (config.metricsToken !== undefined) options.metricsToken = config.metricsToken;
   options.slowConsumerPolicy = config.slowConsumerPolicy;
   if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
   if (config.maxConflationBytes !== undefined) options.maxConflationBytes = config.maxConflationBytes;

@@ -66,6 +66,7 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  metricsToken: string | undefined;
   selectorCompileBudget: number | undefined;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number | undefined;
@@ -131,6 +132,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  metricsToken: undefined,
   selectorCompileBudget: undefined,
   slowConsumerPolicy: 'close',
   maxConflationKeys: undefined,
@@ -393,6 +395,14 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    env: 'HERALD_METRICS_TOKEN',
+    kind: 'key',
+    value: '<token|@file>',
+    help: 'a secret /metrics scrapes must send as "Authorization: Bearer <token>" (past it, 401); none: /metrics is public',
   },
   {
     key: 'selectorCompileBudget',

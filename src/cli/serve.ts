@@ -11,6 +11,7 @@ import {
   createRedisPresence,
   DEFAULT_RETENTION,
   type Demo,
+  guardMetrics,
   mountDemo,
   type OpenStoreOptions,
   openStore,
@@ -118,7 +119,10 @@ export async function serveWorker(): Promise<void> {
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
     // Whichever worker a scrape reaches answers for the whole group.
-    if (isMetricsRequest(req)) return serveGroupMetrics(link, res, logger);
+    if (isMetricsRequest(req)) {
+      if (!guardMetrics(req as never, res as never, config.metricsToken)) return;
+      return serveGroupMetrics(link, res, logger);
+    }
     hub.handle(req, res, pages(demo, req, res));
   };
   const listener = createHttpListener(tlsFiles(config), handler, (req, socket, head) =>

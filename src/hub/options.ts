@@ -14,6 +14,7 @@ import {
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
 } from '../server/index.js';
 import { AuthConfigError, checkJwtKey } from './auth/index.js';
+import { MIN_METRICS_TOKEN_LENGTH } from './http/metrics-access.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
 import { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
@@ -80,6 +81,12 @@ export interface HubOptions {
   hubUrl?: string;
   /** Serve `/metrics` (Prometheus text format). Default true. */
   metrics?: boolean;
+  /**
+   * A secret a scrape of `/metrics` must send as `Authorization: Bearer <token>` (at least 16
+   * characters); without it the metrics are public. They show private publish counts and the
+   * Node.js version: set it, or turn `metrics` off, on a hub reachable from the internet.
+   */
+  metricsToken?: string;
 
   /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 15 000. */
   heartbeatMs?: number;
@@ -179,6 +186,7 @@ export interface ResolvedHubOptions {
   publishOrigins: string[];
   hubUrl: string;
   metrics: boolean;
+  metricsToken: string | undefined;
   heartbeatMs: number;
   retryMs: number | null;
   maxQueuedBytes: number;
@@ -417,6 +425,7 @@ const KNOWN = new Set<string>([
   'publishOrigins',
   'hubUrl',
   'metrics',
+  'metricsToken',
   'heartbeatMs',
   'retryMs',
   'maxQueuedBytes',
@@ -531,6 +540,7 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     publishOrigins: origins('publishOrigins', o.publishOrigins),
     hubUrl,
     metrics: bool('metrics', o.metrics, true),
+    metricsToken: metricsToken(o.metricsToken),
     heartbeatMs: integer('heartbeatMs', o.heartbeatMs, DEFAULT_HEARTBEAT_MS, 0),
     retryMs,
     maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
@@ -556,4 +566,16 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     transports: transports('transports', o.transports),
     pollTimeoutMs: integer('pollTimeoutMs', o.pollTimeoutMs, DEFAULT_POLL_TIMEOUT_MS, 1),
   };
+}
+
+function metricsToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(value)) {
+    throw new HubOptionError(
+      'metricsToken',
+      `must be a string of at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (got ` +
+        `${typeof value === 'string' ? `${value.length} characters` : typeof value}); use e.g. \`openssl rand -hex 32\``,
+    );
+  }
+  return value;
 }
