@@ -1,6 +1,7 @@
 /** Turns `herald serve`'s checked options into the hub's own (`HubOptions`) and the store's. */
 import type { Logger } from 'pino';
 import type { HubOptions, JwtKeyOptions, Retention, Store, Transport } from '../hub/index.js';
+import { connectionCaps, openFileLimit } from './file-limit.js';
 import type { ServeConfig } from './serve-options.js';
 
 /**
@@ -28,6 +29,9 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.pollTimeoutMs !== undefined) options.pollTimeoutMs = config.pollTimeoutMs;
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
+  // Without --max-connections, a cap derived from this process's open-file limit (file-limit.ts).
+  const maxSubscribers = config.maxConnections ?? connectionCaps(openFileLimit())?.subscribers;
+  if (maxSubscribers !== undefined && maxSubscribers > 0) options.maxSubscribers = maxSubscribers;
   if (config.selectorCompileBudget !== undefined)
     options.selectorCompileBudget = config.selectorCompileBudget;
   if (config.metricsToken !== undefined) options.metricsToken = config.metricsToken;

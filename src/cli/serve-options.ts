@@ -66,6 +66,7 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  maxConnections: number | undefined;
   metricsToken: string | undefined;
   selectorCompileBudget: number | undefined;
   slowConsumerPolicy: SlowConsumerPolicy;
@@ -132,6 +133,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  maxConnections: undefined,
   metricsToken: undefined,
   selectorCompileBudget: undefined,
   slowConsumerPolicy: 'close',
@@ -395,6 +397,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'subscriber streams one client address may hold (past it, 429); 0: no limit, as behind a proxy',
     shownDefault: '0',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'HERALD_MAX_CONNECTIONS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    help: 'subscribers (SSE, WebSocket, long polls) one process holds (past it, 503 with Retry-After); 0: no cap',
+    shownDefault: '90% of the open-file limit',
   },
   {
     key: 'metricsToken',

@@ -23,6 +23,7 @@ import {
 } from '../hub/index.js';
 import type { NodeRequest, NodeServerResponse } from '../server/index.js';
 import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
+import { connectionCaps, openFileLimit } from './file-limit.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
 import { toHubOptions, toRetention } from './hub-options.js';
 import { createLogger } from './logger.js';
@@ -51,6 +52,7 @@ export async function serve(requested: ServeConfig): Promise<void> {
     (req, res) => hub.handle(req, res, pages(demo, req, res)),
     (req, socket, head) => hub.handleUpgrade(req, socket, head),
   );
+  capSockets(listener.server);
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs, async () => {
@@ -128,6 +130,7 @@ export async function serveWorker(): Promise<void> {
   const listener = createHttpListener(tlsFiles(config), handler, (req, socket, head) =>
     hub.handleUpgrade(req, socket, head),
   );
+  capSockets(listener.server);
   const drain = async (retryMs: number) => {
     listener.stopAccepting();
     demo?.close();
@@ -216,6 +219,15 @@ async function announce(config: ServeConfig, logger: Logger, url: string, worker
   logger.info({ url, workers, store: redactStore(config.store) }, 'herald listening');
   if (!config.demo) return;
   process.stdout.write(demoBanner(url, await demoPublisherToken(config)));
+}
+
+/**
+ * The last resort against running out of file descriptors: past this many sockets the listener
+ * closes new ones at once (see `connectionCaps`), so `accept` itself never fails.
+ */
+function capSockets(server: { maxConnections: number }): void {
+  const caps = connectionCaps(openFileLimit());
+  if (caps !== undefined) server.maxConnections = caps.sockets;
 }
 
 /** The store spec without credentials, for logs. */

@@ -239,11 +239,13 @@ export async function admit(
   const auth = await ctx.auth.subscriber(headers, url);
   if (auth === undefined && !hub.anonymous) throw missingToken('subscribing');
   if (hub.maxSubscribers > 0 && registry.size >= hub.maxSubscribers) {
-    throw new HubHttpError(
+    const full = new HubHttpError(
       503,
       'HERALD_ERR_HUB_FULL',
       `this hub process holds its maximum of ${hub.maxSubscribers} subscribers; retry later`,
     );
+    full.retryAfterSeconds = 1;
+    throw full;
   }
   const selectors = compileSelectors(selectorParams, undefined, requestCompileBudget(hub, req));
   const lastEventId = requestedLastEventId(req, query);
