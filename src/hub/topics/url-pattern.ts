@@ -93,8 +93,18 @@ export function compileUrlPattern(
 const WILDCARD = '^(.*)$';
 const LITERAL = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])*)\$$/;
 
+/** What the component cache may hold, estimated as for compiled selectors (measured per unit). */
+const COMPONENT_CACHE_BYTES = 32 * 1024 * 1024;
+const COMPONENT_BASE_BYTES = 2048;
+const COMPONENT_BYTES_PER_UNIT = 512;
+
 /** Component expressions shared by many patterns (`^https$`, `^example\.com$`) compile once. */
-const componentCache = new LruCache<string, LinearRegExp>(1000);
+const componentCache = new LruCache<string, { re: LinearRegExp; cost: number }>(1000, {
+  // By memory too, as the selector cache is (see SELECTOR_CACHE_BYTES): by count alone, 1,000
+  // costly component expressions held about 3 GB.
+  maxWeight: COMPONENT_CACHE_BYTES,
+  weigh: (entry) => COMPONENT_BASE_BYTES + entry.cost * COMPONENT_BYTES_PER_UNIT,
+});
 
 /**
  * A test for one component, or `undefined` when it accepts anything. Most components of most
@@ -108,10 +118,10 @@ function componentTest(pattern: string): ((value: string) => boolean) | undefine
     const text = literal[1]!.replace(/\\(.)/gu, '$1');
     return (value) => value === text;
   }
-  let re = componentCache.get(pattern);
+  let re = componentCache.get(pattern)?.re;
   if (re === undefined) {
     re = compileLinearRegExp(pattern);
-    componentCache.set(pattern, re);
+    componentCache.set(pattern, { re, cost: estimateRegExpCost(pattern) });
   }
   return (value) => re.test(value);
 }
