@@ -43,19 +43,63 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 30_000;
 /** How often Node checks those timeouts (default 30 s, which would triple the headers bound). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+/**
+ * An idle HTTP/1.1 keep-alive connection is closed after 5 s (node:http's default on the plain
+ * listener; the TLS listener's HTTP/1.1 side has none unless set: idle connections were still open
+ * after 310 s).
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * An HTTP/2 session with no frame either way for this long gets GOAWAY: streams it carries finish
+ * on their own (a subscriber's heartbeat, every 15 s by default, keeps its session busy anyway),
+ * and it opens no new one. 1,004 idle sessions once held every file descriptor of a hub limited to
+ * 1,024 for as long as the client wished.
+ */
+export const HTTP2_IDLE_TIMEOUT_MS = 30_000;
+/** A TLS handshake must be done within this (tls's default, 120 s, let silent sockets pile up). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Streams one HTTP/2 session may hold at once, advertised in SETTINGS_MAX_CONCURRENT_STREAMS.
+ * Advertised none, a client opened ~12,288 (Node's per-session memory, `maxSessionMemory`), then
+ * 100 were refused and the session destroyed with every subscription on it. With a limit, clients
+ * wait for a free stream (browsers and node:http2 do); streams a client opens past it before it has
+ * acknowledged the setting are refused one by one (RST_STREAM REFUSED_STREAM).
+ */
+export const HTTP2_MAX_CONCURRENT_STREAMS = 1_000;
+
+/** Every timeout of a listener, in ms; the defaults above. Tests shorten them. */
+export interface ListenerTimeouts {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+  http2IdleMs: number;
+  tlsHandshakeMs: number;
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = {
+  headersMs: HEADERS_TIMEOUT_MS,
+  requestMs: REQUEST_TIMEOUT_MS,
+  keepAliveMs: KEEP_ALIVE_TIMEOUT_MS,
+  http2IdleMs: HTTP2_IDLE_TIMEOUT_MS,
+  tlsHandshakeMs: TLS_HANDSHAKE_TIMEOUT_MS,
+  checkIntervalMs: TIMEOUT_CHECK_INTERVAL_MS,
+};
 
 export function createHttpListener(
   tls: { cert: string; key: string } | undefined,
   handler: RequestHandler,
   upgrade?: UpgradeHandler,
+  timeouts: ListenerTimeouts = DEFAULT_LISTENER_TIMEOUTS,
 ): HttpListener {
   let server: http.Server | http2.Http2SecureServer;
   if (tls === undefined) {
     server = http.createServer(
       {
-        headersTimeout: HEADERS_TIMEOUT_MS,
-        requestTimeout: REQUEST_TIMEOUT_MS,
-        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+        headersTimeout: timeouts.headersMs,
+        requestTimeout: timeouts.requestMs,
+        keepAliveTimeout: timeouts.keepAliveMs,
+        connectionsCheckingInterval: timeouts.checkIntervalMs,
       },
       handler as http.RequestListener,
     );
@@ -65,7 +109,17 @@ export function createHttpListener(
     try {
       cert = readFileSync(tls.cert);
       key = readFileSync(tls.key);
-      server = http2.createSecureServer({ cert, key, allowHTTP1: true }, handler as never);
+      server = http2.createSecureServer(
+        {
+          cert,
+          key,
+          allowHTTP1: true,
+          handshakeTimeout: timeouts.tlsHandshakeMs,
+          settings: { maxConcurrentStreams: HTTP2_MAX_CONCURRENT_STREAMS },
+        },
+        handler as never,
+      );
+      applyHttp1Timeouts(server, timeouts);
     } catch (error) {
       throw new UsageError(
         `--tls-cert ${tls.cert} and --tls-key ${tls.key} must be a PEM certificate and its private key ` +
@@ -90,6 +144,8 @@ export function createHttpListener(
   server.on('session', (session: http2.ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    // GOAWAY, not destroy: streams still open finish on their own (see HTTP2_IDLE_TIMEOUT_MS).
+    session.setTimeout(timeouts.http2IdleMs, closeIdleSession);
   });
   let closed: Promise<void> | undefined;
 
@@ -120,6 +176,28 @@ export function createHttpListener(
       await closed;
     },
   };
+}
+
+/**
+ * The TLS listener's HTTP/1.1 side (`allowHTTP1`) is node:http's connection handling on the
+ * Http2SecureServer, which reads these fields from the server; `createSecureServer` takes none of
+ * them as options, and leaves the keep-alive timeout unset (no bound at all).
+ */
+function applyHttp1Timeouts(server: http2.Http2SecureServer, timeouts: ListenerTimeouts): void {
+  const fields = server as unknown as {
+    headersTimeout: number;
+    requestTimeout: number;
+    keepAliveTimeout: number;
+    connectionsCheckingInterval: number;
+  };
+  fields.headersTimeout = timeouts.headersMs;
+  fields.requestTimeout = timeouts.requestMs;
+  fields.keepAliveTimeout = timeouts.keepAliveMs;
+  fields.connectionsCheckingInterval = timeouts.checkIntervalMs;
+}
+
+function closeIdleSession(this: http2.ServerHttp2Session): void {
+  if (!this.closed && !this.destroyed) this.close();
 }
 
 /** The URL people should open: `localhost` for a wildcard host, brackets around IPv6. */

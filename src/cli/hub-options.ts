@@ -1,6 +1,7 @@
 /** Turns `herald serve`'s checked options into the hub's own (`HubOptions`) and the store's. */
 import type { Logger } from 'pino';
 import type { HubOptions, JwtKeyOptions, Retention, Store, Transport } from '../hub/index.js';
+import { connectionCaps, openFileLimit } from './file-limit.js';
 import type { ServeConfig } from './serve-options.js';
 
 /**
@@ -29,8 +30,15 @@ export function toHubOptions(config: ServeConfig, store: Store, logger: Logger):
   if (config.retryMs !== undefined) options.retryMs = config.retryMs;
   if (config.maxConnectionsPerAddress > 0) options.maxConnectionsPerAddress = config.maxConnectionsPerAddress;
   options.resumable = { maxOpenStreams: config.maxOpenStreams, maxHeldBytes: config.maxHeldStreamBytes };
+  // Without --max-connections, a cap derived from this process's open-file limit (file-limit.ts).
+  const maxSubscribers = config.maxConnections ?? connectionCaps(openFileLimit())?.subscribers;
+  if (maxSubscribers !== undefined && maxSubscribers > 0) options.maxSubscribers = maxSubscribers;
+  if (config.selectorCompileBudget !== undefined)
+    options.selectorCompileBudget = config.selectorCompileBudget;
+  if (config.metricsToken !== undefined) options.metricsToken = config.metricsToken;
   options.slowConsumerPolicy = config.slowConsumerPolicy;
   if (config.maxConflationKeys !== undefined) options.maxConflationKeys = config.maxConflationKeys;
+  if (config.maxConflationBytes !== undefined) options.maxConflationBytes = config.maxConflationBytes;
   if (config.defaultMaxRate !== undefined) options.defaultMaxRate = config.defaultMaxRate;
   if (config.maxRateCap !== undefined) options.maxRateCap = config.maxRateCap;
   return options;

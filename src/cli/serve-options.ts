@@ -6,6 +6,7 @@
 
 import {
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_CONFLATION_BYTES,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   DEFAULT_POLL_TIMEOUT_MS,
@@ -71,8 +72,12 @@ export interface ServeConfig {
   workerBacklogBytes: number;
   primaryTimeoutMs: number;
   maxConnectionsPerAddress: number;
+  maxConnections: number | undefined;
+  metricsToken: string | undefined;
+  selectorCompileBudget: number | undefined;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number | undefined;
+  maxConflationBytes: number | undefined;
   defaultMaxRate: number | undefined;
   maxRateCap: number | undefined;
   transports: string[];
@@ -138,8 +143,12 @@ export const SERVE_DEFAULTS: ServeConfig = {
   workerBacklogBytes: DEFAULT_MAX_WORKER_BACKLOG_BYTES,
   primaryTimeoutMs: DEFAULT_PRIMARY_TIMEOUT_MS,
   maxConnectionsPerAddress: 0,
+  maxConnections: undefined,
+  metricsToken: undefined,
+  selectorCompileBudget: undefined,
   slowConsumerPolicy: 'close',
   maxConflationKeys: undefined,
+  maxConflationBytes: undefined,
   defaultMaxRate: undefined,
   maxRateCap: undefined,
   transports: [...WIRE_FORMATS],
@@ -440,6 +449,34 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     shownDefault: '0',
   },
   {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'HERALD_MAX_CONNECTIONS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    help: 'subscribers (SSE, WebSocket, long polls) one process holds (past it, 503 with Retry-After); 0: no cap',
+    shownDefault: '90% of the open-file limit',
+  },
+  {
+    key: 'metricsToken',
+    flag: 'metrics-token',
+    env: 'HERALD_METRICS_TOKEN',
+    kind: 'key',
+    value: '<token|@file>',
+    help: 'a secret /metrics scrapes must send as "Authorization: Bearer <token>" (past it, 401); none: /metrics is public',
+  },
+  {
+    key: 'selectorCompileBudget',
+    flag: 'selector-compile-budget',
+    env: 'HERALD_SELECTOR_COMPILE_BUDGET',
+    kind: 'integer',
+    value: '<units>',
+    min: 0,
+    help: 'units a second one client address may spend compiling new topic selectors (past it, 429); 0: no limit per address',
+    shownDefault: '10000',
+  },
+  {
     key: 'slowConsumerPolicy',
     flag: 'slow-consumer-policy',
     env: 'HERALD_SLOW_CONSUMER_POLICY',
@@ -458,6 +495,16 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     shownDefault: String(DEFAULT_MAX_CONFLATION_KEYS),
     help: 'with conflate, most keys a subscriber past its queue bound may hold; one more closes it',
+  },
+  {
+    key: 'maxConflationBytes',
+    flag: 'max-conflation-bytes',
+    env: 'HERALD_MAX_CONFLATION_BYTES',
+    kind: 'integer',
+    value: '<bytes>',
+    min: 1,
+    shownDefault: String(DEFAULT_MAX_CONFLATION_BYTES),
+    help: 'with conflate, most bytes a subscriber past its queue bound may hold, all keys together; more closes it',
   },
   {
     key: 'defaultMaxRate',

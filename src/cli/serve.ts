@@ -13,6 +13,7 @@ import {
   createRedisPresence,
   DEFAULT_RETENTION,
   type Demo,
+  guardMetrics,
   mountDemo,
   type OpenStoreOptions,
   openResumableStore,
@@ -25,6 +26,7 @@ import {
 } from '../hub/index.js';
 import type { NodeRequest, NodeServerResponse, ResumableStore } from '../server/index.js';
 import { applyDemo, demoBanner, demoMountOptions, demoPublisherToken } from './demo.js';
+import { connectionCaps, openFileLimit } from './file-limit.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
 import { streamStoreSpec, toHubOptions, toRetention } from './hub-options.js';
 import { createLogger } from './logger.js';
@@ -60,6 +62,7 @@ export async function serve(requested: ServeConfig): Promise<void> {
   );
   // Keep-alive publishers skip node:http (plain HTTP/1.1 only; the TLS listener is HTTP/2's).
   if (listener.server instanceof http.Server) hub.servePublishConnections(listener.server);
+  capSockets(listener.server);
   const address = await listener.listen(config.port, config.host);
   const url = publicUrl(listener.tls, config.host, address.port);
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs, async () => {
@@ -150,12 +153,16 @@ export async function serveWorker(): Promise<void> {
   const handler: RequestHandler = (req, res) => {
     res.setHeader('X-Herald-Worker', pid);
     // Whichever worker a scrape reaches answers for the whole group.
-    if (isMetricsRequest(req)) return serveGroupMetrics(link, res, logger);
+    if (isMetricsRequest(req)) {
+      if (!guardMetrics(req as never, res as never, config.metricsToken)) return;
+      return serveGroupMetrics(link, res, logger);
+    }
     hub.handle(req, res, pages(demo, req, res));
   };
   const listener = createHttpListener(tlsFiles(config), handler, (req, socket, head) =>
     hub.handleUpgrade(req, socket, head),
   );
+  capSockets(listener.server);
   const drain = async (retryMs: number) => {
     listener.stopAccepting();
     demo?.close();
@@ -253,6 +260,15 @@ async function announce(config: ServeConfig, logger: Logger, url: string, worker
   logger.info({ url, workers, store: redactStore(config.store) }, 'herald listening');
   if (!config.demo) return;
   process.stdout.write(demoBanner(url, await demoPublisherToken(config)));
+}
+
+/**
+ * The last resort against running out of file descriptors: past this many sockets the listener
+ * closes new ones at once (see `connectionCaps`), so `accept` itself never fails.
+ */
+function capSockets(server: { maxConnections: number }): void {
+  const caps = connectionCaps(openFileLimit());
+  if (caps !== undefined) server.maxConnections = caps.sockets;
 }
 
 /** The store spec without credentials, for logs. */

@@ -14,6 +14,7 @@ import { Authenticator } from './http/authenticate.js';
 import type { HubContext } from './http/context.js';
 import { Cors } from './http/cors.js';
 import { HubHttpError, sendError } from './http/errors.js';
+import { guardMetrics } from './http/metrics-access.js';
 import { handlePublish } from './http/publish.js';
 import { servePublishConnections } from './http/publish-connection.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
@@ -169,6 +170,7 @@ class HeraldHub implements Hub, HubContext {
       detachConnections: true,
       overflow: options.slowConsumerPolicy,
       maxConflationKeys: options.maxConflationKeys,
+      maxConflationBytes: options.maxConflationBytes,
       // The hub reads the resume point itself (header, then `lastEventID` / `last_event_id`).
       lastEventIdParams: [],
       logger: options.logger,
@@ -265,7 +267,10 @@ class HeraldHub implements Hub, HubContext {
     const isHub = path === HUB_PATH || path.startsWith(`${HUB_PATH}/`);
     if (!isHub) {
       if (path === HEALTH_PATH) return this.#health(res);
-      if (path === METRICS_PATH && this.options.metrics) return this.#metrics(res);
+      if (path === METRICS_PATH && this.options.metrics) {
+        if (!guardMetrics(req, res, this.options.metricsToken)) return;
+        return this.#metrics(res);
+      }
       if (path === this.#metadataPath && (method === 'GET' || method === 'HEAD')) {
         this.cors.apply(req, res);
         return this.#resourceMetadata(res);

@@ -15,6 +15,7 @@ export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
 export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
 export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
+export { guardMetrics } from './http/metrics-access.js';
 export { KEY_FIELD, MAX_KEY_BYTES, type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';
 export { HubMetrics } from './metrics/hub-metrics.js';
@@ -23,6 +24,7 @@ export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_HISTORY_PAGE_SIZE,
   DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_CONFLATION_BYTES,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_MAX_QUEUED_BYTES,
   DEFAULT_MAX_SELECTORS,

@@ -8,11 +8,13 @@ import type { Logger } from 'pino';
 import { HeraldError } from '../errors.js';
 import type { ResumableStore } from '../server/index.js';
 import {
+  DEFAULT_MAX_CONFLATION_BYTES,
   DEFAULT_MAX_CONFLATION_KEYS,
   DEFAULT_HEARTBEAT_MS as SERVER_HEARTBEAT_MS,
   DEFAULT_RETRY_MS as SERVER_RETRY_MS,
 } from '../server/index.js';
 import { AuthConfigError, checkJwtKey } from './auth/index.js';
+import { MIN_METRICS_TOKEN_LENGTH } from './http/metrics-access.js';
 import type { Store } from './stores/store.js';
 import type { Presence } from './subscribers/presence.js';
 import { WIRE_FORMATS, type WireFormat } from './subscribers/wire-format.js';
@@ -83,6 +85,12 @@ export interface HubOptions {
   hubUrl?: string;
   /** Serve `/metrics` (Prometheus text format). Default true. */
   metrics?: boolean;
+  /**
+   * A secret a scrape of `/metrics` must send as `Authorization: Bearer <token>` (at least 16
+   * characters); without it the metrics are public. They show private publish counts and the
+   * Node.js version: set it, or turn `metrics` off, on a hub reachable from the internet.
+   */
+  metricsToken?: string;
 
   /** Comment sent on idle streams so proxies keep them open, in ms; 0 disables. Default 15 000. */
   heartbeatMs?: number;
@@ -103,6 +111,11 @@ export interface HubOptions {
   /** Under `'conflate'`, most distinct keys a subscriber past its budget may hold (default 10,000). */
   maxConflationKeys?: number;
   /**
+   * Under `'conflate'`, most bytes a subscriber past its budget may hold, all keys together; a keyed
+   * update that would pass it closes the stream (it resumes). Default 8 MiB.
+   */
+  maxConflationBytes?: number;
+  /**
    * Updates per second sent to a subscriber that does not ask (`maxRate` query parameter); between
    * sends keyed updates are conflated, keyless ones batched. Default: no limit.
    */
@@ -117,6 +130,13 @@ export interface HubOptions {
   tcpNoDelay?: boolean;
   /** Most topic selectors in one subscription (`topic`/`match*` parameters); past it, 400. */
   maxSelectors?: number;
+  /**
+   * Units per second each client address may spend compiling topic selectors the hub has not
+   * compiled yet (about one unit per compiled instruction, ~10 us; 50 more per selector); a bucket holds one second of it.
+   * Past it, 429 with `Retry-After`. 0: no limit per address (one request may still spend at most
+   * `MAX_REQUEST_SELECTOR_COST`, one selector `MAX_SELECTOR_COST`). Default 10,000.
+   */
+  selectorCompileBudget?: number;
   /** Most `topic` fields in one update; past it, 400. */
   maxTopicsPerUpdate?: number;
   /** Largest publish body in bytes; past it, 413. */
@@ -170,15 +190,18 @@ export interface ResolvedHubOptions {
   publishOrigins: string[];
   hubUrl: string;
   metrics: boolean;
+  metricsToken: string | undefined;
   heartbeatMs: number;
   retryMs: number | null;
   maxQueuedBytes: number;
   slowConsumerPolicy: SlowConsumerPolicy;
   maxConflationKeys: number;
+  maxConflationBytes: number;
   defaultMaxRate: number | undefined;
   maxRateCap: number | undefined;
   tcpNoDelay: boolean;
   maxSelectors: number;
+  selectorCompileBudget: number;
   maxTopicsPerUpdate: number;
   maxBodyBytes: number;
   historyPageSize: number;
@@ -189,7 +212,7 @@ export interface ResolvedHubOptions {
   pollTimeoutMs: number;
 }
 
-export { DEFAULT_MAX_CONFLATION_KEYS };
+export { DEFAULT_MAX_CONFLATION_BYTES, DEFAULT_MAX_CONFLATION_KEYS };
 
 /** What the hub does with a subscriber that reads slower than updates arrive. */
 export type SlowConsumerPolicy = 'close' | 'conflate';
@@ -213,6 +236,11 @@ export const DEFAULT_RETRY_MS = SERVER_RETRY_MS;
 export const DEFAULT_MAX_QUEUED_BYTES = 1024 * 1024;
 /** Enough for any real client; bounds the per-connection matching work. */
 export const DEFAULT_MAX_SELECTORS = 100;
+/**
+ * Units a second each address may spend compiling new selectors: ~10% of one core, 10,000 at once
+ * at most (see `src/hub/http/compile-budget.ts`).
+ */
+export const DEFAULT_SELECTOR_COMPILE_BUDGET = 10_000;
 /** Bounds the index work and the per-update fan-out of one publish. */
 export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
@@ -401,15 +429,18 @@ const KNOWN = new Set<string>([
   'publishOrigins',
   'hubUrl',
   'metrics',
+  'metricsToken',
   'heartbeatMs',
   'retryMs',
   'maxQueuedBytes',
   'slowConsumerPolicy',
   'maxConflationKeys',
+  'maxConflationBytes',
   'defaultMaxRate',
   'maxRateCap',
   'tcpNoDelay',
   'maxSelectors',
+  'selectorCompileBudget',
   'maxTopicsPerUpdate',
   'maxBodyBytes',
   'historyPageSize',
@@ -513,15 +544,23 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     publishOrigins: origins('publishOrigins', o.publishOrigins),
     hubUrl,
     metrics: bool('metrics', o.metrics, true),
+    metricsToken: metricsToken(o.metricsToken),
     heartbeatMs: integer('heartbeatMs', o.heartbeatMs, DEFAULT_HEARTBEAT_MS, 0),
     retryMs,
     maxQueuedBytes: integer('maxQueuedBytes', o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 1),
     slowConsumerPolicy,
     maxConflationKeys: integer('maxConflationKeys', o.maxConflationKeys, DEFAULT_MAX_CONFLATION_KEYS, 0),
+    maxConflationBytes: integer('maxConflationBytes', o.maxConflationBytes, DEFAULT_MAX_CONFLATION_BYTES, 1),
     defaultMaxRate,
     maxRateCap,
     tcpNoDelay: bool('tcpNoDelay', o.tcpNoDelay, false),
     maxSelectors: integer('maxSelectors', o.maxSelectors, DEFAULT_MAX_SELECTORS, 1),
+    selectorCompileBudget: integer(
+      'selectorCompileBudget',
+      o.selectorCompileBudget,
+      DEFAULT_SELECTOR_COMPILE_BUDGET,
+      0,
+    ),
     maxTopicsPerUpdate: integer('maxTopicsPerUpdate', o.maxTopicsPerUpdate, DEFAULT_MAX_TOPICS_PER_UPDATE, 1),
     maxBodyBytes: integer('maxBodyBytes', o.maxBodyBytes, DEFAULT_MAX_BODY_BYTES, 1),
     historyPageSize: integer('historyPageSize', o.historyPageSize, DEFAULT_HISTORY_PAGE_SIZE, 1),
@@ -531,4 +570,16 @@ export function resolveHubOptions(options: HubOptions = {}): ResolvedHubOptions 
     transports: transports('transports', o.transports),
     pollTimeoutMs: integer('pollTimeoutMs', o.pollTimeoutMs, DEFAULT_POLL_TIMEOUT_MS, 1),
   };
+}
+
+function metricsToken(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(value)) {
+    throw new HubOptionError(
+      'metricsToken',
+      `must be a string of at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (got ` +
+        `${typeof value === 'string' ? `${value.length} characters` : typeof value}); use e.g. \`openssl rand -hex 32\``,
+    );
+  }
+  return value;
 }

@@ -39,6 +39,13 @@ export const DEFAULT_LAST_EVENT_ID_PARAMS: readonly string[] = ['lastEventId'];
  */
 export const DEFAULT_MAX_CONFLATION_KEYS = 10_000;
 
+/**
+ * Most bytes a stream over its byte budget may hold under the `'conflate'` policy, all keys
+ * together. Keys alone did not bound it: a client that never read kept one update per key of any
+ * size, 10,000 keys of 50 KB growing the hub from 78 to 569 MiB. 8 MiB is eight default budgets.
+ */
+export const DEFAULT_MAX_CONFLATION_BYTES = 8 * 1024 * 1024;
+
 /** What to do with an event that would put a stream over `maxQueueBytes`. */
 export type OverflowAction = 'close' | 'drop' | 'conflate';
 
@@ -69,6 +76,11 @@ export interface StreamOptions {
    * {@link DEFAULT_MAX_CONFLATION_KEYS}); one more closes the stream.
    */
   maxConflationKeys?: number;
+  /**
+   * Under the `'conflate'` policy, most bytes queued past `maxQueueBytes`, all keys together (default
+   * {@link DEFAULT_MAX_CONFLATION_BYTES}); a keyed event that would pass it closes the stream.
+   */
+  maxConflationBytes?: number;
   /**
    * Most sends per second to each stream (default: no limit). Between sends, keyed events are
    * conflated (the latest per key is sent) and keyless ones wait, in order, to go out together.
@@ -123,6 +135,7 @@ export interface StreamConfig {
   readonly maxQueueBytes: number;
   readonly overflow: OverflowAction | OverflowHandler;
   readonly maxConflationKeys: number;
+  readonly maxConflationBytes: number;
   /** Sends per second; null: no limit. */
   readonly maxRate: number | null;
   readonly lastEventIdParams: readonly string[];
@@ -200,6 +213,10 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     options.maxConflationKeys === undefined
       ? (base?.maxConflationKeys ?? DEFAULT_MAX_CONFLATION_KEYS)
       : nonNegativeInteger('maxConflationKeys', options.maxConflationKeys, 'keys');
+  const maxConflationBytes =
+    options.maxConflationBytes === undefined
+      ? (base?.maxConflationBytes ?? DEFAULT_MAX_CONFLATION_BYTES)
+      : nonNegativeInteger('maxConflationBytes', options.maxConflationBytes);
   const maxRate =
     options.maxRate === undefined
       ? (base?.maxRate ?? null)
@@ -235,6 +252,7 @@ export function resolveStreamConfig(options: StreamOptions, base?: StreamConfig)
     maxQueueBytes,
     overflow,
     maxConflationKeys,
+    maxConflationBytes,
     maxRate,
     lastEventIdParams,
     logger,

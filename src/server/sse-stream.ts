@@ -355,10 +355,13 @@ export class SseStream implements SinkOwner {
       return false;
     }
     if (action === 'conflate' && key !== undefined) {
-      // Past the byte budget, the queue grows only by keys: bounded by maxConflationKeys.
+      // Past the byte budget, the queue grows only by keys: bounded by maxConflationKeys, and by
+      // maxConflationBytes however large each key's event is.
       const c = this.#conflation!;
       const at = c.keys?.get(key);
-      if (at !== undefined || (c.keys?.size ?? 0) < this.#config.maxConflationKeys) {
+      const grows = at === undefined ? chunk.byteLength : chunk.byteLength - this.#queue![at]!.byteLength;
+      const fits = this.#queuedBytes + this.#heldBytes + grows <= this.#config.maxConflationBytes;
+      if (fits && (at !== undefined || (c.keys?.size ?? 0) < this.#config.maxConflationKeys)) {
         if (!c.overBudget) {
           c.overBudget = true;
           this.#reportSlow(chunk, 'conflating keyed events', 'conflate');
@@ -369,7 +372,8 @@ export class SseStream implements SinkOwner {
         return true;
       }
     }
-    // 'close', and what 'conflate' cannot keep without loss: a keyless event, one key too many.
+    // 'close', and what 'conflate' cannot keep without loss: a keyless event, one key too many,
+    // one byte too many.
     this.#finish(this.#reportSlow(chunk, 'closing stream', 'close'));
     return false;
   }

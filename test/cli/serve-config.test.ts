@@ -355,3 +355,17 @@ test('conflation options: policy, key cap, default rate and cap; bad values name
   );
   assert.throws(() => resolveHubOptions({ maxRateCap: -1 }), /maxRateCap: must be a positive number/);
 });
+
+test('--selector-compile-budget reaches the hub; the hub default otherwise', async () => {
+  const { toHubOptions } = await import('../../src/cli/hub-options.js');
+  const { resolveHubOptions, DEFAULT_SELECTOR_COMPILE_BUDGET } = await import('../../src/hub/options.js');
+  const hubOf = (config: ReturnType<typeof resolve>) =>
+    resolveHubOptions({
+      ...toHubOptions(config, undefined as never, undefined as never),
+      store: undefined,
+      logger: undefined,
+    });
+  assert.equal(hubOf(resolve([...KEY, '--selector-compile-budget', '0'])).selectorCompileBudget, 0);
+  assert.equal(hubOf(resolve(KEY, { HERALD_SELECTOR_COMPILE_BUDGET: '2500' })).selectorCompileBudget, 2500);
+  assert.equal(hubOf(resolve(KEY)).selectorCompileBudget, DEFAULT_SELECTOR_COMPILE_BUDGET);
+});

@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
-import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWKSCacheInput, type JWTVerifyGetKey, jwksCache } from 'jose';
 import { AuthConfigError } from './errors.js';
 
 /** A static key configured by the operator; the token never chooses it nor its algorithm. */
@@ -22,6 +22,13 @@ export interface KeySource {
   algorithms: string[];
   /** A JWK Set fetched over the network: failing to read it is the hub's problem, not the token's. */
   remote: boolean;
+  /**
+   * For a JWK Set: the set as last fetched, a new value each time it is fetched again. A token
+   * verified against one set is trusted from cache only while that set is current: once the issuer
+   * removed the key that signed it, the next fetch ends that trust at once (it lasted up to the
+   * cache's 10 minutes after the fetch).
+   */
+  generation?: () => unknown;
 }
 
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'];
@@ -140,7 +147,15 @@ export function remoteKeySource(url: string | URL, algorithms: string[] | undefi
       );
     }
   }
-  return { key: createRemoteJWKSet(parsed), algorithms: accepted, remote: true };
+  // jose writes a fetched set into this object in the same step as it starts verifying with it, so
+  // its `jwks` field changes exactly when the keys in use do.
+  const fetched: { uat?: number; jwks?: unknown } = {};
+  return {
+    key: createRemoteJWKSet(parsed, { [jwksCache]: fetched as JWKSCacheInput }),
+    algorithms: accepted,
+    remote: true,
+    generation: () => fetched.jwks,
+  };
 }
 
 /**

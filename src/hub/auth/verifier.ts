@@ -72,6 +72,9 @@ export const REMOTE_VERIFIED_TOKEN_TTL_MS = 600_000;
 interface Verified {
   claims: Claims;
   keyTrustedUntil: number;
+  /** For a JWK Set: the source, and the set it was verified against (see `KeySource.generation`). */
+  source?: KeySource;
+  generation?: unknown;
 }
 
 /** Default leeway for `exp` and `nbf`, in seconds. */
@@ -137,7 +140,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         );
       }
       const known = verified?.get(token);
-      if (known !== undefined && Date.now() < known.keyTrustedUntil) {
+      if (
+        known !== undefined &&
+        Date.now() < known.keyTrustedUntil &&
+        (known.source?.generation === undefined || known.source.generation() === known.generation)
+      ) {
         if (withinValidity(known.claims.raw, clockTolerance)) return known.claims;
         // Expired (or, after a clock step back, not yet valid): refused below by jose, as a fresh
         // token would be, with its reason.
@@ -177,12 +184,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
         verifyOptions.issuer = issuer;
         verifyOptions.requiredClaims = ['exp', 'iss', 'aud'];
       }
-      const { payload, remote } = await verifyWithAny(token, candidates, verifyOptions);
+      // Read before verifying: if the set is fetched again meanwhile, the next use checks again.
+      const generations = candidates.map((s) => s.generation?.());
+      const { payload, source, index } = await verifyWithAny(token, candidates, verifyOptions);
+      const remote = source.remote;
       if (!is10) checkOptionalClaims(payload, audience, issuer);
       const claims = is10 ? claimsFrom10(payload, baseUrl) : claimsFromDraft07(payload, baseUrl);
       verified?.set(token, {
         claims,
         keyTrustedUntil: remote ? Date.now() + REMOTE_VERIFIED_TOKEN_TTL_MS : Number.POSITIVE_INFINITY,
+        ...(source.generation !== undefined && { source, generation: generations[index] }),
       });
       return claims;
     },
@@ -213,10 +224,10 @@ async function verifyWithAny(
   token: string,
   sources: KeySource[],
   options: JWTVerifyOptions,
-): Promise<{ payload: JWTPayload; remote: boolean }> {
+): Promise<{ payload: JWTPayload; source: KeySource; index: number }> {
   for (let i = 0; ; i++) {
     try {
-      return { payload: await verifySignature(token, sources[i]!, options), remote: sources[i]!.remote };
+      return { payload: await verifySignature(token, sources[i]!, options), source: sources[i]!, index: i };
     } catch (err) {
       const cause = (err as AuthError).cause as { code?: string } | undefined;
       const signatureMismatch = cause?.code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';

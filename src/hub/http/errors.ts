@@ -14,6 +14,8 @@ export class HubHttpError extends HeraldError {
   readonly status: number;
   /** RFC 6750 error code (`invalid_request`, `invalid_token`, `insufficient_scope`) for the challenge. */
   readonly bearerError: string | undefined;
+  /** Sent as `Retry-After` with the refusal (429, 503): when the client may try again. */
+  retryAfterSeconds: number | undefined;
   constructor(
     status: number,
     code: string,
@@ -106,6 +108,9 @@ export function sendError(res: ServerResponse, error: unknown, params?: BearerCh
     return status;
   }
   if (challenge !== undefined) res.setHeader('WWW-Authenticate', challenge);
+  if (error instanceof HubHttpError && error.retryAfterSeconds !== undefined) {
+    res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  }
   const body = `${message}\n`;
   // Refused before its body was read (413, 401, 415 on a publish): the client may still be sending.
   const req = res.req as IncomingMessage | undefined;

@@ -7,13 +7,20 @@
  * from the store after, and the cursor the client is told comes from that read.
  */
 import { randomUUID } from 'node:crypto';
+import { requestCompileBudget } from '../http/compile-budget.js';
 import type { HubContext, Req } from '../http/context.js';
 import { badRequest, HubHttpError, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';
-import { compileSelector, MAX_SELECTOR_LENGTH, SelectorError } from '../topics/index.js';
+import {
+  type CompileBudget,
+  compileSelector,
+  MAX_SELECTOR_LENGTH,
+  SelectorCostError,
+  SelectorError,
+} from '../topics/index.js';
 import type { Update } from '../update.js';
 import { decodeHeaderValue } from './cursor-header.js';
 
@@ -82,17 +89,23 @@ export function readSelectorParams(query: URLSearchParams, max: number): Selecto
   return requests;
 }
 
-/** Compiles selectors read by `readSelectorParams`; throws 400 on one that does not compile. */
+/**
+ * Compiles selectors read by `readSelectorParams`; throws 400 on one that does not compile or costs
+ * more than `MAX_SELECTOR_COST`, and whatever `budget` throws (413, 429) when they cost too much.
+ */
 export function compileSelectors(
   requests: readonly SelectorRequest[],
   baseUrl?: string,
+  budget?: CompileBudget,
 ): SubscribedSelector[] {
-  const options = baseUrl === undefined ? undefined : { baseUrl };
+  const options = baseUrl === undefined && budget === undefined ? undefined : { baseUrl, budget };
   return requests.map(({ value, param }) => {
     let compiled: ReturnType<typeof compileSelector>;
     try {
       compiled = compileSelector(value, param.compileAs, options);
     } catch (error) {
+      if (error instanceof SelectorCostError)
+        throw badRequest(error.message, 'HERALD_ERR_HUB_SELECTOR_TOO_COSTLY');
       if (error instanceof SelectorError) throw badRequest(error.message, 'HERALD_ERR_HUB_BAD_SELECTOR');
       throw error;
     }
@@ -218,13 +231,15 @@ export async function admit(
   const auth = await ctx.auth.subscriber(headers, url);
   if (auth === undefined && !hub.anonymous) throw missingToken('subscribing');
   if (hub.maxSubscribers > 0 && registry.size >= hub.maxSubscribers) {
-    throw new HubHttpError(
+    const full = new HubHttpError(
       503,
       'HERALD_ERR_HUB_FULL',
       `this hub process holds its maximum of ${hub.maxSubscribers} subscribers; retry later`,
     );
+    full.retryAfterSeconds = 1;
+    throw full;
   }
-  const selectors = compileSelectors(selectorParams);
+  const selectors = compileSelectors(selectorParams, undefined, requestCompileBudget(hub, req));
   const lastEventId = requestedLastEventId(req, query);
   const claims = auth?.claims;
   if (claims !== undefined) {

@@ -2,6 +2,7 @@ import { URLPattern } from 'urlpattern-polyfill/urlpattern';
 import { SelectorError } from './errors.js';
 import { compileLinearRegExp, type LinearRegExp } from './linear-regexp.js';
 import { LruCache } from './lru-cache.js';
+import { estimateRegExpCost } from './regexp-cost.js';
 
 /**
  * WHATWG URL Patterns (Mercure 1.0 `match_urlpattern`) matched in linear time.
@@ -37,10 +38,18 @@ export interface CompiledUrlPattern {
  * `baseUrl`, the hub's URL (Mercure 1.0: "the hub MUST use the hub's URL as the base URL"). Throws
  * `SelectorError` for an invalid pattern or one whose regular-expression groups RE2 cannot run
  * (lookaround, backreferences). Case is never ignored (Mercure: "MUST NOT enable ignoreCase").
+ *
+ * `onCost`, when given, gets the estimated cost of compiling the pattern's expressions (the sum of
+ * `estimateRegExpCost` over the components that need the engine) before any is compiled; it may
+ * throw to refuse the pattern.
  */
-export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlPattern {
+export function compileUrlPattern(
+  source: string,
+  baseUrl: string,
+  onCost?: (cost: number) => void,
+): CompiledUrlPattern {
   const captured = buildCapturingRegExps(source, baseUrl);
-  const tests: Array<((value: string) => boolean) | undefined> = [];
+  let cost = 0;
   for (const [index, [pattern, flags]] of captured.entries()) {
     if (flags !== 'u' || !pattern.startsWith('^')) {
       throw new SelectorError(
@@ -49,6 +58,11 @@ export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlP
           `URL Pattern polyfill (/${pattern}/${flags}); the polyfill version is not supported`,
       );
     }
+    if (pattern !== WILDCARD && !LITERAL.test(pattern)) cost += estimateRegExpCost(pattern);
+  }
+  onCost?.(cost);
+  const tests: Array<((value: string) => boolean) | undefined> = [];
+  for (const [index, [pattern]] of captured.entries()) {
     try {
       tests.push(componentTest(pattern));
     } catch (cause) {
@@ -75,8 +89,22 @@ export function compileUrlPattern(source: string, baseUrl: string): CompiledUrlP
   };
 }
 
+/** A component that accepts anything, and one that accepts one literal string (its text escaped). */
+const WILDCARD = '^(.*)$';
+const LITERAL = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])*)\$$/;
+
+/** What the component cache may hold, estimated as for compiled selectors (measured per unit). */
+const COMPONENT_CACHE_BYTES = 32 * 1024 * 1024;
+const COMPONENT_BASE_BYTES = 2048;
+const COMPONENT_BYTES_PER_UNIT = 512;
+
 /** Component expressions shared by many patterns (`^https$`, `^example\.com$`) compile once. */
-const componentCache = new LruCache<string, LinearRegExp>(1000);
+const componentCache = new LruCache<string, { re: LinearRegExp; cost: number }>(1000, {
+  // By memory too, as the selector cache is (see SELECTOR_CACHE_BYTES): by count alone, 1,000
+  // costly component expressions held about 3 GB.
+  maxWeight: COMPONENT_CACHE_BYTES,
+  weigh: (entry) => COMPONENT_BASE_BYTES + entry.cost * COMPONENT_BYTES_PER_UNIT,
+});
 
 /**
  * A test for one component, or `undefined` when it accepts anything. Most components of most
@@ -84,16 +112,16 @@ const componentCache = new LruCache<string, LinearRegExp>(1000);
  * compilation is the costly part of a new selector.
  */
 function componentTest(pattern: string): ((value: string) => boolean) | undefined {
-  if (pattern === '^(.*)$') return undefined;
-  const literal = /^\^((?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])*)\$$/.exec(pattern);
+  if (pattern === WILDCARD) return undefined;
+  const literal = LITERAL.exec(pattern);
   if (literal !== null) {
     const text = literal[1]!.replace(/\\(.)/gu, '$1');
     return (value) => value === text;
   }
-  let re = componentCache.get(pattern);
+  let re = componentCache.get(pattern)?.re;
   if (re === undefined) {
     re = compileLinearRegExp(pattern);
-    componentCache.set(pattern, re);
+    componentCache.set(pattern, { re, cost: estimateRegExpCost(pattern) });
   }
   return (value) => re.test(value);
 }
