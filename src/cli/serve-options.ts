@@ -55,6 +55,8 @@ export interface ServeConfig {
   subscriptions: boolean;
   store: string;
   storePrefix: string | undefined;
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number | undefined;
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   heartbeatMs: number | undefined;
@@ -118,6 +120,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   subscriptions: false,
   store: 'memory',
   storePrefix: undefined,
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: undefined,
   historySize: undefined,
   historyMaxAgeMs: undefined,
   heartbeatMs: undefined,
@@ -286,6 +290,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     value: '<prefix>',
     help: 'Redis only: key prefix; hubs sharing Redis and prefix share history and updates',
     shownDefault: 'herald',
+  },
+  {
+    key: 'redisWaitReplicas',
+    flag: 'redis-wait-replicas',
+    env: 'HERALD_REDIS_WAIT_REPLICAS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    max: 100,
+    help: 'Redis only: acknowledge a publish once this many replicas have it (WAIT), so it survives a failover',
+    shownDefault: '0',
+  },
+  {
+    key: 'redisWaitTimeoutMs',
+    flag: 'redis-wait-timeout',
+    env: 'HERALD_REDIS_WAIT_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'Redis only: how long a publish waits for those replicas before answering 503',
+    shownDefault: '1s',
   },
   {
     key: 'historySize',

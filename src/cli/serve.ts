@@ -167,10 +167,16 @@ function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
     onStatus(status, error) {
       if (status === 'down') logger.warn({ err: error }, REDIS_DOWN);
       else if (status === 'up') logger.info('redis available');
-      else logger.error({ err: error }, 'updates lost: the stream was trimmed past them during an outage');
+      else
+        logger.error(
+          { err: error },
+          'updates lost: trimmed during an outage, or rolled back by a failover (see err)',
+        );
     },
   };
   if (config.storePrefix !== undefined) options.prefix = config.storePrefix;
+  if (config.redisWaitReplicas > 0) options.waitReplicas = config.redisWaitReplicas;
+  if (config.redisWaitTimeoutMs !== undefined) options.waitReplicasTimeoutMs = config.redisWaitTimeoutMs;
   return options;
 }
 
