@@ -89,6 +89,10 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
     onListening: (address) => {
       void announce(config, logger, publicUrl(tls !== undefined, config.host, address.port), config.workers);
     },
+    onFailed: (cause) => {
+      process.stderr.write(`herald: workers could not start: ${cause}\n`);
+      process.exit(1);
+    },
   });
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs + 1_000, () =>
     workers.shutdown(config.shutdownRetryMs, config.shutdownTimeoutMs),

@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import { StoreUnavailableError } from '../../src/hub/stores/errors.js';
 import { createRedisStore, type RedisStatus } from '../../src/hub/stores/redis.js';
 import type { Update } from '../../src/hub/update.js';
+import { startHerald } from '../cli/herald-process.js';
+import { listeningUrl, openStream, publish, publisherToken } from '../cli/streams.js';
 import { redisSentinelMissing, startSentinelGroup } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
 
@@ -119,3 +121,101 @@ for (const waitReplicas of [0, 1]) {
     assert.equal(new Set(live).size, live.length, `no update delivered twice: ${live.join(' ')}`);
   });
 }
+
+test('two `herald serve` hubs on a Sentinel address follow the new master under publish load; their subscribers get what is published after it', async (t) => {
+  if (!requirePart(t, 'redis-sentinel', redisSentinelMissing())) return;
+  const group = await startSentinelGroup();
+  t.after(() => group.stop());
+  const KEY = 'sentinel-test-key-of-at-least-32-bytes';
+  const TOPIC = 'https://example.com/failover';
+  const prefix = `herald-test-cli-failover-${process.pid}`;
+  const hubs = [0, 1].map(() =>
+    startHerald(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--anonymous',
+        '--store',
+        group.url,
+        '--store-prefix',
+        prefix,
+      ],
+      { HERALD_JWT_KEY: KEY },
+    ),
+  );
+  for (const hub of hubs) t.after(() => hub.kill());
+  const [a, b] = await Promise.all(hubs.map((hub) => listeningUrl(hub)));
+  const token = await publisherToken(KEY);
+  const stream = await openStream(`${b}/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`);
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200);
+
+  // Publish load on hub A: one publish after another, each outcome recorded, until told to stop.
+  const outcomes: { id: string; status: number; at: number }[] = [];
+  let stop = false;
+  const load = (async () => {
+    for (let i = 0; !stop && i < 5000; i++) {
+      const id = `load-${i}`;
+      const res = await publish(`${a}/.well-known/mercure`, token, { topic: TOPIC, data: id, id }).catch(
+        () => ({
+          status: 0,
+        }),
+      );
+      outcomes.push({ id, status: res.status, at: Date.now() });
+      if (res.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const acknowledgedCount = () => outcomes.filter((o) => o.status === 200).length;
+  const waitFor = async (what: string, check: () => boolean) => {
+    const deadline = Date.now() + 30_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  await waitFor('50 acknowledged publishes', () => acknowledgedCount() >= 50);
+  const killedAt = Date.now();
+  const beforeKill = outcomes.length;
+  group.master.kill('SIGKILL');
+  await group.waitForFailover();
+  await waitFor('publishes acknowledged again', () =>
+    outcomes.slice(beforeKill).some((o) => o.status === 200 && o.at > killedAt),
+  );
+  const recovered = outcomes.slice(beforeKill).find((o) => o.status === 200)!;
+  await waitFor(
+    '50 more acknowledged publishes',
+    () => acknowledgedCount() >= outcomes.slice(0, beforeKill).length + 50,
+  );
+  stop = true;
+  await load;
+
+  const refused = outcomes.slice(beforeKill).filter((o) => o.status !== 200);
+  const after = outcomes.filter((o) => o.status === 200 && o.at >= recovered.at);
+  // Hub B's subscriber, connected before the failover, gets every update acknowledged after it.
+  const last = after.at(-1)!.id;
+  await stream.waitFor(new RegExp(`id: ${last}\\n`));
+  const received = new Set([...stream.text().matchAll(/^id: (\S+)$/gm)].map((m) => m[1]));
+  const missing = after.filter((o) => !received.has(o.id)).map((o) => o.id);
+  assert.deepEqual(
+    missing,
+    [],
+    'every update acknowledged after the failover reached the subscriber on hub B',
+  );
+  const acknowledged = outcomes.filter((o) => o.status === 200);
+  const lostLive = acknowledged.filter((o) => !received.has(o.id)).length;
+  // A subscriber that resumes on hub A with Last-Event-ID gets what history kept after its ID.
+  const resumed = await openStream(`${a}/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`, {
+    headers: { 'Last-Event-ID': recovered.id },
+  });
+  t.after(() => resumed.close());
+  await resumed.waitFor(new RegExp(`id: ${last}\\n`));
+  t.diagnostic(
+    `publishing resumed ${recovered.at - killedAt} ms after the master was killed; ${refused.length} publishes ` +
+      `answered non-200 meanwhile; ${acknowledged.length} acknowledged, ${lostLive} of them not received live on hub B`,
+  );
+  for (const hub of hubs) hub.child.kill('SIGTERM');
+  assert.deepEqual(await Promise.all(hubs.map((hub) => hub.exited)), [0, 0]);
+});

@@ -88,6 +88,15 @@ export interface Hello {
   herald: 'hello';
 }
 
+/**
+ * A worker's last message when it cannot start (a port in use, a bad certificate): the cause, as the
+ * CLI words it, so that the primary can stop the group with it rather than restart the worker forever.
+ */
+export interface StartupFailed {
+  herald: 'startup-failed';
+  reason: string;
+}
+
 /** The primary's first message to a new worker, in answer to its `Hello`: what it needs to run. */
 export interface WorkerSetup<T> {
   herald: 'setup';

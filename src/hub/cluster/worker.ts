@@ -12,6 +12,7 @@ import {
   isHeraldMessage,
   type MetricJson,
   type Shutdown,
+  type StartupFailed,
   type WorkerSetup,
 } from './messages.js';
 
@@ -41,6 +42,21 @@ export interface WorkerLink<T> {
 /** True in a process started by `startCluster`. */
 export function isClusterWorker(): boolean {
   return cluster.isWorker && process.send !== undefined;
+}
+
+/**
+ * In a worker that cannot start: tells the primary why (see `StartupFailed`), then resolves, within
+ * a second, so the caller can exit. Does nothing outside a cluster worker.
+ */
+export function reportStartupFailure(reason: string): Promise<void> {
+  if (!isClusterWorker() || !process.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    process.send!({ herald: 'startup-failed', reason } satisfies StartupFailed, undefined, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** The worker's end of the IPC channel (the `process` object). */
