@@ -11,6 +11,7 @@ import {
   createRedisPresence,
   DEFAULT_RETENTION,
   type Demo,
+  demoGroupAction,
   mountDemo,
   type OpenStoreOptions,
   openStore,
@@ -115,8 +116,19 @@ export async function serveWorker(): Promise<void> {
     ? await openStore(config.store, toRetention(config, DEFAULT_RETENTION), storeOptions(config, logger))
     : undefined;
   const hub = createHub({ ...toHubOptions(config, ownStore ?? link.store, logger), presence });
-  // One worker runs the demo's clock and ticker; each one serves the pages.
-  const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
+  // One worker runs the demo's clock and ticker; each one serves the pages. The drop button and the
+  // counters (transports, front-page stats) reach every worker.
+  if (config.demo) {
+    for (const action of ['drop', 'transports', 'stats'] as const) {
+      link.onGroupCall(`demo-${action}`, () => demoGroupAction(hub, action));
+    }
+  }
+  const demo = config.demo
+    ? await mountDemo(hub, {
+        ...demoMountOptions(config, link.slot === 0),
+        everyWorker: (action) => link.callGroup(`demo-${action}`),
+      })
+    : undefined;
   const pid = String(process.pid);
   link.reportMetrics(() => hub.metrics.collect());
   const handler: RequestHandler = (req, res) => {

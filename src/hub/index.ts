@@ -18,7 +18,14 @@ export {
   reportStartupFailure,
   type WorkerLink,
 } from './cluster/worker.js';
-export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
+export {
+  DEMO_TOPICS,
+  type Demo,
+  type DemoGroupAction,
+  type DemoOptions,
+  demoGroupAction,
+  mountDemo,
+} from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { KEY_FIELD, MAX_KEY_BYTES, type PublishInput, toUpdate } from './http/publish-input.js';
 export { createHub, type Hub, type HubCloseOptions } from './hub.js';

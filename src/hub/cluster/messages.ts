@@ -25,14 +25,18 @@ export type Request =
   | { herald: 'lastId'; seq: number }
   | { herald: 'presence-list'; seq: number }
   /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
-  | { herald: 'metrics'; seq: number };
+  | { herald: 'metrics'; seq: number }
+  /** Runs the action `name` in every worker (see `GroupCallRequest`); answered with their values. */
+  | { herald: 'group-call'; seq: number; name: string };
 
 /** Fire-and-forget notes from a worker. */
 export type Note =
   | { herald: 'presence-join'; record: SubscriberRecord }
   | { herald: 'presence-leave'; id: string }
   /** A worker's answer to a `MetricsRequest`: its registries, as `getMetricsAsJSON()` gives them. */
-  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] };
+  | { herald: 'metrics-report'; id: number; metrics: MetricJson[] }
+  /** A worker's answer to a `GroupCallRequest`: its handler's value (undefined without a handler). */
+  | { herald: 'group-call-report'; id: number; value: unknown };
 
 /** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
 export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
@@ -41,6 +45,16 @@ export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 export interface MetricsRequest {
   herald: 'metrics-request';
   id: number;
+}
+
+/**
+ * Sent by the primary to every worker when one asked for a group call: each runs its handler for
+ * `name` (`WorkerLink.onGroupCall`) and answers with a `group-call-report`.
+ */
+export interface GroupCallRequest {
+  herald: 'group-call-request';
+  id: number;
+  name: string;
 }
 
 /**

@@ -35,6 +35,14 @@ export interface WorkerLink<T> {
    * the primary's `worker="primary"`. What a worker serves on `/metrics`.
    */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Sets what this worker runs when any worker of the group calls `callGroup(name)`. */
+  onGroupCall(name: string, handler: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs `name` in every worker of the group, this one included, and resolves with their answers
+   * (a worker that does not answer within 2 s is left out). For actions that concern the whole
+   * group, such as the demo's "drop all connections".
+   */
+  callGroup(name: string): Promise<unknown[]>;
   /** Closes the link; the process can then exit by itself. */
   close(): void;
 }
@@ -102,6 +110,12 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
           async metrics() {
             const body = (await connection.request({ herald: 'metrics' })) as string;
             return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body };
+          },
+          onGroupCall(name, handler) {
+            connection.groupHandlers.set(name, handler);
+          },
+          async callGroup(name) {
+            return (await connection.request({ herald: 'group-call', name })) as unknown[];
           },
           onShutdown(fn) {
             drain = fn;
