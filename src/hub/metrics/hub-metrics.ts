@@ -52,6 +52,12 @@ export class HubMetrics {
   subscribeRejected = 0;
   /** Publishes refused (4xx) or failed (5xx). */
   publishRejected = 0;
+  /**
+   * Times the store reported updates lost (Redis: trimmed from the stream during an outage before
+   * this node read them, or rolled back by a failover to a replica that lacked them). Set by whoever
+   * receives the store's reports (the CLI does, from `onStatus('lost')`).
+   */
+  storeLosses = 0;
 
   /** The same figures split by transport. */
   readonly transports: Record<WireFormat, TransportCounters> = {
@@ -122,6 +128,11 @@ export class HubMetrics {
       'herald_hub_publish_rejected_total',
       'Publish requests refused or failed.',
       () => this.publishRejected,
+    );
+    counter(
+      'herald_hub_store_losses_total',
+      'Times the store reported updates lost (trimmed during a Redis outage, or rolled back by a failover).',
+      () => this.storeLosses,
     );
     const perTransport = (
       name: string,
