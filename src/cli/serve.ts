@@ -11,8 +11,8 @@ import {
   createRedisPresence,
   DEFAULT_RETENTION,
   type Demo,
-  type HubMetrics,
   demoGroupAction,
+  type HubMetrics,
   mountDemo,
   type OpenStoreOptions,
   openStore,
@@ -194,7 +194,10 @@ function storeOptions(config: ServeConfig, logger: Logger, losses: LossCount): O
       else if (status === 'up') logger.info('redis available');
       else {
         losses.add();
-        logger.error({ err: error }, 'updates lost: trimmed during an outage, or rolled back by a failover (see err)');
+        logger.error(
+          { err: error },
+          'updates lost: trimmed during an outage, or rolled back by a failover (see err)',
+        );
       }
     },
   };

@@ -619,6 +619,8 @@ class RedisStreamStore implements RedisStore {
         this.#key,
         this.#lastRead,
         this.#lastRead,
+        'COUNT',
+        '1',
       ])) as Entry[];
       if (same === undefined && first && compareEntryIds(first[0], this.#lastRead) < 0) {
         if (await this.#resumeAfterRollback(info)) return;
