@@ -61,12 +61,12 @@ export function baseRedisOptions(location: RedisLocation): RedisOptions {
     location.sentinels === undefined
       ? { host: location.host, port: location.port }
       : {
-          // Asks the sentinels where the master is on every (re)connect, and listens to them for
-          // +switch-master so a failover is followed at once, not when the old master's socket dies.
+          // Asks the sentinels where the master is on every (re)connect: a dead master's socket
+          // closes, and a demoted one answers writes with READONLY (below); either way the client
+          // reconnects to the master the sentinels name then.
           sentinels: location.sentinels,
           name: location.masterName,
           role: 'master',
-          failoverDetector: true,
           // All sentinels unreachable: keep asking, as for the master itself (null would give up).
           sentinelRetryStrategy: backoff,
           // A demoted master answers writes with READONLY: reconnect, asking the sentinels again.
