@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UsageError } from './usage-error.js';
 
@@ -25,11 +25,15 @@ export interface HttpListener {
   readonly tls: boolean;
   /** Starts listening; resolves with the bound address. */
   listen(port: number, host: string | undefined): Promise<AddressInfo>;
-  /** Stops accepting connections; open ones go on. */
+  /**
+   * Stops accepting connections; open ones go on, idle keep-alive ones included: a request a client
+   * sends on one now is answered (by a closing hub, 503) with `Connection: close`, not reset.
+   */
   stopAccepting(): void;
   /**
-   * Ends the connections left: idle ones and HTTP/2 sessions at once (GOAWAY), busy ones after
-   * `graceMs` (they finish what they were doing first). Resolves once all are closed.
+   * Ends the connections left: HTTP/2 sessions at once (GOAWAY); HTTP/1.1 ones as they finish their
+   * response (`Connection: close`), idle ones included, and whatever is left after `graceMs`.
+   * Resolves once all are closed.
    */
   finish(graceMs: number): Promise<void>;
 }
@@ -88,10 +92,16 @@ export const DEFAULT_LISTENER_TIMEOUTS: ListenerTimeouts = {
 
 export function createHttpListener(
   tls: { cert: string; key: string } | undefined,
-  handler: RequestHandler,
+  handle: RequestHandler,
   upgrade?: UpgradeHandler,
   timeouts: ListenerTimeouts = DEFAULT_LISTENER_TIMEOUTS,
 ): HttpListener {
+  let draining = false;
+  const handler: RequestHandler = (req, res) => {
+    // Draining: each HTTP/1.1 response is the connection's last (HTTP/2 has GOAWAY for that).
+    if (draining && req.httpVersionMajor === 1) res.setHeader('Connection', 'close');
+    handle(req, res);
+  };
   let server: http.Server | http2.Http2SecureServer;
   if (tls === undefined) {
     server = http.createServer(
@@ -162,15 +172,23 @@ export function createHttpListener(
       });
     },
     stopAccepting() {
-      closed ??= new Promise((resolve) => server.close(() => resolve()));
+      draining = true;
+      // `http.Server.close` also closes idle keep-alive connections at once (Node 19+): a publish a
+      // client sends on one at that moment meets a reset, and the client cannot tell whether it
+      // was taken. Closing only the listening socket keeps them until `finish`.
+      closed ??= new Promise((resolve) =>
+        server instanceof http.Server
+          ? net.Server.prototype.close.call(server, () => resolve())
+          : server.close(() => resolve()),
+      );
     },
     async finish(graceMs) {
       this.stopAccepting();
-      if (server instanceof http.Server) server.closeIdleConnections();
       for (const session of sessions) session.close();
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
+      if (server instanceof http.Server) server.closeIdleConnections();
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
       await closed;

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { HeraldError } from '../errors.js';
-import { isClusterWorker } from '../hub/index.js';
+import { isClusterWorker, reportStartupFailure } from '../hub/index.js';
 import { MAIN_HELP, serveHelp } from './help.js';
 import { resolveServeConfig } from './serve-config.js';
 import { USAGE_EXIT_CODE, UsageError } from './usage-error.js';
@@ -49,8 +49,10 @@ async function main(argv: string[]): Promise<void> {
   await serve(request.config);
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
+main(process.argv.slice(2)).catch(async (error: unknown) => {
   process.stderr.write(`herald: ${describeFailure(error)}\n`);
+  // A worker tells its primary why, so that a cause that outlives restarts stops the group.
+  if (isClusterWorker()) await reportStartupFailure(describeFailure(error));
   // Exit now: a store or worker opened before the failure would otherwise keep the process alive.
   process.exit(isUsageFailure(error) ? USAGE_EXIT_CODE : 1);
 });

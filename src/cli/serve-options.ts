@@ -61,6 +61,8 @@ export interface ServeConfig {
   streamStore: string | undefined;
   maxOpenStreams: number;
   maxHeldStreamBytes: number;
+  redisWaitReplicas: number;
+  redisWaitTimeoutMs: number | undefined;
   historySize: number | undefined;
   historyMaxAgeMs: number | undefined;
   historyMaxBytes: number | undefined;
@@ -132,6 +134,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   streamStore: undefined,
   maxOpenStreams: DEFAULT_MAX_OPEN_STREAMS,
   maxHeldStreamBytes: DEFAULT_MAX_HELD_BYTES,
+  redisWaitReplicas: 0,
+  redisWaitTimeoutMs: undefined,
   historySize: undefined,
   historyMaxBytes: undefined,
   historyMaxAgeMs: undefined,
@@ -334,6 +338,26 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     min: 0,
     help: 'chunk bytes all kept resumable streams may hold (past it, 503); 0: no limit. Not checked on Redis',
     shownDefault: String(DEFAULT_MAX_HELD_BYTES),
+  },
+  {
+    key: 'redisWaitReplicas',
+    flag: 'redis-wait-replicas',
+    env: 'HERALD_REDIS_WAIT_REPLICAS',
+    kind: 'integer',
+    value: '<n>',
+    min: 0,
+    max: 100,
+    help: 'Redis only: acknowledge a publish once this many replicas have it (WAIT), so it survives a failover',
+    shownDefault: '0',
+  },
+  {
+    key: 'redisWaitTimeoutMs',
+    flag: 'redis-wait-timeout',
+    env: 'HERALD_REDIS_WAIT_TIMEOUT',
+    kind: 'duration',
+    value: '<duration>',
+    help: 'Redis only: how long a publish waits for those replicas before answering 503',
+    shownDefault: '1s',
   },
   {
     key: 'historySize',

@@ -13,7 +13,9 @@ import {
   createRedisPresence,
   DEFAULT_RETENTION,
   type Demo,
+  demoGroupAction,
   guardMetrics,
+  type HubMetrics,
   mountDemo,
   type OpenStoreOptions,
   openResumableStore,
@@ -40,10 +42,11 @@ const REQUEST_GRACE_MS = 1_000;
 export async function serve(requested: ServeConfig): Promise<void> {
   const config = applyDemo(requested);
   const logger = createLogger(config.logLevel);
+  const losses = new LossCount();
   const store = await openStore(
     config.store,
     toRetention(config, DEFAULT_RETENTION),
-    storeOptions(config, logger),
+    storeOptions(config, logger, losses),
   );
   if (config.workers > 1) return servePrimary(config, store, logger);
 
@@ -54,6 +57,7 @@ export async function serve(requested: ServeConfig): Promise<void> {
     resumableStore,
     ...(presence && { presence }),
   });
+  losses.countIn(hub.metrics);
   const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, true)) : undefined;
   const listener = createHttpListener(
     tlsFiles(config),
@@ -119,6 +123,10 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
     onListening: (address) => {
       void announce(config, logger, publicUrl(tls !== undefined, config.host, address.port), config.workers);
     },
+    onFailed: (cause) => {
+      process.stderr.write(`herald: workers could not start: ${cause}\n`);
+      process.exit(1);
+    },
   });
   const shutdown = createShutdown(logger, config.shutdownTimeoutMs + 1_000, () =>
     workers.shutdown(config.shutdownRetryMs, config.shutdownTimeoutMs),
@@ -137,8 +145,13 @@ export async function serveWorker(): Promise<void> {
   const logger = createLogger(config.logLevel, { worker: cluster.worker?.id });
   // On Redis each worker lists subscribers from Redis itself: the primary knows only its own workers.
   const presence = (await openPresence(config, logger)) ?? link.presence;
+  const losses = new LossCount();
   const ownStore = isRedis(config)
-    ? await openStore(config.store, toRetention(config, DEFAULT_RETENTION), storeOptions(config, logger))
+    ? await openStore(
+        config.store,
+        toRetention(config, DEFAULT_RETENTION),
+        storeOptions(config, logger, losses),
+      )
     : undefined;
   const ownStreams = isRedisSpec(streamStoreSpec(config)) ? await openStreamStore(config) : undefined;
   const hub = createHub({
@@ -146,8 +159,20 @@ export async function serveWorker(): Promise<void> {
     resumableStore: ownStreams ?? link.resumableStore,
     presence,
   });
-  // One worker runs the demo's clock and ticker; each one serves the pages.
-  const demo = config.demo ? await mountDemo(hub, demoMountOptions(config, link.slot === 0)) : undefined;
+  losses.countIn(hub.metrics);
+  // One worker runs the demo's clock and ticker; each one serves the pages. The drop button and the
+  // counters (transports, front-page stats) reach every worker.
+  if (config.demo) {
+    for (const action of ['drop', 'transports', 'stats'] as const) {
+      link.onGroupCall(`demo-${action}`, () => demoGroupAction(hub, action));
+    }
+  }
+  const demo = config.demo
+    ? await mountDemo(hub, {
+        ...demoMountOptions(config, link.slot === 0),
+        everyWorker: (action) => link.callGroup(`demo-${action}`),
+      })
+    : undefined;
   const pid = String(process.pid);
   link.reportMetrics(() => hub.metrics.collect());
   const handler: RequestHandler = (req, res) => {
@@ -203,13 +228,19 @@ const REDIS_DOWN =
  * while Redis is unreachable that serves rather than exits (a cluster's nodes often start with
  * their Redis, or while it restarts).
  */
-function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
+function storeOptions(config: ServeConfig, logger: Logger, losses: LossCount): OpenStoreOptions {
   const options: OpenStoreOptions = {
     startUnavailable: true,
     onStatus(status, error) {
       if (status === 'down') logger.warn({ err: error }, REDIS_DOWN);
       else if (status === 'up') logger.info('redis available');
-      else logger.error({ err: error }, 'updates lost: the stream was trimmed past them during an outage');
+      else {
+        losses.add();
+        logger.error(
+          { err: error },
+          'updates lost: trimmed during an outage, or rolled back by a failover (see err)',
+        );
+      }
     },
     onFailure(error) {
       logger.error(
@@ -219,7 +250,28 @@ function storeOptions(config: ServeConfig, logger: Logger): OpenStoreOptions {
     },
   };
   if (config.storePrefix !== undefined) options.prefix = config.storePrefix;
+  if (config.redisWaitReplicas > 0) options.waitReplicas = config.redisWaitReplicas;
+  if (config.redisWaitTimeoutMs !== undefined) options.waitReplicasTimeoutMs = config.redisWaitTimeoutMs;
   return options;
+}
+
+/**
+ * The store's reports of lost updates, counted in the hub's `herald_hub_store_losses_total`; the
+ * store opens before the hub, so reports made meanwhile are kept until `countIn`.
+ */
+class LossCount {
+  #early = 0;
+  #metrics: HubMetrics | undefined;
+
+  add(): void {
+    if (this.#metrics === undefined) this.#early++;
+    else this.#metrics.storeLosses++;
+  }
+
+  countIn(metrics: HubMetrics): void {
+    this.#metrics = metrics;
+    metrics.storeLosses += this.#early;
+  }
 }
 
 function isRedis(config: ServeConfig): boolean {

@@ -30,6 +30,7 @@ import {
   resolveHubOptions,
   type Transport,
 } from './options.js';
+import { RepeatedErrors } from './repeated-errors.js';
 import { createMemoryStore, DEFAULT_RETENTION } from './stores/index.js';
 import type { Store } from './stores/store.js';
 import { ExpiryQueue } from './subscribers/expiry-queue.js';
@@ -151,10 +152,13 @@ class HeraldHub implements Hub, HubContext {
   /** Open subscribe requests per client address, when `maxConnectionsPerAddress` is set. */
   readonly #perAddress = new Map<string, number>();
   readonly #ws: WebSocketTransport;
+  /** Failed requests and health checks, logged once per kind per interval (a Redis outage repeats them). */
+  readonly #repeatedErrors: RepeatedErrors | undefined;
 
   constructor(options: ResolvedHubOptions) {
     this.options = options;
     this.logger = options.logger;
+    this.#repeatedErrors = options.logger && new RepeatedErrors(options.logger);
     this.store = options.store ?? createMemoryStore(DEFAULT_RETENTION);
     this.presence = options.presence ?? createLocalPresence();
     this.metrics = new HubMetrics(options.metrics);
@@ -255,7 +259,7 @@ class HeraldHub implements Hub, HubContext {
   handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void {
     this.#route(req as IncomingMessage, res as ServerResponse, next).catch((error) => {
       const status = sendError(res as ServerResponse, error, this.#challenge);
-      if (status >= 500) this.logger?.error({ err: error, url: req.url }, 'hub request failed');
+      if (status >= 500) this.#repeatedErrors?.log('error', error, { url: req.url }, 'hub request failed');
     });
   }
 
@@ -476,7 +480,7 @@ class HeraldHub implements Hub, HubContext {
       // Whether the store takes appends where it can tell (a full disk, a deleted SQLite file), else that it answers.
       await (this.store.health ? this.store.health() : this.store.lastId());
     } catch (error) {
-      this.logger?.warn({ err: error }, 'health check: store unavailable');
+      this.#repeatedErrors?.log('warn', error, {}, 'health check: store unavailable');
       throw new HubHttpError(503, 'HERALD_ERR_STORE_UNAVAILABLE', 'store unavailable');
     }
     const body = this.closing ? 'closing\n' : 'ok\n';
@@ -519,6 +523,7 @@ class HeraldHub implements Hub, HubContext {
       // Waiting long polls answer now, with no update and their cursor.
       const polls = [...this.registry.values()].filter((s) => s.format === 'poll');
       for (const s of polls) this.registry.end(s, 'shutdown');
+      this.#repeatedErrors?.close();
       await this.#ws.close(options.retryMs);
       this.registry.close();
       this.#unsubscribe();

@@ -12,8 +12,20 @@ export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './au
 export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
 export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
 export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
-export { connectToPrimary, isClusterWorker, type WorkerLink } from './cluster/worker.js';
-export { DEMO_TOPICS, type Demo, type DemoOptions, mountDemo } from './demo/index.js';
+export {
+  connectToPrimary,
+  isClusterWorker,
+  reportStartupFailure,
+  type WorkerLink,
+} from './cluster/worker.js';
+export {
+  DEMO_TOPICS,
+  type Demo,
+  type DemoGroupAction,
+  type DemoOptions,
+  demoGroupAction,
+  mountDemo,
+} from './demo/index.js';
 export { HubHttpError } from './http/errors.js';
 export { guardMetrics } from './http/metrics-access.js';
 export { KEY_FIELD, MAX_KEY_BYTES, type PublishInput, toUpdate } from './http/publish-input.js';

@@ -246,10 +246,11 @@ export const DEFAULT_MAX_TOPICS_PER_UPDATE = 100;
 /** 1 MiB publish bodies. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /**
- * 25 s: under the 30 s idle timeout of the strictest common proxies and CDNs, so a long poll ends
- * with its (empty) answer rather than cut by a proxy.
+ * 15 s: under the 20 s idle timeout docs/deploy.md calls safe for proxies (and the 30 s of the
+ * strictest CDNs), so a long poll ends with its (empty) answer rather than cut by a proxy with a
+ * 504; the same as the heartbeat that keeps event streams open through those proxies.
  */
-export const DEFAULT_POLL_TIMEOUT_MS = 25_000;
+export const DEFAULT_POLL_TIMEOUT_MS = 15_000;
 /** 500 updates of ~1 KiB: a page stays well under the default queue bound of a subscriber. */
 export const DEFAULT_HISTORY_PAGE_SIZE = 500;
 

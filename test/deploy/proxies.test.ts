@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
+import WebSocket from 'ws';
+import { EventSource, type TransportName, type WebSocketConstructor } from '../../src/client/index.js';
+import { DEFAULT_POLL_TIMEOUT_MS } from '../../src/hub/index.js';
 import { createSqliteStore } from '../../src/hub/stores/sqlite.js';
 import { startHerald } from '../cli/herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from '../cli/streams.js';
@@ -39,6 +42,49 @@ async function servedThrough(origin: string, ca: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`${origin} never passed /healthz to a node`);
+}
+
+// Node 20 has no global WebSocket: the client takes ws's.
+const WS =
+  (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
+  (WebSocket as unknown as WebSocketConstructor);
+
+/** A herald/client source on one transport only (no fallback), its message IDs collected. */
+function clientOn(t: TestContext, url: string, transport: TransportName) {
+  const es = new EventSource(url, {
+    transport,
+    WebSocket: WS,
+    backoff: { initialMs: 100, maxMs: 500, jitter: 'none' },
+  });
+  t.after(() => es.close());
+  const received: string[] = [];
+  const waiters = new Set<() => void>();
+  es.addEventListener('message', (event) => {
+    received.push(event.lastEventId);
+    for (const wake of waiters) wake();
+  });
+  return {
+    received,
+    /** Resolves once `n` messages arrived; rejects after 30 s naming what did. */
+    until(n: number): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(
+            new Error(`${transport}: ${received.length} of ${n} updates after 30 s: ${received.join(' ')}`),
+          );
+        }, 30_000);
+        const check = () => {
+          if (received.length < n) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
 }
 
 function median(values: number[]): number {
@@ -92,6 +138,92 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
         Array.from({ length: 16 }, (_, i) => `e${i + 1}`),
       );
       assert.equal(hub.hub.subscriberCount, 1, 'the same stream all along, never cut and reopened');
+    });
+
+    test('herald/client over WebSocket and over long polls: delivery through the proxy, and a 3 s hub outage survived, every update once, in order', async (t) => {
+      if (!requireProxy(t, kind)) return;
+      const dir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      const database = join(dir, 'history.db');
+      const port = await freePort();
+      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--anonymous'];
+      args.push('--store', `sqlite:${database}`, '--heartbeat', '2s', '--poll-timeout', '2s');
+      const startNode = async () => {
+        const node = startHerald(args, { HERALD_JWT_KEY: KEY });
+        t.after(() => node.kill());
+        await listeningUrl(node);
+        return node;
+      };
+      let node = await startNode();
+      const proxy = await startProxy(t, kind, { upstreamPort: port });
+      const token = await publisherToken(KEY);
+      const send = async (id: string) => {
+        const result = await publish(
+          `${proxy.origin}${HUB}`,
+          token,
+          { topic: TOPIC, id, data: id },
+          proxy.ca,
+        );
+        assert.equal(result.status, 200, `${id}: ${result.body}`);
+      };
+      const clients = (['websocket', 'poll'] as const).map((transport) =>
+        clientOn(t, `${proxy.plainOrigin}${SUBSCRIBE}`, transport),
+      );
+      // Live once the first update published gets through (a poll starts from its first answer).
+      for (let i = 0; ; i++) {
+        await send(`warm-${i}`);
+        const arrived = await Promise.all(
+          clients.map((c) =>
+            c.until(1).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+        if (arrived.every(Boolean)) break;
+        assert.ok(i < 2, `nothing arrived through ${kind}:\n${proxy.log()}`);
+      }
+      const warm = clients.map((c) => c.received.length);
+      for (const id of ['u1', 'u2', 'u3']) await send(id);
+      await Promise.all(clients.map((c, i) => c.until(warm[i]! + 3)));
+
+      node.child.kill('SIGKILL');
+      await node.exited;
+      const store = createSqliteStore(database, { maxCount: 1000, maxAgeMs: 0 });
+      for (const id of ['u4', 'u5']) {
+        await store.append({ id, topics: [TOPIC], private: false, data: id, time: Date.now() });
+      }
+      await store.close();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      node = await startNode();
+      await servedThrough(proxy.origin, proxy.ca);
+      for (const id of ['u6', 'u7', 'u8']) await send(id);
+      await Promise.all(clients.map((c, i) => c.until(warm[i]! + 8)));
+      for (const [i, c] of clients.entries()) {
+        assert.deepEqual(
+          c.received.slice(warm[i]),
+          ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8'],
+          `${i === 0 ? 'websocket' : 'poll'} through ${kind}`,
+        );
+      }
+    });
+
+    test('an idle long poll with the default wait ends with its empty answer, not cut by a 20 s idle timeout', async (t) => {
+      if (!requireProxy(t, kind)) return;
+      const hub = await startHub({ anonymous: true });
+      t.after(() => hub.close());
+      const proxy = await startProxy(t, kind, {
+        upstreamPort: Number(new URL(hub.origin).port),
+        idleTimeoutMs: 20_000,
+      });
+      const started = performance.now();
+      const res = await fetch(`${proxy.plainOrigin}${SUBSCRIBE}&transport=poll`);
+      const body = await res.text();
+      assert.equal(res.status, 200, body);
+      assert.deepEqual(JSON.parse(body).updates, []);
+      t.diagnostic(
+        `empty answer after ${Math.round(performance.now() - started)} ms (default ${DEFAULT_POLL_TIMEOUT_MS} ms)`,
+      );
     });
 
     test("Chromium's EventSource survives a 5 s hub outage and gets every update once, in order", async (t) => {

@@ -10,6 +10,7 @@ import type { Presence, SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
 import {
   type Batch,
+  type GroupCallRequest,
   type IpcPort,
   isHeraldMessage,
   type MetricJson,
@@ -81,7 +82,21 @@ export class PrimaryConnection {
       if (!isHeraldMessage(message)) return;
       if (message.herald === 'batch') this.#receive(message as Batch);
       else if (message.herald === 'metrics-request') this.#report((message as MetricsRequest).id);
+      else if (message.herald === 'group-call-request') this.#runGroupCall(message as GroupCallRequest);
     });
+  }
+
+  /** What this worker runs when a group call names it (`WorkerLink.onGroupCall`). */
+  readonly groupHandlers = new Map<string, () => Promise<unknown> | unknown>();
+
+  #runGroupCall({ id, name }: GroupCallRequest): void {
+    const handler = this.groupHandlers.get(name);
+    Promise.resolve()
+      .then(() => handler?.())
+      .then(
+        (value) => this.notify({ herald: 'group-call-report', id, value }),
+        () => this.notify({ herald: 'group-call-report', id, value: undefined }),
+      );
   }
 
   /** What this worker reports when the primary gathers the group's metrics; none by default. */

@@ -27,7 +27,9 @@ export type Request =
   /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
   | { herald: 'metrics'; seq: number }
   /** A call on the primary's resumable-stream store: `op` is the method, `args` its arguments. */
-  | { herald: 'rs'; seq: number; op: ResumableOp; args: unknown[] };
+  | { herald: 'rs'; seq: number; op: ResumableOp; args: unknown[] }
+  /** Runs the action `name` in every worker (see `GroupCallRequest`); answered with their values. */
+  | { herald: 'group-call'; seq: number; name: string };
 
 /** The resumable-store methods a worker calls on the primary (`watch` goes by notes). */
 export type ResumableOp = 'create' | 'append' | 'finish' | 'abortIfIdle' | 'touch' | 'read';
@@ -40,7 +42,9 @@ export type Note =
   | { herald: 'metrics-report'; id: number; metrics: MetricJson[] }
   /** A worker starts (or stops) following a resumable stream: the primary tells it of changes. */
   | { herald: 'rs-watch'; id: string }
-  | { herald: 'rs-unwatch'; id: string };
+  | { herald: 'rs-unwatch'; id: string }
+  /** A worker's answer to a `GroupCallRequest`: its handler's value (undefined without a handler). */
+  | { herald: 'group-call-report'; id: number; value: unknown };
 
 /** One metric as prom-client's `Registry.getMetricsAsJSON()` gives it. */
 export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
@@ -49,6 +53,16 @@ export type MetricJson = MetricObjectWithValues<MetricValue<string>>;
 export interface MetricsRequest {
   herald: 'metrics-request';
   id: number;
+}
+
+/**
+ * Sent by the primary to every worker when one asked for a group call: each runs its handler for
+ * `name` (`WorkerLink.onGroupCall`) and answers with a `group-call-report`.
+ */
+export interface GroupCallRequest {
+  herald: 'group-call-request';
+  id: number;
+  name: string;
 }
 
 /**
@@ -98,6 +112,15 @@ export interface Shutdown {
  */
 export interface Hello {
   herald: 'hello';
+}
+
+/**
+ * A worker's last message when it cannot start (a port in use, a bad certificate): the cause, as the
+ * CLI words it, so that the primary can stop the group with it rather than restart the worker forever.
+ */
+export interface StartupFailed {
+  herald: 'startup-failed';
+  reason: string;
 }
 
 /** The primary's first message to a new worker, in answer to its `Hello`: what it needs to run. */

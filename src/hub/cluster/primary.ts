@@ -7,7 +7,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { ResumableStore } from '../../server/index.js';
 import type { Store } from '../stores/store.js';
-import { type IpcPort, isHeraldMessage, type Shutdown, type WorkerSetup } from './messages.js';
+import {
+  type IpcPort,
+  isHeraldMessage,
+  type Shutdown,
+  type StartupFailed,
+  type WorkerSetup,
+} from './messages.js';
 import { createStoreRelay } from './relay.js';
 
 /** What the primary reports; a pino logger fits. */
@@ -39,6 +45,12 @@ export interface ClusterOptions<T> {
   requestTimeoutMs?: number;
   /** Called once, when every worker of the first generation listens. */
   onListening?: (address: { address: string; port: number }) => void;
+  /**
+   * Called once when workers keep dying before they listen (`MAX_STARTUP_FAILURES` in a row, e.g. the
+   * port is taken): the primary has stopped the group (workers killed, store closed) and gives the
+   * last cause a worker reported. The caller should exit non-zero. Default: nothing more.
+   */
+  onFailed?: (cause: string) => void;
 }
 
 export interface Cluster {
@@ -57,6 +69,12 @@ export interface Cluster {
 /** A worker that dies sooner than this after starting is restarted after a pause, not at once. */
 const CRASH_LOOP_MS = 5_000;
 const RESTART_PAUSE_MS = 1_000;
+/**
+ * Workers that die before they listen, one after another, before the group gives up: a cause that
+ * outlives a restart (a port in use, a certificate unreadable) would otherwise replace workers forever.
+ * Two workers failing on the same port make two; a third after the pause confirms it was not a blip.
+ */
+export const MAX_STARTUP_FAILURES = 3;
 
 /** Starts the workers. Call in the primary, once; the workers run the same entry script. */
 export function startCluster<T>(options: ClusterOptions<T>): Cluster {
@@ -86,6 +104,11 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
   let stopping: Shutdown | undefined;
   let listeningCount = 0;
   let reportedListening = false;
+  /** Workers that have listened; one that exits before is a start-up failure. */
+  const listened = new Set<number>();
+  /** Start-up failures since a worker last listened, and the last cause a worker reported. */
+  let startupFailures = 0;
+  let lastCause: string | undefined;
 
   const port = (worker: Worker): IpcPort => ({
     send(message, onWritten) {
@@ -107,6 +130,12 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     slots.set(worker.id, slot);
     started.set(worker.id, Date.now());
     // Node drops IPC messages that arrive before the worker listens, so the worker speaks first.
+    const onStartupFailed = (message: unknown) => {
+      if (isHeraldMessage(message) && message.herald === 'startup-failed') {
+        lastCause = (message as StartupFailed).reason;
+      }
+    };
+    worker.on('message', onStartupFailed);
     const onHello = (message: unknown) => {
       if (!isHeraldMessage(message) || message.herald !== 'hello') return;
       worker.off('message', onHello);
@@ -122,6 +151,8 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     };
     worker.on('message', onHello);
     worker.once('listening', (address) => {
+      listened.add(worker.id);
+      startupFailures = 0;
       listeningCount++;
       if (!reportedListening && listeningCount >= options.workers) {
         reportedListening = true;
@@ -134,12 +165,40 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
     relay.detach(worker.id);
     const lived = Date.now() - (started.get(worker.id) ?? 0);
     started.delete(worker.id);
+    const wasListening = listened.delete(worker.id);
     if (stopping !== undefined) return;
+    if (!wasListening && ++startupFailures >= MAX_STARTUP_FAILURES) {
+      const cause = lastCause ?? `a worker exited with ${signal ?? code} before listening`;
+      logger.error(
+        { pid: worker.process.pid, code, signal, failures: startupFailures },
+        `workers failed to start ${startupFailures} times in a row (${cause}); stopping`,
+      );
+      void stopGroup().then(() => options.onFailed?.(cause));
+      return;
+    }
     logger.warn({ pid: worker.process.pid, code, signal }, 'worker exited; starting a replacement');
     const slot = slots.get(worker.id) ?? 0;
     slots.delete(worker.id);
     setTimeout(fork, lived < CRASH_LOOP_MS ? RESTART_PAUSE_MS : 0, slot);
   });
+
+  /** Gives up: no more restarts, the workers left killed, the store closed. */
+  const stopGroup = async () => {
+    stopping = { herald: 'shutdown', retryMs: 0 };
+    const running = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
+    await Promise.all(
+      running.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (w.isDead()) return resolve();
+            w.once('exit', () => resolve());
+            w.process.kill('SIGKILL');
+          }),
+      ),
+    );
+    relay.close();
+    await store.close();
+  };
 
   for (let slot = 0; slot < options.workers; slot++) fork(slot);
 

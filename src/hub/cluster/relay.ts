@@ -188,6 +188,26 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
   });
   const gatherings = new Map<number, Gathering>();
   let gatheringSeq = 0;
+  const groupCalls = new Map<number, GroupCall>();
+
+  /** Asks every worker to run `name` and collects their answers; a worker silent for METRICS_GATHER_MS is left out. */
+  const callGroup = async (name: string): Promise<unknown[]> => {
+    const id = ++gatheringSeq;
+    const call: GroupCall = { waiting: new Set(workers.values()), values: [], done: () => {} };
+    if (call.waiting.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, METRICS_GATHER_MS);
+        call.done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        groupCalls.set(id, call);
+        for (const worker of call.waiting) worker.port.send({ herald: 'group-call-request', id, name });
+      });
+      groupCalls.delete(id);
+    }
+    return call.values;
+  };
 
   const gather = async (): Promise<string> => {
     const id = ++gatheringSeq;
@@ -217,7 +237,7 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
     for (const unwatch of worker.watching.values()) unwatch();
     worker.watching.clear();
     // A scrape waiting for it has nothing more to wait for.
-    for (const gathering of gatherings.values()) {
+    for (const gathering of [...gatherings.values(), ...groupCalls.values()]) {
       if (gathering.waiting.delete(worker) && gathering.waiting.size === 0) gathering.done();
     }
   }
@@ -289,6 +309,15 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
       case 'rs-unwatch': {
         worker.watching.get(message.id)?.();
         worker.watching.delete(message.id);
+        return;
+      }
+      case 'group-call':
+        return answer(worker, message.seq, callGroup(message.name));
+      case 'group-call-report': {
+        const call = groupCalls.get(message.id);
+        if (call === undefined || !call.waiting.delete(worker)) return;
+        call.values.push(message.value);
+        if (call.waiting.size === 0) call.done();
         return;
       }
       case 'presence-join':
@@ -363,6 +392,12 @@ function estimateReply(reply: Reply): number {
 interface Gathering {
   waiting: Set<Attached>;
   reports: MetricJson[][];
+  done: () => void;
+}
+
+interface GroupCall {
+  waiting: Set<Attached>;
+  values: unknown[];
   done: () => void;
 }
 

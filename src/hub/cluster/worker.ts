@@ -14,6 +14,7 @@ import {
   isHeraldMessage,
   type MetricJson,
   type Shutdown,
+  type StartupFailed,
   type WorkerSetup,
 } from './messages.js';
 
@@ -38,6 +39,14 @@ export interface WorkerLink<T> {
    * the primary's `worker="primary"`. What a worker serves on `/metrics`.
    */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** Sets what this worker runs when any worker of the group calls `callGroup(name)`. */
+  onGroupCall(name: string, handler: () => Promise<unknown> | unknown): void;
+  /**
+   * Runs `name` in every worker of the group, this one included, and resolves with their answers
+   * (a worker that does not answer within 2 s is left out). For actions that concern the whole
+   * group, such as the demo's "drop all connections".
+   */
+  callGroup(name: string): Promise<unknown[]>;
   /** Closes the link; the process can then exit by itself. */
   close(): void;
 }
@@ -45,6 +54,21 @@ export interface WorkerLink<T> {
 /** True in a process started by `startCluster`. */
 export function isClusterWorker(): boolean {
   return cluster.isWorker && process.send !== undefined;
+}
+
+/**
+ * In a worker that cannot start: tells the primary why (see `StartupFailed`), then resolves, within
+ * a second, so the caller can exit. Does nothing outside a cluster worker.
+ */
+export function reportStartupFailure(reason: string): Promise<void> {
+  if (!isClusterWorker() || !process.connected) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000);
+    process.send!({ herald: 'startup-failed', reason } satisfies StartupFailed, undefined, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** The worker's end of the IPC channel (the `process` object). */
@@ -91,6 +115,12 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
           async metrics() {
             const body = (await connection.request({ herald: 'metrics' })) as string;
             return { contentType: Registry.PROMETHEUS_CONTENT_TYPE, body };
+          },
+          onGroupCall(name, handler) {
+            connection.groupHandlers.set(name, handler);
+          },
+          async callGroup(name) {
+            return (await connection.request({ herald: 'group-call', name })) as unknown[];
           },
           onShutdown(fn) {
             drain = fn;

@@ -50,12 +50,44 @@ export function transportStats(hub: Hub): Record<string, TransportStats> {
   return out;
 }
 
+/** What the page shows of the group: every worker's counters summed, and the updates they accepted. */
+export interface GroupTransportStats {
+  transports: Record<string, TransportStats>;
+  published: number;
+}
+
+/** This process's figures, as one worker reports them to a group call (`sumTransportStats` adds them up). */
+export function ownTransportStats(hub: Hub): GroupTransportStats {
+  return { transports: transportStats(hub), published: hub.metrics.published };
+}
+
+/** The sum of several processes' figures; a missing report (a worker that did not answer) counts as none. */
+export function sumTransportStats(reports: unknown[]): GroupTransportStats {
+  const sum: GroupTransportStats = { transports: {}, published: 0 };
+  for (const report of reports as (GroupTransportStats | undefined)[]) {
+    if (report === undefined || report === null) continue;
+    sum.published += report.published;
+    for (const [name, stats] of Object.entries(report.transports)) {
+      const into = (sum.transports[name] ??= { connections: 0, delivered: 0, bytes: 0 });
+      into.connections += stats.connections;
+      into.delivered += stats.delivered;
+      into.bytes += stats.bytes;
+    }
+  }
+  return sum;
+}
+
 /**
- * `POST /demo/drop`: ends every subscriber connection of this process. A JSON body is required so
+ * `POST /demo/drop`: ends every subscriber connection of this process, or with `dropAll` (workers)
+ * of every process of the group. A JSON body is required so
  * that a cross-site form cannot post it (a JSON request from another origin needs a preflight, and
  * the demo paths answer none); at most one drop per {@link DROP_INTERVAL_MS}.
  */
-export function createDropHandler(hub: Hub, now: () => number = Date.now) {
+export function createDropHandler(
+  hub: Hub,
+  now: () => number = Date.now,
+  dropAll: () => Promise<number> = async () => hub.disconnectSubscribers(),
+) {
   let last = Number.NEGATIVE_INFINITY;
   return (req: NodeRequest, res: NodeServerResponse): void => {
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -87,6 +119,10 @@ export function createDropHandler(hub: Hub, now: () => number = Date.now) {
     }
     last = at;
     req.resume();
-    answer(200, { dropped: hub.disconnectSubscribers() });
+    dropAll().then(
+      (dropped) => answer(200, { dropped }),
+      (error: unknown) =>
+        answer(503, { error: `the drop did not reach every worker: ${(error as Error).message}` }),
+    );
   };
 }

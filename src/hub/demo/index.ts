@@ -14,9 +14,9 @@ import { HUB_PATH } from '../options.js';
 import { readBenchFigures } from './bench-figures.js';
 import { type BuildLogPace, type BuildLogState, DEFAULT_BUILD_LOG_PACE, startBuildLog } from './build-log.js';
 import { startClock } from './clock.js';
-import { createDropHandler, startComparePublisher, transportStats } from './compare.js';
+import { createDropHandler, ownTransportStats, startComparePublisher, sumTransportStats } from './compare.js';
 import { loadClientBundle, loadStaticFiles, serveStatic, WEB_ROOT } from './static-files.js';
-import { startStats } from './stats.js';
+import { type HubCounters, ownCounters, startStats } from './stats.js';
 import { startTicker, Ticker } from './ticker.js';
 import { DEMO_TOPICS } from './topics.js';
 
@@ -41,6 +41,13 @@ export interface DemoOptions {
   clientBundle?: string;
   /** Pace of the simulated build log (tests speed it up). */
   buildLog?: Partial<BuildLogPace>;
+  /**
+   * With `--workers`: runs a demo action in every worker of the group and resolves with their
+   * answers (`WorkerLink.callGroup`), each worker answering with `demoGroupAction(hub, action)`. The
+   * drop button and the transport counters then cover the whole group, not only the worker that
+   * took the request. Default: this process alone.
+   */
+  everyWorker?: (action: DemoGroupAction) => Promise<unknown[]>;
   /** Where publisher failures are reported. Default: the hub's logger. */
   onError?: (error: unknown) => void;
 }
@@ -50,6 +57,27 @@ export interface Demo {
   handle(req: NodeRequest, res: NodeServerResponse): void;
   /** Stops the publishers. */
   close(): void;
+}
+
+/** The demo's actions that concern every worker of a group. */
+export type DemoGroupAction = 'drop' | 'transports' | 'stats';
+
+/** What a worker does when a group call names a demo action: its answer, summed by the caller. */
+export function demoGroupAction(hub: Hub, action: DemoGroupAction): unknown {
+  if (action === 'drop') return hub.disconnectSubscribers();
+  return action === 'transports' ? ownTransportStats(hub) : ownCounters(hub);
+}
+
+/** The group's counters: every worker's summed (a worker that did not answer counts as none). */
+async function groupCounters(everyWorker: NonNullable<DemoOptions['everyWorker']>): Promise<HubCounters> {
+  const sum: HubCounters = { connections: 0, published: 0, delivered: 0 };
+  for (const report of (await everyWorker('stats')) as (HubCounters | undefined)[]) {
+    if (report === undefined || report === null) continue;
+    sum.connections += report.connections;
+    sum.published += report.published;
+    sum.delivered += report.delivered;
+  }
+  return sum;
 }
 
 /** How long the notifications page's token lives: the page fetches a fresh one on every load. */
@@ -79,7 +107,9 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
     stops.push(
       startClock(hub, onError),
       startTicker(hub, ticker, onError),
-      startStats(hub, onError),
+      options.everyWorker === undefined
+        ? startStats(hub, onError)
+        : startStats(hub, onError, () => groupCounters(options.everyWorker!)),
       startComparePublisher(hub, onError),
     );
     stops.push(startBuildLog(hub, build, { ...DEFAULT_BUILD_LOG_PACE, ...options.buildLog }, onError));
@@ -94,7 +124,14 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
           .setExpirationTime(NOTIFY_TOKEN_LIFETIME)
           .sign(new TextEncoder().encode(options.publisherKey));
 
-  const drop = createDropHandler(hub);
+  const everyWorker = options.everyWorker;
+  const drop = createDropHandler(
+    hub,
+    Date.now,
+    everyWorker === undefined
+      ? async () => hub.disconnectSubscribers()
+      : async () => (await everyWorker('drop')).reduce<number>((sum, n) => sum + (Number(n) || 0), 0),
+  );
   const json = (res: NodeServerResponse, body: unknown) => {
     const text = JSON.stringify(body);
     res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
@@ -124,7 +161,13 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
       }
       if (path === '/demo/ticker.json') return json(res, { quotes: ticker.snapshot() });
       if (path === '/demo/transports.json') {
-        return json(res, { transports: transportStats(hub), published: hub.metrics.published });
+        if (everyWorker === undefined) return json(res, ownTransportStats(hub));
+        everyWorker('transports').then(
+          (reports) => json(res, sumTransportStats(reports)),
+          // The primary did not answer: this worker's figures rather than none.
+          () => json(res, ownTransportStats(hub)),
+        );
+        return;
       }
       if (path === '/demo/drop') return drop(req, res);
       if (path === '/demo/build.json') {

@@ -14,30 +14,50 @@ export interface HubStats {
   deliveredPerSecond: number;
 }
 
+/** The counters behind `HubStats`, of one process or summed over a group's workers. */
+export interface HubCounters {
+  connections: number;
+  published: number;
+  delivered: number;
+}
+
+/** This process's counters, from `hub.metrics` (what `/metrics` exposes). */
+export function ownCounters(hub: Hub): HubCounters {
+  const { connections, published, delivered } = hub.metrics;
+  return { connections, published, delivered };
+}
+
 /**
  * Publishes the hub's connection count and update rates on the stats topic until the returned
- * function is called. The figures come from `hub.metrics`, the counters `/metrics` exposes; with
- * workers, they are those of the one worker running the demo publishers.
+ * function is called. The figures come from `counters`: this process's by default; with workers,
+ * the group's, summed (see `DemoOptions.everyWorker`).
  */
-export function startStats(hub: Hub, onError: (error: unknown) => void): () => void {
-  const metrics = hub.metrics;
-  let published = metrics.published;
-  let delivered = metrics.delivered;
+export function startStats(
+  hub: Hub,
+  onError: (error: unknown) => void,
+  counters: () => Promise<HubCounters> = async () => ownCounters(hub),
+): () => void {
+  let last: HubCounters | undefined;
   let at = Date.now();
-  const tick = () => {
+  const tick = async () => {
     const now = Date.now();
     const seconds = Math.max(now - at, 1) / 1000;
+    const current = await counters();
+    const before = last ?? current;
     const stats: HubStats = {
-      connections: metrics.connections,
-      publishedPerSecond: Math.round((metrics.published - published) / seconds),
-      deliveredPerSecond: Math.round((metrics.delivered - delivered) / seconds),
+      connections: current.connections,
+      // A worker replaced meanwhile restarts its counters: never show a negative rate.
+      publishedPerSecond: Math.max(0, Math.round((current.published - before.published) / seconds)),
+      deliveredPerSecond: Math.max(0, Math.round((current.delivered - before.delivered) / seconds)),
     };
-    published = metrics.published;
-    delivered = metrics.delivered;
+    last = current;
     at = now;
-    hub.publish({ topics: [DEMO_TOPICS.stats], data: JSON.stringify(stats) }).catch(onError);
+    await hub.publish({ topics: [DEMO_TOPICS.stats], data: JSON.stringify(stats) });
   };
-  const timer = setInterval(tick, STATS_INTERVAL_MS);
+  void counters().then((first) => {
+    last ??= first;
+  }, onError);
+  const timer = setInterval(() => tick().catch(onError), STATS_INTERVAL_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

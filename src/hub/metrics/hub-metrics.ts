@@ -64,6 +64,12 @@ export class HubMetrics {
   historyFailures = 0;
   /** Deliveries skipped because the update cannot be encoded in the subscriber's wire format. */
   updatesUnencodable = 0;
+  /**
+   * Times the store reported updates lost (Redis: trimmed from the stream during an outage before
+   * this node read them, or rolled back by a failover to a replica that lacked them). Set by whoever
+   * receives the store's reports (the CLI does, from `onStatus('lost')`).
+   */
+  storeLosses = 0;
 
   /** The same figures split by transport. */
   readonly transports: Record<WireFormat, TransportCounters> = {
@@ -149,6 +155,11 @@ export class HubMetrics {
       'herald_hub_updates_unencodable_total',
       "Deliveries skipped because the update cannot be encoded in the subscriber's wire format.",
       () => this.updatesUnencodable,
+    );
+    counter(
+      'herald_hub_store_losses_total',
+      'Times the store reported updates lost (trimmed during a Redis outage, or rolled back by a failover).',
+      () => this.storeLosses,
     );
     const perTransport = (
       name: string,

@@ -14,7 +14,7 @@ export function redisLocation(role: string, url: string): RedisLocation {
   const location = parseStoreSpec(url);
   if (location.kind !== 'redis') {
     throw new StoreConfigError(
-      `redis ${role} URL must start with redis:// or rediss:// (got ${redact(url)})`,
+      `redis ${role} URL must start with redis://, rediss:// or redis+sentinel:// (got ${redact(url)})`,
     );
   }
   return location;
@@ -52,13 +52,31 @@ export function connectionName(prefix: string): string {
  * reconnect forever, backing off to 2 s, with jitter so a fleet of nodes does not stampede.
  */
 export function baseRedisOptions(location: RedisLocation): RedisOptions {
-  const parsed = new URL(location.url);
+  const credentials = /^[a-z+]+:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?/i.exec(location.url);
+  const username = credentials?.[1] ? decodeURIComponent(credentials[1]) : undefined;
+  const password = credentials?.[2] ? decodeURIComponent(credentials[2]) : undefined;
+  const backoff = (times: number) =>
+    Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
+  const where: RedisOptions =
+    location.sentinels === undefined
+      ? { host: location.host, port: location.port }
+      : {
+          // Asks the sentinels where the master is on every (re)connect: a dead master's socket
+          // closes, and a demoted one answers writes with READONLY (below); either way the client
+          // reconnects to the master the sentinels name then.
+          sentinels: location.sentinels,
+          name: location.masterName,
+          role: 'master',
+          // All sentinels unreachable: keep asking, as for the master itself (null would give up).
+          sentinelRetryStrategy: backoff,
+          // A demoted master answers writes with READONLY: reconnect, asking the sentinels again.
+          reconnectOnError: (error) => /^READONLY/.test(error.message),
+        };
   return {
-    host: location.host,
-    port: location.port,
+    ...where,
     db: location.db,
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    username,
+    password,
     // SNI carries host names only (RFC 6066 section 3), never an IP address.
     tls: location.tls ? (isIP(location.host) ? {} : { servername: location.host }) : undefined,
     // On close the client ends its socket and destroys it if still open after this long; it also
@@ -67,6 +85,6 @@ export function baseRedisOptions(location: RedisLocation): RedisOptions {
     disconnectTimeout: 200,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100),
+    retryStrategy: backoff,
   };
 }

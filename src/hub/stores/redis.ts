@@ -38,6 +38,20 @@ export interface RedisStoreOptions extends StoreOptions {
    * them. Default: a process warning for `'down'` and `'lost'`.
    */
   onStatus?: (status: RedisStatus, error?: Error) => void;
+  /**
+   * Acknowledge an append only once this many replicas have it (`WAIT`), default 0: acknowledged
+   * once the master has it. Redis replicates asynchronously, so with 0 an update acknowledged just
+   * before the master dies may be missing on the replica that takes over; with 1 or more, an
+   * acknowledged update survives the failover of its master (unless every replica that had it is lost
+   * too). Costs one more round trip per publish (docs/deploy.md, "Redis Sentinel").
+   */
+  waitReplicas?: number;
+  /**
+   * How long an append waits for `waitReplicas` replicas (default 1,000 ms, below `commandTimeoutMs`).
+   * When fewer confirm in time the append rejects with `StoreUnavailableError` (the hub answers 503):
+   * the master has the update and may still deliver it, but it is not known to survive a failover.
+   */
+  waitReplicasTimeoutMs?: number;
 }
 
 /** What `onStatus` reports: see `RedisStoreOptions.onStatus`. */
@@ -179,6 +193,10 @@ class RedisStreamStore implements RedisStore {
   #readyWaiters: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout }[] = [];
   #wake: (() => void) | undefined;
   readonly #commandTimeoutMs: number;
+  readonly #waitReplicas: number;
+  readonly #waitReplicasTimeoutMs: number;
+  /** A setup that cannot work (a Redis Cluster node): `ready()` rejects with it and nothing runs. */
+  #fatal: StoreConfigError | undefined;
   /** `after` calls waiting for the reader to pass an entry (see #readerPassed). */
   #readWaiters: {
     entryId: string;
@@ -194,6 +212,24 @@ class RedisStreamStore implements RedisStore {
     this.#commandTimeoutMs = commandTimeoutMs;
     this.#connectTimeoutMs = positiveMs('store', 'connectTimeoutMs', options.connectTimeoutMs, 5000);
     this.#blockMs = positiveMs('store', 'readBlockMs', options.readBlockMs, BLOCK_MS);
+    this.#waitReplicas = options.waitReplicas ?? 0;
+    if (!Number.isSafeInteger(this.#waitReplicas) || this.#waitReplicas < 0) {
+      throw new StoreConfigError(
+        `redis store waitReplicas must be a non-negative integer (got ${String(options.waitReplicas)}); e.g. 1`,
+      );
+    }
+    this.#waitReplicasTimeoutMs = positiveMs(
+      'store',
+      'waitReplicasTimeoutMs',
+      options.waitReplicasTimeoutMs,
+      Math.min(1000, Math.floor(commandTimeoutMs / 2) || 1),
+    );
+    if (this.#waitReplicasTimeoutMs >= commandTimeoutMs) {
+      throw new StoreConfigError(
+        `redis store waitReplicasTimeoutMs (${this.#waitReplicasTimeoutMs}) must be below commandTimeoutMs ` +
+          `(${commandTimeoutMs}): WAIT is a command and would time out first`,
+      );
+    }
     this.#key = `${prefix}:updates`;
     this.#idsKey = `${prefix}:ids`;
     this.#display = location.display;
@@ -272,13 +308,28 @@ class RedisStreamStore implements RedisStore {
           );
     this.#maybeTrimAge();
     const done = xadd.then(
-      (entryId) => {
-        this.#pendingAppends.delete(done);
-        if (entryId === null) throw new DuplicateUpdateIdError(update.id);
+      async (entryId) => {
+        if (entryId === null) {
+          this.#pendingAppends.delete(done);
+          throw new DuplicateUpdateIdError(update.id);
+        }
         const appended = String(entryId);
         if (this.#lastAppended === undefined || compareEntryIds(appended, this.#lastAppended) > 0) {
           this.#lastAppended = appended;
         }
+        if (this.#waitReplicas > 0) {
+          const confirmed = await this.#confirmReplicated(update.id).finally(() =>
+            this.#pendingAppends.delete(done),
+          );
+          if (confirmed < this.#waitReplicas) {
+            throw new StoreUnavailableError(
+              `redis store could not confirm update ${JSON.stringify(update.id)} on ${this.#waitReplicas} ` +
+                `replica(s) within ${this.#waitReplicasTimeoutMs} ms (${confirmed} confirmed): the master at ` +
+                `${this.#display} has it, but it may be lost if the master fails now; retry later`,
+            );
+          }
+        }
+        this.#pendingAppends.delete(done);
       },
       (error: unknown) => {
         this.#pendingAppends.delete(done);
@@ -287,6 +338,22 @@ class RedisStreamStore implements RedisStore {
     );
     this.#pendingAppends.add(done);
     return done;
+  }
+
+  /**
+   * `WAIT n timeout` after an append: how many replicas have every write of this connection so far,
+   * hence this update. Run on the writer, which made the append (WAIT counts the calling
+   * connection's writes).
+   */
+  async #confirmReplicated(id: string): Promise<number> {
+    try {
+      return (await this.#writer.call('WAIT', [
+        String(this.#waitReplicas),
+        String(this.#waitReplicasTimeoutMs),
+      ])) as number;
+    } catch (error) {
+      throw this.#translate(error, `confirm update ${JSON.stringify(id)} on replicas`);
+    }
   }
 
   async after(lastEventId: string, limit: number): Promise<{ found: boolean; updates: Update[] }> {
@@ -333,6 +400,7 @@ class RedisStreamStore implements RedisStore {
 
   ready(timeoutMs = this.#connectTimeoutMs): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('connect'));
+    if (this.#fatal !== undefined) return Promise.reject(this.#fatal);
     if (this.#isReady) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -383,6 +451,7 @@ class RedisStreamStore implements RedisStore {
         continue;
       }
       try {
+        if (await this.#isClusterNode()) return;
         await this.#loadIndex();
         break;
       } catch (error) {
@@ -514,9 +583,25 @@ class RedisStreamStore implements RedisStore {
     }
     const lastGenerated = String(info[info.indexOf('last-generated-id') + 1]);
     if (compareEntryIds(lastGenerated, this.#lastRead) < 0) {
+      if (await this.#resumeAfterRollback(info)) return;
       this.#lastRead = '0-0';
       this.#readCount = entriesAdded(info) === undefined ? undefined : 0;
       return;
+    }
+    // A failover may also have lost the last entries read while new ones, appended since, already
+    // carry later IDs: the last entry read is then missing although the stream starts before it.
+    if (this.#lastRead !== '0-0') {
+      const first = info[info.indexOf('first-entry') + 1] as Entry | null;
+      const [same] = (await this.#reader.call('XRANGE', [
+        this.#key,
+        this.#lastRead,
+        this.#lastRead,
+        'COUNT',
+        '1',
+      ])) as Entry[];
+      if (same === undefined && first && compareEntryIds(first[0], this.#lastRead) < 0) {
+        if (await this.#resumeAfterRollback(info)) return;
+      }
     }
     const added = entriesAdded(info);
     if (added === undefined || this.#readCount === undefined) return;
@@ -533,6 +618,65 @@ class RedisStreamStore implements RedisStore {
       );
       this.#readCount += missed;
     }
+  }
+
+  /**
+   * Refuses a Redis Cluster node (its keys would be spread over nodes the script cannot reach
+   * together): sets `#fatal`, which `ready()` rejects with, and stops. See parseStoreSpec.
+   */
+  async #isClusterNode(): Promise<boolean> {
+    const info = String(await this.#writer.call('INFO', ['cluster']));
+    if (!/cluster_enabled:1/.test(info)) return false;
+    this.#fatal = new StoreConfigError(
+      `Redis at ${this.#display} is a Redis Cluster node, and Redis Cluster is not supported: the ` +
+        "store's stream and ID set are appended together by one script and must live on one node; " +
+        'use a standalone Redis, or Redis Sentinel for failover (redis+sentinel://…)',
+    );
+    this.#settleReadyWaiters(this.#fatal);
+    this.#onStatus('down', this.#fatal);
+    return true;
+  }
+
+  /**
+   * The stream went back in time: its newest entry is older than the last one read. After a Sentinel
+   * failover that is the same stream on a replica that lacked the newest entries (asynchronous
+   * replication): the entries this node read past the replica's last one are gone from history.
+   * Recognized by the newest entry at or before the last one read being one this node read (same
+   * entry ID, same update ID): reading goes on after it, without replaying what subscribers already
+   * had, and the rollback is reported (`'lost'`). Returns false for a stream that is not the one
+   * read (an emptied or replaced Redis), which is then read from its start.
+   */
+  async #resumeAfterRollback(info: unknown[]): Promise<boolean> {
+    const [kept] = (await this.#reader.call('XREVRANGE', [
+      this.#key,
+      this.#lastRead,
+      '-',
+      'COUNT',
+      '1',
+    ])) as Entry[];
+    const id = kept && fieldOf(kept[1], 'i');
+    if (id === undefined || this.#index.get(id)?.value !== kept![0]) return false;
+    const rolledBackFrom = this.#lastRead;
+    this.#lastRead = kept![0];
+    const added = entriesAdded(info);
+    const since = (await this.#reader.call('XRANGE', [
+      this.#key,
+      `(${kept![0]}`,
+      '+',
+      'COUNT',
+      String(PAGE),
+    ])) as Entry[];
+    this.#readCount = added === undefined || since.length === PAGE ? undefined : added - since.length;
+    this.#onStatus(
+      'lost',
+      new Error(
+        `redis store found stream ${this.#key} at ${this.#display} rolled back from entry ${rolledBackFrom} ` +
+          `to ${kept![0]} (a failover to a replica that had not received the newest updates): updates ` +
+          'acknowledged after it are gone from history, and nodes that had not read them never will; ' +
+          'to keep acknowledged updates across a failover, acknowledge after replication (waitReplicas)',
+      ),
+    );
+    return true;
   }
 
   /** Indexes the newest `maxCount` entries and starts reading after the newest one. */
