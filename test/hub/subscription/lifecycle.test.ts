@@ -133,8 +133,9 @@ const EXITS: Exit[] = [
       const held = s.store.hold(2);
       return async () => {
         await held.reached;
-        // The store keeps 8: eight updates on another topic push u1..u5 out.
-        for (let i = 1; i <= RETAINED; i++) await send(s, 'other', `o${i}`);
+        // The store keeps 8 per topic: eight more on the subscribed topic push u1..u5 out (they
+        // arrive live meanwhile, and wait behind the unread page).
+        for (let i = 1; i <= RETAINED; i++) await send(s, 't', `o${i}`);
         held.release();
       };
     },
