@@ -23,6 +23,28 @@ export function toByteString(value: string): string {
 }
 
 /**
+ * The inverse of `toByteString`: a header value read through `fetch` (one character per byte) that
+ * holds valid UTF-8, as a hub sends a non-ASCII cursor, gives back the text; anything else is kept
+ * as read.
+ */
+export function fromByteString(value: string): string {
+  let ascii = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0xff) return value;
+    if (c > 0x7f) ascii = false;
+  }
+  if (ascii) return value;
+  const bytes = new Uint8Array(value.length);
+  for (let i = 0; i < value.length; i++) bytes[i] = value.charCodeAt(i);
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return value;
+  }
+}
+
+/**
  * Whether a `Content-Type` value is the `text/event-stream` media type: essence compared ASCII
  * case-insensitively, parameters allowed (`text/event-stream; charset=utf-8`), nothing else
  * (`text/event-streamx` is another type).

@@ -230,3 +230,22 @@ for (const transport of TRANSPORTS) {
     assert.deepEqual(messages, [...new Set(messages)]);
   });
 }
+
+test('sse, real hub: resuming from a held ID beyond ASCII fires no gap (the cursor header is UTF-8 bytes)', async (t) => {
+  const hub = await startHub({ anonymous: true });
+  t.after(() => hub.close());
+  const token = await signDraft07({ publish: ['*'] });
+  const id = 'ticket-✓-東京';
+  assert.equal((await publish(hub, { topic: TOPIC, data: 'first', id }, token)).status, 200);
+  assert.equal((await publish(hub, { topic: TOPIC, data: 'next' }, token)).status, 200);
+  const es = source(t, `${hub.hubUrl}?topic=${encodeURIComponent(TOPIC)}`, { transport: 'sse', lastEventId: id });
+  const seen = record(es);
+  await new Promise<void>((resolve) =>
+    es.addEventListener('message', (event) => event.data === 'next' && resolve()),
+  );
+  assert.deepEqual(seen.gaps, []);
+  assert.deepEqual(
+    seen.log.filter((e) => e.startsWith('message:')),
+    ['message:next'],
+  );
+});

@@ -6,7 +6,7 @@
 import { BufferOverflowError, createParser } from '../../protocol/index.js';
 import { isGap } from '../gap-event.js';
 import { DEFAULT_MAX_BUFFER_SIZE, type FetchLike, retryStatuses } from '../options.js';
-import { buildHeaders, isEventStreamType, requestUrl } from '../request.js';
+import { buildHeaders, fromByteString, isEventStreamType, requestUrl } from '../request.js';
 import {
   describe,
   type Transport,
@@ -211,8 +211,9 @@ class SseConnection implements TransportConnection {
    * updates may be missing.
    */
   #readCursor(headers: Headers, requested: string): void {
-    const cursor = headers.get('last-event-id') ?? headers.get('mercure-last-event-id');
-    if (cursor === null || cursor === '') return;
+    const header = headers.get('last-event-id') ?? headers.get('mercure-last-event-id');
+    if (header === null || header === '') return;
+    const cursor = fromByteString(header);
     if (isGap(requested, cursor)) this.#events.gap(requested, cursor);
     if (this.#closed || cursor === this.#parser.lastEventId) return;
     // Nothing has been fed yet: resetting the parser only sets its last event ID.
