@@ -339,7 +339,7 @@ function isMetricsRequest(req: { method?: string; url?: string }): boolean {
 function serveGroupMetrics(link: WorkerLink<ServeConfig>, res: NodeServerResponse, logger: Logger): void {
   link.metrics().then(
     ({ contentType, body }) => {
-      res.writeHead(200, {
+      (res as http.ServerResponse).writeHead(200, {
         'Content-Type': contentType,
         'Content-Length': Buffer.byteLength(body),
         'Cache-Control': 'no-store',
@@ -349,7 +349,7 @@ function serveGroupMetrics(link: WorkerLink<ServeConfig>, res: NodeServerRespons
     (error: unknown) => {
       logger.error({ err: error }, 'cluster metrics unavailable');
       const body = 'the cluster metrics are unavailable right now; retry later\n';
-      res.writeHead(503, {
+      (res as http.ServerResponse).writeHead(503, {
         'Content-Type': 'text/plain; charset=utf-8',
         'Content-Length': Buffer.byteLength(body),
       });

@@ -3,6 +3,8 @@
  * with its publish time, the hub's own per-transport counters, and a button that really ends every
  * subscriber connection. Demo mode only: `mountDemo` is the one caller.
  */
+// Both response kinds take writeHead(status, headers); TypeScript cannot call the union's overloads.
+import type { ServerResponse } from 'node:http';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
 import { DEMO_TOPICS } from './topics.js';
@@ -91,7 +93,7 @@ export function createDropHandler(
   let last = Number.NEGATIVE_INFINITY;
   return (req: NodeRequest, res: NodeServerResponse): void => {
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {
+      (res as ServerResponse).writeHead(status, {
         'Content-Type': 'application/json; charset=utf-8',
         'Cache-Control': 'no-store',
         ...headers,

@@ -7,6 +7,8 @@
  * const demo = await mountDemo(hub, { publisherKey: secret });
  * http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
  */
+// Both response kinds take writeHead(status, headers); TypeScript cannot call the union's overloads.
+import type { ServerResponse } from 'node:http';
 import { SignJWT } from 'jose';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
 import type { Hub } from '../hub.js';
@@ -134,7 +136,10 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   );
   const json = (res: NodeServerResponse, body: unknown) => {
     const text = JSON.stringify(body);
-    res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+    (res as ServerResponse).writeHead(200, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'no-store',
+    });
     res.end(text);
   };
 
@@ -150,7 +155,7 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
         readBenchFigures().then(
           (figures) => json(res, figures),
           (error: Error) => {
-            res.writeHead(404, {
+            (res as ServerResponse).writeHead(404, {
               'Content-Type': 'application/json; charset=utf-8',
               'Cache-Control': 'no-store',
             });
@@ -176,12 +181,12 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
         return json(res, { build: build.build, topic: build.topic, url });
       }
       if (path === '/herald-client.js' && !files.has(path)) {
-        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+        (res as ServerResponse).writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
         res.end('the browser bundle of herald/client is missing: run `npm run build`\n');
         return;
       }
       if (serveStatic(files, req, res, path)) return;
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
+      (res as ServerResponse).writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`not found: ${path}\n`);
     },
     close() {

@@ -2,7 +2,10 @@
  * Serves the demo's pages from `web/` and the browser bundle of the client: a few files, read once
  * and kept in memory, so that a request never touches the disk and no path from a URL ever does.
  */
+// Both response kinds take writeHead(status, headers); TypeScript cannot call the union's overloads.
+
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeRequest, NodeServerResponse } from '../../server/index.js';
@@ -66,11 +69,14 @@ export function serveStatic(
   const file = files.get(path === '/' ? '/index.html' : path);
   if (file === undefined) return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' });
+    (res as ServerResponse).writeHead(405, {
+      Allow: 'GET, HEAD',
+      'Content-Type': 'text/plain; charset=utf-8',
+    });
     res.end('method not allowed: the demo pages answer GET and HEAD\n');
     return true;
   }
-  res.writeHead(200, {
+  (res as ServerResponse).writeHead(200, {
     'Content-Type': file.type,
     'Content-Length': file.body.length,
     // Pages change with the package, not while it runs; a short cache keeps reloads honest.
