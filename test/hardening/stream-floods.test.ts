@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { test } from 'node:test';
-import { readStream, StreamAbortedError } from '../../../src/client/index.js';
-import { until } from '../../server/resumable/suite.js';
-import { signDraft07, startHub, type TestHub } from '../../support/hub.js';
+import { readStream, StreamAbortedError } from '../../src/client/index.js';
+import { until } from '../server/resumable/suite.js';
+import { signDraft07, startHub, type TestHub } from '../support/hub.js';
 
 const TOPIC = 'https://example.com/jobs/1/log';
 
