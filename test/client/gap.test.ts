@@ -238,7 +238,10 @@ test('sse, real hub: resuming from a held ID beyond ASCII fires no gap (the curs
   const id = 'ticket-✓-東京';
   assert.equal((await publish(hub, { topic: TOPIC, data: 'first', id }, token)).status, 200);
   assert.equal((await publish(hub, { topic: TOPIC, data: 'next' }, token)).status, 200);
-  const es = source(t, `${hub.hubUrl}?topic=${encodeURIComponent(TOPIC)}`, { transport: 'sse', lastEventId: id });
+  const es = source(t, `${hub.hubUrl}?topic=${encodeURIComponent(TOPIC)}`, {
+    transport: 'sse',
+    lastEventId: id,
+  });
   const seen = record(es);
   await new Promise<void>((resolve) =>
     es.addEventListener('message', (event) => event.data === 'next' && resolve()),
