@@ -6,22 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { heldBytes } from '../support/held-memory.js';
 import { startHub, type TestHub } from '../support/hub.js';
 import { openSocket, withQuery } from '../support/transports.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** What the hub's JavaScript holds once garbage is gone (a second pass lets V8 free dead buffers). */
-async function heldBytes(): Promise<number> {
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** 100 distinct costly URL patterns (each ~45 ms and ~3 MB to compile), ~9.6 KB of query. */
 function costlyQuery(request: number): [string, string][] {

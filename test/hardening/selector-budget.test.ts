@@ -9,24 +9,12 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { MAX_REQUEST_SELECTOR_COST } from '../../src/hub/http/compile-budget.js';
 import { DEFAULT_SELECTOR_COMPILE_BUDGET } from '../../src/hub/options.js';
 import { MAX_SELECTOR_COST, selectorCacheUsage } from '../../src/hub/topics/index.js';
+import { heldBytes } from '../support/held-memory.js';
 import { openStream, publish, signDraft07, startHub, type TestHub } from '../support/hub.js';
 import { openSocket, withQuery } from '../support/transports.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function heldBytes(): Promise<number> {
-  gc();
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 const MiB = 1024 * 1024;
 
