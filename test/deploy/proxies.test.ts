@@ -87,6 +87,51 @@ function clientOn(t: TestContext, url: string, transport: TransportName) {
   };
 }
 
+/**
+ * A `herald serve` node on an SQLite history behind the proxy, for outage tests: `send` publishes
+ * through the proxy; `crash` kills the node at once (no retry hint, no clean end) and, while it is
+ * down, appends u4 and u5 to its history another way, as another node sharing the store would;
+ * `restart` starts it again and waits until the proxy routes to it.
+ */
+async function nodeBehindProxy(t: TestContext, kind: ProxyKind, extraArgs: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const database = join(dir, 'history.db');
+  const port = await freePort();
+  const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--anonymous'];
+  args.push('--store', `sqlite:${database}`, ...extraArgs);
+  const startNode = async () => {
+    const node = startHerald(args, { HERALD_JWT_KEY: KEY });
+    t.after(() => node.kill());
+    await listeningUrl(node);
+    return node;
+  };
+  let node = await startNode();
+  const proxy = await startProxy(t, kind, { upstreamPort: port });
+  const token = await publisherToken(KEY);
+  return {
+    proxy,
+    async send(id: string): Promise<void> {
+      const result = await publish(`${proxy.origin}${HUB}`, token, { topic: TOPIC, id, data: id }, proxy.ca);
+      assert.equal(result.status, 200, `${id}: ${result.body}`);
+    },
+    async crash(): Promise<void> {
+      node.child.kill('SIGKILL');
+      await node.exited;
+      const store = createSqliteStore(database, { maxCount: 1000, maxAgeMs: 0 });
+      for (const id of ['u4', 'u5']) {
+        await store.append({ id, topics: [TOPIC], private: false, data: id, time: Date.now() });
+      }
+      await store.close();
+    },
+    async restart(): Promise<void> {
+      node = await startNode();
+      // HAProxy sends requests to the node again once its health check passed (up to 2 s).
+      await servedThrough(proxy.origin, proxy.ca);
+    },
+  };
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -142,30 +187,12 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
 
     test('herald/client over WebSocket and over long polls: delivery through the proxy, and a 3 s hub outage survived, every update once, in order', async (t) => {
       if (!requireProxy(t, kind)) return;
-      const dir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
-      t.after(() => rmSync(dir, { recursive: true, force: true }));
-      const database = join(dir, 'history.db');
-      const port = await freePort();
-      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--anonymous'];
-      args.push('--store', `sqlite:${database}`, '--heartbeat', '2s', '--poll-timeout', '2s');
-      const startNode = async () => {
-        const node = startHerald(args, { HERALD_JWT_KEY: KEY });
-        t.after(() => node.kill());
-        await listeningUrl(node);
-        return node;
-      };
-      let node = await startNode();
-      const proxy = await startProxy(t, kind, { upstreamPort: port });
-      const token = await publisherToken(KEY);
-      const send = async (id: string) => {
-        const result = await publish(
-          `${proxy.origin}${HUB}`,
-          token,
-          { topic: TOPIC, id, data: id },
-          proxy.ca,
-        );
-        assert.equal(result.status, 200, `${id}: ${result.body}`);
-      };
+      const { proxy, send, crash, restart } = await nodeBehindProxy(t, kind, [
+        '--heartbeat',
+        '2s',
+        '--poll-timeout',
+        '2s',
+      ]);
       const clients = (['websocket', 'poll'] as const).map((transport) =>
         clientOn(t, `${proxy.plainOrigin}${SUBSCRIBE}`, transport),
       );
@@ -187,16 +214,9 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
       for (const id of ['u1', 'u2', 'u3']) await send(id);
       await Promise.all(clients.map((c, i) => c.until(warm[i]! + 3)));
 
-      node.child.kill('SIGKILL');
-      await node.exited;
-      const store = createSqliteStore(database, { maxCount: 1000, maxAgeMs: 0 });
-      for (const id of ['u4', 'u5']) {
-        await store.append({ id, topics: [TOPIC], private: false, data: id, time: Date.now() });
-      }
-      await store.close();
+      await crash();
       await new Promise((resolve) => setTimeout(resolve, 3000));
-      node = await startNode();
-      await servedThrough(proxy.origin, proxy.ca);
+      await restart();
       for (const id of ['u6', 'u7', 'u8']) await send(id);
       await Promise.all(clients.map((c, i) => c.until(warm[i]! + 8)));
       for (const [i, c] of clients.entries()) {
@@ -230,30 +250,7 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
       if (!requireProxy(t, kind)) return;
       const browser = await launchChromium(t);
       if (browser === null) return;
-      const dir = mkdtempSync(join(tmpdir(), 'herald-outage-'));
-      t.after(() => rmSync(dir, { recursive: true, force: true }));
-      const database = join(dir, 'history.db');
-      const port = await freePort();
-      const args = ['serve', '--port', String(port), '--host', '127.0.0.1', '--anonymous'];
-      args.push('--store', `sqlite:${database}`, '--heartbeat', '2s');
-      const startNode = async () => {
-        const node = startHerald(args, { HERALD_JWT_KEY: KEY });
-        t.after(() => node.kill());
-        await listeningUrl(node);
-        return node;
-      };
-      let node = await startNode();
-      const proxy = await startProxy(t, kind, { upstreamPort: port });
-      const token = await publisherToken(KEY);
-      const send = async (id: string) => {
-        const result = await publish(
-          `${proxy.origin}${HUB}`,
-          token,
-          { topic: TOPIC, id, data: id },
-          proxy.ca,
-        );
-        assert.equal(result.status, 200, `${id}: ${result.body}`);
-      };
+      const { proxy, send, crash, restart } = await nodeBehindProxy(t, kind, ['--heartbeat', '2s']);
 
       const context = await browser.newContext({ ignoreHTTPSErrors: true });
       t.after(() => context.close());
@@ -281,16 +278,8 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
       for (const id of ['u1', 'u2', 'u3']) await send(id);
       await waitForCount(3);
 
-      // The outage: the node dies at once (no retry hint, no clean end).
-      node.child.kill('SIGKILL');
-      await node.exited;
-      // While it is down, updates still reach the history another way (as another node sharing
-      // the store would take them).
-      const store = createSqliteStore(database, { maxCount: 1000, maxAgeMs: 0 });
-      for (const id of ['u4', 'u5']) {
-        await store.append({ id, topics: [TOPIC], private: false, data: id, time: Date.now() });
-      }
-      await store.close();
+      // The outage: the node dies at once; u4 and u5 reach its history meanwhile.
+      await crash();
       // The outage lasts 5 s, longer than the 3 s retry: the browser tries to reconnect meanwhile.
       await new Promise((resolve) => setTimeout(resolve, 5000));
       const during = await page.evaluate(() => {
@@ -303,9 +292,7 @@ for (const kind of ['nginx', 'haproxy'] as ProxyKind[]) {
       );
       assert.equal(during.readyState, 0, 'still reconnecting, not closed for good');
 
-      node = await startNode();
-      // HAProxy sends requests to the node again once its health check passed (up to 2 s).
-      await servedThrough(proxy.origin, proxy.ca);
+      await restart();
       for (const id of ['u6', 'u7']) await send(id);
       await waitForCount(7);
       // A moment for a duplicate to show up if there were one.
