@@ -107,8 +107,15 @@ export interface Node {
   kill(): Promise<void>;
 }
 
-/** Starts a node on `redisUrl`: anonymous subscribers, the test key, a short heartbeat. */
-export async function startNode(redisUrl: string, extra: string[] = []): Promise<Node> {
+/**
+ * Starts a node on `store` (a Redis URL, or any `--store` spec): anonymous subscribers, the test
+ * key and a short heartbeat (`heartbeat: null` keeps the default).
+ */
+export async function startNode(
+  store: string,
+  extra: string[] = [],
+  heartbeat: string | null = '300ms',
+): Promise<Node> {
   const proc = startHerald([
     'serve',
     '--port',
@@ -116,12 +123,11 @@ export async function startNode(redisUrl: string, extra: string[] = []): Promise
     '--host',
     '127.0.0.1',
     '--store',
-    redisUrl,
+    store,
     '--anonymous',
     '--jwt-key',
     KEY,
-    '--heartbeat',
-    '300ms',
+    ...(heartbeat === null ? [] : ['--heartbeat', heartbeat]),
     '--log-level',
     'info',
     ...extra,

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
 import { createParser } from '../../src/protocol/index.js';
-import { startHerald } from '../cli/herald-process.js';
 import { openStream } from '../cli/streams.js';
 import { KEY, type Node, OwnRedis, requireRedisServer, startNode } from './nodes.js';
 
@@ -71,37 +70,9 @@ function parse(text: string): { chunks: string[]; ids: string[]; last: string | 
   return { chunks, ids, last };
 }
 
-/** `herald serve` on the memory store (or `store`), with `extra` flags. */
-async function startMemoryNode(extra: string[] = [], store = 'memory'): Promise<Node> {
-  const proc = startHerald([
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--store',
-    store,
-    '--anonymous',
-    '--jwt-key',
-    KEY,
-    '--log-level',
-    'info',
-    ...extra,
-  ]);
-  const [, url] = (await proc.waitForOutput(/"url":"(http:\/\/[^"]+)"/)) as RegExpMatchArray as [
-    string,
-    string,
-  ];
-  const origin = url.replace('localhost', '127.0.0.1');
-  return {
-    proc,
-    origin,
-    hubUrl: `${origin}/.well-known/mercure`,
-    async kill() {
-      proc.kill();
-      await proc.exited;
-    },
-  };
+/** `herald serve` on the memory store (or `store`), with `extra` flags and the default heartbeat. */
+function startMemoryNode(extra: string[] = [], store = 'memory'): Promise<Node> {
+  return startNode(store, extra, null);
 }
 
 test('--workers 2: a stream produced through both workers is read whole through each of them', async (t) => {
