@@ -27,6 +27,8 @@ const DEFAULT_BOUND_S = 300;
 const JOBS = Number(process.env.HERALD_TEST_JOBS) || 2;
 /** After SIGTERM, how long a timed-out file may take to exit before SIGKILL. */
 const KILL_GRACE_MS = 5000;
+/** How much of a failed file's report is repeated at the end of the run. */
+const TAIL_LINES = 80;
 
 function collect(dir, out) {
   for (const name of readdirSync(dir)) {
@@ -91,7 +93,7 @@ function runFile(file) {
       } else if (status === 'failed') {
         process.stdout.write(`\n# FAILED: ${file} (exit ${code ?? signal})\n`);
       }
-      resolve({ file, status, seconds });
+      resolve({ file, status, seconds, output: status === 'passed' ? null : Buffer.concat(output) });
     });
   });
 }
@@ -126,5 +128,14 @@ const bad = results.filter((r) => r.status !== 'passed').sort((a, b) => a.file.l
 const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 5);
 console.log(`\n# files ${results.length}, passed ${results.length - bad.length}, failed ${bad.length}`);
 console.log(`# slowest: ${slowest.map((r) => `${r.file} ${r.seconds.toFixed(0)} s`).join(', ')}`);
+// A CI log is often read from its tail: the end of each failed file's report (where the spec
+// reporter lists the failing tests with their errors) is printed again here, next to the verdict.
+for (const r of bad) {
+  const lines = r.output.toString().trimEnd().split('\n');
+  console.log(
+    `\n# ${r.status.toUpperCase()}: ${r.file}; the last ${Math.min(TAIL_LINES, lines.length)} lines of its report:`,
+  );
+  console.log(lines.slice(-TAIL_LINES).join('\n'));
+}
 for (const r of bad) console.log(`# ${r.status.toUpperCase()}: ${r.file}`);
 process.exit(bad.length === 0 ? 0 : 1);

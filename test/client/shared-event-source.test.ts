@@ -144,7 +144,10 @@ test('in Chromium', async (t) => {
       for (const page of pages) await receivedUpTo(page, 10);
 
       // The leader's tab hangs (its script paused in the debugger), so events 11..15 reach its
-      // connection but are never relayed; then it closes. Another tab takes over and resumes after the last event it saw, 10.
+      // connection but are not relayed while it hangs; then it closes. Another tab takes over and
+      // resumes after the last event the group saw: 10, or 15 when closing the page let its script
+      // run once more and relay them first (on a busy machine the events may still be queued when
+      // the debugger lets go). Either way every tab gets every event once.
       const leader = pages[leaders.indexOf(true)]!;
       const rest = pages.filter((page) => page !== leader);
       const cdp = await context.newCDPSession(leader);
@@ -153,7 +156,7 @@ test('in Chromium', async (t) => {
       server.publish(5);
       await leader.close();
       await server.connections(2);
-      assert.equal(server.connects[1]!.lastEventId, '10');
+      assert.ok(['10', '15'].includes(server.connects[1]!.lastEventId!), server.connects[1]!.lastEventId);
       server.publish(15);
       for (const page of rest) await receivedUpTo(page, 30);
       for (const page of rest) {

@@ -1,5 +1,6 @@
 // scripts/test.mjs, the suite's runner: a test file that never ends is killed past its bound and
-// named, the other files still run, and the exit status says so.
+// named, the other files still run, the exit status says so, and a failure's report is repeated
+// at the end.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -61,6 +62,9 @@ test('a failing test file sets the exit status and is named in the summary', asy
   assert.equal(code, 1, output);
   assert.match(output, new RegExp(`FAILED: ${join(root, 'fails.test.ts')}`));
   assert.match(output, /files 2, passed 1, failed 1/);
+  // The failing test's error is repeated after the summary, where a CI log's tail shows it.
+  const summary = output.slice(output.indexOf('# files 2'));
+  assert.match(summary, /the last \d+ lines of its report:[^]*boom/);
 
   rmSync(join(root, 'fails.test.ts'));
   const ok = await runRunner(root, {}, 60_000);
