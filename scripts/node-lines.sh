@@ -34,7 +34,17 @@ mkdir -p "$cache/better-sqlite3"
 # The machine's addon, kept aside so every exit path can put it back.
 machine_abi="$(node -p process.versions.modules)"
 machine_copy="$cache/better-sqlite3/abi-$machine_abi.node"
-cp "$addon" "$machine_copy"
+# Only an addon the machine's Node loads is kept: a run killed before it put the addon back would
+# otherwise leave another line's build in node_modules, and this copy would preserve the mistake.
+loads() { node -e 'new (require("better-sqlite3"))(":memory:").close()' >/dev/null 2>&1; }
+if loads; then
+  cp "$addon" "$machine_copy"
+elif [ -f "$machine_copy" ] && cp --remove-destination "$machine_copy" "$addon" && loads; then
+  echo "node-lines: node_modules held another Node line's better-sqlite3 (an interrupted run); the machine's is back"
+else
+  echo "node-lines: better-sqlite3 in node_modules does not load on $(node --version); run: npm rebuild better-sqlite3" >&2
+  exit 1
+fi
 restore() { cp --remove-destination "$machine_copy" "$addon"; }
 trap restore EXIT
 

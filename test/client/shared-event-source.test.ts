@@ -145,9 +145,9 @@ test('in Chromium', async (t) => {
 
       // The leader's tab hangs (its script paused in the debugger), so events 11..15 reach its
       // connection but are not relayed while it hangs; then it closes. Another tab takes over and
-      // resumes after the last event the group saw: 10, or 15 when closing the page let its script
-      // run once more and relay them first (on a busy machine the events may still be queued when
-      // the debugger lets go). Either way every tab gets every event once.
+      // resumes after the last event the group saw: 10, or up to 15 when closing the page let its
+      // script run once more and relay some first (on a busy machine the events may still be queued
+      // when the debugger lets go). Either way every tab gets every event once.
       const leader = pages[leaders.indexOf(true)]!;
       const rest = pages.filter((page) => page !== leader);
       const cdp = await context.newCDPSession(leader);
@@ -156,7 +156,8 @@ test('in Chromium', async (t) => {
       server.publish(5);
       await leader.close();
       await server.connections(2);
-      assert.ok(['10', '15'].includes(server.connects[1]!.lastEventId!), server.connects[1]!.lastEventId);
+      const resumedAfter = Number(server.connects[1]!.lastEventId);
+      assert.ok(resumedAfter >= 10 && resumedAfter <= 15, `resumed after ${resumedAfter}`);
       server.publish(15);
       for (const page of rest) await receivedUpTo(page, 30);
       for (const page of rest) {
@@ -189,7 +190,9 @@ test('in Chromium', async (t) => {
       const context = await browser.newContext();
       t.after(() => context.close());
       const pages = [await context.newPage(), await context.newPage(), await context.newPage()];
-      for (const page of pages) await openMember(page, server.origin, 800);
+      // 2 s: short enough to keep the test quick, long enough that a busy machine's delays do not
+      // depose the healthy new leader as well (the woken tab must follow, not reconnect).
+      for (const page of pages) await openMember(page, server.origin, 2000);
       for (const page of pages) await page.waitForFunction(() => window.source.readyState === 1);
       server.publish(10);
       for (const page of pages) await receivedUpTo(page, 10);

@@ -307,7 +307,9 @@ test('in Chromium, browser bundle against a real hub', async (t) => {
       // Time scaled down tenfold: a 1.5 s heartbeat (15 s by default), a 1 s leader timeout (10 s).
       const { origin } = await startPageHub(t, { heartbeatMs: 1500 });
       const wakeUps: Record<string, number> = {};
-      for (const kind of ['EventSource', 'SharedEventSource'] as const) {
+      // Both kinds side by side, in contexts of their own (a context's tabs share channels and locks):
+      // the same machine load falls on both counts, and the test takes half the time.
+      const measure = async (kind: 'EventSource' | 'SharedEventSource') => {
         const context = await browser.newContext();
         t.after(() => context.close());
         await context.addInitScript(countWakeUps);
@@ -332,7 +334,8 @@ test('in Chromium, browser bundle against a real hub', async (t) => {
           `${kind}: ${JSON.stringify(await Promise.all(pages.map((page) => page.evaluate(() => window.kinds))))}`,
         );
         for (const page of pages) assert.equal(await page.evaluate(() => window.heraldSource.readyState), 1);
-      }
+      };
+      await Promise.all([measure('EventSource'), measure('SharedEventSource')]);
       t.diagnostic(`wake-ups in 20 s, 3 hidden idle tabs: ${JSON.stringify(wakeUps)}`);
       assert.ok(
         wakeUps.SharedEventSource! <= wakeUps.EventSource!,
