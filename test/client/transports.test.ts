@@ -225,6 +225,38 @@ test('fallback: behind a buffering proxy, a silent stream gives way to long poll
   );
 });
 
+test('fallback: behind a buffering proxy, a source opened with no ID gets every update published while its stream was silent, once', async (t) => {
+  const hub = await hubFor(t);
+  const proxy = await bufferingProxy(t, hub.origin);
+  // Published before the source opened: not for it.
+  const [earlier] = await publishAll(hub, ['before the source opened']);
+  const es = source(t, subscribeUrl(`${proxy}/.well-known/mercure`), {
+    transport: ['sse', 'poll'],
+    // Long enough for Node's first fetch, which loads undici, to open the stream.
+    fallbackAfterMs: 2000,
+  });
+  const got = collect(es);
+  await opened(es);
+  assert.equal(es.transport, 'sse', 'the stream opened (its head passed the proxy)');
+  assert.equal(es.lastEventId, earlier, "the hub's cursor header: where the subscription starts");
+  // Published while the proxy holds the stream back, up to the fallback; paced, so that history
+  // (1,000 updates a topic) keeps them all however fast the machine publishes.
+  const silent: string[] = [];
+  for (let i = 0; es.transport === 'sse'; i++) {
+    assert.ok(i < 1000, 'the silent stream gives way within fallbackAfterMs');
+    silent.push(...(await publishAll(hub, [`silent ${i}`])));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const later = await publishAll(hub, ['after the fallback']);
+  await got.until(silent.length + 1);
+  assert.equal(es.transport, 'poll');
+  assert.ok(silent.length > 0);
+  assert.deepEqual(
+    got.seen.map((m) => m.id),
+    [...silent, ...later],
+  );
+});
+
 test('a source keeps to the transport that delivered: a later drop reconnects on it', async (t) => {
   const hub = await hubFor(t);
   const es = source(t, subscribeUrl(hub), { transport: ['websocket', 'poll'], fallbackAfterMs: 200 });
