@@ -17,6 +17,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/client/index.js';
 import type { HubOptions } from '../../src/hub/index.js';
+import { bufferingProxy } from '../support/buffering-proxy.js';
 import { publish, signDraft07, startHub, type TestHub } from '../support/hub.js';
 
 const TOPIC = 'https://example.com/books/1';
@@ -167,37 +168,6 @@ test('the last transport of the list refusing closes the source, as a refused st
   );
   assert.deepEqual(codes, ['HERALD_ERR_TRANSPORT_FALLBACK', 'HERALD_ERR_BAD_STATUS']);
 });
-
-/**
- * A proxy that buffers every response whole before passing it on (nginx's proxy_buffering with a
- * large buffer, some corporate proxies): the head goes through, the body only once it ended. It
- * speaks plain HTTP only, so a WebSocket upgrade through it fails too.
- */
-async function bufferingProxy(t: TestContext, upstream: string): Promise<string> {
-  const target = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    const forward = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.flushHeaders();
-        const chunks: Buffer[] = [];
-        up.on('data', (chunk: Buffer) => chunks.push(chunk));
-        up.on('end', () => res.end(Buffer.concat(chunks)));
-        res.on('close', () => up.destroy());
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
 
 test('fallback: behind a buffering proxy, a silent stream gives way to long polling, resuming after the last event ID', async (t) => {
   const hub = await hubFor(t);
