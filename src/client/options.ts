@@ -23,14 +23,12 @@ export const DEFAULT_FALLBACK_AFTER_MS = 5000;
 /** Headers sent with every request, or a function (sync or async) called before each one. */
 export type HeadersOption = HeadersInit | (() => HeadersInit | Promise<HeadersInit>);
 
-/** A request body that can be sent again on each reconnect (so not a stream). */
-export type ReplayableBody =
-  | string
-  | URLSearchParams
-  | Blob
-  | ArrayBuffer
-  | ArrayBufferView<ArrayBuffer>
-  | FormData;
+/**
+ * A request body that can be sent again on each reconnect (so not a stream). `BufferSource` is the
+ * DOM's own name for the bytes `fetch` takes: `ArrayBufferView` became generic in TypeScript 5.7, so
+ * spelling it out here would tie the declarations to one side of that change.
+ */
+export type ReplayableBody = string | URLSearchParams | Blob | BufferSource | FormData;
 
 /** The `fetch` the source calls; the global one by default. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;

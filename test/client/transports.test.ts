@@ -17,6 +17,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/client/index.js';
 import type { HubOptions } from '../../src/hub/index.js';
+import { bufferingProxy } from '../support/buffering-proxy.js';
 import { publish, signDraft07, startHub, type TestHub } from '../support/hub.js';
 
 const TOPIC = 'https://example.com/books/1';
@@ -168,37 +169,6 @@ test('the last transport of the list refusing closes the source, as a refused st
   assert.deepEqual(codes, ['HERALD_ERR_TRANSPORT_FALLBACK', 'HERALD_ERR_BAD_STATUS']);
 });
 
-/**
- * A proxy that buffers every response whole before passing it on (nginx's proxy_buffering with a
- * large buffer, some corporate proxies): the head goes through, the body only once it ended. It
- * speaks plain HTTP only, so a WebSocket upgrade through it fails too.
- */
-async function bufferingProxy(t: TestContext, upstream: string): Promise<string> {
-  const target = new URL(upstream);
-  const server = http.createServer((req, res) => {
-    const forward = http.request(
-      { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.flushHeaders();
-        const chunks: Buffer[] = [];
-        up.on('data', (chunk: Buffer) => chunks.push(chunk));
-        up.on('end', () => res.end(Buffer.concat(chunks)));
-        res.on('close', () => up.destroy());
-      },
-    );
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
 test('fallback: behind a buffering proxy, a silent stream gives way to long polling, resuming after the last event ID', async (t) => {
   const hub = await hubFor(t);
   const proxy = await bufferingProxy(t, hub.origin);
@@ -222,6 +192,38 @@ test('fallback: behind a buffering proxy, a silent stream gives way to long poll
   assert.deepEqual(
     got.seen.map((m) => m.id),
     [...missed, ...later],
+  );
+});
+
+test('fallback: behind a buffering proxy, a source opened with no ID gets every update published while its stream was silent, once', async (t) => {
+  const hub = await hubFor(t);
+  const proxy = await bufferingProxy(t, hub.origin);
+  // Published before the source opened: not for it.
+  const [earlier] = await publishAll(hub, ['before the source opened']);
+  const es = source(t, subscribeUrl(`${proxy}/.well-known/mercure`), {
+    transport: ['sse', 'poll'],
+    // Long enough for Node's first fetch, which loads undici, to open the stream.
+    fallbackAfterMs: 2000,
+  });
+  const got = collect(es);
+  await opened(es);
+  assert.equal(es.transport, 'sse', 'the stream opened (its head passed the proxy)');
+  assert.equal(es.lastEventId, earlier, "the hub's cursor header: where the subscription starts");
+  // Published while the proxy holds the stream back, up to the fallback; paced, so that history
+  // (1,000 updates a topic) keeps them all however fast the machine publishes.
+  const silent: string[] = [];
+  for (let i = 0; es.transport === 'sse'; i++) {
+    assert.ok(i < 1000, 'the silent stream gives way within fallbackAfterMs');
+    silent.push(...(await publishAll(hub, [`silent ${i}`])));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const later = await publishAll(hub, ['after the fallback']);
+  await got.until(silent.length + 1);
+  assert.equal(es.transport, 'poll');
+  assert.ok(silent.length > 0);
+  assert.deepEqual(
+    got.seen.map((m) => m.id),
+    [...silent, ...later],
   );
 });
 

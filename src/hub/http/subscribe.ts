@@ -20,12 +20,11 @@ function releaseParsedHeaders(req: Req): void {
 
 /**
  * Sets the cursor response header(s) of the request's draft(s): draft-07 `Last-Event-ID`, 1.0
- * `Mercure-Last-Event-ID`. A non-ASCII ID goes as its UTF-8 bytes (cursor-header.ts).
+ * `Mercure-Last-Event-ID`, on every subscription (with or without a requested ID). A non-ASCII ID
+ * goes as its UTF-8 bytes (cursor-header.ts).
  */
 export function setCursorHeaders(res: Res, admitted: Admitted): void {
-  const cursor = admitted.cursor;
-  if (cursor === undefined) return;
-  const value = encodeHeaderValue(cursor);
+  const value = encodeHeaderValue(admitted.cursor);
   if (admitted.draft07) res.setHeader('Last-Event-ID', value);
   if (admitted.v1) res.setHeader('Mercure-Last-Event-ID', value);
 }

@@ -191,11 +191,12 @@ export interface Admitted {
   history: Update[];
   /**
    * The resume cursor to tell the client, never the ID of an update it may not read (Mercure 1.0,
-   * "Reconnection"): the requested ID when resumed from it; `earliest` after a lossy resume; for
-   * `ws` and `poll` without a requested ID, the newest public update this process delivered (or
-   * `earliest`), so every client of those transports can resume.
+   * "Reconnection"): the requested ID when resumed from it; `earliest` after a lossy resume; without
+   * a requested ID, the newest public update this process delivered (or `earliest`), on every
+   * transport, so that every client can resume from where its subscription started: one that falls
+   * back from an event stream a proxy holds back has seen no event, and loses nothing by it.
    */
-  readonly cursor: string | undefined;
+  readonly cursor: string;
   /**
    * False for a lossy resume: the requested ID is not kept (never seen, past retention) or is a
    * private update this subscriber may not read (answered alike, so a guessed ID tells nothing).
@@ -263,7 +264,7 @@ export async function admit(
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
   let history: Update[] = [];
-  let cursor: string | undefined;
+  let cursor: string;
   let resumed = true;
   try {
     if (lastEventId !== undefined) {
@@ -278,10 +279,12 @@ export async function admit(
       history = page.found ? page.updates : [];
       // Mercure: the ID preceding the first event sent, `earliest` in every other case.
       cursor = resumed && lastEventId !== EARLIEST ? lastEventId : EARLIEST;
-    } else if (format !== 'sse') {
-      // Known after joining: every update up to it was delivered before the subscriber joined, and
-      // every later one reaches it from now on (or its history), so resuming from it loses nothing.
-      // Public: every subscriber may read it, where the store's newest may be someone's private one.
+    } else {
+      // Mercure asks for a cursor only on a resume; every transport gives one here, so that a client
+      // that saw no update yet has a position too. Known after joining: every update up to it was
+      // delivered before the subscriber joined, and every later one reaches it from now on (or its
+      // history), so resuming from it loses nothing. Public: every subscriber may read it, where
+      // the store's newest may be someone's private one.
       cursor = registry.newestPublicId ?? EARLIEST;
     }
   } catch (error) {

@@ -52,7 +52,7 @@ export class PollStream implements AttachableStream {
   /** Answers `res` for an admitted poll, with at most `maxBytes` of updates. */
   constructor(res: Res, admitted: Admitted, maxBytes: number) {
     this.#res = res as TaggedResponse;
-    this.#cursor = admitted.cursor!;
+    this.#cursor = admitted.cursor;
     this.#resumed = admitted.resumed;
     this.#draft07 = admitted.draft07;
     this.#v1 = admitted.v1;

@@ -89,12 +89,11 @@ export class WebSocketTransport implements ClosingState {
     });
     this.#wss.on('headers', (headers: string[], req: UpgradeRequest) => {
       const admitted = req[kAdmitted];
-      const cursor = admitted?.cursor;
-      if (cursor === undefined) return;
+      if (admitted === undefined) return;
       // IDs hold no CR, LF or NUL (publish-input.ts). ws writes these lines as UTF-8: a non-ASCII
       // ID goes as its UTF-8 bytes, as cursor-header.ts's rule asks.
-      if (admitted!.draft07) headers.push(`Last-Event-ID: ${cursor}`);
-      if (admitted!.v1) headers.push(`Mercure-Last-Event-ID: ${cursor}`);
+      if (admitted.draft07) headers.push(`Last-Event-ID: ${admitted.cursor}`);
+      if (admitted.v1) headers.push(`Mercure-Last-Event-ID: ${admitted.cursor}`);
     });
   }
 
@@ -201,8 +200,10 @@ export class WebSocketTransport implements ClosingState {
  * its resume cursor (and `"resumed":false` after a lossy resume: updates may be missing).
  */
 function openFrame(admitted: Admitted): Buffer {
-  const body: { herald: 'open'; lastEventID?: string; resumed?: false } = { herald: 'open' };
-  if (admitted.cursor !== undefined) body.lastEventID = admitted.cursor;
+  const body: { herald: 'open'; lastEventID: string; resumed?: false } = {
+    herald: 'open',
+    lastEventID: admitted.cursor,
+  };
   if (!admitted.resumed) body.resumed = false;
   return textFrame(Buffer.from(JSON.stringify(body)));
 }

@@ -99,11 +99,41 @@ describe('history and resume', () => {
     assert.equal(headers['last-event-id'], 'earliest');
   });
 
-  test('without a last event ID there is no replay and no cursor header', async () => {
-    const { got, headers } = await ids([['topic', 'h']]);
-    assert.deepEqual(got, []);
-    assert.equal(headers['last-event-id'], undefined);
-    assert.equal(headers['mercure-last-event-id'], undefined);
+  test('without a last event ID: no replay, and the cursor is the newest public update, from which a resume misses nothing', async () => {
+    await publish(hub, { topic: 'elsewhere', id: 'newest-public', data: 'y' }, pub);
+    // Newer, but private: a cursor never names an update the subscriber may not read.
+    await publish(hub, { topic: 'elsewhere', id: 'newest-private', data: 'z', private: 'on' }, pub);
+    const draft07 = await ids([['topic', 'h']]);
+    assert.deepEqual(draft07.got, []);
+    assert.equal(draft07.headers['last-event-id'], 'newest-public');
+    assert.equal(draft07.headers['mercure-last-event-id'], undefined);
+    const v1 = await ids([['match', 'h']]);
+    assert.deepEqual(v1.got, []);
+    // The marker `ids` published last is the newest public update by now.
+    const cursor = v1.headers['mercure-last-event-id'];
+    assert.equal(typeof cursor, 'string');
+    assert.notEqual(cursor, 'newest-public');
+    assert.equal(v1.headers['last-event-id'], undefined);
+
+    // What a client that saw nothing yet relies on: resuming from that cursor brings what came since.
+    await publish(hub, { topic: 'h', id: 'e', data: 'e' }, pub);
+    assert.deepEqual((await ids([['match', 'h']], { 'last-event-id': cursor as string })).got, ['e']);
+  });
+});
+
+describe('a hub with no history', () => {
+  test('answers every subscription without a last event ID with the cursor "earliest", in the draft\'s header', async (t) => {
+    const hub = await startHub({ anonymous: true });
+    t.after(() => hub.close());
+    const draft07 = await openStream(subscribeUrl(hub, [['topic', 'x']]));
+    draft07.close();
+    assert.equal(draft07.status, 200);
+    assert.equal(draft07.headers['last-event-id'], 'earliest');
+    assert.equal(draft07.headers['mercure-last-event-id'], undefined);
+    const v1 = await openStream(subscribeUrl(hub, [['match', 'x']]));
+    v1.close();
+    assert.equal(v1.headers['mercure-last-event-id'], 'earliest');
+    assert.equal(v1.headers['last-event-id'], undefined);
   });
 });
 
