@@ -270,7 +270,7 @@ class SqliteStore implements Store {
     let seq = this.#next;
     for (const p of batch) {
       const id = p.update.id;
-      if (this.#history.get(id) !== undefined || seen?.has(id)) {
+      if (this.#history.has(id) || seen?.has(id)) {
         p.reject(new DuplicateUpdateIdError(id));
         continue;
       }
@@ -330,7 +330,7 @@ class SqliteStore implements Store {
    */
   #load(): HistoryIndex<number> {
     this.#deletes = [];
-    const history = new HistoryIndex<number>(this.#retention, (entry) => this.#deletes.push(entry.value));
+    const history = new HistoryIndex<number>(this.#retention, (_id, seq) => this.#deletes.push(seq));
     let last = -1;
     for (const row of this.#loadRows.iterate()) {
       history.add(
