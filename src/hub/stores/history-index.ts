@@ -252,40 +252,53 @@ export class HistoryIndex<T> {
   }
 
   /**
-   * Moves the kept updates to a new ring, renumbered 0, 1, ... without holes, at least twice as
-   * large as they need: called when the ring is full (of updates or holes) or positions grow large,
-   * so a ring of n slots is rebuilt after at least n/2 appends, O(1) amortized per append.
+   * Moves the kept updates to a new ring at least twice as large as they need: called when the
+   * ring is full (of updates or holes) or positions grow large, so a ring of n slots is rebuilt
+   * after at least n/2 appends, O(1) amortized per append. When every position from the oldest to
+   * the newest fits in half the new ring (a growing history, few holes), each update keeps its position:
+   * the ID map and topic queues stay as they are. Otherwise the kept updates are renumbered 0, 1,
+   * ... without holes, and the map and queues follow.
    */
   #rebuild(): void {
     const kept = this.#byId.size;
     let capacity = MIN_CAPACITY;
     while (capacity < kept * 2) capacity *= 2;
+    const renumber = (this.#tail - this.#head) * 2 > capacity || this.#tail >= MAX_POSITION;
     const ids: (string | undefined)[] = new Array(capacity).fill(undefined);
     const values: (T | undefined)[] = new Array(capacity).fill(undefined);
     const topics: (readonly string[] | undefined)[] = new Array(capacity).fill(undefined);
     const times = new Float64Array(capacity);
     const sizes = new Float64Array(capacity);
     const refs = new Int32Array(capacity);
+    const mask = capacity - 1;
     // Old slot -> new position, for the topic queues.
-    const renumbered = new Int32Array(this.#mask + 1);
+    const renumbered = renumber ? new Int32Array(this.#mask + 1) : undefined;
     let n = 0;
     for (let p = this.#head; p < this.#tail; p++) {
       const slot = p & this.#mask;
       if (this.#refs[slot] === 0) continue;
-      ids[n] = this.#ids[slot];
-      values[n] = this.#values[slot];
-      topics[n] = this.#topics[slot];
-      times[n] = this.#times[slot];
-      sizes[n] = this.#sizes[slot];
-      refs[n] = this.#refs[slot];
-      this.#byId.set(ids[n]!, n);
-      renumbered[slot] = n++;
+      const position = renumber ? n++ : p;
+      const to = position & mask;
+      ids[to] = this.#ids[slot];
+      values[to] = this.#values[slot];
+      topics[to] = this.#topics[slot];
+      times[to] = this.#times[slot];
+      sizes[to] = this.#sizes[slot];
+      refs[to] = this.#refs[slot];
+      if (renumbered !== undefined) {
+        this.#byId.set(ids[to]!, position);
+        renumbered[slot] = position;
+      }
     }
-    for (const queue of this.#byTopic.values()) {
-      const items = queue.head === 0 ? queue.items : queue.items.slice(queue.head);
-      for (let i = 0; i < items.length; i++) items[i] = renumbered[items[i] & this.#mask];
-      queue.items = items;
-      queue.head = 0;
+    if (renumbered !== undefined) {
+      for (const queue of this.#byTopic.values()) {
+        const items = queue.head === 0 ? queue.items : queue.items.slice(queue.head);
+        for (let i = 0; i < items.length; i++) items[i] = renumbered[items[i] & this.#mask];
+        queue.items = items;
+        queue.head = 0;
+      }
+      this.#head = 0;
+      this.#tail = n;
     }
     this.#ids = ids;
     this.#values = values;
@@ -293,8 +306,6 @@ export class HistoryIndex<T> {
     this.#times = times;
     this.#sizes = sizes;
     this.#refs = refs;
-    this.#mask = capacity - 1;
-    this.#head = 0;
-    this.#tail = n;
+    this.#mask = mask;
   }
 }
