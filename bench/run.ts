@@ -482,7 +482,7 @@ for (const scenario of chosen) {
     for (const peer of peers) {
       if (!runsIn(peer, scenario)) continue;
       const workers = peer.scales ? scenario.workers : 1;
-      if (scenario.batch && peer.name !== 'herald') {
+      if (scenario.batch && peer.name !== 'herald' && peer.name !== 'herald-base') {
         if (run === 1) {
           notRun.push({ scenario: scenario.key, system: peer.name, why: 'has no batch publishing' });
           console.error(`${scenario.key} ${peer.name}: skipped, no batch publishing`);
