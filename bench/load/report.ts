@@ -310,7 +310,9 @@ function targets(report: Report, peers: string[]): string[] {
       'updates/s taken in and delivered, batch publish, 1k topics',
       `≥ ${int(BATCH_RATE_TARGET)}`,
       int(rate),
-      ...peers.map(() => 'no batches'),
+      ...peerCells(batchKey, (s) => int(s.deliveriesPerSecond)).map((c) =>
+        c === 'not run' ? 'no batches' : c,
+      ),
       rate === undefined
         ? 'not measured'
         : (disturbed(batchKey) ?? (rate >= BATCH_RATE_TARGET && b!.lost === 0 ? 'met' : 'missed')),

@@ -45,6 +45,8 @@ export interface RunResult {
     /** From each event's due time at the publisher to its arrival at a subscriber. */
     latencyMs: { p50: number; p90: number; p99: number; max: number };
   };
+  /** CPU per publish of the uncounted warm-up requests of a throughput case, when it has them. */
+  throughputWarmupCpuMicrosPerPublish?: number;
   throughput?: {
     ok: number;
     errors: number;

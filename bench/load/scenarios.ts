@@ -13,8 +13,11 @@ export interface Scenario {
   /** Events published at `rate`/s after connecting; 0: idle only. */
   events: number;
   rate: number;
-  /** Publish-throughput cases: requests, in flight at once, keep-alive or a connection each. */
-  throughput?: { requests: number; concurrency: number; keepAlive: boolean };
+  /**
+   * Publish-throughput cases: requests, in flight at once, keep-alive or a connection each, and
+   * requests sent first and not counted (`warmup`).
+   */
+  throughput?: { requests: number; concurrency: number; keepAlive: boolean; warmup?: number };
   /**
    * Batch-publish case (Herald's JSON batch; systems without it sit it out): each of `rate`
    * batches per second holds one update for each subscriber's own topic, so every subscriber gets
@@ -64,14 +67,14 @@ const fanout = (subscribers: number, label: string, events: number, rate: number
   runs: 3,
 });
 
-const throughput = (keepAlive: boolean, requests: number): Scenario => ({
+const throughput = (keepAlive: boolean, requests: number, warmup = 0): Scenario => ({
   key: keepAlive ? 'publish-keepalive' : 'publish-new-connection',
   title: `publish throughput, ${keepAlive ? 'keep-alive' : 'a new connection per request'} (8 in flight)`,
   subscribers: 0,
   topics: 'shared',
   events: 0,
   rate: 0,
-  throughput: { requests, concurrency: 8, keepAlive },
+  throughput: { requests, concurrency: 8, keepAlive, warmup },
   workers: 1,
   graceS: 0,
   runs: 3,
@@ -127,7 +130,8 @@ export function scenarios(quick: boolean): Scenario[] {
       topics: 'own+shared',
     },
     // Enough requests for a few seconds each: with 1,000 the run lasted 0.3 s, mostly JIT warm-up.
-    throughput(true, 10_000),
+    // Keep-alive: measured after 5,000 requests of warm-up (the JIT), as a long-running hub runs.
+    throughput(true, 10_000, 5_000),
     throughput(false, 5_000),
     // 100,000 updates/s for 5 s.
     batch(500, 100),

@@ -49,7 +49,7 @@ class MemoryStore implements Store {
   append(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('append'));
     this.#trimAge(); // an expired update's ID is free again, as in the other stores
-    if (this.#history.get(update.id) !== undefined) {
+    if (this.#history.has(update.id)) {
       return Promise.reject(new DuplicateUpdateIdError(update.id));
     }
     this.#history.add(update.id, update.time, update.topics, updateBytes(update), update);

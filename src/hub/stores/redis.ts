@@ -166,7 +166,7 @@ class RedisStreamStore implements RedisStore {
   /** The kept updates, by the shared retention rules, as this node's reader read them: value = stream entry ID. */
   readonly #index: HistoryIndex<string>;
   /** Entries (and their update IDs) evicted by the index and not yet deleted from Redis. */
-  #evicted: Kept<string>[] = [];
+  #evicted: { id: string; value: string }[] = [];
   readonly #idsKey: string;
   readonly #writer: Writer;
   readonly #reader: Redis;
@@ -240,7 +240,7 @@ class RedisStreamStore implements RedisStore {
     this.#now = options.now ?? Date.now;
     this.#onStatus = options.onStatus ?? warnWhenDown(location.display);
     this.#listeners = new ListenerSet(options.onError);
-    this.#index = new HistoryIndex<string>(retention, (entry) => this.#evicted.push(entry));
+    this.#index = new HistoryIndex<string>(retention, (id, value) => this.#evicted.push({ id, value }));
 
     const common: RedisOptions = {
       ...baseRedisOptions(location),
@@ -719,7 +719,7 @@ class RedisStreamStore implements RedisStore {
 
   /** Indexes an update read from the stream; an ID kept already (two nodes racing) keeps its first entry. */
   #keep(update: Update, [entryId, fields]: Entry): void {
-    if (this.#index.get(update.id) !== undefined) return;
+    if (this.#index.has(update.id)) return;
     const size = UPDATE_OVERHEAD_BYTES + update.id.length + (fieldOf(fields, 'b')?.length ?? 0);
     this.#index.add(update.id, update.time, update.topics, size, entryId);
   }

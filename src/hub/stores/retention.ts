@@ -23,8 +23,9 @@ export const DEFAULT_RETENTION: Readonly<Required<Retention>> = Object.freeze({
 });
 
 /**
- * Bookkeeping counted per kept update on top of its strings: the entry in the store's index (list
- * links, topic queues, ID map), measured by `bench/history` (with the update object) at about 270 bytes.
+ * Bookkeeping counted per kept update on top of its strings: its slots in the store's index (ring
+ * columns, topic queue, ID map), measured by `bench/history` (with the update object) at about 200
+ * bytes (270 before the index held positions instead of an object per update); kept at 250.
  */
 export const UPDATE_OVERHEAD_BYTES = 250;
 

@@ -119,6 +119,7 @@ class SqliteStore implements Store {
   readonly #insert: Database.Statement<[number, string, number, string]>;
   readonly #bodyOf: Database.Statement<[number], { body: string }>;
   readonly #deleteSeq: Database.Statement<[number]>;
+  readonly #deleteRange: Database.Statement<[number, number]>;
   readonly #flushTransaction: (rows: NewRow[]) => void;
   readonly #retention: Required<Retention>;
   readonly #loadRows: Database.Statement<
@@ -157,6 +158,7 @@ class SqliteStore implements Store {
       this.#insert = db.prepare('INSERT INTO updates (seq, id, time, body) VALUES (?, ?, ?, ?)');
       this.#bodyOf = db.prepare('SELECT body FROM updates WHERE seq = ?');
       this.#deleteSeq = db.prepare('DELETE FROM updates WHERE seq = ?');
+      this.#deleteRange = db.prepare('DELETE FROM updates WHERE seq BETWEEN ? AND ?');
       this.#retention = retention;
       this.#loadRows = db.prepare(
         "SELECT seq, id, time, json_extract(body, '$.t') AS topics, length(id) + length(body) AS size FROM updates ORDER BY seq",
@@ -270,7 +272,7 @@ class SqliteStore implements Store {
     let seq = this.#next;
     for (const p of batch) {
       const id = p.update.id;
-      if (this.#history.get(id) !== undefined || seen?.has(id)) {
+      if (this.#history.has(id) || seen?.has(id)) {
         p.reject(new DuplicateUpdateIdError(id));
         continue;
       }
@@ -320,7 +322,15 @@ class SqliteStore implements Store {
     const deletes = this.#deletes;
     if (deletes.length === 0) return;
     this.#deletes = [];
-    for (let i = 0; i < deletes.length; i++) this.#deleteSeq.run(deletes[i]);
+    // Evictions mostly come in runs of consecutive rows (a topic's oldest, the hub's oldest): one
+    // statement per run rather than per row.
+    for (let i = 0; i < deletes.length; ) {
+      const first = deletes[i];
+      let last = first;
+      while (++i < deletes.length && deletes[i] === last + 1) last++;
+      if (last === first) this.#deleteSeq.run(first);
+      else this.#deleteRange.run(first, last);
+    }
   }
 
   /**
@@ -330,7 +340,7 @@ class SqliteStore implements Store {
    */
   #load(): HistoryIndex<number> {
     this.#deletes = [];
-    const history = new HistoryIndex<number>(this.#retention, (entry) => this.#deletes.push(entry.value));
+    const history = new HistoryIndex<number>(this.#retention, (_id, seq) => this.#deletes.push(seq));
     let last = -1;
     for (const row of this.#loadRows.iterate()) {
       history.add(
