@@ -43,7 +43,9 @@ async function block(client: RawClient, stream: SseStream): Promise<void> {
   client.socket.pause();
   const pad = encodeEvent({ data: `pad${'p'.repeat(64 * 1024)}` });
   // queuedBytes stays above 0 after a flush pass only once the transport refused more.
-  while (stream.queuedBytes === 0) {
+  // Bounded: 2,000 pads (128 MiB) are far beyond any socket's buffers.
+  for (let pads = 0; stream.queuedBytes === 0; pads++) {
+    assert.ok(pads < 2000, 'the transport never pushed back');
     stream.write(pad);
     await turn();
   }
