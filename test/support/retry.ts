@@ -34,3 +34,25 @@ export async function retryUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** How long a test helper waits for one event, frame or answer before it fails, naming it. */
+export const WAIT_BOUND_MS = 60_000;
+
+/**
+ * `promise`, or a rejection naming `what` once `ms` passed: a bound on a wait, not a timing check.
+ * The timer does not keep the process alive and is cleared once `promise` settles.
+ */
+export function bounded<T>(
+  promise: Promise<T>,
+  what: string | (() => string),
+  ms = WAIT_BOUND_MS,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`still waiting after ${ms} ms: ${typeof what === 'string' ? what : what()}`));
+    }, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
