@@ -257,6 +257,10 @@ class HeraldHub implements Hub, HubContext {
   }
 
   handle(req: NodeRequest, res: NodeServerResponse, next?: () => void): void {
+    if (this.metrics.wire.enabled && req.httpVersionMajor === 1) {
+      const socket = (req as IncomingMessage).socket;
+      res.once('finish', () => this.metrics.wire.responseEnded(socket));
+    }
     this.#route(req as IncomingMessage, res as ServerResponse, next).catch((error) => {
       const status = sendError(res as ServerResponse, error, this.#challenge);
       if (status >= 500) this.#repeatedErrors?.log('error', error, { url: req.url }, 'hub request failed');

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { bounded } from '../support/retry.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -14,7 +15,7 @@ export interface HeraldProcess {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout (waiting for more output if needed). */
+  /** Resolves with the first match of `pattern` in stdout (waiting for more output, 90 s at most). */
   waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or the signal name) once the process is gone. */
   exited: Promise<number | string>;
@@ -77,8 +78,9 @@ export function startScript(
       if (!gone) child.kill('SIGKILL');
     },
     waitForOutput(pattern) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
+      let check = () => {};
+      const found = new Promise<RegExpMatchArray>((resolve, reject) => {
+        check = () => {
           const match = out.match(pattern);
           if (match !== null) {
             waiters.delete(check);
@@ -91,6 +93,10 @@ export function startScript(
         waiters.add(check);
         check();
       });
+      // A process that neither prints it nor exits: fail naming what it printed (a slow start on a
+      // busy machine gets 90 s).
+      const what = () => `${pattern} from ${script}\nstdout: ${out}\nstderr: ${err}`;
+      return bounded(found, what, 90_000).finally(() => waiters.delete(check));
     },
   };
 }

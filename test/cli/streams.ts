@@ -7,6 +7,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
 import { SignJWT } from 'jose';
+import { bounded } from '../support/retry.js';
 
 export interface RawStream {
   status: number;
@@ -49,8 +50,9 @@ function track(
     ended,
     close,
     waitFor(pattern) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
+      let check = () => {};
+      const match = new Promise<void>((resolve, reject) => {
+        check = () => {
           if (pattern.test(text)) {
             waiters.delete(check);
             resolve();
@@ -62,6 +64,9 @@ function track(
         waiters.add(check);
         check();
       });
+      return bounded(match, () => `${pattern} in the stream; received: ${JSON.stringify(text)}`).finally(() =>
+        waiters.delete(check),
+      );
     },
   };
 }

@@ -1,19 +1,25 @@
 /**
  * The README's code blocks as pasted: each one here is written to a file in the repository (so that
  * `herald/...` resolves as for a user, through package.json `exports` to dist/), type-checked with
- * the project's compiler settings and run with tsx. One rewrite only: the port 3000 of the text
- * becomes a free one, so that tests beside this one do not collide.
+ * the project's compiler settings and run: with tsx against what it needs (a demo hub, a client of
+ * its server), or, for the browser-only block, bundled with esbuild and run in Chromium. One rewrite
+ * only: the ports of the text (3000, 3001...) become free ones, so that tests beside these do not
+ * collide. The last test checks that every ```ts block of the README was run by one of these.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import http2 from 'node:http2';
+import { dirname, join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { ROOT, startHerald, startScript } from '../cli/herald-process.js';
 import { freePort } from '../hub/stores/redis-support.js';
+import { launchChromium } from '../support/browser.js';
 import { openStream } from '../support/hub.js';
+import { retryUntil } from '../support/retry.js';
+import { selfSigned } from '../support/self-signed.js';
 
 /** The ```ts blocks of README.md, each under the heading it follows. */
 function readmeBlocks(): { heading: string; code: string }[] {
@@ -27,10 +33,15 @@ function readmeBlocks(): { heading: string; code: string }[] {
   return blocks;
 }
 
-function block(heading: string): string {
+/** The blocks the tests below took, as `heading #n`: the last test compares them with the README. */
+const ran = new Set<string>();
+
+/** The `n`th ```ts block under `heading` (`count` blocks there in all). */
+function block(heading: string, n = 0, count = 1): string {
   const found = readmeBlocks().filter((b) => b.heading === heading);
-  assert.equal(found.length, 1, `one \`\`\`ts block under "${heading}"`);
-  return found[0]!.code;
+  assert.equal(found.length, count, `${count} \`\`\`ts block(s) under "${heading}"`);
+  ran.add(`${heading} #${n}`);
+  return found[n]!.code;
 }
 
 /** Writes `code` to a .ts file of its own under .tmp/ (ignored), removed after the test. */
@@ -113,4 +124,195 @@ test('README, Hub: the snippet serves the event stream and a WebSocket on one UR
   });
   assert.equal((await within(update, 20_000, () => JSON.stringify(frames))).data, '{"title":"Dune"}');
   assert.equal(frames[0]!.herald, 'open');
+});
+
+test('README, Protocol: the snippet encodes an event and parses it back', async (t) => {
+  const file = writeBlock(t, 'protocol', block('Protocol'));
+  await typeCheck(file);
+  const run = startScript(file, []);
+  t.after(() => run.kill());
+  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  assert.equal(run.stdout(), 'price {"symbol":"ACME","price":12.5} 42\n');
+});
+
+test('README, Server: the snippet serves an event stream, and SIGTERM ends it with a retry hint and exits', async (t) => {
+  const port = await freePort();
+  const code = block('Server', 0, 2);
+  assert.match(code, /\.listen\(3000\)/);
+  const file = writeBlock(t, 'server', code.replace('.listen(3000)', `.listen(${port})`));
+  await typeCheck(file);
+  const run = startScript(file, []);
+  t.after(() => run.kill());
+  const stream = await retryUntil(() => openStream(`http://127.0.0.1:${port}/`), 'the snippet listening');
+  t.after(() => stream.close());
+  assert.equal(stream.status, 200);
+  assert.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8');
+  await within(
+    retryUntil(() => stream.text.includes('retry: 3000\n') || undefined, 'the opening'),
+    30_000,
+    () => stream.text,
+  );
+  run.child.kill('SIGTERM');
+  await within(stream.ended, 30_000, () => `the stream still open: ${stream.text}`);
+  const hint = stream.text.slice(stream.text.indexOf('retry: 3000\n') + 1).match(/^retry: (\d+)$/m);
+  assert.ok(hint !== null && Number(hint[1]) >= 1000 && Number(hint[1]) <= 5000, stream.text);
+  assert.equal(
+    await within(run.exited, 30_000, () => 'the process still runs after SIGTERM'),
+    0,
+    run.stderr(),
+  );
+});
+
+test('README, Server: every framework adapter of the snippet serves the price the channel broadcasts', async (t) => {
+  const ports = await Promise.all([1, 2, 3, 4, 5, 6].map(() => freePort()));
+  let code = block('Server', 1, 2);
+  for (const [i, port] of ports.entries()) {
+    assert.match(code, new RegExp(`\\b300${i + 1}\\b`));
+    code = code.replace(new RegExp(`\\b300${i + 1}\\b`), String(port));
+  }
+  const file = writeBlock(t, 'adapters', code);
+  const dir = dirname(file);
+  selfSigned(dir); // the key.pem and cert.pem it reads, in its working directory
+  await typeCheck(file);
+  const run = startScript(file, [], {}, dir);
+  t.after(() => run.kill());
+  const [node, h2, express, fastify, hono, fetchStyle] = ports.map((port) => `127.0.0.1:${port}`);
+  const overHttp1 = { node: `${node}/`, express: `${express}/events`, fastify: `${fastify}/events` };
+  const servers = { ...overHttp1, hono: `${hono}/events`, fetch: `${fetchStyle}/` };
+  await Promise.all(
+    Object.entries(servers).map(async ([name, target]) => {
+      const stream = await retryUntil(
+        () => openStream(`http://${target}`),
+        () => `${name} listening: ${run.stderr()}`,
+      );
+      t.after(() => stream.close());
+      assert.equal(stream.status, 200, name);
+      const event = await within(stream.next(), 30_000, () => `${name}: no event in ${stream.text}`);
+      assert.deepEqual([event.type, event.data], ['price', '12.5'], name);
+    }),
+  );
+  // HTTP/2 over TLS, with the certificate the snippet was given.
+  const session = await retryUntil(
+    () =>
+      new Promise<http2.ClientHttp2Session>((resolve, reject) => {
+        const s = http2.connect(`https://${h2}`, { ca: readFileSync(join(dir, 'cert.pem')) });
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      }),
+    'http2 listening',
+  );
+  session.on('error', () => {}); // the snippet's process is killed after the test
+  t.after(() => session.destroy());
+  const request = session.request({ ':path': '/' }).setEncoding('utf8');
+  request.on('error', () => {});
+  let body = '';
+  const price = new Promise<void>((resolve) =>
+    request.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.includes('event: price\ndata: 12.5\n\n')) resolve();
+    }),
+  );
+  await within(price, 30_000, () => `http2: no price in ${JSON.stringify(body)}`);
+});
+
+test('README, Resumable streams: the snippet produces a stream and reads it whole, then exits', async (t) => {
+  const port = await freePort();
+  const code = block('Resumable streams (logs, build output, generated text)');
+  assert.match(code, /listen\(3000\)/);
+  const rewritten = code.replace('listen(3000)', `listen(${port})`);
+  const file = writeBlock(
+    t,
+    'resumable',
+    rewritten.replaceAll('http://localhost:3000', `http://127.0.0.1:${port}`),
+  );
+  await typeCheck(file);
+  const run = startScript(file, []);
+  t.after(() => run.kill());
+  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  assert.equal(run.stdout(), 'You asked for a haiku. ');
+});
+
+test('README, Publishing from Node: the snippet publishes to the demo hub with its printed token', async (t) => {
+  const hub = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
+  t.after(() => hub.kill());
+  const [, hubUrl, token] = await hub.waitForOutput(
+    /publish {5}curl -X POST '([^']+)' -H 'Authorization: Bearer ([\w.-]+)'/,
+  );
+  const code = block('Publishing from Node');
+  assert.match(code, /'http:\/\/localhost:3000\/\.well-known\/mercure'/);
+  const file = writeBlock(t, 'publisher', code.replace('http://localhost:3000/.well-known/mercure', hubUrl!));
+  await typeCheck(file);
+  const topic = 'https://example.com/demo/notifications';
+  const stream = await openStream(`${hubUrl}?topic=${encodeURIComponent(topic)}`);
+  t.after(() => stream.close());
+  const run = startScript(file, [], { HERALD_TOKEN: token! });
+  t.after(() => run.kill());
+  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  const event = await within(stream.next(), 30_000, () => `no update in ${stream.text}`);
+  assert.equal(run.stdout(), `${event.lastEventId}\n`);
+  assert.equal((JSON.parse(event.data) as { text: string }).text, 'Hello from Node');
+});
+
+test('README, Sharing one connection across tabs: in Chromium, two tabs show the clock over one connection', async (t) => {
+  const code = block('Sharing one connection across tabs');
+  const file = writeBlock(t, 'shared', code);
+  await typeCheck(file);
+  const browser = await launchChromium(t);
+  if (!browser) return;
+  // Bundled as a page's script would be: `herald/client` resolves to the package's client.
+  const esbuild = await import('esbuild');
+  const bundle = await esbuild.build({
+    entryPoints: [file],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  const hub = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
+  t.after(() => hub.kill());
+  const [, origin] = await hub.waitForOutput(/publish {5}curl -X POST '(http:\/\/[^/]+)\//);
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  // The snippet's page, on the hub's origin (its URL is relative): a <time> and the snippet.
+  await context.route(`${origin}/readme-shared.html`, (route) =>
+    route.fulfill({
+      contentType: 'text/html; charset=utf-8',
+      body: `<!doctype html><time></time><script type="module">${bundle.outputFiles[0]!.text}</script>`,
+    }),
+  );
+  const hubRequests: string[] = [];
+  context.on('request', (request) => {
+    if (request.url().includes('/.well-known/mercure')) hubRequests.push(request.url());
+  });
+  const pages = [await context.newPage(), await context.newPage()];
+  for (const page of pages) {
+    page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+    await page.goto(`${origin}/readme-shared.html`);
+  }
+  const times = await Promise.all(
+    pages.map(async (page) => {
+      await page.waitForFunction(() => document.querySelector('time')!.textContent !== '', null, {
+        timeout: 30_000,
+      });
+      return page.locator('time').textContent();
+    }),
+  );
+  for (const time of times) assert.ok(!Number.isNaN(Date.parse(time!)), `a time: ${time}`);
+  assert.equal(hubRequests.length, 1, `one connection for both tabs: ${hubRequests.join(', ')}`);
+});
+
+test('every ```ts block of the README was run by a test above', () => {
+  const counts = new Map<string, number>();
+  const all = readmeBlocks().map(({ heading }) => {
+    const n = counts.get(heading) ?? 0;
+    counts.set(heading, n + 1);
+    return `${heading} #${n}`;
+  });
+  assert.deepEqual(
+    all.filter((key) => !ran.has(key)),
+    [],
+    'README blocks no test runs: add a test to test/docs/readme.test.ts',
+  );
 });

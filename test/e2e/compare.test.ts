@@ -10,13 +10,14 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import WebSocket from 'ws';
 import { BENCH_RESULTS_PATH } from '../../src/hub/demo/bench-figures.js';
-import { mountDemo } from '../../src/hub/demo/index.js';
+import { DEMO_TOPICS, mountDemo } from '../../src/hub/demo/index.js';
 import { createHub, type HubOptions } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
 
@@ -73,6 +74,58 @@ function figures(page: Page): Promise<Record<string, PaneFigures>> {
   });
 }
 
+/**
+ * Wire bytes per update of one steady stream, measured at the client end of its socket by the test
+ * itself: the bytes read from the first update to the last, over the updates in between.
+ */
+interface SteadyMeter {
+  perUpdate(): number | null;
+  close(): void;
+}
+
+/** A raw HTTP/1.1 event stream on the compare feed; counts what its socket reads per update. */
+async function rawSseMeter(origin: string): Promise<SteadyMeter> {
+  const url = new URL(origin);
+  const socket = net.connect(Number(url.port), url.hostname);
+  await once(socket, 'connect');
+  socket.setEncoding('latin1');
+  let text = '';
+  const marks: { updates: number; bytes: number }[] = [];
+  socket.on('data', (chunk: string) => {
+    text += chunk;
+    const updates = text.split('\ndata: ').length - 1;
+    if (updates > (marks.at(-1)?.updates ?? 0)) marks.push({ updates, bytes: socket.bytesRead });
+  });
+  const topic = encodeURIComponent(DEMO_TOPICS.compare);
+  socket.write(
+    `GET /.well-known/mercure?topic=${topic} HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
+  return { perUpdate: () => steady(marks), close: () => socket.destroy() };
+}
+
+/** A WebSocket on the compare feed; counts what its socket reads per update. */
+async function rawWsMeter(origin: string): Promise<SteadyMeter> {
+  const ws = new WebSocket(
+    `${origin.replace(/^http/, 'ws')}/.well-known/mercure?topic=${encodeURIComponent(DEMO_TOPICS.compare)}`,
+  );
+  ws.on('error', () => {});
+  await once(ws, 'open');
+  const socket = (ws as unknown as { _socket: net.Socket })._socket;
+  const marks: { updates: number; bytes: number }[] = [];
+  let updates = 0;
+  ws.on('message', (data) => {
+    if ((JSON.parse(data.toString()) as { herald?: string }).herald !== undefined) return;
+    marks.push({ updates: ++updates, bytes: socket.bytesRead + socket.bytesWritten });
+  });
+  return { perUpdate: () => steady(marks), close: () => ws.terminate() };
+}
+
+function steady(marks: { updates: number; bytes: number }[]): number | null {
+  const [first, last] = [marks[0], marks.at(-1)];
+  if (first === undefined || last === undefined || last.updates - first.updates < 8) return null;
+  return (last.bytes - first.bytes) / (last.updates - first.updates);
+}
+
 /** Waits until every pane has received at least `count` updates (a page-side condition, no sleep). */
 async function waitReceived(page: Page, count: number): Promise<void> {
   await page.waitForFunction(
@@ -97,6 +150,28 @@ test('the comparison page measures SSE, WebSocket and long polling side by side'
   const { hub, origin } = await startDemoHub(t, { retryMs: RETRY_MS });
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
+  // What the test measures itself, to check the page's wire figures against: each poll the page
+  // makes, as Chromium counts it (request head, response head, body), with the updates it carried;
+  // and one SSE and one WebSocket subscriber of the same feed, counted at their own sockets.
+  const polls: { bytes: number; updates: number }[] = [];
+  page.on('requestfinished', (request) => {
+    if (!request.url().includes('transport=poll')) return;
+    const answer = request.response().then((r) => r?.json());
+    void Promise.all([request.sizes(), request.headersArray(), answer]).then(([sizes, headers, body]) => {
+      // The request head as Chromium sent it (Playwright's requestHeadersSize leaves the query out).
+      const { pathname, search } = new URL(request.url());
+      const lines = headers.map(({ name, value }) => `${name}: ${value}\r\n`).join('');
+      const head = Buffer.byteLength(`${request.method()} ${pathname}${search} HTTP/1.1\r\n${lines}\r\n`);
+      const bytes = head + sizes.requestBodySize + sizes.responseHeadersSize + sizes.responseBodySize;
+      polls.push({ bytes, updates: (body as { updates: unknown[] }).updates.length });
+    });
+  });
+  const sseMeter = await rawSseMeter(origin);
+  const wsMeter = await rawWsMeter(origin);
+  t.after(() => {
+    sseMeter.close();
+    wsMeter.close();
+  });
   await page.goto(`${origin}/why-sse.html`);
 
   await t.test('every pane receives the feed, in order, with a latency', async () => {
@@ -118,18 +193,90 @@ test('the comparison page measures SSE, WebSocket and long polling side by side'
     assert.equal(await page.locator('[data-status] [data-state]').textContent(), 'OPEN');
   });
 
-  await t.test('the hub counts bytes per update for each transport', async () => {
-    await page.waitForFunction(
-      (names) =>
-        (names as readonly string[]).every((name) =>
-          /\d+ B/.test(
-            document.querySelector(`[data-pane="${name}"][data-field="bytes"]`)?.textContent ?? '',
-          ),
-        ),
-      PANES,
-      { timeout: 30_000 },
-    );
-  });
+  await t.test(
+    'wire bytes per update, one basis for the three transports, against what the test measured',
+    async (sub) => {
+      // Steady figures: at least 24 updates in every pane (six of the page's two-second readings),
+      // so that no reading still holds a connection's opening.
+      await waitReceived(page, 24);
+      const wire = () =>
+        page.evaluate(() => {
+          const panes = (
+            globalThis as unknown as {
+              heraldCompare: { panes: Record<string, { wireBytesPerUpdate: number | null }> };
+            }
+          ).heraldCompare.panes;
+          return Object.fromEntries(Object.entries(panes).map(([name, p]) => [name, p.wireBytesPerUpdate]));
+        });
+      await page.waitForFunction(
+        (names) => {
+          const panes = (
+            globalThis as unknown as {
+              heraldCompare: { panes: Record<string, { wireBytesPerUpdate: number | null }> };
+            }
+          ).heraldCompare.panes;
+          return (names as readonly string[]).every((name) => (panes[name]!.wireBytesPerUpdate ?? 0) > 0);
+        },
+        PANES,
+        { timeout: 30_000 },
+      );
+      const shown = await wire();
+      for (const name of PANES) {
+        const text = (await page.locator(`[data-pane="${name}"][data-field="bytes"]`).textContent()) ?? '';
+        assert.match(text, /^\d+ B \(\d+ open\)$/, `${name}: ${text}`);
+      }
+      // Long polling: Chromium's own count of every poll the page made, per update it carried.
+      const polled = polls.reduce(
+        (sum, p) => ({ bytes: sum.bytes + p.bytes, updates: sum.updates + p.updates }),
+        {
+          bytes: 0,
+          updates: 0,
+        },
+      );
+      assert.ok(polled.updates >= 8, `the page polled ${polls.length} times`);
+      // Steady SSE and WebSocket streams: what the test's own subscribers read per update.
+      const expected = {
+        sse: sseMeter.perUpdate(),
+        websocket: wsMeter.perUpdate(),
+        poll: polled.bytes / polled.updates,
+      };
+      const report = JSON.stringify({ shown, expected });
+      sub.diagnostic(`wire bytes per update: ${report}`);
+      for (const name of PANES) {
+        const measured = expected[name];
+        assert.ok(
+          measured !== null && measured > 0,
+          `${name}: the test measured no steady stream: ${report}`,
+        );
+        // Loose bounds: the page reads a two-second window of every subscriber of the transport.
+        assert.ok(
+          shown[name]! >= measured * 0.8 && shown[name]! <= measured * 1.25,
+          `${name}: the page shows ${shown[name]} B per update, the test measured ${measured.toFixed(1)}: ${report}`,
+        );
+      }
+      // The same basis shows what a poll costs: its request and answer heads, every update.
+      assert.ok(shown.poll! > 2 * shown.sse! && shown.poll! > 2 * shown.websocket!, report);
+      // The chart draws the same figures, one bar per transport.
+      const charted = await page.evaluate(async () => {
+        await new Promise((r) => requestAnimationFrame(r));
+        await new Promise((r) => requestAnimationFrame(r));
+        const compare = (
+          globalThis as unknown as {
+            heraldCompare: {
+              charts: { bytes: (number | null)[] };
+              panes: Record<string, { wireBytesPerUpdate: number | null }>;
+            };
+          }
+        ).heraldCompare;
+        return {
+          bars: compare.charts.bytes,
+          panes: Object.values(compare.panes).map((p) => p.wireBytesPerUpdate),
+        };
+      });
+      assert.deepEqual(charted.bars, charted.panes);
+      assert.equal(Number(await page.locator('#chart-bytes').getAttribute('data-bars')), 3);
+    },
+  );
 
   await t.test('drop all connections: every pane reconnects and resumes, no gap, no duplicate', async () => {
     const before = await figures(page);
@@ -343,6 +490,14 @@ test('over HTTP/2 (TLS) the ten SSE streams all open, on one connection', async 
   page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
   await page.goto(`https://127.0.0.1:${(server.address() as AddressInfo).port}/why-sse.html`);
   assert.equal(await page.locator('#protocol').textContent(), 'HTTP/2');
+  // Streams sharing one socket have no wire figure of their own: the page says so, not a number.
+  await page.waitForFunction(
+    () =>
+      document.querySelector('[data-pane="sse"][data-field="bytes"]')?.textContent ===
+      'not measured over HTTP/2',
+    null,
+    { timeout: 30_000 },
+  );
   await page.click('#six-run');
   const six = await page.waitForFunction(
     () => (globalThis as unknown as { heraldCompare: { six: unknown } }).heraldCompare.six,

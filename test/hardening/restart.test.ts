@@ -15,6 +15,7 @@ import { EventSource } from '../../src/client/index.js';
 import { type HeraldProcess, startHerald } from '../cli/herald-process.js';
 import { eventually } from '../server/helpers.js';
 import { publish, signDraft07 } from '../support/hub.js';
+import { retryUntil } from '../support/retry.js';
 
 const KEY = 'restart-test-secret-key-of-32-bytes!';
 const TOPIC = 'https://example.com/sequence';
@@ -39,17 +40,16 @@ test('kill -9 and restart with sqlite under load: clients resume with nothing lo
   const start = async (): Promise<HeraldProcess> => {
     const proc = startHerald(args, { HERALD_JWT_KEY: KEY });
     t.after(() => proc.kill());
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        async (r) => {
-          await r.text();
-          return r.status === 200;
-        },
-        () => false,
-      );
-      if (ok) return proc;
-      await sleep(50);
-    }
+    await retryUntil(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/healthz`);
+        await r.text();
+        return r.status === 200 || undefined;
+      },
+      () => `the hub answering /healthz; its stderr: ${proc.stderr()}`,
+      { everyMs: 50 },
+    );
+    return proc;
   };
   let hub = await start();
   const token = await signDraft07({ publish: [TOPIC] }, { key: KEY });
@@ -71,17 +71,19 @@ test('kill -9 and restart with sqlite under load: clients resume with nothing lo
     30_000,
   );
 
-  const send = async (seq: number) => {
-    for (;;) {
-      const res = await publish(
-        `http://127.0.0.1:${port}/.well-known/mercure`,
-        { topic: TOPIC, data: String(seq) },
-        token,
-      ).catch(() => undefined);
-      if (res?.status === 200) return;
-      await sleep(50);
-    }
-  };
+  const send = (seq: number) =>
+    retryUntil(
+      async () => {
+        const res = await publish(
+          `http://127.0.0.1:${port}/.well-known/mercure`,
+          { topic: TOPIC, data: String(seq) },
+          token,
+        );
+        return res.status === 200 || undefined;
+      },
+      `publish ${seq} accepted`,
+      { everyMs: 50 },
+    );
   for (let seq = 0; seq < BEFORE_KILL; seq++) await send(seq);
   hub.child.kill('SIGKILL');
   await hub.exited;

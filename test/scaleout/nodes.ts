@@ -13,6 +13,7 @@ import { createParser } from '../../src/protocol/index.js';
 import { type HeraldProcess, startHerald } from '../cli/herald-process.js';
 import { spawnRedisServer } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
+import { retryUntil } from '../support/retry.js';
 
 export const KEY = '!ChangeThisMercureHubJWTSecretKey!';
 
@@ -73,17 +74,24 @@ export class OwnRedis {
    */
   async waitForUnreadCommands(connections: number): Promise<void> {
     const port = this.port.toString(16).toUpperCase().padStart(4, '0');
-    for (;;) {
-      let waiting = 0;
-      for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
-        const [, local, , state, queues] = line.trim().split(/\s+/);
-        // 01: ESTABLISHED; the receive queue is the hex count after the colon.
-        if (local?.endsWith(`:${port}`) && state === '01' && Number.parseInt(queues!.split(':')[1]!, 16) > 0)
-          waiting++;
-      }
-      if (waiting >= connections) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await retryUntil(
+      () => {
+        let waiting = 0;
+        for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+          const [, local, , state, queues] = line.trim().split(/\s+/);
+          // 01: ESTABLISHED; the receive queue is the hex count after the colon.
+          if (
+            local?.endsWith(`:${port}`) &&
+            state === '01' &&
+            Number.parseInt(queues!.split(':')[1]!, 16) > 0
+          )
+            waiting++;
+        }
+        return waiting >= connections || undefined;
+      },
+      `${connections} connections with commands the paused Redis has not read`,
+      { everyMs: 10 },
+    );
   }
 
   /** Kills it (SIGKILL: no goodbye to clients) and waits for the exit. */

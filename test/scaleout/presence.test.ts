@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { createRedisPresence } from '../../src/hub/presence/redis-presence.js';
 import { REDIS_URL, redisPrefix } from '../hub/stores/redis-support.js';
+import { retryUntil } from '../support/retry.js';
 import { KEY, OwnRedis, ResumingSubscriber, requireRedisServer, startNodes } from './nodes.js';
 
 const CHILD = fileURLToPath(new URL('./presence-child.ts', import.meta.url));
@@ -98,14 +99,15 @@ test('a node killed without closing: its subscribers leave the list once its TTL
   child.kill('SIGKILL');
   await once(child, 'exit');
   // Redis expires the dead node's hash; poll the list until it is gone (Redis's clock, not ours).
-  for (;;) {
-    const ids = (await observer.list()).map((r) => r.id);
-    if (!ids.includes('urn:uuid:dying')) {
-      assert.deepEqual(ids, ['urn:uuid:observer']);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const ids = await retryUntil(
+    async () => {
+      const listed = (await observer.list()).map((r) => r.id);
+      return listed.includes('urn:uuid:dying') ? undefined : listed;
+    },
+    "the dead node's subscriber expired from the list",
+    { everyMs: 50 },
+  );
+  assert.deepEqual(ids, ['urn:uuid:observer']);
 });
 
 test('joins and leaves of one node are listed by another; close withdraws them at once', async (t) => {
@@ -119,16 +121,13 @@ test('joins and leaves of one node are listed by another; close withdraws them a
   one.join({ id: 'urn:uuid:2', selectors: [{ source: '/b', syntax: 'topic' }], since: 2 });
   one.leave('urn:uuid:2');
   await new Promise((r) => setImmediate(r));
-  for (;;) {
-    const listed = await two.list();
-    if (listed.length === 1) {
-      assert.deepEqual(listed, [
-        { id: 'urn:uuid:1', selectors: [{ source: '/a', syntax: 'match' }], since: 1, payload: { n: 1 } },
-      ]);
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const listed = await retryUntil(async () => {
+    const now = await two.list();
+    return now.length === 1 ? now : undefined;
+  }, 'one subscriber listed by the other node');
+  assert.deepEqual(listed, [
+    { id: 'urn:uuid:1', selectors: [{ source: '/a', syntax: 'match' }], since: 1, payload: { n: 1 } },
+  ]);
   await one.close();
   assert.deepEqual(await two.list(), []);
 });
@@ -142,13 +141,11 @@ test('after a Redis restart (empty), each node writes its subscribers again', as
   t.after(() => Promise.all([one.close(), two.close()]));
   await Promise.all([one.ready(), two.ready()]);
   one.join({ id: 'urn:uuid:kept', selectors: [{ source: '/a', syntax: 'topic' }], since: 1 });
-  const listedBy = async (p: typeof two, count: number) => {
-    for (;;) {
-      const listed = await p.list().catch(() => []);
-      if (listed.length === count) return listed;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const listedBy = (p: typeof two, count: number) =>
+    retryUntil(async () => {
+      const listed = await p.list();
+      return listed.length === count ? listed : undefined;
+    }, `${count} subscriber(s) listed by the other node`);
   await listedBy(two, 1);
   await redis.stop();
   await assert.rejects(two.list(), /redis presence could not list subscribers/);

@@ -15,6 +15,7 @@ import { fetchHandler } from '../../src/server/adapters/fetch.js';
 import { honoStream } from '../../src/server/adapters/hono.js';
 import { nodeHandler } from '../../src/server/adapters/node.js';
 import { SseServer, type SseStream } from '../../src/server/index.js';
+import { bounded } from '../support/retry.js';
 import { eventually, listen, RawClient } from './helpers.js';
 
 /** Checks the head of an event-stream response as received on the wire. */
@@ -147,7 +148,14 @@ test('fetch adapter: Response body, abort and cancel close the stream', async ()
   let text = '';
   streams[0]!.send({ data: 'one' });
   streams[0]!.send({ data: 'two' });
-  while (!text.endsWith('data: two\n\n')) text += decoder.decode((await reader.read()).value);
+  while (!text.endsWith('data: two\n\n')) {
+    const { value, done } = await bounded(
+      reader.read(),
+      () => `the second event; got ${JSON.stringify(text)}`,
+    );
+    assert.ok(!done, `the body ended before the second event: ${JSON.stringify(text)}`);
+    text += decoder.decode(value);
+  }
   assert.equal(text, ': ok\nretry: 3000\n\ndata: one\n\ndata: two\n\n');
   aborter.abort();
   assert.equal(streams[0]!.closed, true);

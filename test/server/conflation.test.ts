@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeEvent } from '../../src/protocol/index.js';
 import { Channel, InvalidServerOptionError, SseServer, type SseStream } from '../../src/server/index.js';
+import { bounded } from '../support/retry.js';
 import { eventually, listen, RawClient } from './helpers.js';
 
 const turn = () => new Promise((resolve) => setImmediate(resolve));
@@ -32,7 +33,10 @@ async function setup(options: ConstructorParameters<typeof SseServer>[0] = {}) {
     const before = streams.length;
     const client = new RawClient(port, '/');
     await client.until((c) => c.body().includes('retry:'));
-    while (streams.length === before) await new Promise<void>((r) => waiters.push(r));
+    const opened = async () => {
+      while (streams.length === before) await new Promise<void>((r) => waiters.push(r));
+    };
+    await bounded(opened(), 'the server stream of the new client');
     return { client, stream: streams[streams.length - 1]! };
   };
   return { sse, connect, close };
@@ -43,7 +47,9 @@ async function block(client: RawClient, stream: SseStream): Promise<void> {
   client.socket.pause();
   const pad = encodeEvent({ data: `pad${'p'.repeat(64 * 1024)}` });
   // queuedBytes stays above 0 after a flush pass only once the transport refused more.
-  while (stream.queuedBytes === 0) {
+  // Bounded: 2,000 pads (128 MiB) are far beyond any socket's buffers.
+  for (let pads = 0; stream.queuedBytes === 0; pads++) {
+    assert.ok(pads < 2000, 'the transport never pushed back');
     stream.write(pad);
     await turn();
   }

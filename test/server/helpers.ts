@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
+import { bounded } from '../support/retry.js';
 
 /** Starts a node:http server on port 0; `close()` ends it and every connection. */
 export async function listen(
@@ -88,13 +89,19 @@ export class RawClient {
     return raw.slice(0, raw.indexOf('\r\n\r\n'));
   }
 
-  /** Resolves once `test(this)` holds (checked on every chunk), or rejects if the socket ends first. */
-  async until(test: (c: RawClient) => boolean): Promise<void> {
-    while (!test(this)) {
-      if (this.ended)
-        throw new Error(`connection ended before condition held; got ${JSON.stringify(this.text())}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
+  /**
+   * Resolves once `test(this)` holds (checked on every chunk); rejects if the socket ends first, or
+   * after retry.ts's bound.
+   */
+  until(test: (c: RawClient) => boolean): Promise<void> {
+    const wait = async () => {
+      while (!test(this)) {
+        if (this.ended)
+          throw new Error(`connection ended before condition held; got ${JSON.stringify(this.text())}`);
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      }
+    };
+    return bounded(wait(), () => `a condition on the response; got ${JSON.stringify(this.text())}`);
   }
 
   /** Resolves when the server ends the connection or the response. */

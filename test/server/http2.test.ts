@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { http2Handler } from '../../src/server/adapters/http2.js';
 import { SseServer, type SseStream } from '../../src/server/index.js';
+import { bounded } from '../support/retry.js';
 import { eventually } from './helpers.js';
 
 async function request(
@@ -34,9 +35,13 @@ async function request(
     req,
     head,
     body: () => body,
-    until: async (text) => {
-      while (!body.includes(text)) await new Promise<void>((r) => waiters.push(r));
-    },
+    until: (text) =>
+      bounded(
+        (async () => {
+          while (!body.includes(text)) await new Promise<void>((r) => waiters.push(r));
+        })(),
+        () => `${JSON.stringify(text)} in ${JSON.stringify(body)}`,
+      ),
   };
 }
 

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { EventSource } from '../../src/client/index.js';
 import { churn, forkHub, measure } from '../hardening/churn-client.js';
 import { publish, signDraft07 } from '../support/hub.js';
+import { retryUntil } from '../support/retry.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +45,13 @@ const sources = Array.from({ length: Number(values.subscribers) }, (_, i) => {
   });
   return source;
 });
-while (sources.some((s) => s.readyState !== EventSource.OPEN)) await new Promise((r) => setTimeout(r, 20));
+await retryUntil(
+  () => sources.every((s) => s.readyState === EventSource.OPEN) || undefined,
+  'every source open',
+  {
+    ms: 60_000,
+  },
+);
 
 const endAt = Date.now() + minutes * 60_000;
 let published = 0;

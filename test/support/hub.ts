@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { createHub, type Hub, type HubOptions } from '../../src/hub/index.js';
 import { createParser, type ParsedEvent } from '../../src/protocol/index.js';
+import { bounded } from './retry.js';
 
 /** The key, audience and issuer of Mercure's conformance suite. */
 export const TEST_KEY = '!ChangeThisMercureHubJWTSecretKey!';
@@ -143,7 +144,10 @@ export interface OpenStream {
   readonly text: string;
   /** Events received so far. */
   readonly events: ParsedEvent[];
-  /** Resolves with the next event not yet returned by `next` (rejects when the stream ends first). */
+  /**
+   * Resolves with the next event not yet returned by `next` (rejects when the stream ends first, or
+   * after retry.ts's WAIT_BOUND_MS).
+   */
   next(): Promise<ParsedEvent>;
   /** Resolves when the server ends the response. */
   readonly ended: Promise<void>;
@@ -214,9 +218,10 @@ export function openStream(
         next() {
           if (taken < events.length) return Promise.resolve(events[taken++]!);
           if (done) return Promise.reject(new Error(`stream ended; got: ${text}`));
-          return new Promise((res2, rej2) => {
+          const wait = new Promise<ParsedEvent>((res2, rej2) => {
             waiter = { resolve: res2, reject: rej2 };
           });
+          return bounded(wait, () => `the next event of ${url}; got: ${text}`);
         },
         close() {
           req.destroy();

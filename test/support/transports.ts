@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { openStream } from './hub.js';
+import { bounded } from './retry.js';
 
 /** An update as the WebSocket and poll formats carry it. */
 export interface UpdateObject {
@@ -99,7 +100,8 @@ export async function openSocket(
           next() {
             if (read < updates.length) return Promise.resolve(updates[read++]!);
             if (ended) return Promise.reject(new Error('socket closed'));
-            return new Promise((res, rej) => waiting.push({ resolve: res, reject: rej }));
+            const wait = new Promise<UpdateObject>((res, rej) => waiting.push({ resolve: res, reject: rej }));
+            return bounded(wait, () => `the next update on the WebSocket ${url} (${updates.length} so far)`);
           },
           close() {
             ws.close();
@@ -246,7 +248,8 @@ export async function openFeed(
       const u = queue.shift();
       if (u !== undefined) return Promise.resolve(u);
       if (stopped !== undefined) return Promise.reject(stopped);
-      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+      const wait = new Promise<UpdateObject>((resolve, reject) => waiting.push({ resolve, reject }));
+      return bounded(wait, () => `the next update polled from ${url}`);
     },
     close() {
       stop(new Error('feed closed'));

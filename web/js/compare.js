@@ -41,8 +41,9 @@ for (const name of Object.keys(PANES)) {
     droppedAt: null,
     /** After the last drop: ms until reopened (or, polling, until the next update), what came first and what came before. */
     resume: null,
-    serverBytes: null,
-    receivedBytes: 0,
+    /** Wire bytes per update, as shown, and as a number (null until measured). */
+    wireText: null,
+    wireBytesPerUpdate: null,
     polls: 0,
     newConnections: 0,
   };
@@ -73,7 +74,7 @@ function drawCharts() {
     horizontalBars(
       document.querySelector('#chart-bytes'),
       names.map((name) => {
-        const value = panes[name].bytesPerUpdate ?? null;
+        const value = panes[name].wireBytesPerUpdate;
         return { name, label: LABELS[name], value, text: value === null ? 'no figure yet' : `${value} B` };
       }),
     );
@@ -89,7 +90,7 @@ function drawCharts() {
     ]);
     window.heraldCompare.charts = {
       latency: histograms,
-      bytes: names.map((name) => panes[name].bytesPerUpdate ?? null),
+      bytes: names.map((name) => panes[name].wireBytesPerUpdate),
     };
   });
 }
@@ -112,11 +113,7 @@ function render(name) {
     const sorted = [...pane.latencies].sort((a, b) => a - b);
     cell(name, 'latency').textContent = `${percentile(sorted, 50)} ms / ${percentile(sorted, 95)} ms`;
   }
-  if (pane.serverBytes !== null) cell(name, 'bytes').textContent = pane.serverBytes;
-  if (name === 'poll' && pane.received > 0) {
-    cell(name, 'received-bytes').textContent =
-      `${Math.round(pane.receivedBytes / pane.received)} B (${pane.polls} responses)`;
-  }
+  if (pane.wireText !== null) cell(name, 'bytes').textContent = pane.wireText;
   const held = source !== null && source.readyState === 1 ? 1 : 0;
   const opened = name === 'poll' ? `${pane.newConnections} TCP, ${pane.polls} requests` : `${pane.opens}`;
   cell(name, 'connections').textContent = `${held} / ${opened}`;
@@ -208,20 +205,20 @@ function openNative() {
 }
 openNative();
 
-// Long polling, seen from this page: each answer's transfer size (body and response head) and
-// whether it needed a new TCP connection.
+// Long polling, seen from this page: each request, and whether it needed a new TCP connection.
 new PerformanceObserver((list) => {
   const pane = panes.poll;
   for (const entry of list.getEntries()) {
     if (!entry.name.includes('transport=poll')) continue;
     pane.polls++;
-    pane.receivedBytes += entry.transferSize;
     if (entry.connectEnd > entry.connectStart) pane.newConnections++;
   }
   performance.clearResourceTimings();
 }).observe({ type: 'resource', buffered: true });
 
-// The hub's counters: bytes written per update, per transport, from the change between two reads.
+// The hub's counters: wire bytes per update, per transport, from the change between two reads.
+// HTTP/2 streams share one socket, which says nothing of one stream: the hub meters HTTP/1.1 only.
+const protocol = performance.getEntriesByType('navigation')[0]?.nextHopProtocol || 'unknown';
 let previous = null;
 let statsPaused = false;
 async function readStats() {
@@ -234,11 +231,13 @@ async function readStats() {
         const now = transports[hubName];
         const before = previous[hubName];
         const delivered = now.delivered - before.delivered;
-        const bytes = now.bytes - before.bytes;
-        if (delivered > 0 && bytes > 0) {
-          panes[name].serverBytes = `${Math.round(bytes / delivered)} B (${now.connections} open)`;
-          panes[name].bytesPerUpdate = Math.round(bytes / delivered);
-        } else if (now.connections === 0) panes[name].serverBytes = 'no subscriber';
+        const wire = now.wireBytes - before.wireBytes;
+        if (protocol === 'h2' && name !== 'websocket') {
+          panes[name].wireText = 'not measured over HTTP/2';
+        } else if (delivered > 0 && wire > 0) {
+          panes[name].wireBytesPerUpdate = Math.round(wire / delivered);
+          panes[name].wireText = `${panes[name].wireBytesPerUpdate} B (${now.connections} open)`;
+        } else if (now.connections === 0) panes[name].wireText = 'no subscriber';
         render(name);
       }
     }
@@ -290,7 +289,6 @@ document.querySelector('#drop').addEventListener('click', async () => {
 });
 
 // The six-connection limit, live on the protocol this page came over.
-const protocol = performance.getEntriesByType('navigation')[0]?.nextHopProtocol || 'unknown';
 document.querySelector('#protocol').textContent = protocol === 'h2' ? 'HTTP/2' : protocol.toUpperCase();
 document.querySelector('#six-other').textContent =
   protocol === 'h2'

@@ -41,13 +41,19 @@ export interface TransportStats {
   delivered: number;
   /** Bytes written to subscribers: frames, heartbeats or pings, and response heads. */
   bytes: number;
+  /**
+   * Bytes on their sockets, both directions (the hub's wire meter, which `mountDemo` turns on):
+   * requests, response heads, framing, heartbeats, pongs; HTTP/1.1 subscribers only.
+   */
+  wireBytes: number;
 }
 
 /** This process's counters by transport (`sse`, `ws`, `poll`). */
 export function transportStats(hub: Hub): Record<string, TransportStats> {
   const out: Record<string, TransportStats> = {};
+  const wire = hub.metrics.wire.totals();
   for (const [name, { connections, delivered, bytes }] of Object.entries(hub.metrics.transports)) {
-    out[name] = { connections, delivered, bytes };
+    out[name] = { connections, delivered, bytes, wireBytes: wire[name as keyof typeof wire] };
   }
   return out;
 }
@@ -70,10 +76,11 @@ export function sumTransportStats(reports: unknown[]): GroupTransportStats {
     if (report === undefined || report === null) continue;
     sum.published += report.published;
     for (const [name, stats] of Object.entries(report.transports)) {
-      const into = (sum.transports[name] ??= { connections: 0, delivered: 0, bytes: 0 });
+      const into = (sum.transports[name] ??= { connections: 0, delivered: 0, bytes: 0, wireBytes: 0 });
       into.connections += stats.connections;
       into.delivered += stats.delivered;
       into.bytes += stats.bytes;
+      into.wireBytes += stats.wireBytes;
     }
   }
   return sum;

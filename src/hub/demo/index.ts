@@ -90,6 +90,8 @@ export async function mountDemo(hub: Hub, options: DemoOptions = {}): Promise<De
   const onError =
     options.onError ??
     ((error: unknown) => hub.options.logger?.warn({ err: error }, 'demo publisher failed'));
+  // The comparison page shows wire bytes per update: every subscriber's socket bytes, from now on.
+  hub.metrics.wire.enabled = true;
   const files = loadStaticFiles(WEB_ROOT);
   const bundle =
     options.clientBundle !== undefined

@@ -16,6 +16,7 @@ import {
   Registry,
 } from 'prom-client';
 import { WIRE_FORMATS, type WireFormat } from '../subscribers/wire-format.js';
+import { WireMeter } from './wire-meter.js';
 
 /** The counters of one transport (`transport` label on `/metrics`). */
 export interface TransportCounters {
@@ -77,6 +78,9 @@ export class HubMetrics {
     ws: { connections: 0, delivered: 0, bytes: 0, dropped: 0 },
     poll: { connections: 0, delivered: 0, bytes: 0, dropped: 0 },
   };
+
+  /** Socket bytes per transport, both directions (off unless turned on: the demo does). */
+  readonly wire = new WireMeter();
 
   readonly registry: Registry;
   readonly #latency: Histogram;

@@ -145,6 +145,7 @@ export class SubscriberRegistry {
     this.#metrics.connections--;
     this.#metrics.transports[subscriber.format].connections--;
     this.#metrics.subscriptions -= subscriber.selectors.length;
+    this.#metrics.wire.close(subscriber);
     this.#onClosed(subscriber);
   }
 

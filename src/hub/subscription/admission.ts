@@ -263,6 +263,7 @@ export async function admit(
 
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
+  ctx.metrics.wire.open(subscriber, req);
   let history: Update[] = [];
   let cursor: string;
   let resumed = true;

@@ -5,6 +5,7 @@ import { PrimaryConnection } from '../../../src/hub/cluster/ipc-store.js';
 import type { IpcPort } from '../../../src/hub/cluster/messages.js';
 import { startHerald } from '../../cli/herald-process.js';
 import { listeningUrl, openStream, publisherToken } from '../../cli/streams.js';
+import { retryUntil } from '../../support/retry.js';
 
 const HUB = '/.well-known/mercure';
 const SECRET = 'cluster-stall-secret-key-of-32-bytes';
@@ -77,9 +78,14 @@ test('a worker that stops reading is killed past the backlog bound and replaced;
   t.after(() => {
     for (const s of streams) s.close();
   });
-  while (new Set(streams.map((s) => String(s.headers['x-herald-worker']))).size < 2) {
-    streams.push(await openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}`));
-  }
+  await retryUntil(
+    async () => {
+      streams.push(await openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}`));
+      return new Set(streams.map((s) => String(s.headers['x-herald-worker']))).size === 2 || undefined;
+    },
+    'a subscriber on each of the two workers',
+    { everyMs: 0 },
+  );
   const stalled = String(
     streams.find((s) => String(s.headers['x-herald-worker']) !== healthy)!.headers['x-herald-worker'],
   );

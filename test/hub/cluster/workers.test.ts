@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { SignJWT } from 'jose';
 import { startHerald } from '../../cli/herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from '../../cli/streams.js';
+import { retryUntil } from '../../support/retry.js';
 
 const HUB = '/.well-known/mercure';
 const SECRET = 'cluster-test-secret-key-of-32-bytes';
@@ -47,14 +48,15 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
     .setProtectedHeader({ alg: 'HS256' })
     .sign(new TextEncoder().encode(SECRET));
   let listed = 0;
-  while (listed < 100) {
+  await retryUntil(async () => {
     const res = await fetch(`${base}${HUB}/subscriptions`, {
       headers: { Authorization: `Bearer ${reader}` },
     });
     assert.equal(res.status, 200);
     const body = (await res.json()) as { subscriptions: { topic: string }[] };
     listed = body.subscriptions.filter((s) => s.topic === TOPIC).length;
-  }
+    return listed >= 100 || undefined;
+  }, 'the 100 subscribers listed by the subscriptions API');
   assert.equal(listed, 100);
 
   // Publishes land on both workers too (round-robin), and every update reaches every subscriber.
@@ -71,14 +73,13 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
   const [victim] = pids;
   process.kill(Number(victim), 'SIGKILL');
   await herald.waitForOutput(/worker exited; starting a replacement/);
-  let replacement: string | undefined;
-  while (replacement === undefined) {
+  await retryUntil(async () => {
     // A new connection each time: round-robin hands out connections, not requests.
     const probe = await openStream(`${base}/healthz`);
     await probe.ended;
     const pid = String(probe.headers['x-herald-worker']);
-    if (!pids.has(pid)) replacement = pid;
-  }
+    return pids.has(pid) ? undefined : pid;
+  }, 'a request answered by the replacement worker');
   const late = await openStream(`${base}${HUB}?topic=${encodeURIComponent(TOPIC)}&lastEventID=c-18`);
   t.after(() => late.close());
   await late.waitFor(/^id: c-19$/m);

@@ -5,6 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { createHub, type Hub } from '../../../src/hub/index.js';
 import { openStream, signDraft07, TEST_AUDIENCE, TEST_ISSUER, TEST_KEY } from '../../support/hub.js';
+import { bounded } from '../../support/retry.js';
 
 interface Answer {
   status: number;
@@ -46,16 +47,19 @@ async function connect(port: number) {
     socket,
     write: (text: string) => socket.write(text),
     /** Resolves once `count` answers arrived in all (rejects if the connection closes first). */
-    async answers(count: number): Promise<Answer[]> {
-      while (answers.length < count) {
-        if (socket.destroyed || socket.readableEnded)
-          throw new Error(`closed after ${answers.length} answers`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          socket.once('close', resolve);
-        });
-      }
-      return answers.slice(0, count);
+    answers(count: number): Promise<Answer[]> {
+      const wait = async () => {
+        while (answers.length < count) {
+          if (socket.destroyed || socket.readableEnded)
+            throw new Error(`closed after ${answers.length} answers`);
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            socket.once('close', resolve);
+          });
+        }
+        return answers.slice(0, count);
+      };
+      return bounded(wait(), () => `${count} answers (${answers.length} so far)`);
     },
   };
 }

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { publish, sign10, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
+import { retryUntil } from '../../support/retry.js';
 import { mustOpenSocket, openSocket, type RefusedSocket, withQuery } from '../../support/transports.js';
 
 function refused(s: Awaited<ReturnType<typeof openSocket>>): RefusedSocket {
@@ -302,12 +303,11 @@ test('past maxConnectionsPerAddress an upgrade gets 429 with Retry-After; a clos
   await sse.text();
   first.close();
   await first.closed;
-  let again = await openSocket(url);
   // The hub sees the close a moment after the client: retry until the place is free.
-  while (!('ws' in again)) {
-    await new Promise((r) => setTimeout(r, 10));
-    again = await openSocket(url);
-  }
+  const again = await retryUntil(async () => {
+    const s = await openSocket(url);
+    return 'ws' in s ? s : undefined;
+  }, 'a place freed by the closed socket');
   await hub.hub.publish({ topics: ['ws/limit'], data: 'in', id: 'ws-limit-1' });
   assert.equal((await again.next()).data, 'in');
   assert.equal((await second.next()).data, 'in');
