@@ -23,6 +23,8 @@ export interface LeaderWatchHooks {
   ping(): void;
   /** No answer in time: take the leader's lock. */
   takeOver(): void;
+  /** A wait for the leader's beat begins (this follower pinged, or heard another's ping). */
+  waiting?(): void;
 }
 
 interface VisibilityDocument {
@@ -115,6 +117,7 @@ export class LeaderWatch {
     this.#pingedAt = now;
     this.#wait = this.#half * (1 + Math.random() / 4);
     this.#arm(this.#wait);
+    this.#hooks.waiting?.();
   }
 
   readonly #check = (): void => {

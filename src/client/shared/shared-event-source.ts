@@ -62,6 +62,7 @@ interface LockManagerLike {
     options: { signal?: AbortSignal; steal?: boolean },
     callback: () => Promise<void>,
   ): Promise<unknown>;
+  query?(): Promise<{ held?: { name?: string; clientId?: string }[] }>;
 }
 
 /** Web Locks and BroadcastChannel, when this runtime has both; otherwise sharing is impossible. */
@@ -115,6 +116,9 @@ export class SharedEventSource extends EventSourceBase {
   readonly #channel: BroadcastChannel | null = null;
   readonly #locks: LockManagerLike | null = null;
   readonly #name: string = '';
+  /** Who held the lock when this follower began to wait for a beat (see #takeOver). */
+  #suspect: string | undefined = undefined;
+  #suspectQuery = 0;
   readonly #leaderTimeoutMs: number;
   readonly #recent = new RecentIds();
   /** Aborts this member's queued lock request (not a held or stolen one). */
@@ -163,7 +167,8 @@ export class SharedEventSource extends EventSourceBase {
     this.#channel.onmessage = (event: MessageEvent<RelayMessage>) => this.#onRelay(event.data);
     this.#watch = new LeaderWatch(this.#leaderTimeoutMs, {
       ping: () => this.#post({ kind: 'ping', term: this.#term }),
-      takeOver: () => this.#takeOver(),
+      takeOver: () => void this.#takeOver(),
+      waiting: () => void this.#noteSuspect(),
     });
     this.#watch.follow();
     this.#post({ kind: 'hello', term: 0 });
@@ -225,8 +230,35 @@ export class SharedEventSource extends EventSourceBase {
       });
   }
 
-  #takeOver(): void {
+  /** The lock holder's client ID, from the query made when the wait for its beat began. */
+  async #holder(): Promise<string | undefined> {
+    const state = await this.#locks?.query?.().catch(() => undefined);
+    return state?.held?.find((lock) => lock.name === this.#name)?.clientId;
+  }
+
+  /** Notes which client holds the lock as this member starts to suspect it hangs. */
+  async #noteSuspect(): Promise<void> {
+    this.#suspect = undefined;
+    const asked = ++this.#suspectQuery;
+    const holder = await this.#holder();
+    if (asked === this.#suspectQuery) this.#suspect = holder;
+  }
+
+  async #takeOver(): Promise<void> {
     if (this.#closed || this.#leader) return;
+    // Two followers that waited for the same beat may time out a few milliseconds apart, before the
+    // first one's 'connecting' reaches the second (a busy machine delays channel messages): without
+    // this check the second would depose the fresh leader too, one more connection to the server.
+    // When the lock changed hands since the suspicion began, another follower took over: follow it.
+    const suspect = this.#suspect;
+    if (suspect !== undefined) {
+      const holder = await this.#holder();
+      if (this.#closed || this.#leader) return;
+      if (holder !== undefined && holder !== suspect) {
+        this.#watch?.follow();
+        return;
+      }
+    }
     this.#lockAbort?.abort();
     this.#requestLock(true);
   }
