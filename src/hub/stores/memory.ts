@@ -78,6 +78,14 @@ class MemoryStore implements Store {
     return Promise.resolve(this.#history.newest?.id);
   }
 
+  newestPublicId(): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
+    this.#trimAge();
+    let entry = this.#history.newest;
+    while (entry?.value.private) entry = entry.prev;
+    return Promise.resolve(entry?.id);
+  }
+
   subscribe(listener: (update: Update) => void): () => void {
     if (this.#closed) throw new StoreClosedError('subscribe');
     return this.#listeners.add(listener);
