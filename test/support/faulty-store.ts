@@ -89,8 +89,17 @@ export class FaultyStore implements Store {
     return { reached: reachedP, release };
   }
 
-  async newestPublicId(): Promise<string | undefined> {
+  /** The last `newestPublicId` call, settled or not. */
+  lastSeed: Promise<unknown> | undefined;
+
+  newestPublicId(): Promise<string | undefined> {
     this.seedReads++;
+    const read = this.#seed();
+    this.lastSeed = read.catch(() => {});
+    return read;
+  }
+
+  async #seed(): Promise<string | undefined> {
     const hold = this.#seedHold;
     this.#seedHold = undefined;
     if (hold !== undefined) {
