@@ -22,17 +22,19 @@ export class CursorSeed {
   /** The read under way, if any; a failed or late one is asked again by the next `wait()`. */
   #reading: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   /** Starts reading at once, so that the first subscribers find the answer there. */
   constructor(store: Store, registry: SubscriberRegistry, logger: Logger | undefined) {
     this.#store = store;
     this.#registry = registry;
-    this.wait().catch((error: unknown) =>
+    this.wait().catch((error: unknown) => {
+      if (this.#closed) return; // the store closed with the hub
       logger?.warn(
         { err: error },
         'could not read the newest public update from the store; subscriptions without an ID are refused (503) until it answers',
-      ),
-    );
+      );
+    });
   }
 
   /** Whether a subscriber may join without waiting: the cursor is the registry's. */
@@ -55,6 +57,7 @@ export class CursorSeed {
   }
 
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
   }
 
