@@ -43,6 +43,7 @@ import {
   shapeOf,
   subscriptionDocument,
 } from './subscribers/subscription-documents.js';
+import { CursorSeed } from './subscription/cursor-seed.js';
 import { handlePoll } from './transports/poll.js';
 import { WebSocketTransport } from './transports/websocket.js';
 import type { Update } from './update.js';
@@ -135,6 +136,7 @@ class HeraldHub implements Hub, HubContext {
   readonly presence: Presence;
   readonly logger: ResolvedHubOptions['logger'];
   readonly registry: SubscriberRegistry;
+  readonly cursorSeed: CursorSeed;
   readonly sse: SseServer;
   readonly streamOptions: StreamOptions;
   /** Resumable streams: read on STREAMS_PATH, written with the `herald.stream` publish field. */
@@ -191,6 +193,8 @@ class HeraldHub implements Hub, HubContext {
       this.#left(s),
     );
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
+    // After subscribing: an update the store delivers from now on is newer than what it reads.
+    this.cursorSeed = new CursorSeed(this.store, this.registry, this.logger);
     this.#ws = new WebSocketTransport(this, (req, socket) => this.#gateUpgrade(req, socket), this.#challenge);
     // Mercure 1.0 "Protected Resource Metadata": derived from the resource identifier (the
     // audience) by inserting the well-known segment between host and path (RFC 9728 section 3.1).
@@ -531,6 +535,7 @@ class HeraldHub implements Hub, HubContext {
       await this.#ws.close(options.retryMs);
       this.registry.close();
       this.#unsubscribe();
+      this.cursorSeed.close();
       await this.presence.close();
       this.streamReaders.clear();
       await this.streams.close();

@@ -1,7 +1,8 @@
 /**
  * A fault-injecting store for lifecycle tests: a real store (the memory store by default) whose
  * history reads can be held (a slow store), made to fail (a store error on page N), or held while
- * the test trims the inner store by publishing past its retention. Appends, delivery and everything
+ * the test trims the inner store by publishing past its retention; its `newestPublicId` (the hub's
+ * cursor seed, read when a hub starts) can be held or made to fail too. Appends, delivery and everything
  * else are the inner store's.
  *
  * @example
@@ -9,6 +10,8 @@
  * const held = store.hold(1); // the first history read waits
  * ... open a subscription, await held.reached, publish, then held.release();
  */
+import { StoreUnavailableError } from '../../src/hub/stores/errors.js';
+import { newestPublicId } from '../../src/hub/stores/newest-public.js';
 import type { Store } from '../../src/hub/stores/store.js';
 import type { Update } from '../../src/hub/update.js';
 
@@ -64,6 +67,50 @@ export class FaultyStore implements Store {
 
   lastId(): Promise<string | undefined> {
     return this.inner.lastId();
+  }
+
+  /** `newestPublicId` calls asked so far (the hub's cursor seed); not counted in `reads`. */
+  seedReads = 0;
+  #seedFailures = 0;
+  #seedHold: { reached: () => void; released: Promise<void> } | undefined;
+
+  /** Makes the next `count` `newestPublicId` calls reject with a store-unavailable error. */
+  failSeed(count = 1): void {
+    this.#seedFailures = count;
+  }
+
+  /** Holds the next `newestPublicId` call until released. */
+  holdSeed(): HeldRead {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedP = new Promise<void>((r) => (reached = r));
+    const released = new Promise<void>((r) => (release = r));
+    this.#seedHold = { reached, released };
+    return { reached: reachedP, release };
+  }
+
+  /** The last `newestPublicId` call, settled or not. */
+  lastSeed: Promise<unknown> | undefined;
+
+  newestPublicId(): Promise<string | undefined> {
+    this.seedReads++;
+    const read = this.#seed();
+    this.lastSeed = read.catch(() => {});
+    return read;
+  }
+
+  async #seed(): Promise<string | undefined> {
+    const hold = this.#seedHold;
+    this.#seedHold = undefined;
+    if (hold !== undefined) {
+      hold.reached();
+      await hold.released;
+    }
+    if (this.#seedFailures > 0) {
+      this.#seedFailures--;
+      throw new StoreUnavailableError('injected store failure reading the newest public update');
+    }
+    return newestPublicId(this.inner);
   }
 
   subscribe(listener: (update: Update) => void): () => void {

@@ -236,6 +236,13 @@ export function createIpcStore(connection: PrimaryConnection): Store {
     async lastId() {
       return (await track<string | null | undefined>('read history', { herald: 'lastId' })) ?? undefined;
     },
+    // The primary answers after relaying every update its store held when it read the answer
+    // (a batch carries updates before replies): every update up to it reached this worker first.
+    async newestPublicId() {
+      return (
+        (await track<string | null | undefined>('read history', { herald: 'newestPublicId' })) ?? undefined
+      );
+    },
     subscribe(listener) {
       if (closed) throw new StoreClosedError('subscribe');
       const stop = connection.subscribe(listener);

@@ -23,6 +23,8 @@ export type Request =
   | { herald: 'append'; seq: number; update: Update }
   | { herald: 'after'; seq: number; lastEventId: string; limit: number }
   | { herald: 'lastId'; seq: number }
+  /** The newest kept public update's ID (the primary's store, see `stores/newest-public.ts`). */
+  | { herald: 'newestPublicId'; seq: number }
   | { herald: 'presence-list'; seq: number }
   /** The whole group's metrics, as Prometheus text (a worker serving `/metrics`). */
   | { herald: 'metrics'; seq: number }

@@ -9,6 +9,7 @@
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import type { ResumableStore } from '../../server/index.js';
 import { processRegistry } from '../metrics/hub-metrics.js';
+import { newestPublicId } from '../stores/newest-public.js';
 import type { Store } from '../stores/store.js';
 import type { SubscriberRecord } from '../subscribers/presence.js';
 import type { Update } from '../update.js';
@@ -269,6 +270,8 @@ export function createStoreRelay(store: Store, options: StoreRelayOptions = {}):
         );
       case 'lastId':
         return answer(worker, message.seq, store.lastId());
+      case 'newestPublicId':
+        return answer(worker, message.seq, newestPublicId(store));
       case 'presence-list': {
         const all: SubscriberRecord[] = [];
         for (const w of workers.values()) all.push(...w.presence.values());

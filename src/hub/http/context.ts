@@ -10,6 +10,7 @@ import type { Store } from '../stores/store.js';
 import type { Presence } from '../subscribers/presence.js';
 import type { SubscriberRegistry } from '../subscribers/registry.js';
 import type { Subscriber } from '../subscribers/subscriber.js';
+import type { CursorSeed } from '../subscription/cursor-seed.js';
 import type { Update } from '../update.js';
 import type { Authenticator } from './authenticate.js';
 import type { Cors } from './cors.js';
@@ -25,6 +26,8 @@ export interface HubContext {
   readonly presence: Presence;
   readonly logger: Logger | undefined;
   readonly registry: SubscriberRegistry;
+  /** The cursor of subscribers opened without an ID before this process delivered a public update. */
+  readonly cursorSeed: CursorSeed;
   readonly sse: SseServer;
   readonly streamOptions: StreamOptions;
   readonly cors: Cors;

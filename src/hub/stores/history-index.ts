@@ -129,6 +129,21 @@ export class HistoryIndex<T> {
     return undefined;
   }
 
+  /** The oldest kept update. */
+  get oldest(): Entry<T> | undefined {
+    // The head is never a hole.
+    return this.#head < this.#tail ? this.#entry(this.#head) : undefined;
+  }
+
+  /** The newest kept update whose value passes `test`, looking back from the newest. */
+  newestWhere(test: (value: T) => boolean): Entry<T> | undefined {
+    for (let p = this.#tail - 1; p >= this.#head; p--) {
+      const slot = p & this.#mask;
+      if (this.#refs[slot] > 0 && test(this.#values[slot] as T)) return this.#entry(p);
+    }
+    return undefined;
+  }
+
   /** Whether an update of this ID is kept. */
   has(id: string): boolean {
     return this.#byId.has(id);

@@ -78,6 +78,12 @@ class MemoryStore implements Store {
     return Promise.resolve(this.#history.newest?.id);
   }
 
+  newestPublicId(): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
+    this.#trimAge();
+    return Promise.resolve(this.#history.newestWhere((update) => !update.private)?.id);
+  }
+
   subscribe(listener: (update: Update) => void): () => void {
     if (this.#closed) throw new StoreClosedError('subscribe');
     return this.#listeners.add(listener);

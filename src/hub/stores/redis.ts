@@ -393,6 +393,42 @@ class RedisStreamStore implements RedisStore {
     }
   }
 
+  /**
+   * XREVRANGE pages from the last entry this node's reader read (never one it has yet to hand to
+   * `subscribe` listeners) back to the oldest kept, until an entry the index keeps that is not
+   * private. Waits for the store to be ready (the index loaded), within `ready()`'s bound.
+   */
+  async newestPublicId(): Promise<string | undefined> {
+    if (this.#closed) throw new StoreClosedError('read history');
+    if (this.#maxCount === 0) return undefined;
+    await this.ready();
+    try {
+      const cutoff = this.#cutoff();
+      this.#index.trimAge(cutoff);
+      const oldest = this.#index.oldest?.value;
+      if (oldest === undefined) return undefined;
+      let end = this.#lastRead;
+      for (;;) {
+        const page = (await this.#writer.call('XREVRANGE', [
+          this.#key,
+          end,
+          oldest,
+          'COUNT',
+          String(PAGE),
+        ])) as Entry[];
+        for (const entry of page) {
+          const update = this.#decode(entry);
+          if (update === undefined || update.private || update.time < cutoff) continue;
+          if (this.#index.get(update.id)?.value === entry[0]) return update.id;
+        }
+        if (page.length < PAGE) return undefined;
+        end = `(${page[page.length - 1][0]}`;
+      }
+    } catch (error) {
+      throw this.#translate(error, 'read history');
+    }
+  }
+
   subscribe(listener: (update: Update) => void): () => void {
     if (this.#closed) throw new StoreClosedError('subscribe');
     return this.#listeners.add(listener);

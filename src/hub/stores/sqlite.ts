@@ -120,6 +120,7 @@ class SqliteStore implements Store {
   readonly #bodyOf: Database.Statement<[number], { body: string }>;
   readonly #deleteSeq: Database.Statement<[number]>;
   readonly #deleteRange: Database.Statement<[number, number]>;
+  readonly #newestPublicBelow: Database.Statement<[number], { seq: number; id: string }>;
   readonly #flushTransaction: (rows: NewRow[]) => void;
   readonly #retention: Required<Retention>;
   readonly #loadRows: Database.Statement<
@@ -159,6 +160,10 @@ class SqliteStore implements Store {
       this.#bodyOf = db.prepare('SELECT body FROM updates WHERE seq = ?');
       this.#deleteSeq = db.prepare('DELETE FROM updates WHERE seq = ?');
       this.#deleteRange = db.prepare('DELETE FROM updates WHERE seq BETWEEN ? AND ?');
+      // `p` is the codec's private mark (absent on public updates).
+      this.#newestPublicBelow = db.prepare(
+        "SELECT seq, id FROM updates WHERE seq < ? AND json_extract(body, '$.p') IS NULL ORDER BY seq DESC LIMIT 1",
+      );
       this.#retention = retention;
       this.#loadRows = db.prepare(
         "SELECT seq, id, time, json_extract(body, '$.t') AS topics, length(id) + length(body) AS size FROM updates ORDER BY seq",
@@ -222,6 +227,26 @@ class SqliteStore implements Store {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
     this.#trimAge();
     return Promise.resolve(this.#history.newest?.id);
+  }
+
+  /**
+   * One indexed query from the end (`seq` is the rowid) for the newest row not marked private; a row
+   * evicted but not yet deleted is skipped by asking again below it.
+   */
+  newestPublicId(): Promise<string | undefined> {
+    if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
+    try {
+      this.#trimAge();
+      let below = Number.MAX_SAFE_INTEGER;
+      for (;;) {
+        const row = this.#newestPublicBelow.get(below);
+        if (row === undefined) return Promise.resolve(undefined);
+        if (this.#history.get(row.id)?.value === row.seq) return Promise.resolve(row.id);
+        below = row.seq;
+      }
+    } catch (error) {
+      return Promise.reject(translate(error, this.#path, 'read'));
+    }
   }
 
   /**

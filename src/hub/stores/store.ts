@@ -23,6 +23,14 @@ export interface Store {
   lastId(): Promise<string | undefined>;
 
   /**
+   * Optional: the ID of the newest kept update that is not private, or undefined when none is kept.
+   * The hub seeds its subscribers' resume cursor with it at start (`newestPublicId` in
+   * `src/hub/stores/newest-public.ts` pages through `after` for a store without it). Only updates
+   * already handed to `subscribe` listeners (or kept before this store started) count.
+   */
+  newestPublicId?(): Promise<string | undefined>;
+
+  /**
    * Optional: rejects (with `StoreUnavailableError`) while the store cannot take appends. The hub's
    * `/healthz` uses it when present, else `lastId()`.
    */

@@ -41,7 +41,8 @@ export class SubscriberRegistry {
   readonly #privateIds = new Map<string, readonly string[]>();
   /**
    * The ID of the newest public update this process delivered: a cursor any subscriber may be told
-   * (the store's newest may be a private update). Undefined until one was delivered.
+   * (the store's newest may be a private update). Until one is delivered, the newest public one the
+   * store kept when this process started (`CursorSeed`), or undefined while unknown or none.
    */
   newestPublicId: string | undefined = undefined;
   // Shared handlers: one function for every stream, not a closure per subscriber. The subscriber

@@ -261,6 +261,10 @@ export async function admit(
   if (format === 'poll')
     subscriber.expiresAt = Math.min(subscriber.expiresAt, subscriber.since + hub.pollTimeoutMs);
 
+  // Without an ID, the cursor is told below. Before this process delivered a public update (just
+  // restarted) it comes from the store: read before joining, so that every update up to it reached
+  // this process (or was kept before it started) before this subscriber joined.
+  if (lastEventId === undefined && !ctx.cursorSeed.ready) await ctx.cursorSeed.wait();
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
   ctx.metrics.wire.open(subscriber, req);
@@ -283,9 +287,10 @@ export async function admit(
     } else {
       // Mercure asks for a cursor only on a resume; every transport gives one here, so that a client
       // that saw no update yet has a position too. Known after joining: every update up to it was
-      // delivered before the subscriber joined, and every later one reaches it from now on (or its
-      // history), so resuming from it loses nothing. Public: every subscriber may read it, where
-      // the store's newest may be someone's private one.
+      // delivered before the subscriber joined (or kept by the store before this process started,
+      // see CursorSeed), and every later one reaches it from now on (or its history), so resuming
+      // from it loses nothing. Public: every subscriber may read it, where the store's newest may
+      // be someone's private one. `earliest` only when the store keeps no public update.
       cursor = registry.newestPublicId ?? EARLIEST;
     }
   } catch (error) {

@@ -93,7 +93,7 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
   assert.equal(await herald.exited, 0);
 });
 
-test('sqlite store: history survives a restart, and a resumed subscriber gets what followed', async (t) => {
+test('sqlite store: history survives a restart, a resumed subscriber gets what followed, a new one the newest public ID', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const args = [
@@ -113,6 +113,8 @@ test('sqlite store: history survives a restart, and a resumed subscriber gets wh
   for (const id of ['r-1', 'r-2', 'r-3']) {
     assert.equal((await publish(`${base}${HUB}`, token, { topic: TOPIC, id, data: id })).status, 200);
   }
+  const secret = { topic: TOPIC, id: 'r-secret', data: 's', private: 'on' };
+  assert.equal((await publish(`${base}${HUB}`, token, secret)).status, 200);
   first.child.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 
@@ -124,6 +126,16 @@ test('sqlite store: history survives a restart, and a resumed subscriber gets wh
   t.after(() => stream.close());
   await stream.waitFor(/^id: r-3$/m);
   assert.deepEqual(ids(stream.text()), ['r-2', 'r-3']);
+  // Opened without an ID, on either worker, before anything new was published: the cursor is the
+  // newest public update the file keeps (the private one after it is skipped), not `earliest`.
+  const fresh = await Promise.all(
+    Array.from({ length: 4 }, () => openStream(`${again}${HUB}?topic=${encodeURIComponent(TOPIC)}`)),
+  );
+  for (const s of fresh) s.close();
+  assert.deepEqual(
+    fresh.map((s) => s.headers['last-event-id']),
+    ['r-3', 'r-3', 'r-3', 'r-3'],
+  );
   second.child.kill('SIGTERM');
   await stream.ended;
   assert.equal(await second.exited, 0);

@@ -11,6 +11,7 @@ import {
   type Store,
   StoreClosedError,
 } from '../../../src/hub/stores/index.js';
+import { newestPublicId } from '../../../src/hub/stores/newest-public.js';
 import type { Update } from '../../../src/hub/update.js';
 
 export interface ContractOptions {
@@ -224,6 +225,26 @@ export function storeContract(name: string, open: StoreFactory): void {
       assert.equal(await store.lastId(), fresh.id);
       now = base + 5000;
       assert.equal(await store.lastId(), undefined);
+    });
+
+    test('the newest public update: private ones and evicted ones are skipped', async (t) => {
+      const store = await open(t, { maxCount: 1, maxAgeMs: 0 });
+      if (!store) return;
+      assert.equal(await newestPublicId(store), undefined);
+      const [a, b] = ['https://example.com/np/a', 'https://example.com/np/b'];
+      const older = makeUpdate('older', Date.now(), { topics: [a] });
+      const newer = makeUpdate('newer', Date.now(), { topics: [b] });
+      const secret = makeUpdate('secret', Date.now(), { topics: [a], private: true });
+      // Delivered first: Redis counts only what its reader handed to listeners.
+      const first = receive(store, 3);
+      for (const u of [older, newer, secret]) await store.append(u);
+      await first.done;
+      assert.equal(await newestPublicId(store), newer.id);
+      // `newer` evicted by its topic's retention, by a private update: the newest public one is gone.
+      const second = receive(store, 1);
+      await store.append(makeUpdate('secret-b', Date.now(), { topics: [b], private: true }));
+      await second.done;
+      assert.equal(await newestPublicId(store), undefined);
     });
 
     test('maxCount 0 keeps no history but still delivers to listeners', async (t) => {
