@@ -149,12 +149,21 @@ export class UpdateArena {
     const from = this.#bytes;
     const to = Buffer.allocUnsafeSlow(capacity);
     let end = 0;
+    // Live records mostly sit in long runs (evictions take the oldest first): each run is copied
+    // in one call, not record by record.
+    let runStart = 0;
+    let runEnd = 0;
     compact((offset) => {
+      if (offset !== runEnd) {
+        if (runEnd > runStart) from.copy(to, end - (runEnd - runStart), runStart, runEnd);
+        runStart = runEnd = offset;
+      }
       const length = from.readUInt32LE(offset);
-      from.copy(to, end, offset, offset + length);
+      runEnd += length;
       end += length;
       return end - length;
     });
+    if (runEnd > runStart) from.copy(to, end - (runEnd - runStart), runStart, runEnd);
     this.#bytes = to;
     this.#end = end;
   }
