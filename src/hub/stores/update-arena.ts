@@ -35,6 +35,11 @@ const MIN_CAPACITY = 64 * 1024;
 
 export class UpdateArena {
   #bytes: Buffer = Buffer.allocUnsafeSlow(MIN_CAPACITY);
+  /**
+   * The buffer the last compaction moved out of, reused by the next one of the same size: a fresh
+   * buffer of tens of MB costs more in page faults (the kernel zeroing its pages) than the copy.
+   */
+  #spare: Buffer | undefined;
   #end = 0;
   #live = 0;
 
@@ -139,6 +144,7 @@ export class UpdateArena {
   /** Frees every record at once. */
   clear(): void {
     this.#bytes = Buffer.allocUnsafeSlow(MIN_CAPACITY);
+    this.#spare = undefined;
     this.#end = 0;
     this.#live = 0;
   }
@@ -147,7 +153,7 @@ export class UpdateArena {
     let capacity = MIN_CAPACITY;
     while (capacity < (this.#live + need) * 2) capacity *= 2;
     const from = this.#bytes;
-    const to = Buffer.allocUnsafeSlow(capacity);
+    const to = this.#spare?.length === capacity ? this.#spare : Buffer.allocUnsafeSlow(capacity);
     let end = 0;
     // Live records mostly sit in long runs (evictions take the oldest first): each run is copied
     // in one call, not record by record.
@@ -164,6 +170,7 @@ export class UpdateArena {
       return end - length;
     });
     if (runEnd > runStart) from.copy(to, end - (runEnd - runStart), runStart, runEnd);
+    this.#spare = from.length === capacity ? from : undefined;
     this.#bytes = to;
     this.#end = end;
   }
