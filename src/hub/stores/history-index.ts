@@ -217,14 +217,6 @@ export class HistoryIndex<T> {
     return entries;
   }
 
-  /** Replaces the value of every kept update with `move(value)`, oldest first (a store moving its data). */
-  moveValues(move: (value: T) => T): void {
-    for (let p = this.#head; p < this.#tail; p++) {
-      const slot = p & this.#mask;
-      if (this.#refs[slot] > 0) this.#values[slot] = move(this.#values[slot] as T);
-    }
-  }
-
   #entry(position: number): Entry<T> {
     const slot = position & this.#mask;
     return { id: this.#ids[slot]!, time: this.#times[slot], value: this.#values[slot] as T };

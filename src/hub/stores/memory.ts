@@ -4,7 +4,6 @@ import { type Entry, HistoryIndex } from './history-index.js';
 import { type ListenerErrorHandler, ListenerSet } from './listeners.js';
 import { checkLimit, checkRetention, updateBytes } from './retention.js';
 import type { Retention, Store } from './store.js';
-import { UpdateArena } from './update-arena.js';
 
 /** Options shared by the stores. */
 export interface StoreOptions {
@@ -20,9 +19,7 @@ export interface StoreOptions {
  * returned.
  *
  * History is a `HistoryIndex`: the newest `retention.maxCount` updates of each topic, at most
- * `retention.maxBytes` in all, in append order. The index keeps each update's ID and topics; the
- * rest is encoded in an `UpdateArena` (bytes off the JS heap, which the garbage collector neither
- * copies nor marks) and decoded on reads: `after` returns equal updates, not the appended objects. Retention applies on append (count, bytes and age)
+ * `retention.maxBytes` in all, in append order. Retention applies on append (count, bytes and age)
  * and again on read (age), so an idle hub does not serve expired updates.
  *
  * @example
@@ -39,17 +36,14 @@ class MemoryStore implements Store {
   readonly #maxAgeMs: number;
   readonly #now: () => number;
   readonly #listeners: ListenerSet;
-  /** Kept updates -> their records' offsets in #arena. */
-  readonly #history: HistoryIndex<number>;
-  readonly #arena = new UpdateArena();
-  readonly #move = (move: (offset: number) => number) => this.#history.moveValues(move);
+  readonly #history: HistoryIndex<Update>;
   #closed = false;
 
   constructor(retention: Required<Retention>, options: StoreOptions) {
     this.#maxAgeMs = retention.maxAgeMs;
     this.#now = options.now ?? Date.now;
     this.#listeners = new ListenerSet(options.onError);
-    this.#history = new HistoryIndex<number>(retention, (_id, offset) => this.#arena.free(offset));
+    this.#history = new HistoryIndex(retention);
   }
 
   append(update: Update): Promise<void> {
@@ -58,10 +52,7 @@ class MemoryStore implements Store {
     if (this.#history.has(update.id)) {
       return Promise.reject(new DuplicateUpdateIdError(update.id));
     }
-    if (!this.#history.keepsNothing) {
-      const offset = this.#arena.write(update, this.#move);
-      this.#history.add(update.id, update.time, update.topics, updateBytes(update), offset);
-    }
+    this.#history.add(update.id, update.time, update.topics, updateBytes(update), update);
     this.#listeners.emit(update);
     return Promise.resolve();
   }
@@ -70,14 +61,14 @@ class MemoryStore implements Store {
     if (this.#closed) return Promise.reject(new StoreClosedError('read history'));
     const max = checkLimit(limit);
     this.#trimAge();
-    let from: Entry<number> | undefined;
+    let from: Entry<Update> | undefined;
     if (lastEventId !== 'earliest') {
       from = this.#history.get(lastEventId);
       if (from === undefined || !this.#history.isWhole(from)) {
         return Promise.resolve({ found: false, updates: [] });
       }
     }
-    const updates = this.#history.after(from, max).map((e) => this.#arena.read(e.value, e.id, e.time));
+    const updates = this.#history.after(from, max).map((e) => e.value);
     return Promise.resolve({ found: true, updates });
   }
 
@@ -96,7 +87,6 @@ class MemoryStore implements Store {
     this.#closed = true;
     this.#listeners.clear();
     this.#history.clear();
-    this.#arena.clear();
     return Promise.resolve();
   }
 
