@@ -28,7 +28,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with --expose-gc');
 
 let n = 0;
-const topics = Array.from({ length: 50 }, (_, i) => [`https://bench.example/topics/${i}`]);
+const topics = Array.from({ length: 1000 }, (_, i) => [`https://bench.example/topics/${i}`]);
 function update(data: string, topicCount: number): Update {
   n++;
   // A flat data string of its own per update, as a publish brings: a shared (or sliced) one would
@@ -64,10 +64,11 @@ async function appendCost(
   topicCount: number,
   total: number,
   inFlight: number,
+  fill = 5000,
 ): Promise<number> {
   const store = await stores.openStore(spec, { maxCount: 1000, maxAgeMs: 0 });
   const data = 'x'.repeat(200);
-  for (let i = 0; i < 5000; i++) await store.append(update(data, topicCount)); // fill and warm up
+  for (let i = 0; i < fill; i++) await store.append(update(data, topicCount)); // fill and warm up
   const runs: number[] = [];
   for (let round = 0; round < 7; round++) {
     const t0 = process.cpuUsage();
@@ -89,6 +90,9 @@ if (kind === 'heap-1k') result = await heapPerUpdate(100_000, 1000);
 else if (kind === 'heap-100') result = await heapPerUpdate(100_000, 100);
 else if (kind === 'append-memory-1') result = await appendCost('memory', 1, 200_000, 1);
 else if (kind === 'append-memory-50') result = await appendCost('memory', 50, 200_000, 1);
+// 1,000 topics, default byte limit (64 MiB: ~130,000 updates of 200 B kept), as in the batch bench
+// case; run it with the `herald` command's --max-semi-space-size=2.
+else if (kind === 'append-memory-1000') result = await appendCost('memory', 1000, 100_000, 100, 200_000);
 else if (kind === 'append-sqlite-1') {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-history-'));
   try {
