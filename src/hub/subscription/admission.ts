@@ -264,7 +264,10 @@ export async function admit(
   // Without an ID, the cursor is told below. Before this process delivered a public update (just
   // restarted) it comes from the store: read before joining, so that every update up to it reached
   // this process (or was kept before it started) before this subscriber joined.
-  if (lastEventId === undefined && !ctx.cursorSeed.ready) await ctx.cursorSeed.wait();
+  // A store that cannot answer does not keep subscribers out (a hub whose Redis is down at start
+  // serves them, and they get updates once it is back): they are told `earliest`, as the hub knows
+  // no better, and the next subscription asks the store again. CursorSeed logs the failure.
+  if (lastEventId === undefined && !ctx.cursorSeed.ready) await ctx.cursorSeed.wait().catch(() => {});
   // Join before reading history: what is published from now on waits in `pending`.
   registry.add(subscriber);
   ctx.metrics.wire.open(subscriber, req);

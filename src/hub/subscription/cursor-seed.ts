@@ -4,7 +4,7 @@
  * a restart on a durable store that is nothing until the next publish, and `earliest` would make a
  * client that reconnects before it replay the whole kept history as new. So the hub reads the
  * newest public update the store keeps when it starts, and such subscribers wait for that answer
- * (bounded) before they join.
+ * (bounded) before they join; without an answer they join with `earliest` (see admission.ts).
  */
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../stores/errors.js';
@@ -12,7 +12,7 @@ import { newestPublicId } from '../stores/newest-public.js';
 import type { Store } from '../stores/store.js';
 import type { SubscriberRegistry } from '../subscribers/registry.js';
 
-/** How long a subscription waits for the store's answer before it is refused (503, retry later). */
+/** How long a subscription waits for the store's answer before it joins without it (`earliest`). */
 export const CURSOR_SEED_WAIT_MS = 10_000;
 
 export class CursorSeed {
@@ -32,7 +32,7 @@ export class CursorSeed {
       if (this.#closed) return; // the store closed with the hub
       logger?.warn(
         { err: error },
-        'could not read the newest public update from the store; subscriptions without an ID are refused (503) until it answers',
+        'could not read the newest public update from the store; subscriptions without an ID are told earliest until it answers',
       );
     });
   }
