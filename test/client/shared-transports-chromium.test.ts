@@ -4,32 +4,20 @@
  * leader paused in the debugger and deposed), with every tab learning of any gap its relay had.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { DEMO_TOPICS, mountDemo } from '../../src/hub/demo/index.js';
-import { createHub, createMemoryStore, type Hub, type HubOptions } from '../../src/hub/index.js';
-import { bundleClient, launchChromium } from '../support/browser.js';
+import { DEMO_TOPICS, } from '../../src/hub/demo/index.js';
+import { createMemoryStore, type Hub, type HubOptions } from '../../src/hub/index.js';
+import { launchChromium } from '../support/browser.js';
+import { startDemoHub } from '../support/demo-hub.js';
 
 const KEY = 'shared-transports-chromium-key-0123456789';
 const TOPIC = 'https://example.com/shared';
 
-async function startPageHub(t: TestContext, options: HubOptions = {}) {
-  const hub = createHub({ jwt: { key: KEY }, anonymous: true, pollTimeoutMs: 500, ...options });
-  const demo = await mountDemo(hub, { publishers: false, clientBundle: await bundleClient() });
-  const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
-  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    demo.close();
-    await hub.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { hub, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+/** A hub with its demo (the bundle and a page of its origin), anonymous subscribers, 500 ms polls. */
+function startPageHub(t: TestContext, options: HubOptions = {}) {
+  const hubOptions = { jwt: { key: KEY }, anonymous: true, pollTimeoutMs: 500, ...options };
+  return startDemoHub(t, hubOptions, { publishers: false });
 }
 
 declare global {

@@ -4,33 +4,19 @@
  * an event stream a buffering proxy holds back.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type TestContext, test } from 'node:test';
-import { mountDemo } from '../../src/hub/demo/index.js';
-import { createHub, type HubOptions } from '../../src/hub/index.js';
-import { bundleClient, launchChromium } from '../support/browser.js';
+import { type HubOptions } from '../../src/hub/index.js';
+import { launchChromium } from '../support/browser.js';
 import { bufferingProxy } from '../support/buffering-proxy.js';
+import { startDemoHub } from '../support/demo-hub.js';
 
 const KEY = 'transports-chromium-key-0123456789abcdef';
 const TOPIC = 'https://example.com/books/1';
 
-async function startPageHub(t: TestContext, options: HubOptions) {
-  const hub = createHub({ jwt: { key: KEY }, anonymous: true, pollTimeoutMs: 500, ...options });
-  // The demo serves the bundle as /herald-client.js and a page to run it from.
-  const demo = await mountDemo(hub, { publishers: false, clientBundle: await bundleClient() });
-  const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
-  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    demo.close();
-    await hub.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { hub, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+/** A hub with its demo (the bundle as /herald-client.js and a page to run it from), 500 ms polls. */
+function startPageHub(t: TestContext, options: HubOptions) {
+  const hubOptions = { jwt: { key: KEY }, anonymous: true, pollTimeoutMs: 500, ...options };
+  return startDemoHub(t, hubOptions, { publishers: false });
 }
 
 /** In the page: a source over `transport`, resolved with its transport and the first two updates. */

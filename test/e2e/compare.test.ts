@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { BENCH_RESULTS_PATH } from '../../src/hub/demo/bench-figures.js';
 import { DEMO_TOPICS, mountDemo } from '../../src/hub/demo/index.js';
 import { createHub, type HubOptions } from '../../src/hub/index.js';
 import { bundleClient, launchChromium } from '../support/browser.js';
+import { startDemoHub } from '../support/demo-hub.js';
 
 const KEY = 'compare-test-key-0123456789abcdef012345';
 const PANES = ['sse', 'websocket', 'poll'] as const;
@@ -38,20 +38,8 @@ interface PaneFigures {
   resume: { ms: number; firstN: number | null; afterN: number | null } | null;
 }
 
-async function startDemoHub(t: TestContext, options: HubOptions = {}) {
-  const hub = createHub({ jwt: { key: KEY }, anonymous: true, ...options });
-  const demo = await mountDemo(hub, { publisherKey: KEY, clientBundle: await bundleClient() });
-  const server = http.createServer((req, res) => hub.handle(req, res, () => demo.handle(req, res)));
-  server.on('upgrade', (req, socket, head) => hub.handleUpgrade(req, socket, head));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    demo.close();
-    await hub.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { hub, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+function startDemo(t: TestContext, options: HubOptions = {}) {
+  return startDemoHub(t, { jwt: { key: KEY }, anonymous: true, ...options }, { publisherKey: KEY });
 }
 
 function figures(page: Page): Promise<Record<string, PaneFigures>> {
@@ -147,7 +135,7 @@ test('the comparison page measures SSE, WebSocket and long polling side by side'
   const browser = await launchChromium(t);
   if (!browser) return;
   // A short announced reconnection time, so that the drop below resumes quickly.
-  const { hub, origin } = await startDemoHub(t, { retryMs: RETRY_MS });
+  const { hub, origin } = await startDemo(t, { retryMs: RETRY_MS });
   const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
   // What the test measures itself, to check the page's wire figures against: each poll the page
