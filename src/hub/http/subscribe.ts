@@ -4,8 +4,7 @@
  * this is the event stream's part: the cursor in response headers, then a herald/server stream.
  * A refusal is an HTTP error (hub.ts answers what this throws).
  */
-import type { Admitted } from '../subscription/admission.js';
-import { encodeHeaderValue } from '../subscription/cursor-header.js';
+import { setCursorHeaders } from '../subscription/cursor-header.js';
 import { runSubscription } from '../subscription/lifecycle.js';
 import type { HubContext, Req, Res } from './context.js';
 
@@ -16,17 +15,6 @@ import type { HubContext, Req, Res } from './context.js';
  */
 function releaseParsedHeaders(req: Req): void {
   if (req.httpVersionMajor === 1) (req as unknown as { headers: unknown }).headers = null;
-}
-
-/**
- * Sets the cursor response header(s) of the request's draft(s): draft-07 `Last-Event-ID`, 1.0
- * `Mercure-Last-Event-ID`, on every subscription (with or without a requested ID). A non-ASCII ID
- * goes as its UTF-8 bytes (cursor-header.ts).
- */
-export function setCursorHeaders(res: Res, admitted: Admitted): void {
-  const value = encodeHeaderValue(admitted.cursor);
-  if (admitted.draft07) res.setHeader('Last-Event-ID', value);
-  if (admitted.v1) res.setHeader('Mercure-Last-Event-ID', value);
 }
 
 /** `GET /.well-known/mercure` as an event stream. */

@@ -18,6 +18,19 @@ export function encodeHeaderValue(id: string): string {
 }
 
 /**
+ * Sets a subscription's cursor response header(s), those of the draft(s) its request spoke:
+ * draft-07 `Last-Event-ID`, 1.0 `Mercure-Last-Event-ID`. Event streams and long polls alike.
+ */
+export function setCursorHeaders(
+  res: { setHeader(name: string, value: string): unknown },
+  subscription: { readonly cursor: string; readonly draft07: boolean; readonly v1: boolean },
+): void {
+  const value = encodeHeaderValue(subscription.cursor);
+  if (subscription.draft07) res.setHeader('Last-Event-ID', value);
+  if (subscription.v1) res.setHeader('Mercure-Last-Event-ID', value);
+}
+
+/**
  * The ID a header value carries (node:http reads header bytes as Latin-1): the UTF-8 text of those
  * bytes when they are valid UTF-8, else the value as read (an ID sent as Latin-1 by an older client).
  */

@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http';
 import type { HubContext, Req, Res } from '../http/context.js';
 import type { AttachableStream, Subscriber } from '../subscribers/subscriber.js';
 import type { Admitted } from '../subscription/admission.js';
-import { encodeHeaderValue } from '../subscription/cursor-header.js';
+import { setCursorHeaders } from '../subscription/cursor-header.js';
 import { runSubscription } from '../subscription/lifecycle.js';
 
 const kPoll = Symbol('herald.poll');
@@ -115,9 +115,7 @@ export class PollStream implements AttachableStream {
     parts.push(SUFFIX);
     const body = Buffer.concat(parts);
     if (!res.destroyed && !res.headersSent) {
-      const cursor = encodeHeaderValue(this.#cursor);
-      if (this.#draft07) res.setHeader('Last-Event-ID', cursor);
-      if (this.#v1) res.setHeader('Mercure-Last-Event-ID', cursor);
+      setCursorHeaders(res, { cursor: this.#cursor, draft07: this.#draft07, v1: this.#v1 });
       res.writeHead(200, {
         'Content-Type': 'application/json',
         'Content-Length': body.byteLength,
