@@ -33,6 +33,9 @@ export interface Entry<T> {
   readonly value: T;
 }
 
+/** A test every kept update passes. */
+const any = (): boolean => true;
+
 /** What `HistoryIndex` keeps: see its description. */
 export interface HistoryLimits {
   /** Updates kept per topic (0: none at all). */
@@ -123,10 +126,7 @@ export class HistoryIndex<T> {
   /** The newest kept update. */
   get newest(): Entry<T> | undefined {
     // The newest is never evicted before an older one (see `add`), but look past holes anyway.
-    for (let p = this.#tail - 1; p >= this.#head; p--) {
-      if (this.#refs[p & this.#mask] > 0) return this.#entry(p);
-    }
-    return undefined;
+    return this.newestWhere(any);
   }
 
   /** The oldest kept update. */
