@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { DEMO_TOPICS, } from '../../src/hub/demo/index.js';
+import { DEMO_TOPICS } from '../../src/hub/demo/index.js';
 import { createMemoryStore, type Hub, type HubOptions } from '../../src/hub/index.js';
 import { launchChromium } from '../support/browser.js';
 import { startDemoHub } from '../support/demo-hub.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
-import { type HubOptions } from '../../src/hub/index.js';
+import type { HubOptions } from '../../src/hub/index.js';
 import { launchChromium } from '../support/browser.js';
 import { bufferingProxy } from '../support/buffering-proxy.js';
 import { startDemoHub } from '../support/demo-hub.js';
