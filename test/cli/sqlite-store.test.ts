@@ -4,12 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { createSqliteStore } from '../../src/hub/stores/sqlite.js';
 import { requirePart } from '../support/requirements.js';
+import { retryUntil } from '../support/retry.js';
 import { type HeraldProcess, type RunAs, startHerald } from './herald-process.js';
 import { listeningUrl, publish, publisherToken } from './streams.js';
 
@@ -26,9 +27,9 @@ function scratch(t: TestContext): string {
   return dir;
 }
 
-function serve(t: TestContext, store: string, runAs?: RunAs): HeraldProcess {
+function serve(t: TestContext, store: string, runAs?: RunAs, more: string[] = []): HeraldProcess {
   const herald = startHerald(
-    ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous', '--store', store],
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--anonymous', '--store', store, ...more],
     { HERALD_JWT_KEY: KEY },
     undefined,
     runAs,
@@ -153,4 +154,29 @@ test('a full disk: publishes 503 and /healthz is not ok', async (t) => {
   assert.equal(await status(`${base}/healthz`), 503);
   const [line] = await herald.waitForOutput(/\{[^\n]*"msg":"sqlite store refuses appends[^\n]*\}/);
   assert.match(JSON.parse(line).err.message, /the disk is full \(SQLITE_FULL\)/);
+});
+
+test('bursts of large updates: the file and its WAL shrink back near what --history-size keeps while the hub runs', async (t) => {
+  const path = join(scratch(t), 'herald.db');
+  const herald = serve(t, `sqlite:${path}`, undefined, ['--history-size', '10']);
+  const base = await listeningUrl(herald);
+  const token = await publisherToken(KEY);
+  const data = 'x'.repeat(900_000);
+  // Three bursts of 30 updates of 0.9 MB on one topic: without vacuum and checkpoints the file keeps
+  // the largest burst in free pages and the WAL its largest transaction (tens of MB).
+  for (let burst = 0; burst < 3; burst++) {
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => publish(`${base}${HUB}`, token, { topic: TOPIC, data })),
+    );
+    for (const answer of answers) assert.equal(answer.status, 200, answer.body);
+  }
+  const size = (file: string) => statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+  const onDisk = () => `file ${size(path)} B + WAL ${size(`${path}-wal`)} B`;
+  // Kept: 10 x 0.9 MB, plus what was written since the last vacuum and checkpoint (at most 4 MB).
+  await retryUntil(
+    () => size(path) + size(`${path}-wal`) < 14_000_000 || undefined,
+    () => `the file and its WAL near 9 MB; ${onDisk()}`,
+    { ms: 30_000, everyMs: 200 },
+  );
+  t.diagnostic(onDisk());
 });
