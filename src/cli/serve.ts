@@ -32,6 +32,7 @@ import { connectionCaps, openFileLimit } from './file-limit.js';
 import { createHttpListener, publicUrl, type RequestHandler } from './http-listener.js';
 import { streamStoreSpec, toHubOptions, toRetention } from './hub-options.js';
 import { createLogger } from './logger.js';
+import { newSqliteFile } from './new-store-file.js';
 import type { ServeConfig } from './serve-options.js';
 import { createShutdown, onSignals } from './shutdown.js';
 
@@ -43,11 +44,18 @@ export async function serve(requested: ServeConfig): Promise<void> {
   const config = applyDemo(requested);
   const logger = createLogger(config.logLevel);
   const losses = new LossCount();
+  const created = newSqliteFile(config.store);
   const store = await openStore(
     config.store,
     toRetention(config, DEFAULT_RETENTION),
     storeOptions(config, logger, losses),
   );
+  if (created !== undefined) {
+    logger.warn(
+      { path: created },
+      'sqlite store file did not exist: began a new, empty history there (nothing kept from before)',
+    );
+  }
   if (config.workers > 1) return servePrimary(config, store, logger);
 
   const presence = await openPresence(config, logger);

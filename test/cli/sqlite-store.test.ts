@@ -102,25 +102,51 @@ test('start-up with a read-only database exits non-zero saying it is read-only',
   assert.ok(herald.stderr().includes(JSON.stringify(path)), herald.stderr());
 });
 
-test('the database deleted while the hub runs: publishes 503, /healthz not ok, one log line', async (t) => {
-  const dir = join(scratch(t), 'data');
-  const herald = serve(t, `sqlite:${join(dir, 'herald.db')}`);
-  const base = await listeningUrl(herald);
-  const token = await publisherToken(KEY);
-  const before = await publish(`${base}${HUB}`, token, { topic: TOPIC, data: 'kept' });
-  assert.equal(before.status, 200, before.body);
-  assert.equal(await status(`${base}/healthz`), 200);
+const deletions: { name: string; remove: (dir: string, file: string) => void }[] = [
+  { name: 'its folder', remove: (dir) => rmSync(dir, { recursive: true, force: true }) },
+  { name: 'its file', remove: (_dir, file) => rmSync(file) },
+];
 
-  rmSync(dir, { recursive: true, force: true });
-  for (let i = 0; i < 3; i++) {
-    const refused = await publish(`${base}${HUB}`, token, { topic: TOPIC, data: `after ${i}` });
-    assert.equal(refused.status, 503, refused.body);
-  }
-  assert.equal(await status(`${base}/healthz`), 503);
-  const lines = herald.stdout().match(/\{[^\n]*"msg":"sqlite store refuses appends[^\n]*\}/g) ?? [];
-  assert.equal(lines.length, 1, herald.stdout());
-  assert.match(JSON.parse(lines[0]).err.message, /was deleted while the hub ran; .*restart the hub/);
-  assert.equal(JSON.parse(lines[0]).err.code, 'HERALD_ERR_STORE_UNAVAILABLE');
+for (const { name, remove } of deletions) {
+  test(`the database deleted (${name}) while the hub runs: publishes 503, /healthz not ok, one log line`, async (t) => {
+    const dir = join(scratch(t), 'data');
+    const file = join(dir, 'herald.db');
+    const herald = serve(t, `sqlite:${file}`);
+    const base = await listeningUrl(herald);
+    const token = await publisherToken(KEY);
+    const before = await publish(`${base}${HUB}`, token, { topic: TOPIC, data: 'kept' });
+    assert.equal(before.status, 200, before.body);
+    assert.equal(await status(`${base}/healthz`), 200);
+
+    remove(dir, file);
+    for (let i = 0; i < 3; i++) {
+      const refused = await publish(`${base}${HUB}`, token, { topic: TOPIC, data: `after ${i}` });
+      assert.equal(refused.status, 503, refused.body);
+    }
+    assert.equal(await status(`${base}/healthz`), 503);
+    const lines = herald.stdout().match(/\{[^\n]*"msg":"sqlite store refuses appends[^\n]*\}/g) ?? [];
+    assert.equal(lines.length, 1, herald.stdout());
+    assert.match(JSON.parse(lines[0]).err.message, /was deleted while the hub ran; .*restart the hub/);
+    assert.equal(JSON.parse(lines[0]).err.code, 'HERALD_ERR_STORE_UNAVAILABLE');
+  });
+}
+
+test('a start that creates the database says it begins a new, empty history; a start on the kept file does not', async (t) => {
+  const file = join(scratch(t), 'herald.db');
+  const NEW = /"msg":"sqlite store file did not exist: began a new, empty history there/;
+  const run = async (): Promise<string> => {
+    const herald = serve(t, `sqlite:${file}`);
+    await listeningUrl(herald);
+    herald.child.kill('SIGTERM');
+    assert.equal(await herald.exited, 0);
+    return herald.stdout();
+  };
+  const first = await run();
+  assert.match(first, NEW);
+  assert.ok(first.includes(JSON.stringify(file)), first);
+  assert.doesNotMatch(await run(), NEW);
+  rmSync(file);
+  assert.match(await run(), NEW, 'a restart after the file was deleted');
 });
 
 test('a full disk: publishes 503 and /healthz is not ok', async (t) => {
