@@ -1,7 +1,7 @@
 /**
  * Resumable streams across processes, as users run them: `herald serve --workers 2` (every worker
  * serves every stream), two `herald serve` hubs on one Redis prefix (produce on one, read, drop and
- * resume on the other), and a SQLite hub restarted mid-stream.
+ * resume on the other), a SQLite hub restarted mid-stream, and `--stream-store` choosing otherwise.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -246,4 +246,52 @@ test('--store sqlite: streams outlive a restart of the hub (kept in a file of th
   const got = parse(reader.text());
   assert.deepEqual(got.chunks, ['before', 'after']);
   assert.equal(got.last, 'end');
+});
+
+test('--stream-store chooses where streams live: memory beside Redis keeps each hub its own; sqlite: beside memory outlives a restart', async (t) => {
+  const jwt = await token();
+  const start = (hub: Pick<Node, 'hubUrl'>, data: string) =>
+    post(hub.hubUrl, jwt, [
+      ['topic', TOPIC],
+      ['herald.stream', 'start'],
+      ['data', data],
+    ]);
+
+  // History in Redis, streams in each hub's memory: a stream started on one hub is unknown to the other.
+  if (requireRedisServer(t)) {
+    const redis = await OwnRedis.start();
+    t.after(() => redis.stop());
+    const prefix = `rs-choice-${process.pid}`;
+    const flags = ['--store-prefix', prefix, '--stream-store', 'memory'];
+    const [a, b] = await Promise.all([startNode(redis.url, flags), startNode(redis.url, flags)]);
+    t.after(() => Promise.all([a.kill(), b.kill()]));
+    assert.equal((await start(a, 'on a')).status, 200);
+    const onA = await openStream(readerUrl(a));
+    t.after(() => onA.close());
+    assert.equal(onA.status, 200);
+    const onB = await openStream(readerUrl(b));
+    t.after(() => onB.close());
+    assert.equal(onB.status, 404, 'streams kept in memory are not shared through Redis');
+  }
+
+  // History in memory, streams in a SQLite file of their own: a restart keeps them.
+  const dir = mkdtempSync(join(tmpdir(), 'herald-rs-choice-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const flags = ['--stream-store', `sqlite:${join(dir, 'streams.db')}`];
+  const first = await startMemoryNode(flags);
+  assert.equal((await start(first, 'before')).status, 200);
+  first.proc.child.kill('SIGTERM');
+  assert.equal(await first.proc.exited, 0);
+  const second = await startMemoryNode(flags);
+  t.after(() => second.kill());
+  const ended = await post(second.hubUrl, jwt, [
+    ['topic', TOPIC],
+    ['herald.stream', 'end'],
+    ['data', 'after'],
+  ]);
+  assert.equal(ended.status, 200, ended.body);
+  const reader = await openStream(readerUrl(second));
+  assert.equal(reader.status, 200);
+  await reader.ended;
+  assert.deepEqual(parse(reader.text()).chunks, ['before', 'after']);
 });
