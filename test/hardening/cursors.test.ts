@@ -139,6 +139,16 @@ describe('IDs beyond Latin-1', () => {
     assert.equal(polled.status, 200, polled.text);
   });
 
+  test('poll: an answer with no update carries such an ID as its cursor, UTF-8 bytes in the header', async () => {
+    const id = UNICODE.replace('ticket', 'poll');
+    await publish(hub, { topic: 'tickets', id, data: 'newest' }, pub);
+    const url = withQuery(subscribeUrl(hub, [['match', 'tickets']]), [['transport', 'poll']]);
+    const polled = await within(pollOnce(url), ANSWER_MS, 'the poll answer');
+    assert.equal(polled.status, 200, polled.text);
+    assert.equal(polled.body?.lastEventID, id);
+    assert.equal(polled.headers.get('mercure-last-event-id'), asHeaderBytes(id));
+  });
+
   test('many such requests leave no subscriber registered', async () => {
     const url = withQuery(subscribeUrl(hub, [['topic', 'tickets']]), [['lastEventID', UNICODE]]);
     for (let i = 0; i < 50; i++) {
