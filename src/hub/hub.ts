@@ -43,6 +43,7 @@ import {
   shapeOf,
   subscriptionDocument,
 } from './subscribers/subscription-documents.js';
+import { ConnectionCapacity } from './subscription/capacity.js';
 import { CursorSeed } from './subscription/cursor-seed.js';
 import { handlePoll } from './transports/poll.js';
 import { WebSocketTransport } from './transports/websocket.js';
@@ -136,6 +137,7 @@ class HeraldHub implements Hub, HubContext {
   readonly presence: Presence;
   readonly logger: ResolvedHubOptions['logger'];
   readonly registry: SubscriberRegistry;
+  readonly capacity: ConnectionCapacity;
   readonly cursorSeed: CursorSeed;
   readonly sse: SseServer;
   readonly streamOptions: StreamOptions;
@@ -192,6 +194,7 @@ class HeraldHub implements Hub, HubContext {
     this.registry = new SubscriberRegistry(this.metrics, this.logger, options.maxQueuedBytes, (s) =>
       this.#left(s),
     );
+    this.capacity = new ConnectionCapacity(options.maxSubscribers, this.registry);
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
     // After subscribing: an update the store delivers from now on is newer than what it reads.
     this.cursorSeed = new CursorSeed(this.store, this.registry, this.logger);

@@ -146,7 +146,10 @@ export interface HubOptions {
    * live feed, so what a subscriber can get back is bounded by the store's retention, not by this.
    */
   historyPageSize?: number;
-  /** Most concurrent subscribers on this process; past it, 503. 0: no limit. */
+  /**
+   * Most concurrent subscribers and resumable-stream readers on this process, together; past it,
+   * 503. 0: no limit.
+   */
   maxSubscribers?: number;
   /**
    * Most concurrent subscriber streams from one client address (the socket's peer); past it, 429

@@ -20,13 +20,15 @@ test('conflate: a client that never reads is closed once its keys hold maxConfla
     maxQueuedBytes: 64 * 1024,
     maxConflationBytes,
   });
-  t.after(() => hub.close());
   const token = await signDraft07({ publish: ['*'] });
 
   // A raw socket with a small receive buffer, never read.
   const url = new URL(hub.hubUrl);
   const slow = net.connect({ port: Number(url.port), host: '127.0.0.1' });
+  // Hooks run in order: the socket first, or a client still stuck (the bound broken) holds the
+  // server's close forever and the test times out instead of failing on its assertion.
   t.after(() => slow.destroy());
+  t.after(() => hub.close());
   slow.setNoDelay(true);
   await new Promise((resolve) => slow.once('connect', resolve));
   slow.pause();

@@ -4,8 +4,8 @@
  * go on, and no socket is reset by a failing `accept`. (Before: one address opened 20,000 streams,
  * used every file descriptor, and new clients were reset.)
  *
- * A real `herald serve` under `prlimit --nofile=200`: 200 descriptors, so 136 subscribers (a tenth,
- * at least 64, kept free) and sockets past 168 closed at once.
+ * A real `herald serve` under `prlimit --nofile=200`: 200 descriptors, so 136 subscribers and stream
+ * readers together (a tenth, at least 64, kept free) and sockets past 168 closed at once.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -35,7 +35,7 @@ test('the caps derive from the open-file limit, read from /proc/self/limits', ()
   assert.equal(connectionCaps(Infinity), undefined);
 });
 
-test('under a limit of 200 files: 136 subscribers, then 503 with Retry-After; /healthz and publishing go on', async (t) => {
+test('under a limit of 200 files: 136 subscribers and stream readers, then 503 with Retry-After; /healthz and publishing go on', async (t) => {
   const missing = existsSync('/usr/bin/prlimit') ? null : 'it lowers the file limit of the hub process';
   if (!requirePart(t, 'prlimit (util-linux)', missing)) return;
   const child: ChildProcess = spawn(
@@ -77,15 +77,24 @@ test('under a limit of 200 files: 136 subscribers, then 503 with Retry-After; /h
   t.after(() => {
     for (const s of open) s.close();
   });
+  // Resumable-stream readers hold sockets too: six of the 136 places go to readers of one stream.
+  const streamTopic = 'https://example.com/cap/log';
+  const started = await publish(`${origin}/.well-known/mercure`, await publisherToken(SECRET), {
+    topic: streamTopic,
+    'herald.stream': 'start',
+    data: 'first',
+  });
+  assert.equal(started.status, 200, started.body);
+  const readerUrl = `${origin}/.well-known/mercure/streams?topic=${encodeURIComponent(streamTopic)}`;
   for (let i = 0; i < 136; i++) {
-    const s = await openStream(url);
+    const s = await openStream(i < 130 ? url : readerUrl);
     open.push(s);
-    assert.equal(s.status, 200, `subscriber ${i + 1}`);
+    assert.equal(s.status, 200, `${i < 130 ? 'subscriber' : 'stream reader'} ${i + 1}`);
   }
-  for (let i = 0; i < 5; i++) {
-    const refused = await openStream(url);
+  for (const refusedUrl of [url, url, url, url, readerUrl, readerUrl]) {
+    const refused = await openStream(refusedUrl);
     open.push(refused);
-    assert.equal(refused.status, 503);
+    assert.equal(refused.status, 503, refusedUrl);
     assert.equal(refused.headers['retry-after'], '1');
   }
   const health = await fetch(`${origin}/healthz`);

@@ -139,6 +139,16 @@ describe('IDs beyond Latin-1', () => {
     assert.equal(polled.status, 200, polled.text);
   });
 
+  test('poll: an answer with no update carries such an ID as its cursor, UTF-8 bytes in the header', async () => {
+    const id = UNICODE.replace('ticket', 'poll');
+    await publish(hub, { topic: 'tickets', id, data: 'newest' }, pub);
+    const url = withQuery(subscribeUrl(hub, [['match', 'tickets']]), [['transport', 'poll']]);
+    const polled = await within(pollOnce(url), ANSWER_MS, 'the poll answer');
+    assert.equal(polled.status, 200, polled.text);
+    assert.equal(polled.body?.lastEventID, id);
+    assert.equal(polled.headers.get('mercure-last-event-id'), asHeaderBytes(id));
+  });
+
   test('many such requests leave no subscriber registered', async () => {
     const url = withQuery(subscribeUrl(hub, [['topic', 'tickets']]), [['lastEventID', UNICODE]]);
     for (let i = 0; i < 50; i++) {
@@ -151,6 +161,27 @@ describe('IDs beyond Latin-1', () => {
       `no phantom connection (${hub.hub.metrics.connections})`,
     );
     assert.equal(hub.hub.subscriberCount, 0);
+  });
+
+  test('a stream that fails to open once admitted answers 500 and leaves no subscriber registered', async (t) => {
+    // What an ID the response header could not carry once did, on every request: 500 after the
+    // subscriber joined, which stayed registered (3,000 requests, 3,000 phantom connections).
+    const sse = (hub.hub as unknown as { sse: { stream: (...args: unknown[]) => unknown } }).sse;
+    const stream = sse.stream;
+    sse.stream = () => {
+      throw new Error('the stream could not open');
+    };
+    t.after(() => {
+      sse.stream = stream;
+    });
+    const url = subscribeUrl(hub, [['topic', 'tickets']]);
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(url);
+      assert.equal(res.status, 500);
+      await res.body?.cancel();
+    }
+    assert.equal(hub.hub.subscriberCount, 0);
+    assert.equal(hub.hub.metrics.connections, 0);
   });
 
   test('the 1.0 subscriptions API answers 200 while such an ID is the newest', async () => {

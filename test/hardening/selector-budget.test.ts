@@ -3,7 +3,8 @@
  * compiling is legitimate, so a burst of costly URL patterns cannot be refused for lack of a token.
  * One selector is refused before compiling when it would cost more than `MAX_SELECTOR_COST`; one
  * request may spend `MAX_REQUEST_SELECTOR_COST`; one address `selectorCompileBudget` a second. Meanwhile
- * another client's `/healthz` and live updates stay fast, and the hub's memory stays bounded.
+ * another client's `/healthz` and live updates stay fast, and the hub's memory stays bounded. The
+ * same burst with no token on a hub that needs one is refused 401 before anything is compiled.
  * (Before: 25 requests of 100 such patterns froze the hub for minutes and grew it by gigabytes.)
  */
 import assert from 'node:assert/strict';
@@ -41,11 +42,20 @@ interface BurstFigures {
 
 /**
  * Sends 25 requests of 100 costly patterns at once while, in turn, `/healthz` is fetched and an
- * update published to a live subscriber, each timed, until every costly request is answered.
+ * update published to a live subscriber, each timed, until every costly request is answered. The
+ * costly requests carry `headers`, the live subscriber `liveHeaders` (the same unless given).
  */
-async function burst(hub: TestHub, tag: string, headers: Record<string, string>): Promise<BurstFigures> {
+async function burst(
+  hub: TestHub,
+  tag: string,
+  headers: Record<string, string>,
+  liveHeaders = headers,
+): Promise<BurstFigures> {
   const publisher = await signDraft07({ publish: ['*'] });
-  const live = await openStream(`${hub.hubUrl}?topic=${encodeURIComponent('https://ex.com/live')}`, headers);
+  const live = await openStream(
+    `${hub.hubUrl}?topic=${encodeURIComponent('https://ex.com/live')}`,
+    liveHeaders,
+  );
   assert.equal(live.status, 200);
   const heldBefore = await heldBytes();
   const cachedBefore = selectorCacheUsage().entries;
@@ -80,12 +90,23 @@ async function burst(hub: TestHub, tag: string, headers: Record<string, string>)
   return { statuses, healthzMaxMs, updateMaxMs, compiled, elapsedMs, grownMiB };
 }
 
-function check(figures: BurstFigures, t: { diagnostic(message: string): void }): void {
+function report(figures: BurstFigures, t: { diagnostic(message: string): void }): void {
   t.diagnostic(
     `statuses ${JSON.stringify(countBy(figures.statuses))}, /healthz max ${figures.healthzMaxMs.toFixed(0)} ms, ` +
       `update max ${figures.updateMaxMs.toFixed(0)} ms, ${figures.compiled} patterns compiled in ` +
       `${figures.elapsedMs.toFixed(0)} ms, +${figures.grownMiB.toFixed(1)} MiB`,
   );
+}
+
+/** Other clients' waits during a burst: generous for a loaded 2-core machine (see `check`). */
+function checkOthers(figures: BurstFigures): void {
+  assert.ok(figures.healthzMaxMs < 5000, `/healthz took ${figures.healthzMaxMs.toFixed(0)} ms`);
+  assert.ok(figures.updateMaxMs < 5000, `a live update took ${figures.updateMaxMs.toFixed(0)} ms`);
+  assert.ok(figures.grownMiB < 64, `the hub holds ${figures.grownMiB.toFixed(1)} MiB more`);
+}
+
+function check(figures: BurstFigures, t: { diagnostic(message: string): void }): void {
+  report(figures, t);
   // Every request is refused: its third pattern passes the request's budget (413), or the address
   // has spent its own (429). None is left to compile its hundred patterns.
   for (const status of figures.statuses) assert.ok(status === 413 || status === 429, `status ${status}`);
@@ -103,9 +124,7 @@ function check(figures: BurstFigures, t: { diagnostic(message: string): void }):
   // Generous for a loaded 2-core machine, where a burst of 25 requests of cheap selectors alone
   // delayed /healthz 0.3-1.3 s (load average 17); without the budget it waited for 2,500 compiles,
   // about a minute.
-  assert.ok(figures.healthzMaxMs < 5000, `/healthz took ${figures.healthzMaxMs.toFixed(0)} ms`);
-  assert.ok(figures.updateMaxMs < 5000, `a live update took ${figures.updateMaxMs.toFixed(0)} ms`);
-  assert.ok(figures.grownMiB < 64, `the hub holds ${figures.grownMiB.toFixed(1)} MiB more`);
+  checkOthers(figures);
 }
 
 /**
@@ -183,6 +202,14 @@ describe('costly selectors from clients the hub serves', () => {
 
   test('a burst with a valid token: the same bounds', async (t) => {
     check(await burst(guarded, 'token', { authorization: `Bearer ${token}` }), t);
+  });
+
+  test('a burst with no token on a hub that needs one: all 401, nothing compiled, the same bounds', async (t) => {
+    const figures = await burst(guarded, 'none', {}, { authorization: `Bearer ${token}` });
+    report(figures, t);
+    assert.deepEqual(figures.statuses, Array(25).fill(401));
+    assert.equal(figures.compiled, 0);
+    checkOthers(figures);
   });
 
   test('an address past its budget gets 429 with Retry-After; a selector already compiled stays free', async () => {

@@ -1,7 +1,8 @@
 /**
  * The bounds of resumable streams through the hub: idle streams aborted, a stream that outgrows
  * its bound aborted, hub-wide caps, refused starts that leave nothing, private refused, readers
- * counted per address, and appends that a lost answer makes a producer send twice.
+ * counted per address and in the hub-wide cap on long-lived connections, and appends that a lost
+ * answer makes a producer send twice.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -149,6 +150,36 @@ test('hub: stream readers count against maxConnectionsPerAddress', async (t) => 
   // One leaves: its place is free again.
   open[0]!.destroy();
   await until(async () => (await get()) === 200);
+});
+
+test('hub: stream readers count against maxSubscribers with subscribers: 503 with Retry-After past it', async (t) => {
+  const hub = await startHub({ anonymous: true, retryMs: 10, maxSubscribers: 3 });
+  t.after(() => hub.close());
+  assert.equal((await post(hub, await writer(), stream('start'))).status, 200);
+  const open: http.ClientRequest[] = [];
+  t.after(() => {
+    for (const req of open) req.destroy();
+  });
+  const get = (url: string) =>
+    new Promise<{ status: number; retryAfter?: string }>((resolve, reject) => {
+      const req = http.get(url, { agent: false }, (res) =>
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }),
+      );
+      req.on('error', reject);
+      open.push(req);
+    });
+  const subscriber = `${hub.hubUrl}?topic=${encodeURIComponent('https://example.com/news')}`;
+  assert.equal((await get(readerUrl(hub))).status, 200);
+  assert.equal((await get(readerUrl(hub))).status, 200);
+  assert.equal((await get(subscriber)).status, 200);
+  // Three long-lived connections held: neither a fourth reader nor a fourth subscriber gets in.
+  for (const url of [readerUrl(hub), subscriber]) {
+    const refused = await get(url);
+    assert.deepEqual(refused, { status: 503, retryAfter: '1' }, url);
+  }
+  // A reader leaves: its place is free again, for either kind.
+  open[0]!.destroy();
+  await until(async () => (await get(subscriber)).status === 200);
 });
 
 test('hub: an append naming herald.after is stored once however often it is retried', async (t) => {

@@ -1,8 +1,9 @@
 /**
  * The TLS port holds nothing for a client that does nothing: a silent TCP connection is dropped at
- * the handshake timeout, stalled headers get 408, an idle HTTP/1.1 keep-alive connection and an
- * idle HTTP/2 session are closed (the session with GOAWAY, its open streams left to finish), and
- * HTTP/2 advertises a limit on concurrent streams, refusing streams past it one by one.
+ * the handshake timeout, stalled headers get 408, so does a body dribbled past the request timeout,
+ * an idle HTTP/1.1 keep-alive connection and an idle HTTP/2 session are closed (the session with
+ * GOAWAY, its open streams left to finish), and HTTP/2 advertises a limit on concurrent streams,
+ * refusing streams past it one by one.
  * (Before: idle sessions and keep-alive connections were open after 310 s, stalled headers got
  * 408 at 90 s, a silent socket was held 120 s; no stream limit was advertised.)
  *
@@ -46,11 +47,16 @@ function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> 
   ]).finally(() => clearTimeout(timer));
 }
 
-/** `/stream` stays open (writing one chunk); anything else is answered at once. */
+/** `/stream` stays open (writing one chunk); `/upload` answers once its body is in; anything else at once. */
 function handler(
   req: http.IncomingMessage | http2.Http2ServerRequest,
   res: http.ServerResponse | http2.Http2ServerResponse,
 ) {
+  if (req.url === '/upload') {
+    req.resume();
+    req.on('end', () => (res as http.ServerResponse).end('received\n'));
+    return;
+  }
   (res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain' });
   if (req.url === '/stream') (res as http.ServerResponse).write('open\n');
   else (res as http.ServerResponse).end('ok\n');
@@ -100,6 +106,24 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
     socket.on('data', (chunk) => (answer += chunk));
     await within(new Promise((resolve) => socket.once('close', resolve)), 'stalled request closed');
     assert.match(answer, /^HTTP\/1\.1 408 /);
+  });
+
+  test('HTTP/1.1 over TLS: a body dribbled past the request timeout gets 408', async () => {
+    const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['http/1.1'] });
+    await within(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk));
+    // Headers complete at once, then one body byte every 200 ms: never idle, never done.
+    socket.write('POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n');
+    const t0 = performance.now();
+    const dribble = setInterval(() => socket.write('x'), 200);
+    try {
+      await within(new Promise((resolve) => socket.once('close', resolve)), 'slow request closed');
+    } finally {
+      clearInterval(dribble);
+    }
+    assert.match(answer, /^HTTP\/1\.1 408 /);
+    assert.ok(performance.now() - t0 >= TIMEOUTS.requestMs * 0.8, 'not before the request timeout');
   });
 
   test('HTTP/1.1 over TLS: an idle keep-alive connection is closed after its timeout', async () => {

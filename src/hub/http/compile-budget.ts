@@ -2,7 +2,7 @@
  * What compiling a subscribe request's selectors may cost: per request, and per client address over
  * time. On a hub that accepts anonymous subscribers compiling is legitimate, so a burst of costly
  * selectors cannot be refused for lack of a token; without a budget, 25 requests of 100 costly URL
- * patterns each froze the hub for seconds (issue 24). Costs are `estimateRegExpCost` units (about one
+ * patterns each froze the hub for seconds. Costs are `estimateRegExpCost` units (about one
  * compiled instruction, ~10 us of compiling), charged before compiling and only for selectors not
  * already compiled: a cached selector is free, whoever asks.
  */

@@ -10,6 +10,7 @@ import type { Store } from '../stores/store.js';
 import type { Presence } from '../subscribers/presence.js';
 import type { SubscriberRegistry } from '../subscribers/registry.js';
 import type { Subscriber } from '../subscribers/subscriber.js';
+import type { ConnectionCapacity } from '../subscription/capacity.js';
 import type { CursorSeed } from '../subscription/cursor-seed.js';
 import type { Update } from '../update.js';
 import type { Authenticator } from './authenticate.js';
@@ -26,6 +27,8 @@ export interface HubContext {
   readonly presence: Presence;
   readonly logger: Logger | undefined;
   readonly registry: SubscriberRegistry;
+  /** The hub-wide cap on long-lived connections, subscribers and stream readers together. */
+  readonly capacity: ConnectionCapacity;
   /** The cursor of subscribers opened without an ID before this process delivered a public update. */
   readonly cursorSeed: CursorSeed;
   readonly sse: SseServer;

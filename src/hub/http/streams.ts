@@ -80,6 +80,8 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
       `the token does not allow reading stream ${JSON.stringify(topic)}: none of its subscribe selectors matches it`,
     );
   }
+  // A reader holds a socket as a subscriber does: counted in the hub-wide cap with them.
+  ctx.capacity.admitStreamReader(res);
   const header = req.headers['last-event-id'];
   const lastEventId =
     (typeof header === 'string' && header !== '' ? header : undefined) ??

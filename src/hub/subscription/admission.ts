@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { requestCompileBudget } from '../http/compile-budget.js';
 import type { HubContext, Req } from '../http/context.js';
-import { badRequest, HubHttpError, missingToken } from '../http/errors.js';
+import { badRequest, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
@@ -231,15 +231,7 @@ export async function admit(
   const headers = options.ignoreCookie === true ? { ...req.headers, cookie: undefined } : req.headers;
   const auth = await ctx.auth.subscriber(headers, url);
   if (auth === undefined && !hub.anonymous) throw missingToken('subscribing');
-  if (hub.maxSubscribers > 0 && registry.size >= hub.maxSubscribers) {
-    const full = new HubHttpError(
-      503,
-      'HERALD_ERR_HUB_FULL',
-      `this hub process holds its maximum of ${hub.maxSubscribers} subscribers; retry later`,
-    );
-    full.retryAfterSeconds = 1;
-    throw full;
-  }
+  ctx.capacity.check();
   const selectors = compileSelectors(selectorParams, undefined, requestCompileBudget(hub, req));
   const lastEventId = requestedLastEventId(req, query);
   const claims = auth?.claims;
