@@ -10,17 +10,16 @@ import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
 import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
 import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
+import type { HubContext } from './context.js';
 import { Authenticator } from './http/authenticate.js';
-import type { HubContext } from './http/context.js';
 import { Cors } from './http/cors.js';
-import { HubHttpError, sendError } from './http/errors.js';
+import { describeError, HubHttpError, sendError } from './http/errors.js';
 import { guardMetrics } from './http/metrics-access.js';
 import { handlePublish } from './http/publish.js';
 import { servePublishConnections } from './http/publish-connection.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
 import { type ExpiringReader, handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
-import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import {
@@ -44,6 +43,7 @@ import {
   subscriptionDocument,
 } from './subscribers/subscription-documents.js';
 import { CursorSeed } from './subscription/cursor-seed.js';
+import { handleSubscribe } from './transports/event-stream.js';
 import { handlePoll } from './transports/poll.js';
 import { WebSocketTransport } from './transports/websocket.js';
 import type { Update } from './update.js';
@@ -195,7 +195,11 @@ class HeraldHub implements Hub, HubContext {
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
     // After subscribing: an update the store delivers from now on is newer than what it reads.
     this.cursorSeed = new CursorSeed(this.store, this.registry, this.logger);
-    this.#ws = new WebSocketTransport(this, (req, socket) => this.#gateUpgrade(req, socket), this.#challenge);
+    this.#ws = new WebSocketTransport(
+      this,
+      (req, socket) => this.#gateUpgrade(req, socket),
+      (error) => describeError(error, this.#challenge),
+    );
     // Mercure 1.0 "Protected Resource Metadata": derived from the resource identifier (the
     // audience) by inserting the well-known segment between host and path (RFC 9728 section 3.1).
     if (options.audience !== undefined && URL.canParse(options.audience) && this.auth.verifiesAny) {
