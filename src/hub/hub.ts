@@ -4,23 +4,22 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
 import { createResumableStreams, type ResumableStreams, SseServer } from '../server/index.js';
-import { MERCURE_AUTHORIZATION_DETAIL_TYPE } from './auth/index.js';
+import type { HubContext } from './context.js';
+import { AddressLimit } from './http/address-limit.js';
 import { Authenticator } from './http/authenticate.js';
-import type { HubContext } from './http/context.js';
 import { Cors } from './http/cors.js';
-import { HubHttpError, sendError } from './http/errors.js';
+import { describeError, HubHttpError, sendError } from './http/errors.js';
 import { guardMetrics } from './http/metrics-access.js';
+import { handleHealth, handleMetrics, handleResourceMetadata } from './http/operations.js';
 import { handlePublish } from './http/publish.js';
 import { servePublishConnections } from './http/publish-connection.js';
 import { type PublishInput, toUpdate } from './http/publish-input.js';
 import { type ExpiringReader, handleStreamRead, STREAMS_PATH } from './http/streams.js';
 import { assertStrictForm } from './http/strict-form.js';
-import { handleSubscribe } from './http/subscribe.js';
 import { handleSubscriptions } from './http/subscriptions.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import {
@@ -45,6 +44,7 @@ import {
 } from './subscribers/subscription-documents.js';
 import { ConnectionCapacity } from './subscription/capacity.js';
 import { CursorSeed } from './subscription/cursor-seed.js';
+import { handleSubscribe } from './transports/event-stream.js';
 import { handlePoll } from './transports/poll.js';
 import { WebSocketTransport } from './transports/websocket.js';
 import type { Update } from './update.js';
@@ -104,17 +104,6 @@ export interface Hub {
 }
 
 const HEALTH_PATH = '/healthz';
-/** Where a subscribe response keeps the address it was counted under (no closure per stream). */
-const kCountedAddress = Symbol('herald.countedAddress');
-/** A subscribe response, or an upgraded socket: what is counted until it emits 'close'. */
-type Counted = EventEmitter & { [kCountedAddress]?: string; [kHub]?: HeraldHub };
-const kHub = Symbol('herald.hub');
-
-/** Shared 'close' listener of counted subscribe responses and sockets. */
-function releaseAddress(this: Counted): void {
-  const address = this[kCountedAddress];
-  if (address !== undefined) this[kHub]?.releaseAddress(address);
-}
 const METRICS_PATH = '/metrics';
 const METADATA_PREFIX = '/.well-known/oauth-protected-resource';
 
@@ -153,8 +142,8 @@ class HeraldHub implements Hub, HubContext {
   readonly #metadataPath: string | undefined;
   readonly #challenge: { resourceMetadata?: string } = {};
   #closed: Promise<void> | undefined;
-  /** Open subscribe requests per client address, when `maxConnectionsPerAddress` is set. */
-  readonly #perAddress = new Map<string, number>();
+  /** Open subscriber connections per client address, when `maxConnectionsPerAddress` is set. */
+  readonly #addresses: AddressLimit;
   readonly #ws: WebSocketTransport;
   /** Failed requests and health checks, logged once per kind per interval (a Redis outage repeats them). */
   readonly #repeatedErrors: RepeatedErrors | undefined;
@@ -168,6 +157,7 @@ class HeraldHub implements Hub, HubContext {
     this.metrics = new HubMetrics(options.metrics);
     this.auth = new Authenticator(options);
     this.cors = new Cors(options.corsOrigins);
+    this.#addresses = new AddressLimit(options.maxConnectionsPerAddress);
     this.sse = new SseServer({ heartbeatMs: options.heartbeatMs });
     this.streamOptions = {
       retryMs: options.retryMs,
@@ -198,7 +188,11 @@ class HeraldHub implements Hub, HubContext {
     this.#unsubscribe = this.store.subscribe((update) => this.registry.deliver(update));
     // After subscribing: an update the store delivers from now on is newer than what it reads.
     this.cursorSeed = new CursorSeed(this.store, this.registry, this.logger);
-    this.#ws = new WebSocketTransport(this, (req, socket) => this.#gateUpgrade(req, socket), this.#challenge);
+    this.#ws = new WebSocketTransport(
+      this,
+      (req, socket) => this.#gateUpgrade(req, socket),
+      (error) => describeError(error, this.#challenge),
+    );
     // Mercure 1.0 "Protected Resource Metadata": derived from the resource identifier (the
     // audience) by inserting the well-known segment between host and path (RFC 9728 section 3.1).
     if (options.audience !== undefined && URL.canParse(options.audience) && this.auth.verifiesAny) {
@@ -281,14 +275,15 @@ class HeraldHub implements Hub, HubContext {
     const method = req.method ?? 'GET';
     const isHub = path === HUB_PATH || path.startsWith(`${HUB_PATH}/`);
     if (!isHub) {
-      if (path === HEALTH_PATH) return this.#health(res);
+      if (path === HEALTH_PATH)
+        return handleHealth(res, this.store, () => this.closing, this.#repeatedErrors);
       if (path === METRICS_PATH && this.options.metrics) {
         if (!guardMetrics(req, res, this.options.metricsToken)) return;
-        return this.#metrics(res);
+        return handleMetrics(res, this.metrics);
       }
       if (path === this.#metadataPath && (method === 'GET' || method === 'HEAD')) {
         this.cors.apply(req, res);
-        return this.#resourceMetadata(res);
+        return handleResourceMetadata(res, this.options);
       }
       if (next !== undefined) return next();
       throw new HubHttpError(404, 'HERALD_ERR_HUB_NOT_FOUND', `nothing at ${path}`);
@@ -321,7 +316,7 @@ class HeraldHub implements Hub, HubContext {
             'transport=ws needs a WebSocket handshake (Upgrade: websocket); use a WebSocket client',
           );
         }
-        if (this.options.maxConnectionsPerAddress > 0) this.#admitAddress(req, res);
+        if (this.#addresses.enabled) this.#admitAddress(req, res);
         try {
           if (transport === 'poll') return await handlePoll(this, req, res, url);
           return await handleSubscribe(this, req, res, url);
@@ -352,7 +347,7 @@ class HeraldHub implements Hub, HubContext {
         );
       }
       // A stream reader holds a connection as a subscriber does: counted against its address too.
-      if (this.options.maxConnectionsPerAddress > 0) this.#admitAddress(req, res);
+      if (this.#addresses.enabled) this.#admitAddress(req, res);
       return handleStreamRead(this, req, res, url);
     }
     if (
@@ -428,7 +423,7 @@ class HeraldHub implements Hub, HubContext {
           "or connect from the hub's own origin",
       );
     }
-    if (this.options.maxConnectionsPerAddress > 0) this.#countAddress(req, socket);
+    if (this.#addresses.enabled) this.#addresses.count(req, socket);
     return { ignoreCookie: access === 'anonymous' };
   }
 
@@ -453,77 +448,12 @@ class HeraldHub implements Hub, HubContext {
   /** Counts a subscribe request against its address until its response closes; 429 past the bound. */
   #admitAddress(req: IncomingMessage, res: ServerResponse): void {
     try {
-      this.#countAddress(req, res);
+      this.#addresses.count(req, res);
     } catch (error) {
       this.metrics.subscribeRejected++;
       res.setHeader('Retry-After', '1');
       throw error;
     }
-  }
-
-  /** Counts a subscriber against its address until `target` (its response or socket) closes. */
-  #countAddress(req: IncomingMessage, target: EventEmitter): void {
-    const address = req.socket?.remoteAddress ?? '';
-    const open = this.#perAddress.get(address) ?? 0;
-    if (open >= this.options.maxConnectionsPerAddress) {
-      throw new HubHttpError(
-        429,
-        'HERALD_ERR_HUB_TOO_MANY_CONNECTIONS',
-        `${address} already holds ${open} subscriber streams, the most allowed per address ` +
-          `(maxConnectionsPerAddress); close some or retry later`,
-      );
-    }
-    this.#perAddress.set(address, open + 1);
-    const counted = target as Counted;
-    counted[kCountedAddress] = address;
-    counted[kHub] = this;
-    target.once('close', releaseAddress);
-  }
-
-  releaseAddress(address: string): void {
-    const open = (this.#perAddress.get(address) ?? 1) - 1;
-    if (open <= 0) this.#perAddress.delete(address);
-    else this.#perAddress.set(address, open);
-  }
-
-  async #health(res: ServerResponse): Promise<void> {
-    try {
-      // Whether the store takes appends where it can tell (a full disk, a deleted SQLite file), else that it answers.
-      await (this.store.health ? this.store.health() : this.store.lastId());
-    } catch (error) {
-      this.#repeatedErrors?.log('warn', error, {}, 'health check: store unavailable');
-      throw new HubHttpError(503, 'HERALD_ERR_STORE_UNAVAILABLE', 'store unavailable');
-    }
-    const body = this.closing ? 'closing\n' : 'ok\n';
-    res.writeHead(this.closing ? 503 : 200, {
-      'Content-Type': 'text/plain; charset=utf-8',
-      'Content-Length': Buffer.byteLength(body),
-      'Cache-Control': 'no-store',
-    });
-    res.end(body);
-  }
-
-  #resourceMetadata(res: ServerResponse): void {
-    const document: Record<string, unknown> = {
-      resource: this.options.audience,
-      authorization_details_types_supported: [MERCURE_AUTHORIZATION_DETAIL_TYPE],
-      bearer_methods_supported: ['header'],
-      mercure_cookie: this.options.cookieName,
-    };
-    if (this.options.subscriptions) document.mercure_subscriptions = true;
-    const body = JSON.stringify(document);
-    res.writeHead(200, {
-      'Content-Type': 'application/json',
-      'Content-Length': Buffer.byteLength(body),
-      'Cache-Control': 'max-age=3600',
-    });
-    res.end(body);
-  }
-
-  async #metrics(res: ServerResponse): Promise<void> {
-    const { contentType, body } = await this.metrics.render();
-    res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
   }
 
   close(options: HubCloseOptions = {}): Promise<void> {

@@ -22,6 +22,7 @@ import {
 } from '../../src/client/index.js';
 import { createMemoryStore } from '../../src/hub/index.js';
 import { publish, signDraft07, startHub } from '../support/hub.js';
+import { bounded } from '../support/retry.js';
 
 const WS =
   (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
@@ -110,9 +111,10 @@ function record(es: EventSource) {
     gaps,
     until(n: number): Promise<void> {
       if (log.length >= n) return Promise.resolve();
-      return new Promise((resolve) => {
+      const logged = new Promise<void>((resolve) => {
         waiting = { n, resolve };
       });
+      return bounded(logged, () => `${n} events logged (got ${JSON.stringify(log)})`, 10_000);
     },
   };
 }

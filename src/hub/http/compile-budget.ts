@@ -6,9 +6,10 @@
  * compiled instruction, ~10 us of compiling), charged before compiling and only for selectors not
  * already compiled: a cached selector is free, whoever asks.
  */
+
+import type { Req } from '../context.js';
 import type { CompileBudget } from '../topics/index.js';
 import { MAX_SELECTOR_COST, SELECTOR_SETUP_COST } from '../topics/index.js';
-import type { Req } from './context.js';
 import { HubHttpError } from './errors.js';
 
 /**

@@ -26,9 +26,9 @@
 import { isUtf8 } from 'node:buffer';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import type { HubContext } from '../context.js';
 import { HUB_PATH } from '../options.js';
 import type { Update } from '../update.js';
-import type { HubContext } from './context.js';
 import { describeError } from './errors.js';
 import { mediaType } from './form-body.js';
 import { appendBatch, checkBatch, formUpdate } from './publish.js';

@@ -3,10 +3,11 @@
  * 200 `text/plain` with the update's ID once the store has it. A JSON body is a batch of updates
  * (Herald extension, publish-batch.ts), answered with every ID.
  */
+
+import type { HubContext, Req, Res } from '../context.js';
 import { DuplicateUpdateIdError } from '../stores/errors.js';
 import { canPublish, type SelectorSet } from '../topics/index.js';
 import type { Update } from '../update.js';
-import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope } from './errors.js';
 import { mediaType, readBodyText, readFormBody } from './form-body.js';
 import { BATCH_CONTENT_TYPE, BATCH_INDEX_HEADER, BatchItemError, toBatch } from './publish-batch.js';

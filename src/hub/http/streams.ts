@@ -22,9 +22,9 @@ import {
   StreamCapacityError,
   StreamEndedError,
 } from '../../server/index.js';
+import type { HubContext, Req, Res } from '../context.js';
 import { connectionExpiresAt, type Expiring, type ExpiryQueue } from '../subscribers/expiry-queue.js';
 import { canPublish } from '../topics/index.js';
-import type { HubContext, Req, Res } from './context.js';
 import { badRequest, insufficientScope, missingToken } from './errors.js';
 import { addressesHubNamespace } from './publish-input.js';
 

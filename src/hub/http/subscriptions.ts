@@ -4,6 +4,8 @@
  * draft-07 token gets JSON-LD listing `topic=` subscriptions, a 1.0 token gets JSON listing
  * `match*=` subscriptions, so every listed `id` is the topic of that subscription's events.
  */
+
+import type { HubContext, Req, Res } from '../context.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import {
   JSONLD_CONTEXT,
@@ -15,7 +17,6 @@ import {
   subscriptionDocument,
 } from '../subscribers/subscription-documents.js';
 import { encodeHeaderValue } from '../subscription/cursor-header.js';
-import type { HubContext, Req, Res } from './context.js';
 import { HubHttpError, insufficientScope, missingToken } from './errors.js';
 
 function notFound(path: string): HubHttpError {

@@ -7,8 +7,8 @@
  * from the store after, and the cursor the client is told comes from that read.
  */
 import { randomUUID } from 'node:crypto';
+import type { HubContext, Req } from '../context.js';
 import { requestCompileBudget } from '../http/compile-budget.js';
-import type { HubContext, Req } from '../http/context.js';
 import { badRequest, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';

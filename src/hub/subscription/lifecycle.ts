@@ -13,7 +13,7 @@
  *   stream's close drops the subscriber. A history page that cannot be read ends it (`history`):
  *   it never goes live past an unread page, so its client resumes from the last ID it really got.
  */
-import type { HubContext, Req } from '../http/context.js';
+import type { HubContext, Req } from '../context.js';
 import { HubHttpError } from '../http/errors.js';
 import type { AttachableStream } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';

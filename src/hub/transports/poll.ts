@@ -10,7 +10,7 @@
  * not announced (no subscription events, not in the subscriptions API).
  */
 import type { ServerResponse } from 'node:http';
-import type { HubContext, Req, Res } from '../http/context.js';
+import type { HubContext, Req, Res } from '../context.js';
 import type { AttachableStream, Subscriber } from '../subscribers/subscriber.js';
 import type { Admitted } from '../subscription/admission.js';
 import { setCursorHeaders } from '../subscription/cursor-header.js';

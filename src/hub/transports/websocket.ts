@@ -11,9 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { SseServer, type StreamOptions } from '../../server/index.js';
-import type { BearerChallengeParams } from '../auth/index.js';
-import type { HubContext } from '../http/context.js';
-import { describeError } from '../http/errors.js';
+import type { HubContext } from '../context.js';
 import type { AttachableStream } from '../subscribers/subscriber.js';
 import type { Admitted } from '../subscription/admission.js';
 import { runSubscription } from '../subscription/lifecycle.js';
@@ -50,6 +48,13 @@ type UpgradeRequest = IncomingMessage & {
   [kStream]?: AttachableStream | undefined;
 };
 
+/** How a refused upgrade is answered: an HTTP status, its message and any `WWW-Authenticate` challenge. */
+export interface Refusal {
+  status: number;
+  message: string;
+  challenge?: string;
+}
+
 /** Checks the hub makes before a subscription is admitted (path, shutdown, transport, origin, address). */
 export type UpgradeGate = (req: IncomingMessage, socket: Duplex) => { ignoreCookie: boolean };
 
@@ -62,13 +67,13 @@ export class WebSocketTransport implements ClosingState {
   readonly #wss: WebSocketServer;
   readonly #streamOptions: StreamOptions;
   readonly #gate: UpgradeGate;
-  readonly #challenge: BearerChallengeParams;
+  readonly #refusal: (error: unknown) => Refusal;
 
-  /** `challenge`: the parameters of the hub's `WWW-Authenticate` challenges. */
-  constructor(ctx: HubContext, gate: UpgradeGate, challenge: BearerChallengeParams) {
+  /** `refusal`: the hub's HTTP answer to an error thrown by the gate or the admission. */
+  constructor(ctx: HubContext, gate: UpgradeGate, refusal: (error: unknown) => Refusal) {
     this.#ctx = ctx;
     this.#gate = gate;
-    this.#challenge = challenge;
+    this.#refusal = refusal;
     this.server = new SseServer({ heartbeatMs: ctx.options.heartbeatMs });
     this.#streamOptions = {
       ...ctx.streamOptions,
@@ -133,7 +138,7 @@ export class WebSocketTransport implements ClosingState {
         return;
       }
       ctx.metrics.subscribeRejected++;
-      const { status, message, challenge } = describeError(error, this.#challenge);
+      const { status, message, challenge } = this.#refusal(error);
       if (status >= 500) ctx.logger?.error({ err: error, url: req.url }, 'WebSocket subscription failed');
       const headers: Record<string, string> = {
         'Content-Type': 'text/plain; charset=utf-8',

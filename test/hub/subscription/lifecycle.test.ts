@@ -226,6 +226,48 @@ describe('subscription lifecycle: every exit answers or closes', () => {
   }
 });
 
+test('poll: its poll timeout passes while the first page loads: answered with its cursor, nothing held', async (t) => {
+  // No connection deadline: the poll's own timeout (300 ms) is what ends it while the store is slow.
+  const s = await setup();
+  t.after(() => s.hub.close());
+  const held = s.store.hold(1);
+  const url = withQuery(subscribeUrl(s.hub, [['topic', 't']]), [['lastEventID', 'u1']]);
+  const answer = within(outcome('poll', url), ANSWER_MS, 'poll answer');
+  await within(held.reached, ANSWER_MS, 'admission reached the store');
+  await eventually(() => s.hub.hub.subscriberCount === 0, 'poll expired', 20_000);
+  held.release();
+  const o = await answer;
+  assert.equal(o.status, 200, o.text);
+  assert.equal(o.cursor, 'u1');
+  assert.deepEqual(o.ids, []);
+  assert.equal(s.hub.hub.metrics.connections, 0);
+  await assertAddressReleased(s.hub);
+});
+
+describe("subscription lifecycle: its token's exp passes while the first page loads", () => {
+  for (const transport of TRANSPORTS) {
+    test(`${transport}: answered with its cursor, then closed`, async (t) => {
+      const s = await setup();
+      t.after(() => s.hub.close());
+      const held = s.store.hold(1);
+      const token = await signDraft07({ subscribe: ['t'] }, { expiresInSec: 1 });
+      const url = withQuery(subscribeUrl(s.hub, [['topic', 't']]), [['lastEventID', 'u1']]);
+      const answer = within(
+        outcome(transport, url, { authorization: `Bearer ${token}` }),
+        ANSWER_MS,
+        `${transport} answer`,
+      );
+      await within(held.reached, ANSWER_MS, 'admission reached the store');
+      await eventually(() => s.hub.hub.subscriberCount === 0, 'token expired', 20_000);
+      held.release();
+      const o = await answer;
+      assertOpenedThenClosed(o, transport, 'u1', { code: 1000, reason: /expired/ });
+      assert.deepEqual(o.ids, []);
+      await assertAddressReleased(s.hub);
+    });
+  }
+});
+
 describe('subscription lifecycle: the client leaves while admitted', () => {
   for (const transport of TRANSPORTS) {
     test(`${transport}: nothing stays registered or counted`, async (t) => {

@@ -89,6 +89,7 @@ describe('long polling (transport=poll)', () => {
   });
 
   test('an unknown lastEventID answers what the hub holds, from earliest, and says so (resumed: false)', async () => {
+    await publish(hub, { topic: 'p/u', data: 'held', id: 'p-u-1' }, pub);
     const answer = await pollOnce(
       pollUrl(hub, [
         ['topic', 'p/u'],
@@ -96,7 +97,8 @@ describe('long polling (transport=poll)', () => {
       ]),
     );
     assert.equal(answer.body?.resumed, false);
-    assert.notEqual(answer.body?.lastEventID, 'no-such-id');
+    assert.deepEqual(answer.body?.updates, [{ id: 'p-u-1', data: 'held' }]);
+    assert.equal(answer.body?.lastEventID, 'p-u-1');
     assert.equal(answer.headers.get('last-event-id'), answer.body?.lastEventID);
   });
 

@@ -3,18 +3,18 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { SseServer, StreamOptions } from '../../server/index.js';
-import type { HubMetrics } from '../metrics/hub-metrics.js';
-import type { ResolvedHubOptions } from '../options.js';
-import type { Store } from '../stores/store.js';
-import type { Presence } from '../subscribers/presence.js';
-import type { SubscriberRegistry } from '../subscribers/registry.js';
-import type { Subscriber } from '../subscribers/subscriber.js';
-import type { ConnectionCapacity } from '../subscription/capacity.js';
-import type { CursorSeed } from '../subscription/cursor-seed.js';
-import type { Update } from '../update.js';
-import type { Authenticator } from './authenticate.js';
-import type { Cors } from './cors.js';
+import type { SseServer, StreamOptions } from '../server/index.js';
+import type { Authenticator } from './http/authenticate.js';
+import type { Cors } from './http/cors.js';
+import type { HubMetrics } from './metrics/hub-metrics.js';
+import type { ResolvedHubOptions } from './options.js';
+import type { Store } from './stores/store.js';
+import type { Presence } from './subscribers/presence.js';
+import type { SubscriberRegistry } from './subscribers/registry.js';
+import type { Subscriber } from './subscribers/subscriber.js';
+import type { ConnectionCapacity } from './subscription/capacity.js';
+import type { CursorSeed } from './subscription/cursor-seed.js';
+import type { Update } from './update.js';
 
 /** A request as the routes see it: node:http types (node:http2 compat objects behave the same). */
 export type Req = IncomingMessage;

@@ -4,9 +4,10 @@
  * this is the event stream's part: the cursor in response headers, then a herald/server stream.
  * A refusal is an HTTP error (hub.ts answers what this throws).
  */
+
+import type { HubContext, Req, Res } from '../context.js';
 import { setCursorHeaders } from '../subscription/cursor-header.js';
 import { runSubscription } from '../subscription/lifecycle.js';
-import type { HubContext, Req, Res } from './context.js';
 
 /**
  * node:http parses `req.headers` from `req.rawHeaders` on first read and keeps the object for the
