@@ -1,8 +1,9 @@
 /**
  * Update IDs in HTTP header values (`Last-Event-ID`, `Mercure-Last-Event-ID`, the 1.0 `Link`
- * parameter). An ID may hold any character but CR, LF and NUL (publish-input.ts), while a header
- * value is bytes. The rule is the one browsers follow for the `Last-Event-ID` they send: a non-ASCII
- * ID travels as its UTF-8 bytes, each byte one Latin-1 character of the value (docs/transports.md).
+ * parameter). An ID may hold any character but control and invisible format characters
+ * (publish-input.ts), while a header value is bytes. The rule is the one browsers follow for the
+ * `Last-Event-ID` they send: a non-ASCII ID travels as its UTF-8 bytes, each byte one Latin-1
+ * character of the value (docs/transports.md).
  * So an ID such as `ticket-✓-東京` never makes a response fail, and the cursor a client reads back
  * decodes to the ID it sent.
  */

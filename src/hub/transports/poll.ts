@@ -101,6 +101,21 @@ export class PollStream implements AttachableStream {
     res.removeListener('close', onResponseClose);
     const chunks = this.#chunks;
     this.#chunks = [];
+    try {
+      this.#answer(res, chunks);
+    } catch {
+      // A poll is a request: it always gets an answer. An answer that cannot be built (nothing
+      // valid does this today) is a 500, and the next poll resumes from the cursor the client had.
+      if (!res.destroyed && !res.headersSent) {
+        res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+        res.end('internal error\n');
+      } else res.destroy();
+    } finally {
+      this.#release();
+    }
+  }
+
+  #answer(res: TaggedResponse, chunks: Uint8Array[]): void {
     // The new cursor is the last update's ID: parsing one object per answer is cheaper than
     // keeping an ID beside every chunk.
     if (chunks.length > 0)
@@ -123,7 +138,6 @@ export class PollStream implements AttachableStream {
       });
       res.end(body);
     }
-    this.#release();
   }
 
   /** The client went away before the answer. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../../server/helpers.js';
+import { within } from '../../support/faulty-store.js';
 import { publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
 import { openSocket, pollOnce, withQuery } from '../../support/transports.js';
 
@@ -160,6 +161,27 @@ describe('long polling (transport=poll)', () => {
         resolve();
       });
     });
+    await subscribers(hub, 0);
+  });
+
+  test('a poll whose answer cannot be built is answered 500 and holds nothing', async (t) => {
+    // Nothing valid makes an answer fail today; were it to, the poll must not hang unanswered.
+    const { setHeader } = http.ServerResponse.prototype;
+    http.ServerResponse.prototype.setHeader = function (this: http.ServerResponse, name, value) {
+      if (name.toLowerCase() === 'last-event-id') throw new Error('injected: header refused');
+      return setHeader.call(this, name, value);
+    };
+    t.after(() => {
+      http.ServerResponse.prototype.setHeader = setHeader;
+    });
+    await publish(hub, { topic: 'p/broken', data: 'x', id: 'p-broken-1' }, pub);
+    const url = pollUrl(hub, [
+      ['topic', 'p/broken'],
+      ['lastEventID', 'earliest'],
+    ]);
+    const answer = await within(pollOnce(url), 10_000, 'the poll answer');
+    assert.equal(answer.status, 500);
+    assert.equal(answer.text, 'internal error\n');
     await subscribers(hub, 0);
   });
 
