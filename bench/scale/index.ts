@@ -216,7 +216,10 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
     const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 60_000);
     publisher.send({ type: 'publish', target: running.publishTarget, events: 1, rate: 1, size: 100 });
     await published;
-    await Promise.race([Promise.all(complete), aborted, sleep(300_000)]);
+    // Each wait is bounded by its own timer (cleared when it settles): a bare race against a long
+    // sleep would leave that timer holding the process open for minutes after the results are written.
+    // Settled, not all: a generator still short of the broadcast at the bound reports its losses.
+    await Promise.race([Promise.allSettled(complete), aborted]);
     const histogram = new LatencyHistogram();
     let received = 0;
     let lost = 0;
