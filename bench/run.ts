@@ -332,12 +332,18 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       const pub = await published;
       // The last deliveries may lag: wait for every subscriber to have the last event, or the grace.
       let timedOut = false;
+      let grace: NodeJS.Timeout | undefined;
       await Promise.race([
         Promise.all(complete),
-        sleep(scenario.graceS * 1000).then(() => {
-          timedOut = true;
+        new Promise<void>((resolve) => {
+          grace = setTimeout(() => {
+            timedOut = true;
+            resolve();
+          }, scenario.graceS * 1000);
         }),
       ]);
+      // Cleared, or the last case's grace would hold the finished run open.
+      clearTimeout(grace);
       const cpu1 = treeCpu(roots);
       const generatorCpu1 = treeCpu(generatorPids);
       const user = cpu1.user - cpu0.user;

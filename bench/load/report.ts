@@ -186,8 +186,12 @@ function targets(report: Report, peers: string[]): string[] {
    * offered load in a paced case, so the machine, not the systems, set the pace. Undefined when
    * every system kept up.
    */
-  const disturbed = (...keys: string[]): string | undefined => {
-    const late = report.summaries.filter((s) => keys.includes(s.scenario) && s.behind > 0);
+  const disturbed = (...keys: string[]): string | undefined => disturbedBy(keys, () => true);
+  /** As `disturbed`, counting only the systems `counts` accepts. */
+  const disturbedBy = (keys: string[], counts: (system: string) => boolean): string | undefined => {
+    const late = report.summaries.filter(
+      (s) => keys.includes(s.scenario) && s.behind > 0 && counts(s.system),
+    );
     if (late.length === 0) return undefined;
     return `disturbed, no verdict (${late
       .map(
@@ -302,20 +306,39 @@ function targets(report: Report, peers: string[]): string[] {
     false,
     1.5,
   );
-  const batchKey = report.scenarios.find((s) => s.batch)?.key;
-  if (batchKey !== undefined) {
+  const batchCase = report.scenarios.find((s) => s.batch);
+  if (batchCase !== undefined) {
+    const batchKey = batchCase.key;
     const b = h(batchKey);
     const rate = b?.deliveriesPerSecond;
+    // The measured rate runs from the first update's due time to the last delivery, so it includes
+    // one delivery's latency and stays a little under the offered rate even when every update is
+    // taken in on time: the target is met by keeping up (every update, on schedule: the paced
+    // case's rule) with an offered rate at the target, not by the measured figure reaching it.
+    // Keeping up is what this target asks of the hub, so the hub falling behind misses it; another
+    // system falling behind in the same case (a baseline) says the machine set the pace.
+    const offered = batchCase.subscribers * batchCase.rate;
+    const behindNote =
+      b !== undefined && b.behind > 0
+        ? ` (behind in ${b.behind} of ${b.runs} run${b.runs > 1 ? 's' : ''}${
+            b.behindDeliveriesPerSecond === undefined
+              ? ''
+              : `, down to ${int(b.behindDeliveriesPerSecond)} deliveries/s`
+          })`
+        : '';
     rows.push([
-      'updates/s taken in and delivered, batch publish, 1k topics',
-      `≥ ${int(BATCH_RATE_TARGET)}`,
+      `updates/s taken in and delivered, batch publish, 1k topics (offered ${int(offered)})`,
+      `≥ ${int(BATCH_RATE_TARGET)}, kept up`,
       int(rate),
       ...peerCells(batchKey, (s) => int(s.deliveriesPerSecond)).map((c) =>
         c === 'not run' ? 'no batches' : c,
       ),
       rate === undefined
         ? 'not measured'
-        : (disturbed(batchKey) ?? (rate >= BATCH_RATE_TARGET && b!.lost === 0 ? 'met' : 'missed')),
+        : offered < BATCH_RATE_TARGET
+          ? `not measured (offers ${int(offered)}/s)`
+          : (disturbedBy([batchKey], (system) => system !== 'herald') ??
+            (b!.behind === 0 && b!.lost === 0 && b!.errors.length === 0 ? 'met' : `missed${behindNote}`)),
     ]);
     versusNchan(
       batchKey,
@@ -329,6 +352,36 @@ function targets(report: Report, peers: string[]): string[] {
     );
   }
   versusNchan('publish-keepalive', 'publishes/s, keep-alive', (s) => s.publishesPerSecond, int, true);
+  // No loss and no duplicate in any case, every system's totals beside the hub's.
+  const deliveryCases = report.scenarios.filter((s) => s.events > 0).map((s) => s.key);
+  const losses = (system: string) => {
+    const of = report.summaries.filter((s) => s.system === system && deliveryCases.includes(s.scenario));
+    return of.length === 0
+      ? undefined
+      : {
+          lost: of.reduce((a, s) => a + s.lost, 0),
+          duplicates: of.reduce((a, s) => a + s.duplicates, 0),
+          cases: of.map((s) => s.scenario),
+        };
+  };
+  const showLosses = (l: ReturnType<typeof losses>) =>
+    l === undefined ? 'not run' : `${int(l.lost)} / ${int(l.duplicates)}`;
+  const mine = losses('herald');
+  rows.push([
+    'events lost / duplicated, all delivery cases',
+    '0 / 0',
+    mine === undefined ? '–' : showLosses(mine),
+    ...peers.map((p) => showLosses(losses(p))),
+    mine === undefined
+      ? 'not measured'
+      : mine.lost === 0 && mine.duplicates === 0
+        ? 'met'
+        : `missed (${mine.cases
+            .map((key) => find(report, key, 'herald')!)
+            .filter((s) => s.lost + s.duplicates > 0)
+            .map((s) => `${s.scenario}: ${int(s.lost)} lost, ${int(s.duplicates)} duplicated`)
+            .join('; ')})`,
+  ]);
   const big = h('broadcast-100k');
   const proof = (s: Summary) =>
     `${int(s.made)} connected, ${s.lost} lost${s.incomplete > 0 ? ', timed out' : ''}`;
@@ -348,8 +401,8 @@ function targets(report: Report, peers: string[]): string[] {
     '',
     "Each target of the hub (one process, one core, except the 100k case) with every system's median from this run.",
     '',
-    `| figure | target | herald | ${peers.join(' | ')} | verdict |`,
-    `| --- | --- | ---: | ${peers.map(() => '---:').join(' | ')} | --- |`,
+    `| figure | target | herald | ${peers.map((p) => `${p} | `).join('')}verdict |`,
+    `| --- | --- | ---: | ${peers.map(() => '---: | ').join('')}--- |`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
 }

@@ -3,6 +3,9 @@
  * scale. Not part of CI: it takes the machine's memory and minutes.
  *
  *   npm run bench:scale -- --subscribers 100000 [--systems herald,nchan] [--min-available-gib 4]
+ *     [--node PATH]   the Node binary the hub runs on (default: this one). Its workers accept their
+ *                     own connections on Node 22.12+/23.1+ only; on older ones the primary hands
+ *                     out every connection, the mass connect's bottleneck (docs/cli.md, "Workers").
  *
  * For each system: start it with enough worker processes (one process holds < 20,000 sockets),
  * connect N idle event-stream subscribers from generator processes (the C generator, 18,000 sockets
@@ -20,6 +23,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { reusePortAvailable } from '../../src/hub/cluster/reuse-port.js';
 import { LatencyHistogram } from '../load/histogram.js';
 import { processTree, treeRssBytes } from '../load/proc-tree.js';
 import { herald } from '../peers/herald.js';
@@ -33,8 +37,10 @@ const { values } = parseArgs({
     systems: { type: 'string', default: 'herald,nchan' },
     'min-available-gib': { type: 'string', default: '6' },
     out: { type: 'string' },
+    node: { type: 'string' },
   },
 });
+const NODE = values.node ?? process.execPath;
 const N = Number(values.subscribers);
 const MIN_AVAILABLE = Number(values['min-available-gib']) * 2 ** 30;
 const OUT = values.out ?? join(ROOT, 'bench', 'results');
@@ -146,7 +152,7 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
   let running: RunningPeer | undefined;
   let watch: NodeJS.Timeout | undefined;
   try {
-    running = await peer.start({ core: undefined, workers, scratch, node: process.execPath });
+    running = await peer.start({ core: undefined, workers, scratch, node: NODE });
     for (let g = 0; g < count; g++)
       generators.push(tsxChild('c-subscribers.ts', 'scale-generator', [generator]));
     publisher = tsxChild('publisher.ts', 'scale-publisher');
@@ -216,7 +222,10 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
     const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 60_000);
     publisher.send({ type: 'publish', target: running.publishTarget, events: 1, rate: 1, size: 100 });
     await published;
-    await Promise.race([Promise.all(complete), aborted, sleep(300_000)]);
+    // Each wait is bounded by its own timer (cleared when it settles): a bare race against a long
+    // sleep would leave that timer holding the process open for minutes after the results are written.
+    // Settled, not all: a generator still short of the broadcast at the bound reports its losses.
+    await Promise.race([Promise.allSettled(complete), aborted]);
     const histogram = new LatencyHistogram();
     let received = 0;
     let lost = 0;
@@ -250,6 +259,11 @@ async function runSystem(peer: Peer, generator: string, round: number): Promise<
 }
 
 const started = new Date();
+const hubNode = execFileSync(NODE, ['--version'], { encoding: 'utf8' }).trim();
+if (PEERS.includes(herald) && !reusePortAvailable(hubNode.slice(1)))
+  console.error(
+    `herald on Node ${hubNode}: its workers cannot accept for themselves, the primary hands out every connection (--node with 22.12+ for that)`,
+  );
 const generator = buildGenerator();
 const results: ScaleResult[] = [];
 for (const [i, peer] of PEERS.entries()) {
@@ -276,6 +290,7 @@ writeFileSync(
         memTotalBytes: os.totalmem(),
         loadAverageAtEnd: os.loadavg(),
         node: process.version,
+        hubNode,
       },
       minAvailableBytes: MIN_AVAILABLE,
       results,

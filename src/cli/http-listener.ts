@@ -9,6 +9,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { OWN_SOCKET } from '../hub/index.js';
 import { UsageError } from './usage-error.js';
 
 /** A request handler for both node:http and the node:http2 compatibility API. */
@@ -23,8 +24,11 @@ export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: B
 export interface HttpListener {
   readonly server: http.Server | http2.Http2SecureServer;
   readonly tls: boolean;
-  /** Starts listening; resolves with the bound address. */
-  listen(port: number, host: string | undefined): Promise<AddressInfo>;
+  /**
+   * Starts listening; resolves with the bound address. `ownSocket`: a cluster worker's socket of its
+   * own on the shared port (`OWN_SOCKET`, `SO_REUSEPORT`).
+   */
+  listen(port: number, host: string | undefined, ownSocket?: typeof OWN_SOCKET): Promise<AddressInfo>;
   /**
    * Stops accepting connections; open ones go on, idle keep-alive ones included: a request a client
    * sends on one now is answered (by a closing hub, 503) with `Connection: close`, not reset.
@@ -162,10 +166,10 @@ export function createHttpListener(
   return {
     server,
     tls: tls !== undefined,
-    listen(port, host) {
+    listen(port, host, ownSocket) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, ...ownSocket }, () => {
           server.off('error', reject);
           resolve(server.address() as AddressInfo);
         });

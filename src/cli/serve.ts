@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import http from 'node:http';
 import type { Logger } from 'pino';
 import {
+  claimPort,
   connectToPrimary,
   createHub,
   createMemoryStore,
@@ -18,10 +19,12 @@ import {
   type HubMetrics,
   mountDemo,
   type OpenStoreOptions,
+  OWN_SOCKET,
   openResumableStore,
   openStore,
   type Presence,
   parseStoreSpec,
+  reusePortAvailable,
   type Store,
   startCluster,
   type WorkerLink,
@@ -120,13 +123,19 @@ async function servePrimary(config: ServeConfig, opened: Store, logger: Logger):
   // Streams in memory or SQLite live in the primary, shared by every worker over IPC; on Redis
   // each worker reaches Redis itself.
   const resumableStore = isRedisSpec(streamStoreSpec(config)) ? undefined : await openStreamStore(config);
+  // Workers accept for themselves where the runtime allows it (see src/hub/cluster/reuse-port.ts):
+  // the primary handing out every connection capped how fast a mass connect went. Their port is
+  // checked here, once: a port in use fails the start before any worker is forked.
+  const reusePort = reusePortAvailable();
+  const port = reusePort ? await claimPort(config.port, config.host) : config.port;
   const workers = startCluster({
     workers: config.workers,
+    reusePort,
     maxWorkerBacklogBytes: config.workerBacklogBytes,
     requestTimeoutMs: config.primaryTimeoutMs,
     store,
     ...(resumableStore !== undefined && { resumableStore }),
-    setup: config,
+    setup: { ...config, port },
     logger,
     onListening: (address) => {
       void announce(config, logger, publicUrl(tls !== undefined, config.host, address.port), config.workers);
@@ -220,7 +229,7 @@ export async function serveWorker(): Promise<void> {
   process.on('SIGINT', () => {});
   onSignals(['SIGTERM'], logger, shutdown);
   // No publish fast path in a worker: X-Herald-Worker goes on every answer, through node:http.
-  await listener.listen(config.port, config.host);
+  link.listening(await listener.listen(config.port, config.host, link.reusePort ? OWN_SOCKET : undefined));
 }
 
 /**

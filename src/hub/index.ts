@@ -12,6 +12,7 @@ export { AuthConfigError, checkJwtKey, HMAC_MIN_KEY_BYTES, isPemKey } from './au
 export { DEFAULT_PRIMARY_TIMEOUT_MS } from './cluster/ipc-store.js';
 export { type Cluster, type ClusterOptions, startCluster } from './cluster/primary.js';
 export { DEFAULT_MAX_WORKER_BACKLOG_BYTES } from './cluster/relay.js';
+export { claimPort, OWN_SOCKET, reusePortAvailable } from './cluster/reuse-port.js';
 export {
   connectToPrimary,
   isClusterWorker,

@@ -133,6 +133,21 @@ export interface WorkerSetup<T> {
   slot: number;
   /** How long the worker waits for the primary to answer a request before failing it, in ms. */
   requestTimeoutMs?: number;
+  /**
+   * Whether the worker listens on a socket of its own (`SO_REUSEPORT`, see `reuse-port.ts`) rather
+   * than on the primary's shared one (round-robin).
+   */
+  reusePort?: boolean;
+}
+
+/**
+ * A worker's word that it listens. node:cluster reports this itself only for listeners it shares
+ * through the primary, not for a worker's own `SO_REUSEPORT` socket, so the worker says it.
+ */
+export interface Listening {
+  herald: 'listening';
+  address: string;
+  port: number;
 }
 
 export function isHeraldMessage(message: unknown): message is { herald: string } {

@@ -1,6 +1,8 @@
 /**
- * `--workers N`: N processes accept connections on one port (node:cluster, round-robin), because
- * one process holds about 20k sockets on these machines. The primary serves no HTTP: it owns the
+ * `--workers N`: N processes serve one port, because one process holds about 20k sockets on these
+ * machines. Each worker accepts on a socket of its own where the runtime allows (`SO_REUSEPORT`),
+ * otherwise node:cluster's round-robin hands out connections (see `reuse-port.ts`). The primary
+ * serves no HTTP: it owns the
  * real store, relays every update to every worker once (see `relay.ts`), restarts a worker that
  * dies, and on shutdown tells every worker to drain, then closes the store.
  */
@@ -10,6 +12,7 @@ import type { Store } from '../stores/store.js';
 import {
   type IpcPort,
   isHeraldMessage,
+  type Listening,
   type Shutdown,
   type StartupFailed,
   type WorkerSetup,
@@ -43,6 +46,12 @@ export interface ClusterOptions<T> {
   maxWorkerBacklogBytes?: number;
   /** How long a worker waits for the primary to answer before failing the call (503), in ms. */
   requestTimeoutMs?: number;
+  /**
+   * Workers listen on sockets of their own (`SO_REUSEPORT`) and accept for themselves; only where
+   * `reusePortAvailable()`, on a port checked free with `claimPort()` first. Default false: the
+   * primary accepts and hands connections out round-robin. Workers see it as `WorkerLink.reusePort`.
+   */
+  reusePort?: boolean;
   /** Called once, when every worker of the first generation listens. */
   onListening?: (address: { address: string; port: number }) => void;
   /**
@@ -78,8 +87,9 @@ export const MAX_STARTUP_FAILURES = 3;
 
 /** Starts the workers. Call in the primary, once; the workers run the same entry script. */
 export function startCluster<T>(options: ClusterOptions<T>): Cluster {
-  // Round-robin is Node's default on Linux; set it so no platform default or NODE_CLUSTER_SCHED_POLICY
-  // hands most connections to one worker (the kernel's accept balancing is uneven under bursts).
+  // When the primary accepts (no SO_REUSEPORT): round-robin, Node's default on Linux, set so that
+  // no platform default or NODE_CLUSTER_SCHED_POLICY lets workers race on one shared socket, which
+  // hands most connections of a burst to one worker. Workers with sockets of their own bypass it.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const { logger, store } = options;
   const relay = createStoreRelay(store, {
@@ -145,20 +155,27 @@ export function startCluster<T>(options: ClusterOptions<T>): Cluster {
         config: options.setup,
         slot,
         requestTimeoutMs: options.requestTimeoutMs,
+        reusePort: options.reusePort === true,
       } satisfies WorkerSetup<T>);
       // A worker still starting when the shutdown began missed that order: repeat it.
       if (stopping !== undefined) worker.send(stopping);
     };
     worker.on('message', onHello);
-    worker.once('listening', (address) => {
+    // The worker's own word, not node:cluster's 'listening': that one is not sent for a worker's
+    // own socket.
+    const onListening = (message: unknown) => {
+      if (!isHeraldMessage(message) || message.herald !== 'listening') return;
+      worker.off('message', onListening);
+      const address = message as Listening;
       listened.add(worker.id);
       startupFailures = 0;
       listeningCount++;
       if (!reportedListening && listeningCount >= options.workers) {
         reportedListening = true;
-        options.onListening?.({ address: address.address ?? '', port: address.port });
+        options.onListening?.({ address: address.address, port: address.port });
       }
-    });
+    };
+    worker.on('message', onListening);
   };
 
   cluster.on('exit', (worker, code, signal) => {

@@ -12,6 +12,7 @@ import { createIpcPresence, createIpcStore, PrimaryConnection } from './ipc-stor
 import {
   type IpcPort,
   isHeraldMessage,
+  type Listening,
   type MetricJson,
   type Shutdown,
   type StartupFailed,
@@ -23,6 +24,13 @@ export interface WorkerLink<T> {
   setup: T;
   /** This worker's slot, 0 to N-1, kept by its replacement if it dies. */
   slot: number;
+  /**
+   * Listen on a socket of your own: `server.listen({ port, host, ...OWN_SOCKET })` (see
+   * `reuse-port.ts`); false: a plain `listen`, on the primary's shared socket.
+   */
+  reusePort: boolean;
+  /** Tells the primary this worker listens (call once, from the `listen` callback). */
+  listening(address: { address: string; port: number }): void;
   store: Store;
   /** Resumable streams kept by the primary, shared by every worker (unused on Redis). */
   resumableStore: ResumableStore;
@@ -106,6 +114,10 @@ export function connectToPrimary<T>(): Promise<WorkerLink<T>> {
         resolve({
           setup: (message as WorkerSetup<T>).config,
           slot: (message as WorkerSetup<T>).slot,
+          reusePort: (message as WorkerSetup<T>).reusePort === true,
+          listening({ address, port: listened }) {
+            port.send({ herald: 'listening', address, port: listened } satisfies Listening);
+          },
           store: createIpcStore(connection),
           resumableStore: createIpcResumableStore(connection),
           presence: createIpcPresence(connection),
