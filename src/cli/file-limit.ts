@@ -38,13 +38,15 @@ export interface ConnectionCaps {
 }
 
 /**
- * Caps for a process limited to `limit` open files. A tenth of the limit (at least 64) stays free
- * for the store, logs, publishes, `/healthz` and the 503 answers themselves; the listener's last
- * resort sits halfway into that reserve.
+ * Caps for a process limited to `limit` open files. A tenth of the limit, at least 64 and at most
+ * 512, stays free for the store, logs, publishes, `/healthz` and the 503 answers themselves; the
+ * listener's last resort sits halfway into that reserve. The upper bound keeps a large limit for
+ * subscribers: those few descriptors never need thousands (at 20,000 a tenth would refuse the
+ * 18,001st subscriber of a process that can hold 19,000 and more).
  */
 export function connectionCaps(limit: number): ConnectionCaps | undefined {
   if (!Number.isFinite(limit)) return undefined;
-  const reserve = Math.max(64, Math.ceil(limit / 10));
+  const reserve = Math.min(512, Math.max(64, Math.ceil(limit / 10)));
   const subscribers = Math.max(1, limit - reserve);
   const sockets = Math.max(subscribers + 1, limit - Math.ceil(reserve / 2));
   return { subscribers, sockets };

@@ -31,7 +31,8 @@ test('the caps derive from the open-file limit, read from /proc/self/limits', ()
   );
   assert.equal(openFileLimit('nothing here'), 1024);
   assert.deepEqual(connectionCaps(200), { subscribers: 136, sockets: 168 });
-  assert.deepEqual(connectionCaps(20_000), { subscribers: 18_000, sockets: 19_000 });
+  assert.deepEqual(connectionCaps(4_000), { subscribers: 3_600, sockets: 3_800 });
+  assert.deepEqual(connectionCaps(20_000), { subscribers: 19_488, sockets: 19_744 });
   assert.equal(connectionCaps(Infinity), undefined);
 });
 
