@@ -46,8 +46,13 @@ export async function claimPort(port: number, host: string | undefined): Promise
 }
 
 /** The listen options of a worker that takes its own connections (see the top of this file). */
-export const OWN_SOCKET: Readonly<{ exclusive: true; reusePort: true }> = {
+export const OWN_SOCKET: Readonly<{ exclusive: true; reusePort: true; backlog: number }> = {
   // Node's cluster would otherwise ask the primary for its shared handle.
   exclusive: true,
   reusePort: true,
+  // Each worker's socket has its own accept queue, emptied only when that worker's event loop
+  // gets a turn: with many workers per core, a connection storm overflowed Node's default 511 and
+  // the kernel dropped SYNs (clients waited out retransmissions). The kernel caps this at
+  // net.core.somaxconn (4096 on current Linux).
+  backlog: 4096,
 };
