@@ -18,7 +18,7 @@
  * long-polling paths and a plain `ws` server run the 1k fan-out cases beside the hub's SSE path).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +52,10 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Writes a V8 CPU profile of the hub's processes to this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
+    // Writes each fan-out run's per-event times (the publisher's and every generator's, as
+    // bench/load/stages.ts reads them) to DIR/<system>-<scenario>-<run>.json, to see when in a run
+    // the late events fall.
+    'per-event': { type: 'string' },
     // The subscriber side of the load generator: `c` (bench/load/c/subscribers.c, built with the
     // machine's cc; the default when cc exists, event streams only) or `node`
     // (bench/load/subscribers.ts; the default of `--only transports`).
@@ -386,6 +390,14 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         if (x.stages) receiveTimes.push(x.stages);
       }
       const spanS = Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6);
+      const perEvent = values['per-event'];
+      if (perEvent !== undefined) {
+        mkdirSync(perEvent, { recursive: true });
+        writeFileSync(
+          join(perEvent, `${peer.name}-${scenario.key}-${run}.json`),
+          JSON.stringify({ publisher: pub.stages, generators: receiveTimes }),
+        );
+      }
       const deliveriesPerSecond = received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6);
       const offeredPerSecond = result.made * scenario.rate;
       result.fanout = {
