@@ -18,7 +18,7 @@
  * long-polling paths and a plain `ws` server run the 1k fan-out cases beside the hub's SSE path).
  */
 import { type ChildProcess, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,13 @@ import { treeCpu, treeRssBytes } from './load/proc-tree.js';
 import { writeReport } from './load/report.js';
 import { KEEP_UP_SHARE, type RunResult, type Summary } from './load/results.js';
 import { type Scenario, scenarios } from './load/scenarios.js';
+import {
+  type PublisherTimes,
+  type ReceiveTimes,
+  type StageQuantiles,
+  type Stages,
+  stages,
+} from './load/stages.js';
 import { TRANSPORT_SCENARIOS, writeTransportsReport } from './load/transports-report.js';
 import { betterSse } from './peers/better-sse.js';
 import { herald, heraldBaseline, heraldNoDelay, heraldPoll, heraldWs } from './peers/herald.js';
@@ -45,6 +52,10 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Writes a V8 CPU profile of the hub's processes to this folder (open it in Chrome DevTools).
     'cpu-prof': { type: 'string' },
+    // Writes each fan-out run's per-event times (the publisher's and every generator's, as
+    // bench/load/stages.ts reads them) to DIR/<system>-<scenario>-<run>.json, to see when in a run
+    // the late events fall.
+    'per-event': { type: 'string' },
     // The subscriber side of the load generator: `c` (bench/load/c/subscribers.c, built with the
     // machine's cc; the default when cc exists, event streams only) or `node`
     // (bench/load/subscribers.ts; the default of `--only transports`).
@@ -309,7 +320,11 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       const cpu0 = treeCpu(roots);
       const generatorPids = generators.map((c) => c.pid!);
       const generatorCpu0 = treeCpu(generatorPids);
-      const published = next<{ firstDueUs: number; errors: number }>(publisher, 'published', 3_600_000);
+      const published = next<{ firstDueUs: number; errors: number; stages?: PublisherTimes }>(
+        publisher,
+        'published',
+        3_600_000,
+      );
       if (scenario.batch) {
         if (running.batchTarget === undefined) throw new Error(`${peer.name} has no batch publishing`);
         publisher.send({
@@ -355,6 +370,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
       let lost = 0;
       let duplicates = 0;
       let lastUs = 0;
+      const receiveTimes: ReceiveTimes[] = [];
       for (const child of generators) {
         const r = next<{
           received: number;
@@ -362,6 +378,7 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
           duplicates: number;
           lastUs: number;
           histogram: { buckets: [number, number][]; maxUs: number };
+          stages?: ReceiveTimes;
         }>(child, 'report');
         child.send({ type: 'report' });
         const x = await r;
@@ -370,6 +387,16 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         duplicates += x.duplicates;
         lastUs = Math.max(lastUs, x.lastUs);
         histogram.add(x.histogram);
+        if (x.stages) receiveTimes.push(x.stages);
+      }
+      const spanS = Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6);
+      const perEvent = values['per-event'];
+      if (perEvent !== undefined) {
+        mkdirSync(perEvent, { recursive: true });
+        writeFileSync(
+          join(perEvent, `${peer.name}-${scenario.key}-${run}.json`),
+          JSON.stringify({ publisher: pub.stages, generators: receiveTimes }),
+        );
       }
       const deliveriesPerSecond = received / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6);
       const offeredPerSecond = result.made * scenario.rate;
@@ -386,7 +413,10 @@ async function runOnce(peer: Peer, scenario: Scenario, run: number): Promise<Run
         deliveriesPerSecond,
         cpuMicrosPerDelivery: received > 0 ? (cpu * 1e6) / received : Number.NaN,
         userCpuShare: cpu > 0 ? user / cpu : Number.NaN,
-        generatorCoreShare: generatorCpu / Math.max(1e-6, (lastUs - pub.firstDueUs) / 1e6),
+        generatorCoreShare: generatorCpu / spanS,
+        serverCoreShare: cpu / spanS,
+        windowUs: { from: pub.firstDueUs, to: lastUs },
+        stages: stages(pub.stages, receiveTimes),
         latencyMs: {
           p50: histogram.quantileUs(0.5) / 1000,
           p90: histogram.quantileUs(0.9) / 1000,
@@ -446,6 +476,18 @@ const median = (xs: number[]): number | undefined => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** Each stage's p50 and p99: the medians over the runs that measured it. */
+function summarizeStages(runs: (Stages | undefined)[]): Stages | undefined {
+  const out: Stages = {};
+  for (const key of ['pacingLagMs', 'publishRoundTripMs', 'firstReceiveMs', 'spreadMs'] as const) {
+    const qs = runs.map((r) => r?.[key]).filter((q): q is StageQuantiles => q !== undefined);
+    const p50 = median(qs.map((q) => q.p50));
+    const p99 = median(qs.map((q) => q.p99));
+    if (p50 !== undefined && p99 !== undefined) out[key] = { p50, p99 };
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 /** In a paced case, the runs in which the system fell behind the offered load (errors included). */
 function behind(scenario: Scenario, rs: RunResult[]): Pick<Summary, 'behind' | 'behindDeliveriesPerSecond'> {
   if (!scenario.paced) return { behind: 0 };
@@ -488,6 +530,8 @@ function summarize(results: RunResult[]): Summary[] {
         ...behind(scenario, rs),
         publishesPerSecond: m((r) => r.throughput?.perSecond),
         cpuMicrosPerPublish: m((r) => r.throughput?.cpuMicrosPerPublish),
+        serverCoreShare: m((r) => r.fanout?.serverCoreShare),
+        stages: summarizeStages(ok.map((r) => r.fanout?.stages)),
         generatorCoreShareMax: ok.some((r) => r.fanout)
           ? Math.max(...ok.map((r) => r.fanout?.generatorCoreShare ?? 0))
           : undefined,

@@ -6,16 +6,20 @@
  *        after the other (so events reach the server in order); each carries its sequence number and
  *        its due time, the time the schedule says it should leave. Latency is counted from the due
  *        time, so a server that makes publishers wait is charged for the wait (no coordinated
- *        omission).  -> published {firstDueUs, errors}
+ *        omission).  -> published {firstDueUs, errors, stages}
  *   <- batch {target, events, rate, size, topics}
  *        `rate` batches per second, each a JSON batch publish of one update to each of `topics`
  *        topics (`<topicPrefix><i>`), so every topic gets `events` updates numbered 0..events-1. One
  *        keep-alive connection, requests pipelined at their due time without waiting for answers
  *        (the hub answers them in order, so each topic's updates stay in order).
- *        -> published {firstDueUs, errors}
+ *        -> published {firstDueUs, errors, stages}
  *   <- throughput {target, requests, concurrency, keepAlive, size}
  *        as many publishes as the server takes, `concurrency` in flight, over keep-alive connections
  *        or a new connection per request.  -> throughput {ok, errors, wallMs}
+ *
+ * `stages` holds, per event (indexed by sequence number), its due time, the time its request was written to the
+ * socket and the time its answer came back (CLOCK_MONOTONIC µs, 0 when it never did): the pacing lag
+ * (written − due) and the publish round trip (answered − written) of the per-stage breakdown.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -37,7 +41,21 @@ type Message =
 
 const send = (m: object): void => void process.send!(m);
 
-function post(agent: http.Agent, target: PublishTarget, data: string, keepAlive: boolean): Promise<boolean> {
+/** When each event's request was written and its answer received, by sequence number (µs). */
+export interface PublishStages {
+  dueUs: number[];
+  writtenUs: number[];
+  answeredUs: number[];
+}
+
+/** `times`, when given, gets the request's written and answered times (µs). */
+function post(
+  agent: http.Agent,
+  target: PublishTarget,
+  data: string,
+  keepAlive: boolean,
+  times?: { writtenUs: number; answeredUs: number },
+): Promise<boolean> {
   const { body, contentType } = publishBody(target, data);
   return new Promise((resolve) => {
     const req = http.request(
@@ -55,6 +73,7 @@ function post(agent: http.Agent, target: PublishTarget, data: string, keepAlive:
         },
       },
       (res) => {
+        if (times) times.answeredUs = nowUs();
         const ok = res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
         if (!ok) console.error(`publish: HTTP ${res.statusCode}`);
         res.resume();
@@ -66,6 +85,8 @@ function post(agent: http.Agent, target: PublishTarget, data: string, keepAlive:
       console.error(`publish: ${error.message}`);
       resolve(false);
     });
+    // 'finish': the whole request has been handed to the socket.
+    if (times) req.once('finish', () => (times.writtenUs = nowUs()));
     req.end(body);
   });
 }
@@ -75,15 +96,20 @@ async function publishAtRate(m: Extract<Message, { type: 'publish' }>): Promise<
   const intervalUs = 1e6 / m.rate;
   const firstDueUs = nowUs() + 2000;
   let errors = 0;
+  const stages: PublishStages = { dueUs: [], writtenUs: [], answeredUs: [] };
   for (let seq = 0; seq < m.events; seq++) {
     const due = Math.round(firstDueUs + seq * intervalUs);
     const wait = (due - nowUs()) / 1000;
     // Timers fire late by up to a millisecond or so; below that, send at once.
     if (wait >= 1) await new Promise((r) => setTimeout(r, Math.floor(wait)));
-    if (!(await post(agent, m.target, payload(seq, due, m.size), true))) errors++;
+    const times = { writtenUs: 0, answeredUs: 0 };
+    if (!(await post(agent, m.target, payload(seq, due, m.size), true, times))) errors++;
+    stages.dueUs.push(due);
+    stages.writtenUs.push(times.writtenUs);
+    stages.answeredUs.push(times.answeredUs);
   }
   agent.destroy();
-  send({ type: 'published', firstDueUs, errors });
+  send({ type: 'published', firstDueUs, errors, stages });
 }
 
 async function throughput(m: Extract<Message, { type: 'throughput' }>): Promise<void> {
@@ -119,6 +145,11 @@ async function publishBatches(m: Extract<Message, { type: 'batch' }>): Promise<v
   let errors = 0;
   let pending: Buffer = Buffer.alloc(0);
   let allAnswered: (() => void) | undefined;
+  const stages: PublishStages = {
+    dueUs: new Array(m.events).fill(0),
+    writtenUs: new Array(m.events).fill(0),
+    answeredUs: new Array(m.events).fill(0),
+  };
   socket.on('data', (chunk: Buffer) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     for (;;) {
@@ -132,6 +163,7 @@ async function publishBatches(m: Extract<Message, { type: 'batch' }>): Promise<v
         console.error(`batch: ${text.split('\r\n')[0]} ${pending.subarray(head + 4, head + 4 + length)}`);
       }
       pending = pending.subarray(head + 4 + length);
+      stages.answeredUs[answered] = nowUs();
       if (++answered === m.events) allAnswered?.();
     }
   });
@@ -152,6 +184,8 @@ async function publishBatches(m: Extract<Message, { type: 'batch' }>): Promise<v
     socket.write(
       `POST ${target.path} HTTP/1.1\r\nhost: ${target.host}\r\ncontent-type: application/json\r\n${headers}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
+    stages.dueUs[seq] = due;
+    stages.writtenUs[seq] = nowUs();
   }
   if (answered < m.events && !socket.destroyed) {
     await new Promise<void>((r) => {
@@ -160,7 +194,7 @@ async function publishBatches(m: Extract<Message, { type: 'batch' }>): Promise<v
     });
   }
   socket.end();
-  send({ type: 'published', firstDueUs, errors: errors + (m.events - answered) });
+  send({ type: 'published', firstDueUs, errors: errors + (m.events - answered), stages });
 }
 
 process.on('message', (m: Message) => {

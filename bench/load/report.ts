@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chart } from './chart.js';
 import type { Report, Summary } from './results.js';
+import type { StageQuantiles } from './stages.js';
 
 const int = (n: number | undefined): string =>
   n === undefined ? '–' : Math.round(n).toLocaleString('en-US');
@@ -101,6 +102,8 @@ function markdown(report: Report): string {
   }
   out.push('');
 
+  out.push(...whereTheTimeGoes(report, names));
+
   // Publish throughput.
   const tpCases = report.scenarios.filter((s) => s.throughput);
   if (tpCases.length > 0) {
@@ -160,6 +163,36 @@ function markdown(report: Report): string {
     out.push('');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The case the per-stage table reads: the latency target's. */
+const STAGES_CASE = 'fanout-1k-100';
+
+/**
+ * Each system's per-stage breakdown of the latency target's case (bench/load/stages.ts), measured
+ * from outside the same way for every system: empty when the case was not run or had no stages.
+ */
+function whereTheTimeGoes(report: Report, names: string[]): string[] {
+  const rows = names
+    .map((n) => find(report, STAGES_CASE, n))
+    .filter((s): s is Summary => s?.stages !== undefined);
+  if (rows.length === 0) return [];
+  const pair = (q: StageQuantiles | undefined): string =>
+    q === undefined ? '–' : `${q.p50.toFixed(2)} / ${q.p99.toFixed(2)}`;
+  return [
+    '## Where the time goes, 1k × 100/s',
+    '',
+    `\`${STAGES_CASE}\`, p50 / p99 in ms over events (medians over the runs), each stage timed outside the system the same way for every one: pacing lag is from an event's due time to its publish request being written (the publisher waits for each answer before the next request, so a slow answer delays the next event); round trip from written to the answer; to first subscriber from the due time to the first subscriber reading the event; spread from the first subscriber's read to the last one's (the fan-out over every socket); end to end is the latency above, over all deliveries. CPU share is the server's user + system time over the run, as a share of its one core.`,
+    '',
+    '| system | pacing lag | publish round trip | due → first subscriber | first → last subscriber | end to end | server CPU of its core |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((s) => {
+      const st = s.stages!;
+      const e2e = s.p50Ms === undefined || s.p99Ms === undefined ? undefined : { p50: s.p50Ms, p99: s.p99Ms };
+      return `| ${s.system} | ${pair(st.pacingLagMs)} | ${pair(st.publishRoundTripMs)} | ${pair(st.firstReceiveMs)} | ${pair(st.spreadMs)} | ${pair(e2e)} | ${pct(s.serverCoreShare)} |`;
+    }),
+    '',
+  ];
 }
 
 /** Memory per idle subscriber the hub must stay under, at 10k and 19k subscribers. */

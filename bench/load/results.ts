@@ -1,5 +1,6 @@
 /** The shapes `npm run bench` records: one `RunResult` per run, one `Summary` per scenario and system. */
 import type { Scenario } from './scenarios.js';
+import type { Stages } from './stages.js';
 
 /** A system keeps up with a paced case when it delivers at least this share of the offered rate. */
 export const KEEP_UP_SHARE = 0.95;
@@ -42,6 +43,15 @@ export interface RunResult {
     userCpuShare: number;
     /** CPU of the subscriber-side generator over the same span, as a share of one core. */
     generatorCoreShare: number;
+    /**
+     * That span, from the first event's due time to the last delivery (CLOCK_MONOTONIC µs, the clock
+     * of V8's CPU profiles): the part of a `--cpu-prof` profile bench/cpuprofile-summary.ts reads.
+     */
+    windowUs: { from: number; to: number };
+    /** Server CPU (user + system) over the same span, as a share of one core. */
+    serverCoreShare: number;
+    /** Where the time of an event goes, stage by stage (bench/load/stages.ts), when measured. */
+    stages: Stages;
     /** From each event's due time at the publisher to its arrival at a subscriber. */
     latencyMs: { p50: number; p90: number; p99: number; max: number };
   };
@@ -83,6 +93,10 @@ export interface Summary {
   behindDeliveriesPerSecond?: number | undefined;
   publishesPerSecond: number | undefined;
   cpuMicrosPerPublish: number | undefined;
+  /** The server's CPU over a fan-out run as a share of its core. */
+  serverCoreShare?: number | undefined;
+  /** Each stage's p50 and p99, medians over the runs (fan-out cases). */
+  stages?: Stages | undefined;
   /** The subscriber-side generator's CPU as a share of its core: the most of the runs. */
   generatorCoreShareMax?: number | undefined;
 }

@@ -8,12 +8,14 @@
  * for `HTTP/1.1 200`, then reads the `#b<seq>.<due µs>#` marker of every event straight from the
  * socket bytes (whatever the framing), counts lost and duplicate sequence numbers per subscriber and
  * records due-to-receive latency (CLOCK_MONOTONIC, the clock of the publisher's `nowUs()`) in the
- * same 2%-wide log buckets as histogram.ts.
+ * same 2%-wide log buckets as histogram.ts. Per sequence number it also keeps the event's due time and
+ * the first and the last time any of its subscribers read it (the report's `stages`): the time to the
+ * first subscriber, and the spread of one event over all the sockets.
  *
  * Commands, one per line on stdin; answers, one JSON object per line on stdout:
  *   connect <host> <port> <firstIndex> <count> <sourceAddress> <path>...  -> {"type":"connected",...}
  *   expect <events>        -> {"type":"complete"} once every subscriber has the last event
- *   report                 -> {"type":"report",...,"histogram":{...},"cpuUs":...}
+ *   report                 -> {"type":"report",...,"histogram":{...},"cpuUs":...,"stages":{...}}
  *   close                  closes everything and exits
  *
  * Built by the bench with the machine's `cc` (no dependencies): cc -O2 -o <out> subscribers.c -lm
@@ -69,6 +71,10 @@ static int port, first_index, next_port = FIRST_LOCAL_PORT;
 static char **paths;
 static int npaths;
 static unsigned char readbuf[65536];
+/* Per sequence number (index): due time, first and last receive time over all subscribers, in µs;
+ * 0 when no subscriber has read it. Grown as sequence numbers arrive. */
+static long long *seq_due, *seq_first, *seq_last;
+static long long seq_cap, seq_len;
 
 static long long now_us(void) {
   struct timespec ts;
@@ -176,7 +182,30 @@ static void send_request(struct sub *s) {
   epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev);
 }
 
-static void event(struct sub *s, long long seq, long long latency) {
+static void stage(long long seq, long long due, long long at) {
+  if (seq < 0 || seq > 100000000LL) return;
+  if (seq >= seq_cap) {
+    long long cap = seq_cap > 0 ? seq_cap : 1024;
+    while (cap <= seq) cap *= 2;
+    seq_due = realloc(seq_due, (size_t)cap * sizeof *seq_due);
+    seq_first = realloc(seq_first, (size_t)cap * sizeof *seq_first);
+    seq_last = realloc(seq_last, (size_t)cap * sizeof *seq_last);
+    if (seq_due == NULL || seq_first == NULL || seq_last == NULL) {
+      fprintf(stderr, "out of memory for %lld sequence numbers\n", cap);
+      exit(1);
+    }
+    memset(seq_due + seq_cap, 0, (size_t)(cap - seq_cap) * sizeof *seq_due);
+    memset(seq_first + seq_cap, 0, (size_t)(cap - seq_cap) * sizeof *seq_first);
+    memset(seq_last + seq_cap, 0, (size_t)(cap - seq_cap) * sizeof *seq_last);
+    seq_cap = cap;
+  }
+  if (seq >= seq_len) seq_len = seq + 1;
+  if (seq_first[seq] == 0 || at < seq_first[seq]) seq_first[seq] = at;
+  if (at > seq_last[seq]) seq_last[seq] = at;
+  seq_due[seq] = due;
+}
+
+static void event(struct sub *s, long long seq, long long due, long long at) {
   if (seq < s->next) {
     s->duplicates++;
     return;
@@ -184,7 +213,8 @@ static void event(struct sub *s, long long seq, long long latency) {
   s->lost += seq - s->next;
   s->next = seq + 1;
   s->received++;
-  record(latency);
+  record(at - due);
+  stage(seq, due, at);
   if (expected >= 0 && s->next == expected) {
     last_us = now_us();
     if (++complete == nsubs - failed) {
@@ -231,7 +261,7 @@ static void feed(struct sub *s, const unsigned char *data, size_t n) {
       return;
     }
     if (at == 0) at = now_us();
-    event(s, seq, at - due);
+    event(s, seq, due, at);
     p = j;
   }
 }
@@ -293,6 +323,13 @@ static void report(void) {
       first = 0;
     }
   }
+  /* Per sequence number: due, first and last receive (µs, 0 when none arrived). */
+  printf("]},\"stages\":{\"dueUs\":[");
+  for (long long i = 0; i < seq_len; i++) printf("%s%lld", i ? "," : "", seq_due[i]);
+  printf("],\"firstUs\":[");
+  for (long long i = 0; i < seq_len; i++) printf("%s%lld", i ? "," : "", seq_first[i]);
+  printf("],\"lastUs\":[");
+  for (long long i = 0; i < seq_len; i++) printf("%s%lld", i ? "," : "", seq_last[i]);
   printf("]}}\n");
   fflush(stdout);
 }
