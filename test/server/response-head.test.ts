@@ -1,8 +1,8 @@
 /**
  * node:http keeps an HTTP/1.1 response's head on `res._header` for as long as the response lasts,
  * built with one `+=` per piece: a rope of ~30 cons strings, ~0.9 KB per idle subscriber. A stream
- * swaps it for one flat copy of the same bytes, on every Node line: from Node 22 the head is still
- * corked when the stream starts (it goes out on the next tick), and the copy must be made then too.
+ * swaps it for one flat copy of the same bytes, on every Node line: on Node 24 and 26 the head is
+ * still corked when the stream starts (it goes out on the next tick), and the copy is made then too.
  *
  * Whether a string is flat is not visible from JavaScript; V8's `%HaveSameMap` tells a rope from a
  * flat string (different maps), and the test checks that it does on the running Node first.
