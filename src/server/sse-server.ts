@@ -232,12 +232,16 @@ export class SseServer implements StreamHolder {
 /**
  * node:http builds the response head with one `+=` per header piece and keeps the result on
  * `res._header` for the life of the response (only its truthiness is read once the head went out).
- * That rope is ~40 cons strings, about 1.3 KB per stream: swap it for one flat copy, ~250 bytes.
+ * That rope is ~30 to 40 cons strings, 0.9 to 1.3 KB per stream: swap it for one flat copy, ~250
+ * bytes. On Node 24 and 26 the head may not have gone out yet when the stream starts (the first
+ * writes are corked until the next tick, `_headerSent` still false): the copy has the same bytes,
+ * and node:http only reads `_header` from then on (it prepends it to the first chunk it sends), so
+ * it is swapped then too.
  */
 function compactHeader(res: ServerResponse): void {
-  const out = res as ServerResponse & { _header?: unknown; _headerSent?: boolean };
+  const out = res as ServerResponse & { _header?: unknown };
   const header = out._header;
-  if (out._headerSent === true && typeof header === 'string') {
+  if (typeof header === 'string') {
     out._header = Buffer.from(header, 'latin1').toString('latin1');
   }
 }
