@@ -10,16 +10,9 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
+import { bounded } from '../support/retry.js';
 import { ROOT } from './herald-process.js';
 import { openStream } from './streams.js';
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 test('SIGTERM to `npm start` ends the streams with a retry hint, stops the hub and frees its port', async (t) => {
   assert.ok(
@@ -49,7 +42,7 @@ test('SIGTERM to `npm start` ends the streams with a retry hint, stops the hub a
   npm.stdout!.setEncoding('utf8');
   npm.stderr!.resume();
   const exited = once(npm, 'exit');
-  const hubUrl = await within(
+  const hubUrl = await bounded(
     new Promise<string>((resolve) => {
       npm.stdout!.on('data', (chunk: string) => {
         out += chunk;
@@ -57,8 +50,8 @@ test('SIGTERM to `npm start` ends the streams with a retry hint, stops the hub a
         if (m) resolve(m[1]!);
       });
     }),
-    60_000,
     'npm start printing its publish line',
+    60_000,
   );
   const port = Number(new URL(hubUrl).port);
   const stream = await openStream(`${hubUrl}?topic=${encodeURIComponent('https://example.com/demo/clock')}`);
@@ -66,9 +59,9 @@ test('SIGTERM to `npm start` ends the streams with a retry hint, stops the hub a
   assert.equal(stream.status, 200);
 
   npm.kill('SIGTERM'); // npm's own pid, not its group
-  await within(stream.ended, 20_000, 'the stream ending');
+  await bounded(stream.ended, 'the stream ending', 20_000);
   assert.match(stream.text(), /retry: \d+\n\n$/);
-  const [code, signal] = await within(exited, 20_000, 'npm exiting');
+  const [code, signal] = await bounded(exited, 'npm exiting', 20_000);
   assert.ok(code === 0 || signal === 'SIGTERM' || code === 143, `npm exited ${code ?? signal}`);
   const refused = await new Promise<string>((resolve) => {
     const socket = net.connect(port, '127.0.0.1');

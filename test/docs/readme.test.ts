@@ -18,7 +18,7 @@ import { ROOT, startHerald, startScript } from '../cli/herald-process.js';
 import { freePort } from '../hub/stores/redis-support.js';
 import { launchChromium } from '../support/browser.js';
 import { openStream } from '../support/hub.js';
-import { retryUntil } from '../support/retry.js';
+import { bounded, retryUntil } from '../support/retry.js';
 import { selfSigned } from '../support/self-signed.js';
 
 /** The ```ts blocks of README.md, each under the heading it follows. */
@@ -64,15 +64,6 @@ async function typeCheck(file: string): Promise<void> {
   });
 }
 
-/** `promise`, or a rejection naming what was awaited after `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`not done after ${ms} ms: ${what()}`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
 test('README, Client: the snippet prints five quotes of the demo hub (`npm start`) and exits', async (t) => {
   const hub = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
   t.after(() => hub.kill());
@@ -83,7 +74,7 @@ test('README, Client: the snippet prints five quotes of the demo hub (`npm start
   await typeCheck(file);
   const run = startScript(file, []);
   t.after(() => run.kill());
-  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  assert.equal(await bounded(run.exited, () => `stdout: ${run.stdout()}`, 30_000), 0, run.stderr());
   const lines = run.stdout().trim().split('\n');
   assert.equal(lines.length, 5, run.stdout());
   for (const line of lines) assert.match(line, /^[A-Z]+ \d+(\.\d+)? -?\d+(\.\d+)?$/);
@@ -122,7 +113,7 @@ test('README, Hub: the snippet serves the event stream and a WebSocket on one UR
     ws.once('error', reject);
     ws.once('close', (closeCode) => reject(new Error(`WebSocket closed ${closeCode} before an update`)));
   });
-  assert.equal((await within(update, 20_000, () => JSON.stringify(frames))).data, '{"title":"Dune"}');
+  assert.equal((await bounded(update, () => JSON.stringify(frames), 20_000)).data, '{"title":"Dune"}');
   assert.equal(frames[0]!.herald, 'open');
 });
 
@@ -131,7 +122,7 @@ test('README, Protocol: the snippet encodes an event and parses it back', async 
   await typeCheck(file);
   const run = startScript(file, []);
   t.after(() => run.kill());
-  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  assert.equal(await bounded(run.exited, () => `stdout: ${run.stdout()}`, 30_000), 0, run.stderr());
   assert.equal(run.stdout(), 'price {"symbol":"ACME","price":12.5} 42\n');
 });
 
@@ -147,17 +138,17 @@ test('README, Server: the snippet serves an event stream, and SIGTERM ends it wi
   t.after(() => stream.close());
   assert.equal(stream.status, 200);
   assert.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8');
-  await within(
+  await bounded(
     retryUntil(() => stream.text.includes('retry: 3000\n') || undefined, 'the opening'),
-    30_000,
     () => stream.text,
+    30_000,
   );
   run.child.kill('SIGTERM');
-  await within(stream.ended, 30_000, () => `the stream still open: ${stream.text}`);
+  await bounded(stream.ended, () => `the stream still open: ${stream.text}`, 30_000);
   const hint = stream.text.slice(stream.text.indexOf('retry: 3000\n') + 1).match(/^retry: (\d+)$/m);
   assert.ok(hint !== null && Number(hint[1]) >= 1000 && Number(hint[1]) <= 5000, stream.text);
   assert.equal(
-    await within(run.exited, 30_000, () => 'the process still runs after SIGTERM'),
+    await bounded(run.exited, () => 'the process still runs after SIGTERM', 30_000),
     0,
     run.stderr(),
   );
@@ -187,7 +178,7 @@ test('README, Server: every framework adapter of the snippet serves the price th
       );
       t.after(() => stream.close());
       assert.equal(stream.status, 200, name);
-      const event = await within(stream.next(), 30_000, () => `${name}: no event in ${stream.text}`);
+      const event = await bounded(stream.next(), () => `${name}: no event in ${stream.text}`, 30_000);
       assert.deepEqual([event.type, event.data], ['price', '12.5'], name);
     }),
   );
@@ -212,7 +203,7 @@ test('README, Server: every framework adapter of the snippet serves the price th
       if (body.includes('event: price\ndata: 12.5\n\n')) resolve();
     }),
   );
-  await within(price, 30_000, () => `http2: no price in ${JSON.stringify(body)}`);
+  await bounded(price, () => `http2: no price in ${JSON.stringify(body)}`, 30_000);
 });
 
 test('README, Resumable streams: the snippet produces a stream and reads it whole, then exits', async (t) => {
@@ -228,7 +219,7 @@ test('README, Resumable streams: the snippet produces a stream and reads it whol
   await typeCheck(file);
   const run = startScript(file, []);
   t.after(() => run.kill());
-  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
+  assert.equal(await bounded(run.exited, () => `stdout: ${run.stdout()}`, 30_000), 0, run.stderr());
   assert.equal(run.stdout(), 'You asked for a haiku. ');
 });
 
@@ -247,8 +238,8 @@ test('README, Publishing from Node: the snippet publishes to the demo hub with i
   t.after(() => stream.close());
   const run = startScript(file, [], { HERALD_TOKEN: token! });
   t.after(() => run.kill());
-  assert.equal(await within(run.exited, 30_000, () => `stdout: ${run.stdout()}`), 0, run.stderr());
-  const event = await within(stream.next(), 30_000, () => `no update in ${stream.text}`);
+  assert.equal(await bounded(run.exited, () => `stdout: ${run.stdout()}`, 30_000), 0, run.stderr());
+  const event = await bounded(stream.next(), () => `no update in ${stream.text}`, 30_000);
   assert.equal(run.stdout(), `${event.lastEventId}\n`);
   assert.equal((JSON.parse(event.data) as { text: string }).text, 'Hello from Node');
 });

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../server/helpers.js';
-import { within } from '../support/faulty-store.js';
 import {
   openStream,
   publish,
@@ -17,6 +16,7 @@ import {
   type TestHub,
 } from '../support/hub.js';
 import { outcome } from '../support/outcome.js';
+import { bounded } from '../support/retry.js';
 import { mustOpenSocket, pollOnce, TRANSPORTS, withQuery } from '../support/transports.js';
 
 const SECRET = 'salary-review-alice-2026-fired';
@@ -55,8 +55,8 @@ describe('cursors never disclose private updates', () => {
   for (const transport of TRANSPORTS) {
     test(`${transport}: resuming from a private ID one may not read is answered as from one that never existed`, async () => {
       const url = (id: string) => withQuery(subscribeUrl(hub, [['topic', 'news']]), [['lastEventID', id]]);
-      const guessed = await within(outcomeUntil(transport, url(SECRET)), ANSWER_MS, 'guessed');
-      const unknown = await within(outcomeUntil(transport, url('no-such-id')), ANSWER_MS, 'unknown');
+      const guessed = await bounded(outcomeUntil(transport, url(SECRET)), 'guessed', ANSWER_MS);
+      const unknown = await bounded(outcomeUntil(transport, url('no-such-id')), 'unknown', ANSWER_MS);
       assert.deepEqual(guessed, unknown);
       // A poll's cursor is the last update it answers; the others tell where they resumed from.
       assert.equal(guessed.cursor, transport === 'poll' ? 'news-1' : 'earliest');
@@ -143,7 +143,7 @@ describe('IDs beyond Latin-1', () => {
     const id = UNICODE.replace('ticket', 'poll');
     await publish(hub, { topic: 'tickets', id, data: 'newest' }, pub);
     const url = withQuery(subscribeUrl(hub, [['match', 'tickets']]), [['transport', 'poll']]);
-    const polled = await within(pollOnce(url), ANSWER_MS, 'the poll answer');
+    const polled = await bounded(pollOnce(url), 'the poll answer', ANSWER_MS);
     assert.equal(polled.status, 200, polled.text);
     assert.equal(polled.body?.lastEventID, id);
     assert.equal(polled.headers.get('mercure-last-event-id'), asHeaderBytes(id));

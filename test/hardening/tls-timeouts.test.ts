@@ -24,6 +24,7 @@ import {
   HTTP2_MAX_CONCURRENT_STREAMS,
   type HttpListener,
 } from '../../src/cli/http-listener.js';
+import { bounded } from '../support/retry.js';
 import { selfSigned } from '../support/self-signed.js';
 
 const TIMEOUTS = {
@@ -36,16 +37,6 @@ const TIMEOUTS = {
 };
 /** Bounded waits: each event is due within a second; 10 s is a generous margin on a loaded machine. */
 const WAIT_MS = 10_000;
-
-function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 
 /** `/stream` stays open (writing one chunk); `/upload` answers once its body is in; anything else at once. */
 function handler(
@@ -94,23 +85,23 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
     const socket = net.connect(port, '127.0.0.1');
     socket.on('error', () => {});
     const t0 = performance.now();
-    await within(new Promise((resolve) => socket.once('close', resolve)), 'silent socket closed');
+    await bounded(new Promise((resolve) => socket.once('close', resolve)), 'silent socket closed', WAIT_MS);
     assert.ok(performance.now() - t0 >= TIMEOUTS.tlsHandshakeMs * 0.8);
   });
 
   test('HTTP/1.1 over TLS: stalled headers get 408 at the headers timeout', async () => {
     const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['http/1.1'] });
-    await within(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake');
+    await bounded(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake', WAIT_MS);
     socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk));
-    await within(new Promise((resolve) => socket.once('close', resolve)), 'stalled request closed');
+    await bounded(new Promise((resolve) => socket.once('close', resolve)), 'stalled request closed', WAIT_MS);
     assert.match(answer, /^HTTP\/1\.1 408 /);
   });
 
   test('HTTP/1.1 over TLS: a body dribbled past the request timeout gets 408', async () => {
     const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['http/1.1'] });
-    await within(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake');
+    await bounded(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake', WAIT_MS);
     let answer = '';
     // Headers complete at once, then one body byte every 200 ms: never idle, never done. The
     // client stops sending once the answer starts, as a real one would; a byte already on its way
@@ -127,7 +118,7 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
       clearInterval(dribble);
     });
     try {
-      await within(new Promise((resolve) => socket.once('close', resolve)), 'slow request closed');
+      await bounded(new Promise((resolve) => socket.once('close', resolve)), 'slow request closed', WAIT_MS);
     } finally {
       clearInterval(dribble);
     }
@@ -137,11 +128,11 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
 
   test('HTTP/1.1 over TLS: an idle keep-alive connection is closed after its timeout', async () => {
     const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['http/1.1'] });
-    await within(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake');
+    await bounded(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake', WAIT_MS);
     let answer = '';
     socket.on('data', (chunk) => (answer += chunk));
     socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await within(new Promise((resolve) => socket.once('close', resolve)), 'idle keep-alive closed');
+    await bounded(new Promise((resolve) => socket.once('close', resolve)), 'idle keep-alive closed', WAIT_MS);
     assert.match(answer, /^HTTP\/1\.1 200 /);
   });
 
@@ -150,16 +141,24 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
     idle.on('error', () => {});
     const done = idle.request({ ':path': '/' });
     done.resume();
-    await within(new Promise((resolve) => done.once('end', resolve)), 'first answer');
-    await within(new Promise((resolve) => idle.once('goaway', resolve)), 'GOAWAY on an idle session');
-    await within(new Promise((resolve) => idle.once('close', resolve)), 'idle session closed');
+    await bounded(new Promise((resolve) => done.once('end', resolve)), 'first answer', WAIT_MS);
+    await bounded(
+      new Promise((resolve) => idle.once('goaway', resolve)),
+      'GOAWAY on an idle session',
+      WAIT_MS,
+    );
+    await bounded(new Promise((resolve) => idle.once('close', resolve)), 'idle session closed', WAIT_MS);
 
     const busy = http2.connect(`https://127.0.0.1:${port}`, { ca });
     busy.on('error', () => {});
     const stream = busy.request({ ':path': '/stream' });
     let received = '';
     stream.on('data', (chunk) => (received += chunk));
-    await within(new Promise((resolve) => busy.once('goaway', resolve)), 'GOAWAY on a quiet session');
+    await bounded(
+      new Promise((resolve) => busy.once('goaway', resolve)),
+      'GOAWAY on a quiet session',
+      WAIT_MS,
+    );
     // Graceful: the open stream is not reset; it is still readable until the server ends it.
     assert.equal(stream.closed, false);
     assert.equal(received, 'open\n');
@@ -168,14 +167,14 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
 
   test('HTTP/2 advertises its stream limit and refuses streams past it one by one', async () => {
     const probe = http2.connect(`https://127.0.0.1:${port}`, { ca });
-    await within(new Promise((resolve) => probe.once('remoteSettings', resolve)), 'settings');
+    await bounded(new Promise((resolve) => probe.once('remoteSettings', resolve)), 'settings', WAIT_MS);
     assert.equal(probe.remoteSettings.maxConcurrentStreams, HTTP2_MAX_CONCURRENT_STREAMS);
     probe.destroy();
 
     // A client that opens three streams more than the limit at once, before acknowledging it.
     const socket = tls.connect({ port, host: '127.0.0.1', ca, ALPNProtocols: ['h2'] });
     socket.on('error', () => {});
-    await within(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake');
+    await bounded(new Promise((resolve) => socket.once('secureConnect', resolve)), 'handshake', WAIT_MS);
     const frames = readFrames(socket);
     socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
     socket.write(frame(4, 0, 0, Buffer.alloc(0)));
@@ -189,11 +188,12 @@ describe('the TLS listener bounds what idle and slow clients hold', () => {
     const batch: Buffer[] = [];
     for (let i = 0; i < total; i++) batch.push(frame(1, 0x5, 1 + 2 * i, block));
     socket.write(Buffer.concat(batch));
-    await within(
+    await bounded(
       (async () => {
         while (frames.responses.size + frames.refused.length < total) await frames.more();
       })(),
       'every stream answered or refused',
+      WAIT_MS,
     );
     assert.equal(frames.refused.length, 3, `refused: ${frames.refused.join(', ')}`);
     assert.equal(frames.responses.size, HTTP2_MAX_CONCURRENT_STREAMS);

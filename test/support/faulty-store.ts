@@ -121,12 +121,3 @@ export class FaultyStore implements Store {
     return this.inner.close();
   }
 }
-
-/** Rejects when `promise` has not settled within `ms`: a bound on a wait, not a timing check. */
-export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}

@@ -14,7 +14,7 @@ import { createMemoryStore, DEFAULT_RETENTION, openStore } from '../../../src/hu
 import type { Store } from '../../../src/hub/stores/store.js';
 import type { Update } from '../../../src/hub/update.js';
 import { eventually } from '../../server/helpers.js';
-import { FaultyStore, within } from '../../support/faulty-store.js';
+import { FaultyStore } from '../../support/faulty-store.js';
 import {
   type OpenStream,
   openStream,
@@ -24,6 +24,7 @@ import {
   subscribeUrl,
   type TestHub,
 } from '../../support/hub.js';
+import { bounded } from '../../support/retry.js';
 import {
   openFeed,
   openSocket,
@@ -69,7 +70,7 @@ async function resumesWithNothingOld(hub: TestHub, cursor: string, pub: string) 
     await Promise.all(feeds.map((feed) => feed.ready));
     await publish(hub, { topic: TOPIC, id: 'fresh', data: 'fresh' }, pub);
     for (const feed of feeds) {
-      assert.equal((await within(feed.next(), 10_000, `${feed.transport}: update fresh`)).id, 'fresh');
+      assert.equal((await bounded(feed.next(), `${feed.transport}: update fresh`, 10_000)).id, 'fresh');
     }
   } finally {
     for (const feed of feeds) feed.close();
@@ -155,7 +156,7 @@ describe('while the store is read', () => {
     });
     const hub = await startHub({ ...HUB_OPTIONS, store });
     t.after(() => hub.close());
-    await within(held.reached, 5000, 'the hub reads the store at start');
+    await bounded(held.reached, 'the hub reads the store at start', 5000);
     const arrived = once(hub.server, 'request');
     waiting = openStream(subscribeUrl(hub, [['topic', TOPIC]]));
     await arrived;
@@ -168,12 +169,12 @@ describe('while the store is read', () => {
       await signDraft07({ publish: ['*'] }),
     );
     held.release();
-    const stream = await within(waiting, 10_000, 'the waiting subscription');
+    const stream = await bounded(waiting, 'the waiting subscription', 10_000);
     stream.close();
     assert.equal(stream.status, 200);
     assert.equal(stream.headers['last-event-id'], 'meanwhile');
     // The read answered `kept` after `meanwhile` was delivered: the newer one stays.
-    await within(store.lastSeed!, 5000, 'the held read');
+    await bounded(store.lastSeed!, 'the held read', 5000);
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal((await cursorOf(hub, 'sse')).cursor, 'meanwhile');
   });
@@ -195,7 +196,7 @@ describe('while the store is read', () => {
 
     const resumed = await openStream(subscribeUrl(hub, [['topic', TOPIC]]), { 'last-event-id': 'kept-1' });
     assert.equal(resumed.status, 200);
-    assert.equal((await within(resumed.next(), 10_000, 'the replay')).lastEventId, 'kept-2');
+    assert.equal((await bounded(resumed.next(), 'the replay', 10_000)).lastEventId, 'kept-2');
     resumed.close();
 
     for (const transport of TRANSPORTS) assert.equal((await cursorOf(hub, transport)).cursor, 'kept-2');

@@ -9,9 +9,10 @@ import WebSocket from 'ws';
 import type { HubOptions } from '../../../src/hub/index.js';
 import { createMemoryStore } from '../../../src/hub/stores/index.js';
 import { eventually } from '../../server/helpers.js';
-import { FaultyStore, within } from '../../support/faulty-store.js';
+import { FaultyStore } from '../../support/faulty-store.js';
 import { publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
 import { type Outcome, outcome } from '../../support/outcome.js';
+import { bounded } from '../../support/retry.js';
 import { pollOnce, TRANSPORTS, type TransportName, withQuery } from '../../support/transports.js';
 
 /** Bounds every wait on an answer: a request the hub never answers fails the test. */
@@ -190,10 +191,10 @@ function assertOpenedThenClosed(
 async function assertAddressReleased(hub: TestHub): Promise<void> {
   let status = 0;
   for (let attempt = 0; attempt < 20; attempt++) {
-    const next = await within(
+    const next = await bounded(
       pollOnce(withQuery(subscribeUrl(hub, [['topic', 't']]), [['transport', 'poll']])),
-      ANSWER_MS,
       'follow-up poll',
+      ANSWER_MS,
     );
     status = next.status;
     if (status !== 429) break;
@@ -213,8 +214,8 @@ describe('subscription lifecycle: every exit answers or closes', () => {
         const url = withQuery(subscribeUrl(s.hub, exit.query ?? [['topic', 't']]), [
           ['lastEventID', exit.lastEventID],
         ]);
-        const answer = within(outcome(transport, url), ANSWER_MS, `${transport} answer`);
-        if (arrange !== undefined) await within(arrange(), ANSWER_MS, 'the fault arranged');
+        const answer = bounded(outcome(transport, url), `${transport} answer`, ANSWER_MS);
+        if (arrange !== undefined) await bounded(arrange(), 'the fault arranged', ANSWER_MS);
         const o = await answer;
         exit.expect(o, transport, s);
         // Nothing stays registered, counted, or held against the address (one allowed).
@@ -232,8 +233,8 @@ test('poll: its poll timeout passes while the first page loads: answered with it
   t.after(() => s.hub.close());
   const held = s.store.hold(1);
   const url = withQuery(subscribeUrl(s.hub, [['topic', 't']]), [['lastEventID', 'u1']]);
-  const answer = within(outcome('poll', url), ANSWER_MS, 'poll answer');
-  await within(held.reached, ANSWER_MS, 'admission reached the store');
+  const answer = bounded(outcome('poll', url), 'poll answer', ANSWER_MS);
+  await bounded(held.reached, 'admission reached the store', ANSWER_MS);
   await eventually(() => s.hub.hub.subscriberCount === 0, 'poll expired', 20_000);
   held.release();
   const o = await answer;
@@ -252,12 +253,12 @@ describe("subscription lifecycle: its token's exp passes while the first page lo
       const held = s.store.hold(1);
       const token = await signDraft07({ subscribe: ['t'] }, { expiresInSec: 1 });
       const url = withQuery(subscribeUrl(s.hub, [['topic', 't']]), [['lastEventID', 'u1']]);
-      const answer = within(
+      const answer = bounded(
         outcome(transport, url, { authorization: `Bearer ${token}` }),
-        ANSWER_MS,
         `${transport} answer`,
+        ANSWER_MS,
       );
-      await within(held.reached, ANSWER_MS, 'admission reached the store');
+      await bounded(held.reached, 'admission reached the store', ANSWER_MS);
       await eventually(() => s.hub.hub.subscriberCount === 0, 'token expired', 20_000);
       held.release();
       const o = await answer;
@@ -288,7 +289,7 @@ describe('subscription lifecycle: the client leaves while admitted', () => {
         fetch(url, { signal: controller.signal }).catch(() => {});
         leave = () => controller.abort();
       }
-      await within(held.reached, ANSWER_MS, 'admission reached the store');
+      await bounded(held.reached, 'admission reached the store', ANSWER_MS);
       leave();
       await new Promise((r) => setTimeout(r, 50));
       held.release();

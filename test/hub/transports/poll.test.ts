@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../../server/helpers.js';
-import { within } from '../../support/faulty-store.js';
 import { publish, signDraft07, startHub, subscribeUrl, type TestHub } from '../../support/hub.js';
+import { bounded } from '../../support/retry.js';
 import { openSocket, pollOnce, withQuery } from '../../support/transports.js';
 
 function pollUrl(hub: TestHub, params: [string, string][]): string {
@@ -179,7 +179,7 @@ describe('long polling (transport=poll)', () => {
       ['topic', 'p/broken'],
       ['lastEventID', 'earliest'],
     ]);
-    const answer = await within(pollOnce(url), 10_000, 'the poll answer');
+    const answer = await bounded(pollOnce(url), 'the poll answer', 10_000);
     assert.equal(answer.status, 500);
     assert.equal(answer.text, 'internal error\n');
     await subscribers(hub, 0);

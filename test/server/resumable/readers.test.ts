@@ -14,18 +14,8 @@ import {
   type ReaderStart,
   SseServer,
 } from '../../../src/server/index.js';
+import { bounded } from '../../support/retry.js';
 import { rawGet, readAll, serve } from './suite.js';
-
-/** Resolves with `promise`, or rejects after `ms`: a bound for waits that hung before a fix. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 test('two readers admitted at once, one refused: the other still gets every chunk and the end', async (t) => {
   const store = createMemoryResumableStore();
@@ -64,7 +54,7 @@ test('two readers admitted at once, one refused: the other still gets every chun
   const ended = once(res, 'end');
   await streams.append('s', ['one', 'two']);
   await streams.finish('s', 'ended');
-  await within(ended, 5000, 'the admitted reader');
+  await bounded(ended, 'the admitted reader', 5000);
   assert.match(text, /data: one\n\n[\s\S]*data: two\n\n[\s\S]*event: end\n/);
 });
 
@@ -103,10 +93,10 @@ test("a catching-up reader whose stream refuses a page ('drop') ends without the
   const chunks = Array.from({ length: 20 }, (_, i) => `${i} ${'r'.repeat(900)}`);
   await streams.produce('refused', chunks);
   start = await streams.open('refused', null);
-  const { head, body } = await within(
+  const { head, body } = await bounded(
     rawGet((server.address() as AddressInfo).port, '/'),
-    10_000,
     'the refused reader',
+    10_000,
   );
   assert.match(head, /^HTTP\/1\.1 200/);
   // Read past the refused page, the client would lose its chunks and see a normal end.
@@ -156,7 +146,7 @@ test('close() ends readers that are still catching up, without the end event', a
   stuck.on('data', (part: Buffer) => received.push(part));
   const closed = once(stuck, 'close');
   stuck.resume();
-  await within(closed, 10_000, 'the stuck reader');
+  await bounded(closed, 'the stuck reader', 10_000);
   const raw = Buffer.concat(received).toString('utf8');
   // Not `doesNotMatch`: its failure would print megabytes of events.
   assert.ok(!raw.includes('event: end'), 'closed by the shutdown, not read to its end');
