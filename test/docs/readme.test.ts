@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { ROOT, startHerald, startScript } from '../cli/herald-process.js';
 import { freePort } from '../hub/stores/redis-support.js';
-import { launchChromium } from '../support/browser.js';
+import { bundleForBrowser, launchChromium } from '../support/browser.js';
 import { openStream } from '../support/hub.js';
 import { bounded, retryUntil } from '../support/retry.js';
 import { selfSigned } from '../support/self-signed.js';
@@ -251,16 +251,7 @@ test('README, Sharing one connection across tabs: in Chromium, two tabs show the
   const browser = await launchChromium(t);
   if (!browser) return;
   // Bundled as a page's script would be: `herald/client` resolves to the package's client.
-  const esbuild = await import('esbuild');
-  const bundle = await esbuild.build({
-    entryPoints: [file],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    logLevel: 'silent',
-  });
+  const bundle = await bundleForBrowser(file);
   const hub = startHerald(['serve', '--demo', '--port', '0', '--host', '127.0.0.1']);
   t.after(() => hub.kill());
   const [, origin] = await hub.waitForOutput(/publish {5}curl -X POST '(http:\/\/[^/]+)\//);
@@ -270,7 +261,7 @@ test('README, Sharing one connection across tabs: in Chromium, two tabs show the
   await context.route(`${origin}/readme-shared.html`, (route) =>
     route.fulfill({
       contentType: 'text/html; charset=utf-8',
-      body: `<!doctype html><time></time><script type="module">${bundle.outputFiles[0]!.text}</script>`,
+      body: `<!doctype html><time></time><script type="module">${bundle}</script>`,
     }),
   );
   const hubRequests: string[] = [];

@@ -54,10 +54,15 @@ export async function launchChromium(
  * The browser bundle of `herald/client` (src/client/index.ts), built in memory with esbuild: an ES
  * module to serve to a page, e.g. as `/herald-client.js` loaded by `<script type="module">`.
  */
-export async function bundleClient(): Promise<string> {
+export function bundleClient(): Promise<string> {
+  return bundleForBrowser(fileURLToPath(new URL('../../src/client/index.ts', import.meta.url)));
+}
+
+/** `entry` and what it imports as one ES module for a page, as a web app's bundler would make it. */
+export async function bundleForBrowser(entry: string): Promise<string> {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: [fileURLToPath(new URL('../../src/client/index.ts', import.meta.url))],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     platform: 'browser',
