@@ -7,22 +7,31 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import {
   createMemoryResumableStore,
   createResumableStreams,
   type ReaderStart,
+  type ResumableStore,
+  type ResumableStreams,
   SseServer,
+  type StreamOptions,
 } from '../../../src/server/index.js';
 import { bounded } from '../../support/retry.js';
 import { rawGet, readAll, serve } from './suite.js';
 
-test('two readers admitted at once, one refused: the other still gets every chunk and the end', async (t) => {
-  const store = createMemoryResumableStore();
-  const sse = new SseServer({ heartbeatMs: 0 });
-  const streams = createResumableStreams({ store, server: sse, streamOptions: { retryMs: 10 } });
+/**
+ * A server whose every request gets an event stream of `sse` (with `options`), attached to the
+ * reader start set through `attach`; closes the streams, the server and the store after the test.
+ */
+async function readerServer(
+  t: TestContext,
+  parts: { sse: SseServer; streams: ResumableStreams; store: ResumableStore },
+  options: StreamOptions,
+): Promise<{ port: number; attach(start: ReaderStart | null): void }> {
+  const { sse, streams, store } = parts;
   let start: ReaderStart | null = null;
-  const server = http.createServer((req, res) => start?.attach(sse.stream(req, res, streams.streamOptions)));
+  const server = http.createServer((req, res) => start?.attach(sse.stream(req, res, options)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(async () => {
@@ -32,6 +41,19 @@ test('two readers admitted at once, one refused: the other still gets every chun
     server.close();
     await store.close();
   });
+  return {
+    port: (server.address() as AddressInfo).port,
+    attach(next) {
+      start = next;
+    },
+  };
+}
+
+test('two readers admitted at once, one refused: the other still gets every chunk and the end', async (t) => {
+  const store = createMemoryResumableStore();
+  const sse = new SseServer({ heartbeatMs: 0 });
+  const streams = createResumableStreams({ store, server: sse, streamOptions: { retryMs: 10 } });
+  const server = await readerServer(t, { sse, streams, store }, streams.streamOptions);
   await streams.start('s');
   // The refused one (a Last-Event-ID of another stream) is looked up first: its refusal used to
   // release the live stream the other had just been handed.
@@ -41,8 +63,8 @@ test('two readers admitted at once, one refused: the other still gets every chun
   ]);
   assert.equal(refused.status, 'rejected');
   assert.equal(admitted.status, 'fulfilled');
-  start = (admitted as PromiseFulfilledResult<ReaderStart | null>).value;
-  const port = (server.address() as AddressInfo).port;
+  server.attach((admitted as PromiseFulfilledResult<ReaderStart | null>).value);
+  const port = server.port;
   const res = await new Promise<http.IncomingMessage>((resolve) =>
     http.get({ port, host: '127.0.0.1', path: '/', agent: false }, resolve),
   );
@@ -76,28 +98,16 @@ test("a catching-up reader whose stream refuses a page ('drop') ends without the
   const store = createMemoryResumableStore();
   const sse = new SseServer({ heartbeatMs: 0 });
   const streams = createResumableStreams({ store, server: sse });
-  let start: ReaderStart | null = null;
   // A server opening its own event streams, with a queue smaller than a page: the stream refuses it.
-  const server = http.createServer((req, res) =>
-    start?.attach(sse.stream(req, res, { retryMs: 10, maxQueueBytes: 4096, overflow: 'drop' })),
+  const server = await readerServer(
+    t,
+    { sse, streams, store },
+    { retryMs: 10, maxQueueBytes: 4096, overflow: 'drop' },
   );
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(async () => {
-    await streams.close();
-    sse.closeAll();
-    server.closeAllConnections();
-    server.close();
-    await store.close();
-  });
   const chunks = Array.from({ length: 20 }, (_, i) => `${i} ${'r'.repeat(900)}`);
   await streams.produce('refused', chunks);
-  start = await streams.open('refused', null);
-  const { head, body } = await bounded(
-    rawGet((server.address() as AddressInfo).port, '/'),
-    'the refused reader',
-    10_000,
-  );
+  server.attach(await streams.open('refused', null));
+  const { head, body } = await bounded(rawGet(server.port, '/'), 'the refused reader', 10_000);
   assert.match(head, /^HTTP\/1\.1 200/);
   // Read past the refused page, the client would lose its chunks and see a normal end.
   assert.ok(!body.includes('event: end'), 'ended so that its client resumes, not as complete');
