@@ -3,7 +3,6 @@
  * node:http and node:http2 (compat) servers.
  */
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { NodeRequest, NodeServerResponse, StreamOptions } from '../server/index.js';
@@ -48,6 +47,7 @@ import { handleSubscribe } from './transports/event-stream.js';
 import { handlePoll } from './transports/poll.js';
 import { WebSocketTransport } from './transports/websocket.js';
 import type { Update } from './update.js';
+import { randomUrnUuid } from './urn-uuid.js';
 
 /** Options of {@link Hub.close}. */
 export interface HubCloseOptions {
@@ -237,7 +237,7 @@ class HeraldHub implements Hub, HubContext {
       // Hub-made updates skip the publish checks: their topic is in the reserved namespace and
       // the 1.0 ones carry the reserved `mercure` type, which no publisher may use.
       const update: Update = {
-        id: `urn:uuid:${randomUUID()}`,
+        id: randomUrnUuid(),
         topics: [doc.id],
         private: true,
         data: JSON.stringify(doc),

@@ -5,9 +5,9 @@
  * `id` and `type`, an `id` that is not `earliest` and does not start with `#`, a `type` other than
  * the reserved `mercure`, a `retry` made of digits; and Herald's conflation key (`herald.key`).
  */
-import { randomUUID } from 'node:crypto';
 import { HUB_PATH } from '../options.js';
 import type { Update } from '../update.js';
+import { randomUrnUuid } from '../urn-uuid.js';
 import { badRequest } from './errors.js';
 
 /** An update as a publisher gives it, before checks (`hub.publish` and the publish route). */
@@ -128,7 +128,7 @@ export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now(
   }
   let id = input.id;
   if (id === undefined || id === '') {
-    id = `urn:uuid:${randomUUID()}`;
+    id = randomUrnUuid();
   } else {
     checkField('id', id);
     if (id.startsWith('#') || id === EARLIEST) {

@@ -6,11 +6,11 @@
  * Order matters for "no gap, no duplicate": the subscriber joins the index first, history is read
  * from the store after, and the cursor the client is told comes from that read.
  */
-import { randomUUID } from 'node:crypto';
 import type { HubContext, Req } from '../context.js';
 import { requestCompileBudget } from '../http/compile-budget.js';
 import { badRequest, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
+import { randomUrnUuid } from '../urn-uuid.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';
@@ -170,15 +170,6 @@ function requestedLastEventId(req: Req, query: URLSearchParams): string | undefi
 }
 
 /**
- * A new subscriber IRI, `urn:uuid:<uuid v4>`, as one flat string. `randomUUID()` joins its hex
- * pieces with `+`, which V8 keeps as a rope of ~15 cons strings (~500 bytes) for as long as the
- * subscriber lives; a copy through a buffer is one 72-byte string.
- */
-function subscriberId(): string {
-  return Buffer.from(`urn:uuid:${randomUUID()}`, 'latin1').toString('latin1');
-}
-
-/**
  * A subscription admitted: checked, authorized, registered (live updates wait in its pending list)
  * and its first page of history read. What every transport does before opening its stream.
  */
@@ -242,7 +233,7 @@ export async function admit(
     }
   }
   const subscriber = new Subscriber(
-    subscriberId(),
+    randomUrnUuid(),
     selectors,
     claims?.subscribeSelectors ?? NO_PRIVATE_ACCESS,
     claims?.payload,
