@@ -10,7 +10,6 @@ import type { HubContext, Req } from '../context.js';
 import { requestCompileBudget } from '../http/compile-budget.js';
 import { badRequest, missingToken } from '../http/errors.js';
 import { connectionExpiresAt } from '../subscribers/expiry-queue.js';
-import { randomUrnUuid } from '../urn-uuid.js';
 import type { SelectorSyntax } from '../subscribers/presence.js';
 import { NO_PRIVATE_ACCESS, type SubscribedSelector, Subscriber } from '../subscribers/subscriber.js';
 import type { WireFormat } from '../subscribers/wire-format.js';
@@ -22,6 +21,7 @@ import {
   SelectorError,
 } from '../topics/index.js';
 import type { Update } from '../update.js';
+import { randomUrnUuid } from '../urn-uuid.js';
 import { decodeHeaderValue } from './cursor-header.js';
 
 /** The reserved last event ID asking for all history (both drafts). */
