@@ -14,6 +14,7 @@ import type { SseStream } from './sse-stream.js';
 
 export { Channel } from './channel.js';
 export { InvalidServerOptionError, SlowConsumerError } from './errors.js';
+export { eventBytes } from './event-bytes.js';
 export { CACHE_CONTROL, CONTENT_TYPE } from './headers.js';
 export { pickLastEventId } from './last-event-id.js';
 export {

@@ -5,9 +5,10 @@
  * single buffer (see flush-scheduler.ts). The queue is bounded in bytes: bytes the transport holds over
  * its high-water mark count too, so memory per client never exceeds `maxQueueBytes` plus one write.
  */
-import { type EventInit, encodeEvent } from '../protocol/index.js';
+import type { EventInit } from '../protocol/index.js';
 import { joinChunks } from './coalesce.js';
 import { SlowConsumerError } from './errors.js';
+import { eventBytes } from './event-bytes.js';
 import { scheduleFlush } from './flush-scheduler.js';
 import { checkMaxRate, type OverflowAction, type StreamConfig } from './options.js';
 import { flushAt, rateClock } from './rate-timer.js';
@@ -240,7 +241,7 @@ export class SseStream implements SinkOwner {
    * `write` with bytes encoded once when many streams get it.
    */
   send(event: EventInit, options?: WriteOptions): boolean {
-    return this.write(encodeEvent(event), options?.key);
+    return this.write(eventBytes(event), options?.key);
   }
 
   /** @internal Called by the flush pass: hands the queue to the transport as one buffer. */

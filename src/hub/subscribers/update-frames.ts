@@ -2,14 +2,14 @@
  * One update's bytes in every wire format, each built on first use and then shared: a fan-out to
  * 10,000 subscribers encodes an update once per format in use, not once per subscriber.
  */
-import { encodeEvent } from '../../protocol/index.js';
+import { eventBytes } from '../../server/event-bytes.js';
 import { textFrame } from '../transports/ws-frame.js';
 import type { Update } from '../update.js';
 import type { WireFormat } from './wire-format.js';
 
 /** The event-stream bytes of an update. */
 export function encodeUpdate(update: Update): Uint8Array {
-  return encodeEvent({ id: update.id, event: update.type, retry: update.retry, data: update.data });
+  return eventBytes({ id: update.id, event: update.type, retry: update.retry, data: update.data });
 }
 
 /**
