@@ -11,8 +11,8 @@
  * Kept updates stay in store (append) order, with holes where a noisy topic evicted its own. Each
  * gets a position, an integer that grows with every append; the fields of the update at position
  * `p` sit at index `p & mask` of parallel arrays used as one ring (a column per field: times, sizes
- * and counts in typed arrays). A Map finds a position by ID, and each topic has a FIFO of its
- * newest positions. An append costs O(its topics) plus what it evicts; reading k updates after an
+ * and counts in typed arrays). A hash table of integers (id-table.ts) finds a position by ID,
+ * and each topic has a FIFO of its newest positions. An append costs O(its topics) plus what it evicts; reading k updates after an
  * ID costs O(k) plus the holes in between (the ring is rebuilt without holes when it fills up).
  *
  * Why integers and not an object per update linked to its neighbours: every index structure is
@@ -25,6 +25,7 @@
  * Stores attach what they need to each update (`value`: the update itself, an SQLite row number, a
  * Redis entry ID) and are told of every eviction through `onEvict`, to drop the data behind it.
  */
+import { IdTable } from './id-table.js';
 
 /** A kept update, as read: a copy of its fields at the time of the read. */
 export interface Entry<T> {
@@ -81,7 +82,7 @@ export class HistoryIndex<T> {
   readonly #maxBytes: number;
   readonly #onEvict: (id: string, value: T) => void;
   /** ID -> position of every kept update. */
-  readonly #byId = new Map<string, number>();
+  readonly #byId = new IdTable((position) => this.#ids[position & this.#mask]);
   readonly #byTopic = new Map<string, PositionQueue>();
   // The ring: position p at index p & #mask, for #head <= p < #tail. A hole has refs 0 and no ID.
   #mask = MIN_CAPACITY - 1;
@@ -146,13 +147,13 @@ export class HistoryIndex<T> {
 
   /** Whether an update of this ID is kept. */
   has(id: string): boolean {
-    return this.#byId.has(id);
+    return this.#byId.get(id) !== -1;
   }
 
   /** The kept update of `id`, if any. */
   get(id: string): Entry<T> | undefined {
     const position = this.#byId.get(id);
-    return position === undefined ? undefined : this.#entry(position);
+    return position === -1 ? undefined : this.#entry(position);
   }
 
   /**
@@ -163,20 +164,23 @@ export class HistoryIndex<T> {
    */
   isWhole(entry: Entry<T>): boolean {
     const position = this.#byId.get(entry.id);
-    if (position === undefined) return false;
+    if (position === -1) return false;
     const slot = position & this.#mask;
     return this.#refs[slot] === this.#topics[slot]!.length;
   }
 
   /**
-   * Keeps a new update (the caller has checked that its ID is not kept), then evicts what the
-   * limits no longer allow. Keeps nothing when `maxCount` is 0.
+   * Keeps a new update, then evicts what the limits no longer allow. False, and nothing changes,
+   * when an update of this ID is kept already (one look-up for both: see id-table.ts). Keeps
+   * nothing when `maxCount` is 0.
    */
-  add(id: string, time: number, topics: readonly string[], size: number, value: T): void {
-    if (this.#maxCount === 0) return;
-    const distinct = topics.length === 1 ? topics : [...new Set(topics)];
+  add(id: string, time: number, topics: readonly string[], size: number, value: T): boolean {
+    if (this.#maxCount === 0) return true;
     if (this.#tail - this.#head > this.#mask || this.#tail >= MAX_POSITION) this.#rebuild();
-    const position = this.#tail++;
+    const position = this.#tail;
+    if (!this.#byId.add(id, position)) return false;
+    this.#tail++;
+    const distinct = topics.length === 1 ? topics : [...new Set(topics)];
     const slot = position & this.#mask;
     this.#ids[slot] = id;
     this.#values[slot] = value;
@@ -184,7 +188,6 @@ export class HistoryIndex<T> {
     this.#times[slot] = time;
     this.#sizes[slot] = size;
     this.#refs[slot] = distinct.length;
-    this.#byId.set(id, position);
     this.#bytes += size;
     for (let i = 0; i < distinct.length; i++) {
       let queue = this.#byTopic.get(distinct[i]);
@@ -203,6 +206,7 @@ export class HistoryIndex<T> {
     if (this.#maxBytes > 0) {
       while (this.#bytes > this.#maxBytes && this.#head !== position) this.#evict(this.#head);
     }
+    return true;
   }
 
   /** Evicts the updates older than `cutoff` (ms since the epoch), oldest first. */
@@ -223,7 +227,7 @@ export class HistoryIndex<T> {
     let p = this.#head;
     if (from !== undefined) {
       const position = this.#byId.get(from.id);
-      if (position === undefined) return entries;
+      if (position === -1) return entries;
       p = position + 1;
     }
     for (; p < this.#tail && entries.length < limit; p++) {
@@ -242,7 +246,7 @@ export class HistoryIndex<T> {
     const slot = position & this.#mask;
     const id = this.#ids[slot]!;
     const value = this.#values[slot] as T;
-    this.#byId.delete(id);
+    this.#byId.delete(id, position);
     this.#bytes -= this.#sizes[slot];
     if (this.#refs[slot] > 0) {
       // Evicted by bytes or age, both oldest first: in each topic that still counts it, it is the
@@ -300,10 +304,7 @@ export class HistoryIndex<T> {
       times[to] = this.#times[slot];
       sizes[to] = this.#sizes[slot];
       refs[to] = this.#refs[slot];
-      if (renumbered !== undefined) {
-        this.#byId.set(ids[to]!, position);
-        renumbered[slot] = position;
-      }
+      if (renumbered !== undefined) renumbered[slot] = position;
     }
     if (renumbered !== undefined) {
       for (const queue of this.#byTopic.values()) {
@@ -322,5 +323,10 @@ export class HistoryIndex<T> {
     this.#sizes = sizes;
     this.#refs = refs;
     this.#mask = mask;
+    if (renumbered !== undefined) {
+      // Positions changed: the ID table is refilled (and sized for what is kept now).
+      this.#byId.reset(kept);
+      for (let p = 0; p < this.#tail; p++) this.#byId.add(this.#ids[p & mask]!, p);
+    }
   }
 }

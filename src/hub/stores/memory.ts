@@ -49,10 +49,9 @@ class MemoryStore implements Store {
   append(update: Update): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError('append'));
     this.#trimAge(); // an expired update's ID is free again, as in the other stores
-    if (this.#history.has(update.id)) {
+    if (!this.#history.add(update.id, update.time, update.topics, updateBytes(update), update)) {
       return Promise.reject(new DuplicateUpdateIdError(update.id));
     }
-    this.#history.add(update.id, update.time, update.topics, updateBytes(update), update);
     this.#listeners.emit(update);
     return Promise.resolve();
   }
