@@ -18,6 +18,7 @@
  */
 import { canPublish, type SelectorSet } from '../topics/index.js';
 import type { Update } from '../update.js';
+import { parseBatchJson } from './batch-json.js';
 import { badRequest, HubHttpError, insufficientScope } from './errors.js';
 import { KEY_FIELD, type PublishInput, toUpdate } from './publish-input.js';
 
@@ -48,14 +49,14 @@ export class BatchItemError extends HubHttpError {
 }
 
 /**
- * Parses a batch body and checks every item as a single publish would be (fields, then the
+ * Parses a batch body (text, or UTF-8 bytes: see batch-json.ts) and checks every item as a single publish would be (fields, then the
  * token's publish selectors), and that no two items share an ID. Throws a 400 for a body that is
  * not a non-empty JSON array, a {@link BatchItemError} for the first refused item.
  */
-export function toBatch(text: string, maxTopics: number, selectors: SelectorSet | undefined): Batch {
+export function toBatch(body: string | Buffer, maxTopics: number, selectors: SelectorSet | undefined): Batch {
   let items: unknown;
   try {
-    items = JSON.parse(text);
+    items = typeof body === 'string' ? JSON.parse(body) : parseBatchJson(body);
   } catch (error) {
     throw badRequest(
       `a batch publish (${BATCH_CONTENT_TYPE}) must be a JSON array of updates (${(error as Error).message})`,

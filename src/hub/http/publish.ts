@@ -112,10 +112,10 @@ async function handleBatch(
  */
 export async function checkBatch(
   ctx: HubContext,
-  text: string,
+  body: string | Buffer,
   selectors: SelectorSet | undefined,
 ): Promise<Update[]> {
-  const batch = toBatch(text, ctx.options.maxTopicsPerUpdate, selectors);
+  const batch = toBatch(body, ctx.options.maxTopicsPerUpdate, selectors);
   await refuseKeptIds(ctx, batch.updates, batch.givenIds);
   return batch.updates;
 }
