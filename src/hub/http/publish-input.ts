@@ -97,6 +97,16 @@ function checkField(name: string, value: string): void {
 }
 
 /**
+ * Topics that passed the checks below, each mapped to one shared copy of itself. Publishers send
+ * the same topics over and over: a known topic skips the checks (they depend on the topic alone),
+ * and every update of a topic holds the same string, so that history keeps one copy per topic, not
+ * one per update, and the look-ups by topic (the subscriber index, the history's topic queues)
+ * find its hash already computed. Cleared when full: a bound on memory, not an eviction policy.
+ */
+const acceptedTopics = new Map<string, string>();
+const MAX_ACCEPTED_TOPICS = 10_000;
+
+/**
  * Checks an input and builds the update (its ID generated when absent). Throws a 400
  * `HubHttpError` naming the field and the rule.
  */
@@ -111,9 +121,15 @@ export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now(
       'HERALD_ERR_HUB_TOO_MANY_TOPICS',
     );
   }
-  for (const topic of topics) {
+  for (let i = 0; i < topics.length; i++) {
+    const topic = topics[i];
     if (typeof topic !== 'string' || topic === '') {
       throw badRequest('topics must be non-empty strings', 'HERALD_ERR_HUB_INVALID_UPDATE');
+    }
+    const known = acceptedTopics.get(topic);
+    if (known !== undefined) {
+      topics[i] = known;
+      continue;
     }
     checkField('topic', topic);
     if (topic === '*') {
@@ -125,6 +141,8 @@ export function toUpdate(input: PublishInput, maxTopics: number, now = Date.now(
         'HERALD_ERR_HUB_RESERVED_TOPIC',
       );
     }
+    if (acceptedTopics.size >= MAX_ACCEPTED_TOPICS) acceptedTopics.clear();
+    acceptedTopics.set(topic, topic);
   }
   let id = input.id;
   if (id === undefined || id === '') {

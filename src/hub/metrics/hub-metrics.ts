@@ -10,12 +10,12 @@ import {
   Counter,
   collectDefaultMetrics,
   Gauge,
-  Histogram,
   type MetricObjectWithValues,
   type MetricValue,
   Registry,
 } from 'prom-client';
 import { WIRE_FORMATS, type WireFormat } from '../subscribers/wire-format.js';
+import { LatencyHistogram } from './latency-histogram.js';
 import { WireMeter } from './wire-meter.js';
 
 /** The counters of one transport (`transport` label on `/metrics`). */
@@ -83,7 +83,7 @@ export class HubMetrics {
   readonly wire = new WireMeter();
 
   readonly registry: Registry;
-  readonly #latency: Histogram;
+  readonly #latency: LatencyHistogram;
   readonly #withProcess: boolean;
 
   constructor(defaultMetrics: boolean) {
@@ -219,7 +219,7 @@ export class HubMetrics {
       'counter',
       'dropped',
     );
-    this.#latency = new Histogram({
+    this.#latency = new LatencyHistogram({
       name: 'herald_hub_publish_to_write_seconds',
       help: 'From the hub accepting an update to its write to the last matching local subscriber.',
       // 100 us to 5 s: loopback fan-out sits in the low milliseconds; seconds mean a backlog.

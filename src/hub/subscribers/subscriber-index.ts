@@ -81,6 +81,8 @@ export class SubscriberIndex {
       if (set !== undefined) take(set, seq, out);
     }
     if (this.#wildcard.size > 0) take(this.#wildcard, seq, out);
+    // Checked first: iterating even an empty Map makes an iterator per update.
+    if (this.#patterns.size === 0) return out;
     for (const [matcher, set] of this.#patterns) {
       for (let i = 0; i < topics.length; i++) {
         if (matcher.matches(topics[i]!)) {
