@@ -29,6 +29,9 @@ export interface RunAs {
   gid: number;
 }
 
+/** `herald serve` on a free port of the loopback address: the start of most tests' arguments. */
+export const LOCAL_SERVE: readonly string[] = ['serve', '--port', '0', '--host', '127.0.0.1'];
+
 export function startHerald(
   args: string[],
   env: Record<string, string> = {},

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { freePort } from '../hub/stores/redis-support.js';
 import { spawnRedisServer } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
-import { startHerald } from './herald-process.js';
+import { LOCAL_SERVE, startHerald } from './herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from './streams.js';
 
 const KEY = 'redis-unavailable-test-key-of-32-bytes';
@@ -26,11 +26,7 @@ test('Redis unreachable at start: the hub serves with 503 on publish, then recov
   const port = await freePort(); // nobody listens here yet
   const herald = startHerald(
     [
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
+      ...LOCAL_SERVE,
       '--anonymous',
       '--store',
       `redis://127.0.0.1:${port}`,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freePort } from '../hub/stores/redis-support.js';
-import { startHerald } from './herald-process.js';
+import { LOCAL_SERVE, startHerald } from './herald-process.js';
 import { listeningUrl, publish, publisherToken } from './streams.js';
 
 const KEY = 'repeated-errors-test-key-of-32-bytes';
@@ -13,17 +13,7 @@ const KEY = 'repeated-errors-test-key-of-32-bytes';
 test('Redis down: 30 refused publishes log one full error line, not 30', async (t) => {
   const port = await freePort(); // no Redis here
   const herald = startHerald(
-    [
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--store',
-      `redis://127.0.0.1:${port}`,
-      '--store-prefix',
-      'x',
-    ],
+    [...LOCAL_SERVE, '--store', `redis://127.0.0.1:${port}`, '--store-prefix', 'x'],
     { HERALD_JWT_KEY: KEY },
   );
   t.after(() => herald.kill());

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connectionCaps, openFileLimit } from '../../src/cli/file-limit.js';
+import { LOCAL_SERVE } from '../cli/herald-process.js';
 import { openStream, publish, publisherToken } from '../cli/streams.js';
 import { requirePart } from '../support/requirements.js';
 
@@ -41,19 +42,7 @@ test('under a limit of 200 files: 136 subscribers and stream readers, then 503 w
   if (!requirePart(t, 'prlimit (util-linux)', missing)) return;
   const child: ChildProcess = spawn(
     '/usr/bin/prlimit',
-    [
-      `--nofile=${LIMIT}:${LIMIT}`,
-      process.execPath,
-      '--import',
-      'tsx',
-      MAIN,
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-      '--anonymous',
-    ],
+    [`--nofile=${LIMIT}:${LIMIT}`, process.execPath, '--import', 'tsx', MAIN, ...LOCAL_SERVE, '--anonymous'],
     {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HERALD_JWT_KEY: SECRET },
       stdio: ['ignore', 'pipe', 'pipe'],

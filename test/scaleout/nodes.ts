@@ -10,7 +10,7 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import type { TestContext } from 'node:test';
 import { createParser } from '../../src/protocol/index.js';
-import { type HeraldProcess, startHerald } from '../cli/herald-process.js';
+import { type HeraldProcess, LOCAL_SERVE, startHerald } from '../cli/herald-process.js';
 import { spawnRedisServer } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
 import { retryUntil } from '../support/retry.js';
@@ -125,11 +125,7 @@ export async function startNode(
   heartbeat: string | null = '300ms',
 ): Promise<Node> {
   const proc = startHerald([
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
+    ...LOCAL_SERVE,
     '--store',
     store,
     '--anonymous',

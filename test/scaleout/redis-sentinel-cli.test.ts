@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startHerald } from '../cli/herald-process.js';
+import { LOCAL_SERVE, startHerald } from '../cli/herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from '../cli/streams.js';
 import { redisSentinelMissing, startSentinelGroup } from '../support/redis-server.js';
 import { requirePart } from '../support/requirements.js';
@@ -25,11 +25,7 @@ for (const waitReplicas of [0, 1]) {
     const hubs = [0, 1].map(() =>
       startHerald(
         [
-          'serve',
-          '--port',
-          '0',
-          '--host',
-          '127.0.0.1',
+          ...LOCAL_SERVE,
           '--anonymous',
           '--store',
           group.url,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startHerald } from '../cli/herald-process.js';
+import { LOCAL_SERVE, startHerald } from '../cli/herald-process.js';
 import { type Feed, openFeed } from '../support/transports.js';
 import { KEY, OwnRedis, publishTo, requireRedisServer, startNode } from './nodes.js';
 
@@ -62,11 +62,7 @@ test('Redis: a WebSocket subscriber gets what another node publishes and resumes
 
 test('--workers 2: WebSocket subscribers on either worker get every update once, in order, and resume', async (t) => {
   const node = startHerald([
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
+    ...LOCAL_SERVE,
     '--anonymous',
     '--jwt-key',
     KEY,

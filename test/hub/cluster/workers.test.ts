@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SignJWT } from 'jose';
-import { startHerald } from '../../cli/herald-process.js';
+import { LOCAL_SERVE, startHerald } from '../../cli/herald-process.js';
 import { listeningUrl, openStream, publish, publisherToken } from '../../cli/streams.js';
 import { retryUntil } from '../../support/retry.js';
 
@@ -99,16 +99,7 @@ test('--workers 2: 100 subscribers on both workers each get every update once, i
 test('sqlite store: history survives a restart, a resumed subscriber gets what followed, a new one the newest public ID', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-sqlite-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const args = [
-    'serve',
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--anonymous',
-    '--store',
-    `sqlite:${join(dir, 'h.db')}`,
-  ];
+  const args = [...LOCAL_SERVE, '--anonymous', '--store', `sqlite:${join(dir, 'h.db')}`];
   const first = startHerald(args, { HERALD_JWT_KEY: SECRET });
   t.after(() => first.kill());
   const base = await listeningUrl(first);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { LOCAL_SERVE } from '../../cli/herald-process.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./fixtures/foreign-sqlite-addon.mjs', import.meta.url));
@@ -22,18 +23,7 @@ test('herald serve --store sqlite: with an addon that does not load names `npm r
   writeFileSync(foreign, 'not an ELF object\n');
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      PRELOAD,
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'serve',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
+    ['--import', PRELOAD, '--import', 'tsx', 'src/cli/main.ts', ...LOCAL_SERVE],
     {
       cwd: ROOT,
       env: {
