@@ -12,8 +12,9 @@
  * gets a position, an integer that grows with every append; the fields of the update at position
  * `p` sit at index `p & mask` of parallel arrays used as one ring (a column per field: times, sizes
  * and counts in typed arrays). A hash table of integers (id-table.ts) finds a position by ID,
- * and each topic has a FIFO of its newest positions. An append costs O(its topics) plus what it evicts; reading k updates after an
- * ID costs O(k) plus the holes in between (the ring is rebuilt without holes when it fills up).
+ * and each topic has a FIFO of its newest positions. An append costs O(its topics) plus what it
+ * evicts; reading k updates after an ID costs O(k) plus the holes in between (the ring is rebuilt
+ * without holes when it fills up).
  *
  * Why integers and not an object per update linked to its neighbours: every index structure is
  * old (it lives as long as the store) and every new update is young, so each append wrote pointers

@@ -755,7 +755,7 @@ class RedisStreamStore implements RedisStore {
 
   /** Indexes an update read from the stream; an ID kept already (two nodes racing) keeps its first entry. */
   #keep(update: Update, [entryId, fields]: Entry): void {
-    if (this.#index.has(update.id)) return;
+    // `add` changes nothing for a kept ID: no look-up of its own first.
     const size = UPDATE_OVERHEAD_BYTES + update.id.length + (fieldOf(fields, 'b')?.length ?? 0);
     this.#index.add(update.id, update.time, update.topics, size, entryId);
   }
