@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Backoff, EventSource, type EventSourceErrorEvent } from '../../src/client/index.js';
-import { EVENT_STREAM_HEADERS, seededRandom, startStreamServer } from './stream-server.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { EVENT_STREAM_HEADERS, startStreamServer } from './stream-server.js';
 
 function delays(backoff: Backoff, base: number, n: number): (number | null)[] {
   return Array.from({ length: n }, () => backoff.next(base));

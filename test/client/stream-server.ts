@@ -74,14 +74,3 @@ export async function startStreamServer(t: TestContext, handler: StreamHandler):
 export function nextEvent<E extends Event = Event>(target: EventTarget, type: string): Promise<E> {
   return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as E), { once: true }));
 }
-
-/** A seeded pseudo-random source in [0, 1) (mulberry32), for reproducible backoff delays. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}

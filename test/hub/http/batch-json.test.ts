@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { itemEnds, parseBatchJson } from '../../../src/hub/http/batch-json.js';
-
-/** A deterministic stream of numbers in [0, 1). */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) | 0;
-    return ((s >>> 8) & 0xffffff) / 0x1000000;
-  };
-}
+import { seededRandom } from '../../support/seeded-random.js';
 
 // Characters that could fool a cutter: quotes, backslashes, commas and brackets inside strings,
 // multi-byte UTF-8, a lone surrogate's escape.
@@ -30,7 +22,7 @@ function value(next: () => number, depth: number): unknown {
 }
 
 test('parseBatchJson: large bodies read as JSON.parse reads them, whatever their strings hold', () => {
-  const next = random(11);
+  const next = seededRandom(11);
   for (let round = 0; round < 6; round++) {
     const items = Array.from({ length: 3000 + round * 1500 }, () => value(next, 0));
     // Pretty-printed bodies too: whitespace between and around items.

@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { IdTable } from '../../../src/hub/stores/id-table.js';
-
-/** A deterministic stream of numbers in [0, 1), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (Math.imul(s, 1103515245) + 12345) | 0;
-    return ((s >>> 8) & 0xffffff) / 0x1000000;
-  };
-}
+import { seededRandom } from '../../support/seeded-random.js';
 
 test('IdTable: agrees with a Map through 30,000 random adds, re-adds and deletes', () => {
-  const next = random(7);
+  const next = seededRandom(7);
   const ids: string[] = []; // position -> ID
   const table = new IdTable((position) => ids[position]);
   const model = new Map<string, number>();

@@ -23,6 +23,7 @@ import {
   StreamSequenceError,
   StreamTooLargeError,
 } from '../../../src/server/index.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 /** Makes a store for one test (closed by the test), or undefined when the test must skip. */
 export type StoreFactory = (t: TestContext) => Promise<ResumableStore | undefined>;
@@ -61,18 +62,6 @@ export async function serve(
     await once(server, 'close');
   });
   return { streams, port, url: (id) => `http://127.0.0.1:${port}/s/${encodeURIComponent(id)}` };
-}
-
-/** A seeded PRNG (mulberry32), so a failing run can be replayed from its printed seed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
@@ -217,7 +206,7 @@ export function resumableSuite(
     const { streams, url } = await serve(t, store);
     const seed = Number(process.env.HERALD_TEST_SEED ?? Date.now() % 100_000);
     t.diagnostic(`seed ${seed}`);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const chunks = chunksOf(3000, rand);
     const writer = await streams.writer('job/1');
     const readers: Promise<string[]>[] = [];
