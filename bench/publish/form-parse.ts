@@ -1,12 +1,12 @@
 /**
  * Micro-benchmark of publish-body parsing: `URLSearchParams` alone against the strict parse the
- * hub uses (a scan for escapes of bytes >= 0x80, then `URLSearchParams`), same bodies, same run,
- * alternating rounds.
+ * hub uses (`parseStrictForm`: split and `decodeURIComponent`, or `URLSearchParams` and a check for
+ * bytes that are not UTF-8), same bodies, same run, alternating rounds; each reads `data`.
  *
  * Usage: node --import tsx bench/publish/form-parse.ts
  */
 import { loadavg } from 'node:os';
-import { parseStrictForm } from '../../src/hub/http/strict-form.js';
+import { type FormFields, parseStrictForm } from '../../src/hub/http/strict-form.js';
 
 const json = JSON.stringify({ symbol: 'ACME', price: 12.5, at: '2026-01-01T00:00:00Z' });
 const bodies: [string, string][] = [
@@ -24,7 +24,7 @@ const bodies: [string, string][] = [
   ],
 ];
 
-function run(parse: (text: string) => URLSearchParams, body: string, n: number): number {
+function run(parse: (text: string) => FormFields, body: string, n: number): number {
   let sink = 0;
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) sink += parse(body).get('data')!.length;

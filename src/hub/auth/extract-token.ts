@@ -70,8 +70,15 @@ export function extractToken(
 }
 
 /** RFC 6750 §2.1: `Bearer` 1*SP b64token; extra spaces around the token are tolerated. */
+const BEARER = /^\s*bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i;
+
+/** The token of an `Authorization: Bearer` header value, or `undefined` when it is not one. */
+export function bearerTokenOf(header: string): string | undefined {
+  return BEARER.exec(header)?.[1];
+}
+
 function bearerToken(header: string): string {
-  const match = /^\s*bearer +([A-Za-z0-9\-._~+/]+=*)\s*$/i.exec(header);
+  const match = BEARER.exec(header);
   if (match === null) {
     const scheme = header.trim().split(/\s+/, 1)[0] ?? '';
     throw AuthError.invalidRequest(

@@ -9,6 +9,7 @@ export {
   bearerChallenge,
 } from './errors.js';
 export {
+  bearerTokenOf,
   DEFAULT_COOKIE_NAMES,
   type ExtractedToken,
   extractToken,

@@ -46,6 +46,12 @@ export interface Verifier {
    * that fails validation, 503 when the JWK Set cannot be fetched.
    */
   verify(token: string): Promise<Claims>;
+  /**
+   * The claims of a token verified before and still valid (its key still trusted, `exp` and `nbf`
+   * checked now), without waiting; `undefined` otherwise, and then `verify` decides. Lets a caller
+   * that sees the same token on every request (a keep-alive publisher) skip a promise per request.
+   */
+  cached?(token: string): Claims | undefined;
 }
 
 /**
@@ -131,7 +137,22 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // a token verified with the subscriber key never passes for a publisher. Only successes are kept.
   const verified = cacheSize >= 2 ? new LruCache<string, Verified>(cacheSize) : undefined;
 
+  /** The remembered claims of `token` when its key is still trusted and it is valid now. */
+  const cached = (token: string): Claims | undefined => {
+    const known = verified?.get(token);
+    if (
+      known !== undefined &&
+      Date.now() < known.keyTrustedUntil &&
+      (known.source?.generation === undefined || known.source.generation() === known.generation) &&
+      withinValidity(known.claims.raw, clockTolerance)
+    ) {
+      return known.claims;
+    }
+    return undefined;
+  };
+
   return {
+    cached,
     async verify(token: string): Promise<Claims> {
       // Tokens are base64url and dots, so characters are bytes; anything else fails the shape check.
       if (typeof token !== 'string' || token.length > maxTokenBytes) {
@@ -139,16 +160,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
           `the access token is larger than maxTokenBytes (${String(token?.length)} > ${maxTokenBytes} bytes)`,
         );
       }
-      const known = verified?.get(token);
-      if (
-        known !== undefined &&
-        Date.now() < known.keyTrustedUntil &&
-        (known.source?.generation === undefined || known.source.generation() === known.generation)
-      ) {
-        if (withinValidity(known.claims.raw, clockTolerance)) return known.claims;
-        // Expired (or, after a clock step back, not yet valid): refused below by jose, as a fresh
-        // token would be, with its reason.
-      }
+      const known = cached(token);
+      // Otherwise (unknown, expired, or no longer valid after a clock step back) verified afresh:
+      // an invalid token is refused by jose, as a fresh one would be, with its reason.
+      if (known !== undefined) return known;
       if (!COMPACT_JWS.test(token)) {
         throw AuthError.invalidToken('the access token is not a compact JWS (three base64url parts)');
       }

@@ -4,7 +4,13 @@
  * missing token means for each route and applies the publish CSRF rule.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { type Claims, createVerifier, DEFAULT_COOKIE_NAMES, extractToken } from '../auth/index.js';
+import {
+  bearerTokenOf,
+  type Claims,
+  createVerifier,
+  DEFAULT_COOKIE_NAMES,
+  extractToken,
+} from '../auth/index.js';
 import { DEFAULT_COOKIE_NAME, type JwtKeyOptions, type ResolvedHubOptions } from '../options.js';
 import { HubHttpError } from './errors.js';
 
@@ -14,7 +20,7 @@ export interface Authenticated {
   source: 'header' | 'cookie' | 'query';
 }
 
-type Verifier = { verify(token: string): Promise<Claims> };
+type Verifier = { verify(token: string): Promise<Claims>; cached?(token: string): Claims | undefined };
 
 function verifierFor(key: JwtKeyOptions | undefined, options: ResolvedHubOptions): Verifier | undefined {
   if (key === undefined) return undefined;
@@ -83,6 +89,18 @@ export class Authenticator {
     // site (CSRF): such a publish must come from an origin the operator listed.
     if (found.source === 'cookie') this.#checkOrigin(headers);
     return { claims: await this.#publisher.verify(found.token), source: found.source };
+  }
+
+  /**
+   * The claims of a publisher's `Authorization` header whose token was verified before and is still
+   * valid, at once; `undefined` when `publisher` must decide (no header, a malformed one, a token not
+   * remembered or no longer valid, no publisher key). A header token needs no origin check.
+   */
+  publisherNow(authorization: string | undefined): Claims | undefined {
+    const cached = this.#publisher?.cached;
+    if (cached === undefined || authorization === undefined) return undefined;
+    const token = bearerTokenOf(authorization);
+    return token === undefined ? undefined : cached(token);
   }
 
   #checkOrigin(headers: IncomingHttpHeaders): void {

@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HubHttpError } from './errors.js';
-import { parseStrictForm } from './strict-form.js';
+import { type FormFields, parseStrictForm } from './strict-form.js';
 
 function tooLarge(maxBytes: number, size: number | string): HubHttpError {
   return new HubHttpError(
@@ -32,7 +32,7 @@ export function isFormContentType(contentType: string | undefined): boolean {
  * further: the caller answers and closes), 400 when the body, or a value once
  * percent-decoded, is not valid UTF-8.
  */
-export async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<URLSearchParams> {
+export async function readFormBody(req: IncomingMessage, maxBytes: number): Promise<FormFields> {
   return parseStrictForm(await readBodyText(req, maxBytes), 'body');
 }
 

@@ -58,6 +58,8 @@ const KEEP_ALIVE_MS = 5000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const PUBLISH_URL = new URL(`http://hub.invalid${HUB_PATH}`);
 const DIGITS = /^[0-9]{1,10}$/;
+/** `#serveNow`'s answer when the publish must wait (`#serve`). */
+const LATER = Symbol('later');
 
 /** One request read off the wire. */
 interface Head {
@@ -142,39 +144,68 @@ class PublishConnection {
       this.#socket.destroy();
       return;
     }
-    if (!this.#busy) void this.#next();
+    if (!this.#busy) this.#next();
   }
 
-  /** Serves the requests buffered, one after the other (pipelined ones in order). */
-  async #next(): Promise<void> {
-    this.#busy = true;
-    try {
-      for (;;) {
-        if (this.#done) return;
-        const buffer = this.#buffer;
-        if (buffer.length === 0) break;
-        if (!startsLikePublish(buffer)) return this.#giveUp();
-        const head = readHead(buffer);
-        if (head === 'more') {
-          if (buffer.length > MAX_HEAD_BYTES) return this.#giveUp();
-          break;
-        }
-        if (head === 'other' || head.contentLength > this.#ctx.options.maxBodyBytes || this.#ctx.closing) {
-          return this.#giveUp();
-        }
-        const end = head.size + head.contentLength;
-        if (buffer.length < end) break;
-        const answer = await this.#serve(head, buffer.subarray(head.size, end));
-        if (answer === undefined) return this.#giveUp();
-        if (this.#done) return;
-        this.#buffer = this.#buffer.subarray(end);
-        this.#socket.write(answer);
+  /**
+   * Serves the requests buffered, one after the other (pipelined ones in order). A publish that can
+   * be served at once (see `#serveNow`) is answered in this turn; one that must wait (a token not
+   * verified yet, a batch, a store with I/O) holds the connection until its answer is written.
+   */
+  #next(): void {
+    while (!this.#done) {
+      const buffer = this.#buffer;
+      if (buffer.length === 0) break;
+      if (!startsLikePublish(buffer)) {
+        this.#giveUp();
+        return;
       }
-    } finally {
-      this.#busy = false;
+      const head = readHead(buffer);
+      if (head === 'more') {
+        if (buffer.length > MAX_HEAD_BYTES) {
+          this.#giveUp();
+          return;
+        }
+        break;
+      }
+      if (head === 'other' || head.contentLength > this.#ctx.options.maxBodyBytes || this.#ctx.closing) {
+        this.#giveUp();
+        return;
+      }
+      const end = head.size + head.contentLength;
+      if (buffer.length < end) break;
+      const body = buffer.subarray(head.size, end);
+      const answer = this.#serveNow(head, body);
+      if (answer === LATER) {
+        this.#busy = true;
+        this.#serve(head, body).then(
+          (later) => {
+            this.#busy = false;
+            if (this.#answer(later, end)) this.#next();
+          },
+          () => this.#socket.destroy(),
+        );
+        return;
+      }
+      if (!this.#answer(answer, end)) return;
     }
     this.#partialSince = this.#buffer.length === 0 ? 0 : this.#partialSince || Date.now();
     if (this.#socket.readableEnded && this.#buffer.length === 0) this.#socket.end();
+  }
+
+  /**
+   * Writes the answer to the request that ends at `end` of the buffer; false when the connection is
+   * no longer read here (closed meanwhile, or handed to node:http for want of an answer).
+   */
+  #answer(answer: string | undefined, end: number): boolean {
+    if (this.#done) return false;
+    if (answer === undefined) {
+      this.#giveUp();
+      return false;
+    }
+    this.#buffer = this.#buffer.subarray(end);
+    this.#socket.write(answer);
+    return true;
   }
 
   /** node:http takes the connection from the first request not served here, bytes and all. */
@@ -187,6 +218,35 @@ class PublishConnection {
     socket.off('close', this.#onClose);
     socket.setTimeout(0);
     this.#handBack(socket, this.#buffer);
+  }
+
+  /**
+   * The response to a form publish that needs no waiting: its token verified before (and still
+   * valid), and a store that appends at once (memory). `LATER` when `#serve` must do it; undefined
+   * to leave the request to node:http, as `#serve` would. Nothing is stored unless it is answered.
+   */
+  #serveNow(head: Head, body: Buffer): string | undefined | typeof LATER {
+    const ctx = this.#ctx;
+    const store = ctx.store;
+    if (store.appendNow === undefined || mediaType(head.contentType) !== FORM_TYPE) return LATER;
+    const claims = ctx.auth.publisherNow(head.authorization);
+    if (claims === undefined) return LATER;
+    if (!isUtf8(body)) return undefined;
+    let update: Update;
+    try {
+      const form = parseStrictForm(body.toString('utf8'), 'body');
+      if (form.has(STREAM_FIELD)) return undefined;
+      update = formUpdate(ctx, form, claims.publishSelectors);
+    } catch {
+      return undefined;
+    }
+    try {
+      store.appendNow(update);
+    } catch (error) {
+      return refused(ctx, error);
+    }
+    ctx.metrics.published++;
+    return response(200, 'text/plain; charset=utf-8', update.id);
   }
 
   /**
@@ -222,14 +282,19 @@ class PublishConnection {
       if (batch) await appendBatch(ctx, updates);
       else await ctx.append(updates[0]!);
     } catch (error) {
-      ctx.metrics.publishRejected++;
-      const { status, message } = describeError(error);
-      return response(status, 'text/plain; charset=utf-8', `${message}\n`);
+      return refused(ctx, error);
     }
     return batch
       ? response(200, 'application/json', JSON.stringify(updates.map((u) => u.id)))
       : response(200, 'text/plain; charset=utf-8', updates[0]!.id);
   }
+}
+
+/** The answer to a publish the store refused (409 duplicate ID, 503), counted. */
+function refused(ctx: HubContext, error: unknown): string {
+  ctx.metrics.publishRejected++;
+  const { status, message } = describeError(error);
+  return response(status, 'text/plain; charset=utf-8', `${message}\n`);
 }
 
 /**

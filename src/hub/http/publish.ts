@@ -13,6 +13,7 @@ import { mediaType, readBodyText, readFormBody } from './form-body.js';
 import { BATCH_CONTENT_TYPE, BATCH_INDEX_HEADER, BatchItemError, toBatch } from './publish-batch.js';
 import { KEY_FIELD, toUpdate } from './publish-input.js';
 import { handleStreamPublish, STREAM_FIELD, type StreamsContext } from './streams.js';
+import type { FormFields } from './strict-form.js';
 
 export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: URL): Promise<void> {
   const { claims } = await ctx.auth.publisher(req.headers, url);
@@ -50,11 +51,7 @@ export async function handlePublish(ctx: HubContext, req: Req, res: Res, url: UR
 }
 
 /** The update of a form publish, checked, and granted by the token's selectors (else 400, 403). */
-export function formUpdate(
-  ctx: HubContext,
-  form: URLSearchParams,
-  selectors: SelectorSet | undefined,
-): Update {
+export function formUpdate(ctx: HubContext, form: FormFields, selectors: SelectorSet | undefined): Update {
   const update = toUpdate(
     {
       topics: form.getAll('topic'),

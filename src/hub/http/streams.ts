@@ -27,6 +27,7 @@ import { connectionExpiresAt, type Expiring, type ExpiryQueue } from '../subscri
 import { canPublish } from '../topics/index.js';
 import { badRequest, insufficientScope, missingToken } from './errors.js';
 import { addressesHubNamespace } from './publish-input.js';
+import type { FormFields } from './strict-form.js';
 
 /** The readers' route. */
 export const STREAMS_PATH = '/.well-known/mercure/streams';
@@ -109,7 +110,7 @@ export async function handleStreamRead(ctx: StreamsContext, req: Req, res: Res, 
 }
 
 /** `herald.after`, when sent: a chunk count (digits). */
-function readAfter(form: URLSearchParams): number | undefined {
+function readAfter(form: FormFields): number | undefined {
   const values = form.getAll(AFTER_FIELD);
   if (values.length === 0) return undefined;
   const text = values[0]!;
@@ -126,7 +127,7 @@ function readAfter(form: URLSearchParams): number | undefined {
 /** A publish carrying `herald.stream`: returns the body to answer with (the last event ID). */
 export async function handleStreamPublish(
   ctx: StreamsContext,
-  form: URLSearchParams,
+  form: FormFields,
   publishSelectors: Parameters<typeof canPublish>[1],
   res?: Res,
 ): Promise<string> {
@@ -141,7 +142,7 @@ export async function handleStreamPublish(
 
 async function streamPublish(
   ctx: StreamsContext,
-  form: URLSearchParams,
+  form: FormFields,
   publishSelectors: Parameters<typeof canPublish>[1],
 ): Promise<string> {
   const action = form.get(STREAM_FIELD) ?? '';

@@ -47,13 +47,21 @@ class MemoryStore implements Store {
   }
 
   append(update: Update): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreClosedError('append'));
+    try {
+      this.appendNow(update);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return Promise.resolve();
+  }
+
+  appendNow(update: Update): void {
+    if (this.#closed) throw new StoreClosedError('append');
     this.#trimAge(); // an expired update's ID is free again, as in the other stores
     if (!this.#history.add(update.id, update.time, update.topics, updateBytes(update), update)) {
-      return Promise.reject(new DuplicateUpdateIdError(update.id));
+      throw new DuplicateUpdateIdError(update.id);
     }
     this.#listeners.emit(update);
-    return Promise.resolve();
   }
 
   after(lastEventId: string, limit: number): Promise<{ found: boolean; updates: Update[] }> {

@@ -12,6 +12,13 @@ export interface Store {
   append(update: Update): Promise<void>;
 
   /**
+   * Appends at once, for a store that needs no I/O to do it (memory): the same effect and the same
+   * errors as `append`, thrown instead of rejected. Absent where appending waits for anything; the
+   * hub then awaits `append`. Lets the keep-alive publish path answer in the turn it read the request.
+   */
+  appendNow?(update: Update): void;
+
+  /**
    * Kept updates appended after the one with ID `lastEventId`, oldest first (store order), at most
    * `limit`. `'earliest'` means from the oldest kept. `found: false` when that ID is not (or no
    * longer) kept, or when updates that followed it on one of its topics were evicted (see

@@ -396,11 +396,15 @@ describe('signatures and keys', () => {
     const verifier = hmac({ clockToleranceSec: 0 });
     const exp = now() + 60;
     const token = await sign({ exp, mercure: { publish: ['*'] } }, SECRET);
+    assert.equal(verifier.cached?.(token), undefined, 'not verified yet: nothing to take at once');
     const first = await verifier.verify(token);
     assert.equal(await verifier.verify(token), first, 'the second use is served from the cache');
+    assert.equal(verifier.cached?.(token), first, 'and can be taken at once');
     t.mock.timers.setTime(exp * 1000 - 1);
     assert.equal(await verifier.verify(token), first, 'valid up to its exp');
+    assert.equal(verifier.cached?.(token), first);
     t.mock.timers.setTime(exp * 1000);
+    assert.equal(verifier.cached?.(token), undefined, 'expired: not taken at once');
     await invalidToken(verifier.verify(token), /expired/);
     // The full verification (no cache) reads the same clock.
     await invalidToken(hmac({ clockToleranceSec: 0, cacheSize: 0 }).verify(token), /expired/);
@@ -419,7 +423,9 @@ describe('signatures and keys', () => {
     await invalidToken(verifier.verify(early), /nbf/);
     t.mock.timers.setTime((start + 60) * 1000);
     await verifier.verify(early);
+    assert.ok(verifier.cached?.(early));
     t.mock.timers.setTime((start + 59) * 1000);
+    assert.equal(verifier.cached?.(early), undefined, 'not valid yet again: not taken at once');
     await invalidToken(verifier.verify(early), /nbf/);
   });
 

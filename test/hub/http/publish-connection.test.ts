@@ -183,13 +183,46 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     conn.socket.destroy();
   });
 
-  test('a store refusal is answered here: 409 for an ID already kept', async () => {
+  test('a store refusal is answered here: 409 for an ID already kept, counted', async () => {
+    const published = hub.metrics.published;
+    const rejected = hub.metrics.publishRejected;
     const conn = await connect(port);
     conn.write(publishRequest('topic=t&id=dup-fast', token) + publishRequest('topic=t&id=dup-fast', token));
     const [first, second] = await conn.answers(2);
     assert.equal(first!.status, 200);
     assert.equal(second!.status, 409);
     assert.match(second!.body, /unique/);
+    assert.deepEqual(
+      [hub.metrics.published - published, hub.metrics.publishRejected - rejected],
+      [1, 1],
+      'one published, one refused',
+    );
+    conn.socket.destroy();
+  });
+
+  test('a token taken at once while valid is refused once it expires (401 from node:http), on the same connection', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const expiring = await signDraft07({ publish: ['*'] }, { exp });
+    const conn = await connect(port);
+    // The first is verified, the second is served from the verified-token cache in the turn it
+    // arrived: both before exp.
+    conn.write(publishRequest('topic=t&data=1', expiring) + publishRequest('topic=t&data=2', expiring));
+    const [one, two] = await conn.answers(2);
+    assert.deepEqual([one!.status, two!.status], [200, 200]);
+    const before = viaNode;
+    t.mock.timers.setTime((exp + 10) * 1000); // past exp and the 5 s clock tolerance
+    conn.write(publishRequest('topic=t&data=3', expiring));
+    const [, , late] = await conn.answers(3);
+    assert.equal(late!.status, 401);
+    assert.match(late!.headers['www-authenticate']!, /invalid_token/);
+    assert.equal(viaNode, before + 1, 'refused by node:http, with its challenge');
+    const { updates } = await hub.store.after('earliest', 10_000);
+    assert.equal(
+      updates.some((u) => u.data === '3'),
+      false,
+      'nothing of the refused publish is stored',
+    );
     conn.socket.destroy();
   });
 
