@@ -39,8 +39,8 @@ import { parseStrictForm } from './strict-form.js';
 const REQUEST_LINE = `POST ${HUB_PATH} HTTP/1.1\r\n`;
 const REQUEST_LINE_BYTES = Buffer.from(REQUEST_LINE, 'latin1');
 const FORM_TYPE = 'application/x-www-form-urlencoded';
-/** Headers read here; any other sends the request to node:http. */
-const KNOWN = new Set([
+/** Headers read here (lower case); any other sends the request to node:http. */
+const KNOWN = [
   'host',
   'content-type',
   'content-length',
@@ -49,7 +49,7 @@ const KNOWN = new Set([
   'user-agent',
   'accept',
   'accept-encoding',
-]);
+];
 /** Longest header section read here (node:http's own limit is 16 KiB). */
 const MAX_HEAD_BYTES = 8192;
 /** node:http's default keep-alive timeout: an idle publisher connection closes after it. */
@@ -297,41 +297,63 @@ function refused(ctx: HubContext, error: unknown): string {
   return response(status, 'text/plain; charset=utf-8', `${message}\n`);
 }
 
+/** No bare CR or LF and no NUL anywhere in a head (node:http refuses them with its own answer). */
+const FORBIDDEN = /\0|\r(?!\n)|(?<!\r)\n/;
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
 /**
  * The request line and headers at the start of `buffer`: `more` when they are not all in yet,
- * `other` for anything this reader leaves to node:http.
+ * `other` for anything this reader leaves to node:http. Only the values it needs become strings:
+ * this runs once per publish.
  */
 function readHead(buffer: Buffer): Head | 'more' | 'other' {
-  const end = buffer.indexOf('\r\n\r\n', REQUEST_LINE_BYTES.length - 2, 'latin1');
+  const end = buffer.indexOf(HEAD_END, REQUEST_LINE_BYTES.length - 2);
   if (end === -1) return 'more';
   const text = buffer.toString('latin1', REQUEST_LINE_BYTES.length, end + 2);
+  if (FORBIDDEN.test(text)) return 'other';
   let contentLength: number | undefined;
   let contentType: string | undefined;
   let authorization: string | undefined;
-  let from = 0;
-  while (from < text.length) {
+  for (let from = 0; from < text.length; ) {
     const eol = text.indexOf('\r\n', from);
-    const line = text.slice(from, eol);
-    from = eol + 2;
-    const colon = line.indexOf(':');
-    // No bare LF, CR or NUL anywhere (node:http refuses them with its own answer).
-    if (colon <= 0 || /[\r\n\0]/.test(line)) return 'other';
-    const name = line.slice(0, colon).toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (!KNOWN.has(name)) return 'other';
+    const colon = text.indexOf(':', from);
+    if (colon <= from || colon > eol) return 'other';
+    const name = knownName(text, from, colon);
+    if (name === undefined) return 'other';
     if (name === 'content-length') {
+      const value = text.slice(colon + 1, eol).trim();
       if (contentLength !== undefined || !DIGITS.test(value)) return 'other';
       contentLength = Number(value);
     } else if (name === 'content-type') {
       if (contentType !== undefined) return 'other';
-      contentType = value;
+      contentType = text.slice(colon + 1, eol).trim();
     } else if (name === 'authorization') {
       if (authorization !== undefined) return 'other';
-      authorization = value;
-    } else if (name === 'connection' && value.toLowerCase() !== 'keep-alive') return 'other';
+      authorization = text.slice(colon + 1, eol).trim();
+    } else if (name === 'connection') {
+      const value = text.slice(colon + 1, eol).trim();
+      if (value.toLowerCase() !== 'keep-alive') return 'other';
+    }
+    from = eol + 2;
   }
   if (contentLength === undefined || contentType === undefined) return 'other';
   return { size: end + 4, contentLength, contentType, authorization };
+}
+
+/** The known header named by `text[from, to)`, compared without case and without a copy. */
+function knownName(text: string, from: number, to: number): string | undefined {
+  const length = to - from;
+  next: for (const name of KNOWN) {
+    if (name.length !== length) continue;
+    for (let i = 0; i < length; i++) {
+      const want = name.charCodeAt(i);
+      const got = text.charCodeAt(from + i);
+      // Names are letters and '-': a letter may come in upper case (want - 32).
+      if (got !== want && !(want >= 0x61 && got === want - 0x20)) continue next;
+    }
+    return name;
+  }
+  return undefined;
 }
 
 let dateText = '';

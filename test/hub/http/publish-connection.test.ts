@@ -226,6 +226,31 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     conn.socket.destroy();
   });
 
+  test('header names are read in any case; a header it does not know, or a bare LF, goes to node:http', async () => {
+    const body = 'topic=t&data=case';
+    const shouted =
+      `POST /.well-known/mercure HTTP/1.1\r\nHOST: hub\r\ncontent-TYPE: application/x-www-form-urlencoded\r\n` +
+      `AUTHORIZATION:   Bearer ${token}  \r\nContent-length: ${body.length}\r\nCONNECTION: Keep-Alive\r\n\r\n${body}`;
+    const before = viaNode;
+    const conn = await connect(port);
+    conn.write(shouted);
+    const [taken] = await conn.answers(1);
+    assert.equal(taken!.status, 200);
+    assert.equal(viaNode, before, 'read here');
+    // A cookie brings CSRF rules: node:http's path decides, and answers.
+    conn.write(shouted.replace('HOST: hub', 'Host: hub\r\nCookie: a=b'));
+    const [, cookie] = await conn.answers(2);
+    assert.equal(cookie!.status, 200);
+    assert.equal(viaNode, before + 1, 'node:http took the request with a cookie');
+    conn.socket.destroy();
+
+    const bare = await connect(port);
+    bare.write(shouted.replace('HOST: hub\r\n', 'Host: hub\nX: y\r\n'));
+    const [refused] = await bare.answers(1);
+    assert.equal(refused!.status, 400, "node:http's own answer to a bare LF");
+    bare.socket.destroy();
+  });
+
   test('a request split over many packets is put together', async () => {
     const conn = await connect(port);
     const request = publishRequest('topic=t&data=split', token);
