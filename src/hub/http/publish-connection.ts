@@ -58,6 +58,7 @@ const KEEP_ALIVE_MS = 5000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const PUBLISH_URL = new URL(`http://hub.invalid${HUB_PATH}`);
 const DIGITS = /^[0-9]{1,10}$/;
+const NOTHING = Buffer.alloc(0);
 /** `#serveNow`'s answer when the publish must wait (`#serve`). */
 const LATER = Symbol('later');
 
@@ -104,7 +105,7 @@ class PublishConnection {
   readonly #socket: Socket;
   readonly #ctx: HubContext;
   readonly #handBack: (socket: Socket, pending: Buffer | undefined) => void;
-  #buffer: Buffer = Buffer.alloc(0);
+  #buffer: Buffer = NOTHING;
   /** When the request partly in `#buffer` started to arrive (0: none pending). */
   #partialSince = 0;
   #busy = false;
@@ -203,7 +204,8 @@ class PublishConnection {
       this.#giveUp();
       return false;
     }
-    this.#buffer = this.#buffer.subarray(end);
+    // Mostly the whole buffer was that one request: no view of nothing to make then.
+    this.#buffer = end === this.#buffer.length ? NOTHING : this.#buffer.subarray(end);
     this.#socket.write(answer);
     return true;
   }
