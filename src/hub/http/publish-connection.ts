@@ -1,7 +1,8 @@
 /**
- * Keep-alive publishers without node:http: a connection whose first request is a plain publish is
- * read by this small HTTP/1.1 reader instead, and anything it does not take is handed back to
- * node:http untouched.
+ * Publishers without node:http: a connection whose first request is a plain publish is read by
+ * this small HTTP/1.1 reader instead, and anything it does not take is handed back to node:http
+ * untouched. Keep-alive publishers gain the most; a publisher that opens a connection per request
+ * (`Connection: close`) is answered here too, and the connection closed after the answer.
  *
  * node:http costs a publish several times what the publish itself costs (a profile of a keep-alive
  * publisher put 41% of the hub's CPU in node:http's JavaScript: an IncomingMessage and a
@@ -10,7 +11,7 @@
  *
  *   POST /.well-known/mercure HTTP/1.1, a Content-Length within maxBodyBytes, a form or batch
  *   Content-Type, and no header outside Host, Content-Type, Content-Length, Authorization,
- *   Connection: keep-alive, User-Agent, Accept and Accept-Encoding.
+ *   Connection (keep-alive or close), User-Agent, Accept and Accept-Encoding.
  *
  * Any other request (another path or method, a cookie or an Origin, which bring CSRF and CORS
  * rules, chunked bodies, Expect, anything malformed) and any request the hub would refuse (bad
@@ -69,6 +70,8 @@ interface Head {
   contentLength: number;
   contentType: string;
   authorization: string | undefined;
+  /** `Connection: close`: the connection ends after the answer, and nothing after it is read. */
+  close: boolean;
 }
 
 /**
@@ -139,6 +142,7 @@ class PublishConnection {
   }
 
   feed(chunk: Buffer): void {
+    if (this.#done) return; // closed after a `Connection: close` answer: the rest is not read
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
     // A request trickled in byte by byte must still arrive whole within node:http's bound.
     if (this.#partialSince !== 0 && Date.now() - this.#partialSince > REQUEST_TIMEOUT_MS) {
@@ -182,13 +186,13 @@ class PublishConnection {
         this.#serve(head, body).then(
           (later) => {
             this.#busy = false;
-            if (this.#answer(later, end)) this.#next();
+            if (this.#answer(later, end, head.close)) this.#next();
           },
           () => this.#socket.destroy(),
         );
         return;
       }
-      if (!this.#answer(answer, end)) return;
+      if (!this.#answer(answer, end, head.close)) return;
     }
     this.#partialSince = this.#buffer.length === 0 ? 0 : this.#partialSince || Date.now();
     if (this.#socket.readableEnded && this.#buffer.length === 0) this.#socket.end();
@@ -196,12 +200,21 @@ class PublishConnection {
 
   /**
    * Writes the answer to the request that ends at `end` of the buffer; false when the connection is
-   * no longer read here (closed meanwhile, or handed to node:http for want of an answer).
+   * no longer read here (closed meanwhile, handed to node:http for want of an answer, or ended
+   * after it as the request asked).
    */
-  #answer(answer: string | undefined, end: number): boolean {
+  #answer(answer: string | undefined, end: number, close: boolean): boolean {
     if (this.#done) return false;
     if (answer === undefined) {
       this.#giveUp();
+      return false;
+    }
+    if (close) {
+      // As node:http does: the answer, then the end of the connection; pipelined requests after
+      // this one are not read.
+      this.#done = true;
+      this.#buffer = NOTHING;
+      this.#socket.end(answer);
       return false;
     }
     // Mostly the whole buffer was that one request: no view of nothing to make then.
@@ -245,10 +258,10 @@ class PublishConnection {
     try {
       store.appendNow(update);
     } catch (error) {
-      return refused(ctx, error);
+      return refused(ctx, error, head.close);
     }
     ctx.metrics.published++;
-    return response(200, 'text/plain; charset=utf-8', update.id);
+    return response(200, 'text/plain; charset=utf-8', update.id, head.close);
   }
 
   /**
@@ -284,19 +297,19 @@ class PublishConnection {
       if (batch) await appendBatch(ctx, updates);
       else await ctx.append(updates[0]!);
     } catch (error) {
-      return refused(ctx, error);
+      return refused(ctx, error, head.close);
     }
     return batch
-      ? response(200, 'application/json', JSON.stringify(updates.map((u) => u.id)))
-      : response(200, 'text/plain; charset=utf-8', updates[0]!.id);
+      ? response(200, 'application/json', JSON.stringify(updates.map((u) => u.id)), head.close)
+      : response(200, 'text/plain; charset=utf-8', updates[0]!.id, head.close);
   }
 }
 
 /** The answer to a publish the store refused (409 duplicate ID, 503), counted. */
-function refused(ctx: HubContext, error: unknown): string {
+function refused(ctx: HubContext, error: unknown, close: boolean): string {
   ctx.metrics.publishRejected++;
   const { status, message } = describeError(error);
-  return response(status, 'text/plain; charset=utf-8', `${message}\n`);
+  return response(status, 'text/plain; charset=utf-8', `${message}\n`, close);
 }
 
 /** No bare CR or LF and no NUL anywhere in a head (node:http refuses them with its own answer). */
@@ -316,6 +329,7 @@ function readHead(buffer: Buffer): Head | 'more' | 'other' {
   let contentLength: number | undefined;
   let contentType: string | undefined;
   let authorization: string | undefined;
+  let close = false;
   for (let from = 0; from < text.length; ) {
     const eol = text.indexOf('\r\n', from);
     const colon = text.indexOf(':', from);
@@ -333,13 +347,17 @@ function readHead(buffer: Buffer): Head | 'more' | 'other' {
       if (authorization !== undefined) return 'other';
       authorization = text.slice(colon + 1, eol).trim();
     } else if (name === 'connection') {
-      const value = text.slice(colon + 1, eol).trim();
-      if (value.toLowerCase() !== 'keep-alive') return 'other';
+      const value = text
+        .slice(colon + 1, eol)
+        .trim()
+        .toLowerCase();
+      if (value === 'close') close = true;
+      else if (value !== 'keep-alive') return 'other';
     }
     from = eol + 2;
   }
   if (contentLength === undefined || contentType === undefined) return 'other';
-  return { size: end + 4, contentLength, contentType, authorization };
+  return { size: end + 4, contentLength, contentType, authorization, close };
 }
 
 /** The known header named by `text[from, to)`, compared without case and without a copy. */
@@ -378,10 +396,12 @@ const REASONS: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function response(status: number, type: string, body: string): string {
+const KEEP_ALIVE = `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n`;
+
+function response(status: number, type: string, body: string, close: boolean): string {
   return (
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: ${type}\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nDate: ${httpDate()}\r\n` +
-    `Connection: keep-alive\r\nKeep-Alive: timeout=${KEEP_ALIVE_MS / 1000}\r\n\r\n${body}`
+    `${close ? 'Connection: close\r\n' : KEEP_ALIVE}\r\n${body}`
   );
 }

@@ -251,6 +251,40 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     bare.socket.destroy();
   });
 
+  test('Connection: close is answered here, then the connection ends; a request pipelined after it is not read', async () => {
+    const before = viaNode;
+    const published = hub.metrics.published;
+    const conn = await connect(port);
+    const ended = once(conn.socket, 'end');
+    const closing = (body: string) =>
+      publishRequest(body, token).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
+    conn.write(closing('topic=t&data=last-one') + publishRequest('topic=t&data=after-close', token));
+    const [answer] = await conn.answers(1);
+    assert.equal(answer!.status, 200);
+    assert.match(answer!.body, /^urn:uuid:/);
+    assert.equal(answer!.headers.connection, 'close');
+    assert.equal(answer!.headers['keep-alive'], undefined);
+    await bounded(ended, () => 'the hub to end the connection');
+    assert.equal(viaNode, before, 'node:http saw none of it');
+    assert.equal(hub.metrics.published - published, 1, 'the pipelined request was not served');
+    const { updates } = await hub.store.after('earliest', 10_000);
+    assert.equal(updates.filter((u) => u.data === 'after-close').length, 0);
+    conn.socket.destroy();
+
+    // A token not verified yet: the publish waits for the verification, and still closes.
+    const fresh = await signDraft07({ publish: ['*'], subscribe: ['fresh'] });
+    const second = await connect(port);
+    const secondEnded = once(second.socket, 'end');
+    second.write(
+      publishRequest('topic=t&data=fresh', fresh).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'),
+    );
+    const [freshAnswer] = await second.answers(1);
+    assert.deepEqual([freshAnswer!.status, freshAnswer!.headers.connection], [200, 'close']);
+    await bounded(secondEnded, () => 'the hub to end the second connection');
+    assert.equal(viaNode, before, 'node:http saw none of it');
+    second.socket.destroy();
+  });
+
   test('a request split over many packets is put together', async () => {
     const conn = await connect(port);
     const request = publishRequest('topic=t&data=split', token);
