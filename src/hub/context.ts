@@ -41,4 +41,9 @@ export interface HubContext {
   append(update: Update): Promise<void>;
   /** Publishes the subscription events of a subscriber that connected or left. */
   announce(subscriber: Subscriber, active: boolean): void;
+  /**
+   * Logs a request the hub failed (a 5xx): the first of a kind in full, repeats counted, whichever
+   * path served the request (node:http's routes or the publish reader).
+   */
+  requestFailed(error: unknown, url: string | undefined): void;
 }

@@ -264,8 +264,12 @@ class HeraldHub implements Hub, HubContext {
     }
     this.#route(req as IncomingMessage, res as ServerResponse, next).catch((error) => {
       const status = sendError(res as ServerResponse, error, this.#challenge);
-      if (status >= 500) this.#repeatedErrors?.log('error', error, { url: req.url }, 'hub request failed');
+      if (status >= 500) this.requestFailed(error, req.url);
     });
+  }
+
+  requestFailed(error: unknown, url: string | undefined): void {
+    this.#repeatedErrors?.log('error', error, { url }, 'hub request failed');
   }
 
   async #route(req: IncomingMessage, res: ServerResponse, next: (() => void) | undefined): Promise<void> {

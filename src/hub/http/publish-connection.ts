@@ -305,10 +305,14 @@ class PublishConnection {
   }
 }
 
-/** The answer to a publish the store refused (409 duplicate ID, 503), counted. */
+/**
+ * The answer to a publish the store refused (409 duplicate ID, 503), counted; a failure of the
+ * store itself is logged as node:http's routes log it.
+ */
 function refused(ctx: HubContext, error: unknown, close: boolean): string {
   ctx.metrics.publishRejected++;
   const { status, message } = describeError(error);
+  if (status >= 500) ctx.requestFailed(error, HUB_PATH);
   return response(status, 'text/plain; charset=utf-8', `${message}\n`, close);
 }
 
