@@ -124,7 +124,10 @@ for (const { name, remove } of deletions) {
       assert.equal(refused.status, 503, refused.body);
     }
     assert.equal(await status(`${base}/healthz`), 503);
-    const lines = herald.stdout().match(/\{[^\n]*"msg":"sqlite store refuses appends[^\n]*\}/g) ?? [];
+    // The log comes through a pipe: it may reach this process after the answers did.
+    const refusal = /\{[^\n]*"msg":"sqlite store refuses appends[^\n]*\}/g;
+    await herald.waitForOutput(refusal);
+    const lines = herald.stdout().match(refusal) ?? [];
     assert.equal(lines.length, 1, herald.stdout());
     assert.match(JSON.parse(lines[0]).err.message, /was deleted while the hub ran; .*restart the hub/);
     assert.equal(JSON.parse(lines[0]).err.code, 'HERALD_ERR_STORE_UNAVAILABLE');

@@ -190,9 +190,10 @@ test('in Chromium', async (t) => {
       const context = await browser.newContext();
       t.after(() => context.close());
       const pages = [await context.newPage(), await context.newPage(), await context.newPage()];
-      // 2 s: short enough to keep the test quick, long enough that a busy machine's delays do not
-      // depose the healthy new leader as well (the woken tab must follow, not reconnect).
-      for (const page of pages) await openMember(page, server.origin, 2000);
+      // 4 s: short enough to keep the test quick, long enough that a busy machine's delays do not
+      // depose the healthy new leader as well (the woken tab must follow, not reconnect). With 2 s,
+      // a CI run with other test files beside it saw 4 connections instead of 2.
+      for (const page of pages) await openMember(page, server.origin, 4000);
       for (const page of pages) await page.waitForFunction(() => window.source.readyState === 1);
       server.publish(10);
       for (const page of pages) await receivedUpTo(page, 10);
