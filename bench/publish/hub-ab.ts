@@ -15,13 +15,16 @@
  * load of `npm run bench`'s publish-keepalive case), `close` (node:http's client, a connection per
  * request, `Connection: close`: its publish-new-connection case).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+import { nowUs, payload, publishBody } from '../load/payload.js';
+import { freePort, ROOT, spawnPinned, stopProcess, waitForPort } from '../peers/process.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,18 +41,25 @@ if (!['keepalive', 'http', 'close'].includes(mode)) throw new Error(`unknown --m
 const pairs = Number(values.pairs);
 const per = Number(values.per ?? (mode === 'close' ? 5000 : 50000));
 const IN_FLIGHT = 8;
-const ROOT = join(import.meta.dirname, '..', '..');
+const HOST = '127.0.0.1';
 
 execFileSync('taskset', ['-p', '-c', '1', String(process.pid)]);
 const key = randomBytes(32).toString('hex');
-const base64url = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-const unsigned = `${base64url({ alg: 'HS256' })}.${base64url({ mercure: { publish: ['*'] } })}`;
-const token = `${unsigned}.${createHmac('sha256', Buffer.from(key)).update(unsigned).digest('base64url')}`;
-const topic = encodeURIComponent('https://bench.example/topics/shared');
+const token = await new SignJWT({ mercure: { publish: ['*'] } })
+  .setProtectedHeader({ alg: 'HS256' })
+  .sign(new TextEncoder().encode(key));
+const target = {
+  host: HOST,
+  port: 0,
+  path: '/.well-known/mercure',
+  format: 'mercure' as const,
+  topic: 'https://bench.example/topics/shared',
+  headers: {},
+};
 
-/** A 100-byte event like `npm run bench`'s, its sequence number in front. */
+/** A 100-byte event as `npm run bench` publishes it, its sequence number in front. */
 function body(seq: number): string {
-  return `topic=${topic}&data=${encodeURIComponent(`#b${seq}.${Date.now()}#`.padEnd(100, 'x'))}`;
+  return publishBody(target, payload(seq, nowUs(), 100)).body;
 }
 
 interface Hub {
@@ -58,20 +68,13 @@ interface Hub {
   child: ChildProcess;
 }
 
-async function start(name: string, dist: string, port: number): Promise<Hub> {
-  const args = ['-c', '0', values.node!, '--max-semi-space-size=2', join(dist, 'cli/main.js'), 'serve'];
-  args.push('--host', '127.0.0.1', '--port', String(port), '--jwt-key', key, '--anonymous');
-  const child = spawn('taskset', [...args, '--log-level', 'warn'], { stdio: 'inherit' });
-  for (let i = 0; ; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(true));
-      socket.on('error', () => resolve(false));
-      socket.on('connect', () => socket.destroy());
-    });
-    if (up) return { name, port, child };
-    if (i === 100) throw new Error(`${name} did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+async function start(name: string, dist: string): Promise<Hub> {
+  const port = await freePort();
+  const args = ['--max-semi-space-size=2', join(dist, 'cli/main.js'), 'serve', '--host', HOST];
+  args.push('--port', String(port), '--jwt-key', key, '--anonymous', '--log-level', 'warn');
+  const child = spawnPinned(0, values.node!, args, `hub-ab-${port}`);
+  await waitForPort(HOST, port, child);
+  return { name, port, child };
 }
 
 /** The hub's user and system CPU so far, µs (clock ticks of 10 ms). */
@@ -94,7 +97,7 @@ function rawKeepAlive(port: number, n: number): Promise<void> {
   };
   const connection = () =>
     new Promise<void>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = net.connect(port, HOST);
       let buffered = '';
       const next = () => {
         if (left-- > 0) socket.write(request());
@@ -137,7 +140,7 @@ async function viaNodeHttp(port: number, n: number, keepAlive: boolean): Promise
       };
       if (!keepAlive) headers.connection = 'close';
       const req = http.request(
-        { agent, host: '127.0.0.1', port, path: '/.well-known/mercure', method: 'POST', headers },
+        { agent, host: HOST, port, path: target.path, method: 'POST', headers },
         (res) => {
           res.resume();
           res.on('end', () =>
@@ -161,8 +164,8 @@ const publish = (hub: Hub, n: number) =>
 
 const median = (xs: number[]) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const a = await start('this checkout', join(ROOT, 'dist'), 39_410);
-const b = await start('base', join(values.base, 'dist'), 39_411);
+const a = await start('this checkout', join(ROOT, 'dist'));
+const b = await start('base', join(values.base, 'dist'));
 try {
   // Warm-up: the JIT's tiers, as `npm run bench` gives every system 30,000 requests.
   for (const hub of [a, b]) await publish(hub, mode === 'close' ? 3000 : 30_000);
@@ -193,6 +196,5 @@ try {
       `range ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)}`,
   );
 } finally {
-  a.child.kill();
-  b.child.kill();
+  await Promise.all([stopProcess(a.child), stopProcess(b.child)]);
 }

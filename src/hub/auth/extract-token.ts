@@ -77,9 +77,10 @@ export function bearerTokenOf(header: string): string | undefined {
   return BEARER.exec(header)?.[1];
 }
 
+/** As `bearerTokenOf`, but a 400 `invalid_request` saying what is wrong with the header. */
 function bearerToken(header: string): string {
-  const match = BEARER.exec(header);
-  if (match === null) {
+  const token = bearerTokenOf(header);
+  if (token === undefined) {
     const scheme = header.trim().split(/\s+/, 1)[0] ?? '';
     throw AuthError.invalidRequest(
       /^bearer$/i.test(scheme)
@@ -87,7 +88,7 @@ function bearerToken(header: string): string {
         : `the Authorization header uses the ${JSON.stringify(scheme.slice(0, 20))} scheme; this hub expects "Bearer <token>"`,
     );
   }
-  return match[1]!;
+  return token;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   createVerifier,
   DEFAULT_COOKIE_NAMES,
   extractToken,
+  type Verifier,
 } from '../auth/index.js';
 import { DEFAULT_COOKIE_NAME, type JwtKeyOptions, type ResolvedHubOptions } from '../options.js';
 import { HubHttpError } from './errors.js';
@@ -19,8 +20,6 @@ export interface Authenticated {
   claims: Claims;
   source: 'header' | 'cookie' | 'query';
 }
-
-type Verifier = { verify(token: string): Promise<Claims>; cached?(token: string): Claims | undefined };
 
 function verifierFor(key: JwtKeyOptions | undefined, options: ResolvedHubOptions): Verifier | undefined {
   if (key === undefined) return undefined;

@@ -50,8 +50,9 @@ export class BatchItemError extends HubHttpError {
 
 /**
  * Parses a batch body (text, or UTF-8 bytes: see batch-json.ts) and checks every item as a single
- * publish would be (fields, then the token's publish selectors), and that no two items share an ID. Throws a 400 for a body that is
- * not a non-empty JSON array, a {@link BatchItemError} for the first refused item.
+ * publish would be (fields, then the token's publish selectors), and that no two items share an ID.
+ * Throws a 400 for a body that is not a non-empty JSON array, a {@link BatchItemError} for the
+ * first refused item.
  */
 export function toBatch(body: string | Buffer, maxTopics: number, selectors: SelectorSet | undefined): Batch {
   let items: unknown;

@@ -29,6 +29,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HubContext } from '../context.js';
 import { HUB_PATH } from '../options.js';
+import type { SelectorSet } from '../topics/index.js';
 import type { Update } from '../update.js';
 import { describeError } from './errors.js';
 import { mediaType } from './form-body.js';
@@ -40,6 +41,7 @@ import { parseStrictForm } from './strict-form.js';
 const REQUEST_LINE = `POST ${HUB_PATH} HTTP/1.1\r\n`;
 const REQUEST_LINE_BYTES = Buffer.from(REQUEST_LINE, 'latin1');
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
 /** Headers read here (lower case); any other sends the request to node:http. */
 const KNOWN = [
   'host',
@@ -247,21 +249,20 @@ class PublishConnection {
     const claims = ctx.auth.publisherNow(head.authorization);
     if (claims === undefined) return LATER;
     if (!isUtf8(body)) return undefined;
-    let update: Update;
+    let update: Update | undefined;
     try {
-      const form = parseStrictForm(body.toString('utf8'), 'body');
-      if (form.has(STREAM_FIELD)) return undefined;
-      update = formUpdate(ctx, form, claims.publishSelectors);
+      update = formBodyUpdate(ctx, body, claims.publishSelectors);
     } catch {
       return undefined;
     }
+    if (update === undefined) return undefined;
     try {
       store.appendNow(update);
     } catch (error) {
       return refused(ctx, error, head.close);
     }
     ctx.metrics.published++;
-    return response(200, 'text/plain; charset=utf-8', update.id, head.close);
+    return response(200, TEXT_TYPE, update.id, head.close);
   }
 
   /**
@@ -279,9 +280,9 @@ class PublishConnection {
       const headers = head.authorization === undefined ? {} : { authorization: head.authorization };
       const { claims } = await ctx.auth.publisher(headers, PUBLISH_URL);
       if (type === FORM_TYPE) {
-        const form = parseStrictForm(body.toString('utf8'), 'body');
-        if (form.has(STREAM_FIELD)) return undefined;
-        updates = [formUpdate(ctx, form, claims.publishSelectors)];
+        const update = formBodyUpdate(ctx, body, claims.publishSelectors);
+        if (update === undefined) return undefined;
+        updates = [update];
         batch = false;
       } else {
         // The bytes, not one string: a large batch is parsed a piece at a time (batch-json.ts).
@@ -301,7 +302,7 @@ class PublishConnection {
     }
     return batch
       ? response(200, 'application/json', JSON.stringify(updates.map((u) => u.id)), head.close)
-      : response(200, 'text/plain; charset=utf-8', updates[0]!.id, head.close);
+      : response(200, TEXT_TYPE, updates[0]!.id, head.close);
   }
 }
 
@@ -313,7 +314,20 @@ function refused(ctx: HubContext, error: unknown, close: boolean): string {
   ctx.metrics.publishRejected++;
   const { status, message } = describeError(error);
   if (status >= 500) ctx.requestFailed(error, HUB_PATH);
-  return response(status, 'text/plain; charset=utf-8', `${message}\n`, close);
+  return response(status, TEXT_TYPE, `${message}\n`, close);
+}
+
+/**
+ * The update of a form publish's body, checked and granted by `selectors` (else the refusal is
+ * thrown), or undefined for a resumable-stream publish, which node:http's path serves.
+ */
+function formBodyUpdate(
+  ctx: HubContext,
+  body: Buffer,
+  selectors: SelectorSet | undefined,
+): Update | undefined {
+  const form = parseStrictForm(body.toString('utf8'), 'body');
+  return form.has(STREAM_FIELD) ? undefined : formUpdate(ctx, form, selectors);
 }
 
 /** No bare CR or LF and no NUL anywhere in a head (node:http refuses them with its own answer). */

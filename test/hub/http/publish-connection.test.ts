@@ -256,8 +256,8 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     const published = hub.metrics.published;
     const conn = await connect(port);
     const ended = once(conn.socket, 'end');
-    const closing = (body: string) =>
-      publishRequest(body, token).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
+    const closing = (body: string, bearer = token) =>
+      publishRequest(body, bearer).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
     conn.write(closing('topic=t&data=last-one') + publishRequest('topic=t&data=after-close', token));
     const [answer] = await conn.answers(1);
     assert.equal(answer!.status, 200);
@@ -275,9 +275,7 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     const fresh = await signDraft07({ publish: ['*'], subscribe: ['fresh'] });
     const second = await connect(port);
     const secondEnded = once(second.socket, 'end');
-    second.write(
-      publishRequest('topic=t&data=fresh', fresh).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'),
-    );
+    second.write(closing('topic=t&data=fresh', fresh));
     const [freshAnswer] = await second.answers(1);
     assert.deepEqual([freshAnswer!.status, freshAnswer!.headers.connection], [200, 'close']);
     await bounded(secondEnded, () => 'the hub to end the second connection');
