@@ -14,8 +14,8 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { StoreUnavailableError } from '../stores/errors.js';
+import { Redis } from '../stores/ioredis.js';
 import {
   baseRedisOptions,
   connectionName,

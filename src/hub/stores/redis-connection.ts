@@ -3,8 +3,8 @@
  * and key prefix, and the connection settings that make them fail fast and reconnect politely.
  */
 import { isIP } from 'node:net';
-import type { RedisOptions } from 'ioredis';
 import { StoreConfigError } from './errors.js';
+import type { RedisOptions } from './ioredis.js';
 import { parseStoreSpec, redact, type StoreLocation } from './spec.js';
 
 export type RedisLocation = Extract<StoreLocation, { kind: 'redis' }>;

@@ -15,7 +15,7 @@
  * Finished streams get `PEXPIRE expireAfterMs`; open ones `openTtlMs` (default a day), renewed
  * by each append or touch, so a stream whose producer vanished is never kept forever.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+
 import {
   type AppendOptions,
   type CreateOptions,
@@ -30,6 +30,7 @@ import {
   StreamTooLargeError,
 } from '../../server/index.js';
 import { StoreClosedError, StoreUnavailableError } from './errors.js';
+import { Redis, type RedisOptions } from './ioredis.js';
 import {
   baseRedisOptions,
   connectionName,

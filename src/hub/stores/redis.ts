@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import { Redis, type RedisOptions } from 'ioredis';
 import type { Update } from '../update.js';
 import { decodeUpdate, encodeBody } from './codec.js';
 import {
@@ -9,6 +8,7 @@ import {
   StoreUnavailableError,
 } from './errors.js';
 import { HistoryIndex, type Entry as Kept } from './history-index.js';
+import { Redis, type RedisOptions } from './ioredis.js';
 import { ListenerSet } from './listeners.js';
 import type { StoreOptions } from './memory.js';
 import {
