@@ -142,7 +142,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const known = verified?.get(token);
     if (
       known !== undefined &&
-      Date.now() < known.keyTrustedUntil &&
+      // A static key's trust never ends: no clock read then (this runs once per publish).
+      (known.keyTrustedUntil === Number.POSITIVE_INFINITY || Date.now() < known.keyTrustedUntil) &&
       (known.source?.generation === undefined || known.source.generation() === known.generation) &&
       withinValidity(known.claims.raw, clockTolerance)
     ) {
@@ -217,9 +218,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
 /** The `exp` and `nbf` checks jose made at verification, made again for a remembered token. */
 function withinValidity(payload: JWTPayload, toleranceSec: number): boolean {
+  const { exp, nbf } = payload;
+  if (typeof exp !== 'number' && typeof nbf !== 'number') return true; // no clock read needed
   const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.exp === 'number' && payload.exp <= now - toleranceSec) return false;
-  if (typeof payload.nbf === 'number' && payload.nbf > now + toleranceSec) return false;
+  if (typeof exp === 'number' && exp <= now - toleranceSec) return false;
+  if (typeof nbf === 'number' && nbf > now + toleranceSec) return false;
   return true;
 }
 

@@ -210,6 +210,10 @@ describe('keep-alive publishers read without node:http (servePublishConnections)
     conn.write(publishRequest('topic=t&data=1', expiring) + publishRequest('topic=t&data=2', expiring));
     const [one, two] = await conn.answers(2);
     assert.deepEqual([one!.status, two!.status], [200, 200]);
+    // The Date header is the clock's, read once with the update's time.
+    assert.equal(two!.headers.date, new Date().toUTCString());
+    const stored = await hub.store.after('earliest', 10_000);
+    assert.equal(stored.updates.find((u) => u.data === '2')?.time, Date.now());
     const before = viaNode;
     t.mock.timers.setTime((exp + 10) * 1000); // past exp and the 5 s clock tolerance
     conn.write(publishRequest('topic=t&data=3', expiring));
