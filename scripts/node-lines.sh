@@ -20,8 +20,9 @@ cd "$(dirname "$0")/.."
 # test). The active LTS runs everything; the other lines run what depends on the runtime most:
 # protocol, server (node:http, the hand-over, HTTP/2), client, publisher, and the hub's parts that
 # touch runtime internals (WebSocket upgrades, the SQLite addon, keep-alive publishers taken from
-# node:http, HTTP/2, node:cluster workers). The rest of the hub is plain JavaScript over those.
-RUNTIME="test/protocol/ test/server/ test/hub/transports/ test/hub/stores/sqlite test/hub/http/publish-connection test/hub/http/http2 test/hub/cluster/workers test/publisher/ test/client/node test/errors"
+# node:http, HTTP/2, node:cluster workers, V8's mode of String.prototype once ioredis is loaded).
+# The rest of the hub is plain JavaScript over those.
+RUNTIME="test/protocol/ test/server/ test/hub/transports/ test/hub/stores/sqlite test/hub/stores/ioredis test/hub/http/publish-connection test/hub/http/http2 test/hub/cluster/workers test/publisher/ test/client/node test/errors"
 declare -A FILTERS=(
   [24]=""
   [22]="$RUNTIME"
