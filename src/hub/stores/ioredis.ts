@@ -23,13 +23,8 @@ function lookUpOnStringWrapper(wrapper: object): unknown {
   return (wrapper as { charAt: unknown }).charAt;
 }
 
-/** Gives `String.prototype` fast properties again (see above); idempotent. */
-export function restoreFastStringPrototype(): void {
-  // V8 gives a function its inline caches after a few calls: the first calls do not count.
-  const wrapper = Object('');
-  for (let i = 0; i < 64; i++) lookUpOnStringWrapper(wrapper);
-}
-
-restoreFastStringPrototype();
+// V8 gives a function its inline caches after a few calls: the first calls do not count.
+const wrapper = Object('');
+for (let i = 0; i < 64; i++) lookUpOnStringWrapper(wrapper);
 
 export { Redis, type RedisOptions };

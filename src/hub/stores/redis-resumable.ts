@@ -15,7 +15,6 @@
  * Finished streams get `PEXPIRE expireAfterMs`; open ones `openTtlMs` (default a day), renewed
  * by each append or touch, so a stream whose producer vanished is never kept forever.
  */
-
 import {
   type AppendOptions,
   type CreateOptions,
