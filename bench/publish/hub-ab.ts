@@ -83,28 +83,38 @@ const mercureTarget = (port: number): PublishTarget => ({
   headers: { authorization: `Bearer ${token}` },
 });
 
-async function startHub(name: string, dist: string): Promise<Server> {
+/**
+ * A Node server on core 0 taking the hub's publishes, `args(port)` its arguments; stopped again if
+ * its port never answers.
+ */
+async function startNodeServer(name: string, args: (port: number) => string[]): Promise<Server> {
   const port = await freePort();
-  const args = ['--max-semi-space-size=2', join(dist, 'cli/main.js'), 'serve', '--host', HOST];
-  args.push('--port', String(port), '--jwt-key', key, '--anonymous', '--log-level', 'warn');
-  const child = spawnPinned(0, values.node!, args, `hub-ab-${port}`);
-  await waitForPort(HOST, port, child);
+  const child = spawnPinned(0, values.node!, args(port), `${name.replaceAll(' ', '-')}-${port}`);
+  try {
+    await waitForPort(HOST, port, child);
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
   return { name, target: mercureTarget(port), pids: [child.pid!], stop: () => stopProcess(child) };
 }
 
-async function startFloor(): Promise<Server> {
-  const port = await freePort();
-  const args = ['--import', 'tsx', join(ROOT, 'bench/publish/node-net-floor.ts'), String(port)];
-  const child = spawnPinned(0, values.node!, args, `node-net-floor-${port}`);
-  await waitForPort(HOST, port, child);
-  // It reads no body: the hub's request is as good as any, and keeps the bytes on the wire the same.
-  return {
-    name: 'node-net',
-    target: mercureTarget(port),
-    pids: [child.pid!],
-    stop: () => stopProcess(child),
-  };
-}
+const startHub = (name: string, dist: string) =>
+  startNodeServer(name, (port) => [
+    '--max-semi-space-size=2',
+    join(dist, 'cli/main.js'),
+    'serve',
+    ...['--host', HOST, '--port', String(port), '--jwt-key', key, '--anonymous', '--log-level', 'warn'],
+  ]);
+
+// It reads no body: the hub's request is as good as any, and keeps the bytes on the wire the same.
+const startFloor = () =>
+  startNodeServer('node-net', (port) => [
+    '--import',
+    'tsx',
+    join(ROOT, 'bench/publish/node-net-floor.ts'),
+    String(port),
+  ]);
 
 async function startNchan(scratch: string): Promise<Server> {
   const running = await nchan.start({ core: 0, workers: 1, scratch, node: values.node! });
