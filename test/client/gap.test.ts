@@ -91,6 +91,14 @@ async function contractServer(t: TestContext, answer: Answer) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, asked };
 }
 
+/** Resolves once a message with `data` arrives (bounded: fails the test by name otherwise). */
+function received(es: EventSource, data: string): Promise<void> {
+  const arrived = new Promise<void>((resolve) =>
+    es.addEventListener('message', (event) => event.data === data && resolve()),
+  );
+  return bounded(arrived, () => `the message ${JSON.stringify(data)}`, 10_000);
+}
+
 /** Logs open, gap and message events in order; `until(n)` resolves once n entries are logged. */
 function record(es: EventSource) {
   const log: string[] = [];
@@ -221,10 +229,11 @@ for (const transport of TRANSPORTS) {
     const [gap] = seen.gaps;
     assert.notEqual(gap!.cursor, ids[0]);
     if (transport === 'sse') assert.equal(gap!.cursor, 'earliest');
+    // Listening before the publish: the hub may deliver the update before the publish's answer
+    // reaches this process.
+    const after = received(es, 'after');
     await publish(hub, { topic: TOPIC, data: 'after' }, token);
-    await new Promise<void>((resolve) =>
-      es.addEventListener('message', (event) => event.data === 'after' && resolve()),
-    );
+    await after;
     // Whatever the hub replayed comes after the gap, once each, in order, then the live update.
     const messages = seen.log.slice(2).filter((e) => e.startsWith('message:'));
     assert.equal(messages.at(-1), 'message:after');
@@ -245,9 +254,7 @@ test('sse, real hub: resuming from a held ID beyond ASCII fires no gap (the curs
     lastEventId: id,
   });
   const seen = record(es);
-  await new Promise<void>((resolve) =>
-    es.addEventListener('message', (event) => event.data === 'next' && resolve()),
-  );
+  await received(es, 'next');
   assert.deepEqual(seen.gaps, []);
   assert.deepEqual(
     seen.log.filter((e) => e.startsWith('message:')),
